@@ -1,0 +1,184 @@
+"""Configuration: frozen, validated dataclasses (SI units, unit in the field name) and the Enums for choices.
+
+Every config checks itself on construction and raises ConfigError naming the field and what was expected,
+so a bad value fails at the boundary instead of deep inside a simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import ConfigError
+
+
+class Role(Enum):
+    """What a network node is: driven input, clamped output, free hidden node, or tied to 0 V."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    HIDDEN = "hidden"
+    GROUND = "ground"
+
+
+class ThresholdShape(Enum):
+    """The nonlinearity g(u) between the integral-feedback output u and the accumulator.
+
+    HARD is the paper's linear-threshold g(u) = u if |u| >= theta else 0; DEAD_ZONE is the continuous
+    g(u) = sign(u) * max(|u| - theta, 0), which loses theta * tau_fast from every update.
+    """
+
+    HARD = "hard"
+    DEAD_ZONE = "dead_zone"
+
+
+class RuleKind(Enum):
+    """Learning rule: TCL (memory in the circuit), explicit contrastive (memory in the controller), exact gradient."""
+
+    TCL = "tcl"
+    CONTRASTIVE = "contrastive"
+    GRADIENT = "gradient"
+
+
+class BackendKind(Enum):
+    """Which simulator runs the compiled circuits."""
+
+    NGSPICE = "ngspice"
+    NATIVE = "native"
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _finite_positive(name: str, value: float) -> None:
+    _require(
+        isinstance(value, int | float) and math.isfinite(value) and value > 0,
+        f"{name} must be a finite number > 0, got {value!r}",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SawtoothConfig:
+    """The clamp drive beta(t): ramp 0 -> beta_max over tau_rise_s, back to 0 over tau_fall_s.
+
+    TCL needs a fast rise and a slow fall (tau_rise_s < tau_fall_s; the paper uses 1 : 9). Equal times give a
+    symmetric triangle (no contrastive update); rise slower than fall reverses the sign of the update.
+    """
+
+    tau_rise_s: float = 1e-4
+    """Duration of the free -> clamped ramp (the fast ramp in TCL), seconds."""
+    tau_fall_s: float = 9e-4
+    """Duration of the clamped -> free ramp (the slow ramp in TCL), seconds."""
+    beta_max: float = 0.5
+    """Peak nudge factor: the clamp conductance at the peak is beta_max * clamp_conductance_s."""
+    clamp_conductance_s: float = 1e-3
+    """Clamp conductance per unit beta between each output node and its target source, siemens."""
+
+    def __post_init__(self) -> None:
+        _finite_positive("tau_rise_s", self.tau_rise_s)
+        _finite_positive("tau_fall_s", self.tau_fall_s)
+        _finite_positive("beta_max", self.beta_max)
+        _finite_positive("clamp_conductance_s", self.clamp_conductance_s)
+
+    @property
+    def period_s(self) -> float:
+        """Length of one cycle, seconds."""
+        return self.tau_rise_s + self.tau_fall_s
+
+    @property
+    def peak_clamp_conductance_s(self) -> float:
+        """Clamp conductance at the top of the ramp, siemens."""
+        return self.beta_max * self.clamp_conductance_s
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedbackCellConfig:
+    """The per-edge integral-feedback cell: squarer -> series C_K/R_K -> threshold -> accumulator.
+
+    The squarer writes s = (V_a - V_b)^2 as a voltage (1 V per V^2). The series C_K, R_K branch gives
+    u = v(R_K) ~ tau_k * ds/dt with zero DC gain (perfect adaptation). The accumulator is a 1 F capacitor
+    charged by a current -accumulator_gain / tau_k * g(u), so at the end of a cycle in the learning window
+    v(acc) ~ -accumulator_gain * (s_clamped - s_free).
+    """
+
+    tau_k_s: float = 5e-6
+    """Kernel time constant R_K * C_K, seconds. Needs tau_k_s << tau_rise_s."""
+    r_k_ohm: float = 1e3
+    """Series resistance of the feedback element (sets C_K = tau_k_s / r_k_ohm and its Joule heat), ohms."""
+    threshold_v: float = 1e-5
+    """Threshold theta on u, volts. Learning window in contrast: theta*tau_rise/tau_k < |ds| < theta*tau_fall/tau_k."""
+    threshold_shape: ThresholdShape = ThresholdShape.HARD
+    """Shape of g(u); see ThresholdShape."""
+    accumulator_gain: float = 100.0
+    """Accumulator volts per V^2 of contrast (dimensionless scale keeping the accumulator O(0.01..1) V)."""
+
+    def __post_init__(self) -> None:
+        _finite_positive("tau_k_s", self.tau_k_s)
+        _finite_positive("r_k_ohm", self.r_k_ohm)
+        _finite_positive("threshold_v", self.threshold_v)
+        _finite_positive("accumulator_gain", self.accumulator_gain)
+        _require(
+            isinstance(self.threshold_shape, ThresholdShape),
+            f"threshold_shape must be a ThresholdShape, got {self.threshold_shape!r}",
+        )
+
+    @property
+    def c_k_f(self) -> float:
+        """Capacitance of the feedback element, farads."""
+        return self.tau_k_s / self.r_k_ohm
+
+    def window_contrast_v2(self, drive: SawtoothConfig) -> tuple[float, float]:
+        """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2."""
+        return (
+            self.threshold_v * drive.tau_rise_s / self.tau_k_s,
+            self.threshold_v * drive.tau_fall_s / self.tau_k_s,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatorConfig:
+    """Transient settings shared by every backend."""
+
+    points_per_tau_k: float = 1.0
+    """Maximum time step = tau_k_s / points_per_tau_k (ngspice refines further where LTE needs it)."""
+    timeout_s: float = 120.0
+    """Wall-time limit of one simulation before the worker is killed and replaced, seconds."""
+    reltol: float = 1e-4
+    """ngspice relative tolerance."""
+
+    def __post_init__(self) -> None:
+        _finite_positive("points_per_tau_k", self.points_per_tau_k)
+        _finite_positive("timeout_s", self.timeout_s)
+        _finite_positive("reltol", self.reltol)
+        _require(self.reltol < 0.1, f"reltol must be < 0.1, got {self.reltol!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearningConfig:
+    """The training loop: rule, step size, epochs, checkpoints.
+
+    All rules share one step size: Delta G_e = -learning_rate * dC/dG_e, with C = sum_o (V_o - V_target)^2
+    in V^2 and G in siemens, hence units S^2/V^2. TCL and explicit contrastive estimate dC/dG_e as
+    (s_clamped - s_free) / (beta_max * clamp_conductance_s).
+    """
+
+    rule: RuleKind = RuleKind.TCL
+    learning_rate_s2_per_v2: float = 2e-7
+    """Step size of gradient descent on conductances, S^2/V^2."""
+    epochs: int = 5
+    seed: int = 0
+    checkpoint_every: int = 25
+    """Samples between checkpoints (a checkpoint is also written at the end of every epoch)."""
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.rule, RuleKind), f"rule must be a RuleKind, got {self.rule!r}")
+        _finite_positive("learning_rate_s2_per_v2", self.learning_rate_s2_per_v2)
+        _require(isinstance(self.epochs, int) and self.epochs >= 0, f"epochs must be an int >= 0, got {self.epochs!r}")
+        _require(isinstance(self.seed, int), f"seed must be an int, got {self.seed!r}")
+        _require(
+            isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
+            f"checkpoint_every must be an int >= 1, got {self.checkpoint_every!r}",
+        )

@@ -1,0 +1,1 @@
+"""Learning rules (interchangeable strategies) and the training controller."""

@@ -1,0 +1,251 @@
+"""The training controller: presents samples one after another, as a hardware bench would.
+
+Per sample: compile the network with this sample's inputs and targets, let the rule simulate and return
+Delta G, clip to the device bounds, record. Per epoch: shuffle (seeded), evaluate train and held-out loss in
+the free state. The run folder is self-describing (config.json with versions and seed, the first sample's
+netlist, records, checkpoint, summary.json, learning-curve plot) and a run resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..backends import open_backend
+from ..compiler import compile_tcl
+from ..config import BackendKind, FeedbackCellConfig, LearningConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from ..errors import ConfigError
+from ..linear import mean_loss
+from ..spice.writer import write_netlist
+from ..tasks import RegressionTask
+from .rules import ContrastiveRule, GradientRule, TclRule
+
+CHECKPOINT = "checkpoint.json"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a training run (stored in config.json; a resume must match it)."""
+
+    task: str
+    backend: BackendKind
+    drive: SawtoothConfig
+    cell: FeedbackCellConfig
+    sim: SimulatorConfig
+    learning: LearningConfig
+
+
+def _jsonable(value):
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def config_dict(config: RunConfig) -> dict:
+    return _jsonable(asdict(config))
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("tcl_circuits", "numpy", "scipy", "networkx", "PySpice"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write atomically: a crash leaves either the old or the new file, never half of one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(data), indent=2))
+    os.replace(tmp, path)
+
+
+def make_rule(config: RunConfig, backend):
+    lr = config.learning.learning_rate_s2_per_v2
+    kind = config.learning.rule
+    if kind is RuleKind.TCL:
+        return TclRule(backend, config.drive, config.cell, config.sim, lr)
+    if kind is RuleKind.CONTRASTIVE:
+        return ContrastiveRule(backend, config.drive, config.sim, lr)
+    return GradientRule(config.drive, lr)
+
+
+def train(task: RegressionTask, config: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True) -> dict:
+    """Train ``task.student`` and return the summary (also written to ``out_dir/summary.json``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = config_dict(config)
+    checkpoint_path = out / CHECKPOINT
+    if checkpoint_path.exists() and not resume:
+        raise ConfigError(f"{out} already holds a run; pass resume=True (--resume) to continue it or pick another folder")
+    spec = task.student
+    n_train = len(task.x_train)
+    learning = config.learning
+    if resume and checkpoint_path.exists():
+        state = json.loads(checkpoint_path.read_text())
+        if state["config"] != cfg:
+            raise ConfigError(f"the run in {out} was started with another configuration; refusing to resume it")
+        spec = spec.with_conductances(np.array(state["conductance_s"]))
+        epoch, position = state["epoch"], state["position"]
+        sample_records, epoch_records = state["sample_records"], state["epoch_records"]
+        elapsed_before = state["seconds"]
+        initial_test_loss = state["initial_test_loss"]
+    else:
+        epoch, position, elapsed_before = 0, 0, 0.0
+        sample_records, epoch_records = [], []
+        initial_test_loss = mean_loss(spec, task.x_test, task.y_test)
+        epoch_records.append(
+            {"epoch": 0, "train_loss": mean_loss(spec, task.x_train, task.y_train), "test_loss": initial_test_loss, "seconds": 0.0}
+        )
+        _write_json(out / "config.json", {"config": cfg, "seed": learning.seed, "versions": _versions(), "task": task.name})
+        (out / "first_sample.cir").write_text(
+            write_netlist(
+                compile_tcl(spec, drive=config.drive, cell=config.cell, sim=config.sim, inputs_v=task.x_train[0], targets_v=task.y_train[0])
+            )
+        )
+    started = time.perf_counter()
+
+    def seconds() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def save_checkpoint() -> None:
+        _write_json(
+            checkpoint_path,
+            {
+                "config": cfg,
+                "conductance_s": spec.conductance_s.tolist(),
+                "epoch": epoch,
+                "position": position,
+                "sample_records": sample_records,
+                "epoch_records": epoch_records,
+                "seconds": seconds(),
+                "initial_test_loss": initial_test_loss,
+            },
+        )
+
+    total = learning.epochs * n_train
+    bar = tqdm(total=total, initial=epoch * n_train + position, disable=not progress, unit="sample", desc=learning.rule.value)
+    with open_backend(config.backend, config.sim) as backend:
+        rule = make_rule(config, backend)
+        while epoch < learning.epochs:
+            order = np.random.default_rng([learning.seed, epoch]).permutation(n_train)
+            while position < n_train:
+                k = int(order[position])
+                x, y = task.x_train[k], task.y_train[k]
+                step = rule.update(spec, x, y)
+                proposed = spec.conductance_s + step.delta_g_s
+                clipped = spec.clip(proposed)
+                spec = spec.with_conductances(clipped)
+                sample_records.append(
+                    {
+                        "epoch": epoch + 1,
+                        "position": position,
+                        "sample": k,
+                        "energy_network_j": step.energy_network_j,
+                        "energy_feedback_j": step.energy_feedback_j,
+                        "update_norm_s": float(np.linalg.norm(step.delta_g_s)),
+                        "clipped_edges": int(np.sum(clipped != proposed)),
+                        **step.info,
+                    }
+                )
+                position += 1
+                bar.update(1)
+                if position % learning.checkpoint_every == 0:
+                    save_checkpoint()
+            epoch += 1
+            position = 0
+            epoch_records.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": mean_loss(spec, task.x_train, task.y_train),
+                    "test_loss": mean_loss(spec, task.x_test, task.y_test),
+                    "seconds": seconds(),
+                }
+            )
+            bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
+            save_checkpoint()
+    bar.close()
+    summary = _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds())
+    _write_records(out, sample_records, epoch_records)
+    _write_json(out / "summary.json", summary)
+    np.save(out / "final_conductance_s.npy", spec.conductance_s)
+    plot_learning_curve(epoch_records, out / "learning_curve.png", title=f"{learning.rule.value} on {task.name} ({config.backend.value})")
+    return summary
+
+
+def _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds) -> dict:
+    energies = [r["energy_network_j"] for r in sample_records]
+    feedback = [r["energy_feedback_j"] for r in sample_records]
+    final = epoch_records[-1]["test_loss"]
+    summary = {
+        "rule": config.learning.rule.value,
+        "backend": config.backend.value,
+        "task": task.name,
+        "edges": spec.n_edges,
+        "initial_test_loss": initial_test_loss,
+        "final_test_loss": final,
+        "loss_ratio": final / initial_test_loss if initial_test_loss else float("nan"),
+        "initial_train_loss": epoch_records[0]["train_loss"],
+        "final_train_loss": epoch_records[-1]["train_loss"],
+        "epochs": config.learning.epochs,
+        "samples": len(sample_records),
+        "seconds": seconds,
+        "seconds_per_sample": seconds / max(1, len(sample_records)),
+        "energy_per_sample_j": float(np.mean(energies)) if energies else float("nan"),
+        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else float("nan"),
+        "threshold_v": config.cell.threshold_v,
+        "loss_units": "V^2 (sum over outputs of (V_out - V_target)^2, mean over samples)",
+    }
+    if sample_records and "frac_window" in sample_records[-1]:
+        last = sample_records[-min(len(sample_records), 50) :]
+        for key in ("frac_below", "frac_window", "frac_above"):
+            summary[f"{key}_last50"] = float(np.mean([r[key] for r in last]))
+    return summary
+
+
+def _write_records(out: Path, sample_records: list[dict], epoch_records: list[dict]) -> None:
+    for name, rows in (("samples.csv", sample_records), ("epochs.csv", epoch_records)):
+        if not rows:
+            continue
+        with open(out / name, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def plot_learning_curve(epoch_records: list[dict], path: Path, *, title: str) -> None:
+    """Train and held-out loss per epoch on a log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in epoch_records]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.semilogy(epochs, [r["train_loss"] for r in epoch_records], "o-", label="train")
+    ax.semilogy(epochs, [r["test_loss"] for r in epoch_records], "s-", label="held-out")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (V$^2$)")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,177 @@
+"""Learning rules as interchangeable strategies: each maps (network, one sample) to a conductance update.
+
+All rules step the same way, Delta G = -learning_rate * (estimate of dC/dG), so they compare side by side:
+- TCL: the memory is in the circuit. One sawtooth cycle is simulated; each edge's accumulator ends at
+  v(w) ~ -accumulator_gain * (s_clamped - s_free), read once at the end of the cycle.
+- explicit contrastive (coupled learning / equilibrium propagation): free and clamped steady states are
+  simulated and the controller remembers the free one; dC/dG ~ (s_clamped - s_free) / (beta_max * G_c).
+- gradient: the exact dC/dG by the adjoint method on the free state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends.base import Backend
+from ..compiler import compile_phases, compile_tcl
+from ..config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from ..energy import feedback_energy_j, network_energy_j
+from ..errors import LearningError
+from ..linear import LinearNetwork
+from ..network import NetworkSpec
+
+
+@dataclass
+class RuleStep:
+    """One sample's update and what was measured on the way."""
+
+    delta_g_s: np.ndarray
+    """Conductance change per edge (before clipping to bounds), siemens."""
+    dc_dg_estimate: np.ndarray
+    """The rule's estimate of dC/dG per edge, V^2/S."""
+    contrast_v2: np.ndarray | None = None
+    """s_clamped - s_free per edge as measured (V^2), where the rule measures it."""
+    energy_network_j: float = float("nan")
+    energy_feedback_j: float = float("nan")
+    info: dict[str, float] = field(default_factory=dict)
+
+
+def _edge_signal(spec: NetworkSpec, voltages: np.ndarray) -> np.ndarray:
+    e = spec.edge_array
+    dv = voltages[..., e[:, 0]] - voltages[..., e[:, 1]]
+    return dv * dv
+
+
+def regime_fractions(contrast_v2: np.ndarray, drive: SawtoothConfig, cell: FeedbackCellConfig) -> dict[str, float]:
+    """Fraction of edges below, inside and above the TCL learning window for these contrasts."""
+    lo, hi = cell.window_contrast_v2(drive)
+    a = np.abs(contrast_v2)
+    return {
+        "frac_below": float(np.mean(a < lo)),
+        "frac_window": float(np.mean((a >= lo) & (a <= hi))),
+        "frac_above": float(np.mean(a > hi)),
+    }
+
+
+def _check(step: RuleStep) -> RuleStep:
+    if not np.all(np.isfinite(step.delta_g_s)):
+        raise LearningError("the rule produced a non-finite conductance update")
+    return step
+
+
+@dataclass
+class TclRule:
+    """Temporal contrastive learning: one simulated sawtooth cycle with a feedback cell on every edge."""
+
+    backend: Backend
+    drive: SawtoothConfig
+    cell: FeedbackCellConfig
+    sim: SimulatorConfig
+    learning_rate_s2_per_v2: float
+    kind: RuleKind = RuleKind.TCL
+
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+        circuit = compile_tcl(spec, drive=self.drive, cell=self.cell, sim=self.sim, inputs_v=x, targets_v=y)
+        result = self.backend.run(circuit)
+        t = result.axis
+        w_end = np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
+        s_free = np.array([result.v(c.signal)[0] for c in circuit.cells])
+        s_clamped = np.array([np.interp(self.drive.tau_rise_s, t, result.v(c.signal)) for c in circuit.cells])
+        contrast = s_clamped - s_free
+        estimate = -w_end / (self.cell.accumulator_gain * self.drive.peak_clamp_conductance_s)
+        step = RuleStep(
+            delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
+            dc_dg_estimate=estimate,
+            contrast_v2=contrast,
+            energy_network_j=network_energy_j(circuit, result),
+            energy_feedback_j=feedback_energy_j(circuit, result),
+            info={**regime_fractions(contrast, self.drive, self.cell), "time_points": float(t.size)},
+        )
+        return _check(step)
+
+
+@dataclass
+class ContrastiveRule:
+    """Explicit contrastive learning: free and clamped steady states, the free one stored by the controller."""
+
+    backend: Backend
+    drive: SawtoothConfig
+    sim: SimulatorConfig
+    learning_rate_s2_per_v2: float
+    kind: RuleKind = RuleKind.CONTRASTIVE
+
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+        circuit = compile_phases(spec, drive=self.drive, sim=self.sim, inputs_v=x, targets_v=y)
+        result = self.backend.run(circuit)
+        voltages = np.stack([result.v(node) for node in circuit.network_nodes], axis=1)  # (2, nodes)
+        s = _edge_signal(spec, voltages)
+        contrast = s[1] - s[0]
+        estimate = contrast / self.drive.peak_clamp_conductance_s
+        power = (s * spec.conductance_s).sum(axis=1)
+        clamp_power = sum(
+            self.drive.peak_clamp_conductance_s * (voltages[1, o] - y[k]) ** 2 for k, o in enumerate(spec.output_nodes)
+        )
+        step = RuleStep(
+            delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
+            dc_dg_estimate=estimate,
+            contrast_v2=contrast,
+            # the free state held for the slow-ramp time and the clamped state for the fast-ramp time
+            energy_network_j=float(power[0] * self.drive.tau_fall_s + (power[1] + clamp_power) * self.drive.tau_rise_s),
+            energy_feedback_j=0.0,
+        )
+        return _check(step)
+
+
+@dataclass
+class GradientRule:
+    """The exact gradient of C by the adjoint method (a digital reference, not a physical process)."""
+
+    drive: SawtoothConfig
+    learning_rate_s2_per_v2: float
+    kind: RuleKind = RuleKind.GRADIENT
+
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+        net = LinearNetwork(spec)
+        gradient = net.gradient(x, y)
+        free = net.solve(x)[0]
+        power = float((_edge_signal(spec, free) * spec.conductance_s).sum())
+        step = RuleStep(
+            delta_g_s=-self.learning_rate_s2_per_v2 * gradient,
+            dc_dg_estimate=gradient,
+            energy_network_j=power * self.drive.period_s,
+            energy_feedback_j=0.0,
+        )
+        return _check(step)
+
+
+def linear_contrasts(spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig) -> np.ndarray:
+    """Exact s_clamped - s_free of every edge for samples x (samples, inputs), y (samples, outputs): V^2."""
+    free = LinearNetwork(spec).solve(x)
+    clamped = LinearNetwork(spec, drive.peak_clamp_conductance_s).solve(x, y)
+    return _edge_signal(spec, clamped) - _edge_signal(spec, free)
+
+
+def calibrate_threshold_v(
+    spec: NetworkSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    drive: SawtoothConfig,
+    tau_k_s: float,
+    *,
+    headroom: float = 1.5,
+    quantile: float = 0.99,
+) -> float:
+    """A threshold theta placing the top of the learning window at ``headroom`` x the initial contrasts.
+
+    The largest contrasts occur at the start of training (the error shrinks as the student learns), so the
+    window [A_max * tau_rise / tau_fall, A_max] is anchored at A_max = headroom * (the ``quantile`` of
+    |s_clamped - s_free| over edges and the given samples), leaving the rest of the window for the shrinking
+    contrasts later on. theta = A_max * tau_k / tau_fall.
+    """
+    contrasts = np.abs(linear_contrasts(spec, x, y, drive))
+    a_max = headroom * float(np.quantile(contrasts, quantile))
+    if not a_max > 0:
+        raise LearningError("all contrasts are zero on the calibration samples: the student already fits them")
+    return a_max * tau_k_s / drive.tau_fall_s

@@ -1,0 +1,82 @@
+"""Exact steady states of a linear resistor network with clamps, the loss, and its adjoint gradient.
+
+Used for teacher targets, held-out evaluation in the free state, the explicit-contrastive and gradient rules,
+and as the reference the simulators are checked against. Kirchhoff's current law on the free (hidden and
+output) nodes: L_ff V_f = -L_fx V_x + c * e_O T, where L is the weighted Laplacian, x the driven nodes
+(inputs, and ground at 0 V) and c the clamp conductance on each output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .network import NetworkSpec
+
+
+class LinearNetwork:
+    """Factorised Laplacian of one NetworkSpec at one clamp conductance (reuse it for many samples)."""
+
+    def __init__(self, spec: NetworkSpec, clamp_s: float = 0.0) -> None:
+        self.spec = spec
+        self.clamp_s = float(clamp_s)
+        n = spec.n_nodes
+        edges = spec.edge_array
+        g = spec.conductance_s
+        rows = np.concatenate([edges[:, 0], edges[:, 1], edges[:, 0], edges[:, 1]])
+        cols = np.concatenate([edges[:, 0], edges[:, 1], edges[:, 1], edges[:, 0]])
+        vals = np.concatenate([g, g, -g, -g])
+        laplacian = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+        self.free = np.array(spec.free_nodes, dtype=int)
+        self.inputs = np.array(spec.input_nodes, dtype=int)
+        self.outputs = np.array(spec.output_nodes, dtype=int)
+        self._free_pos = {node: k for k, node in enumerate(self.free)}
+        self._outputs_in_free = np.array([self._free_pos[o] for o in self.outputs], dtype=int)
+        l_ff = laplacian[self.free][:, self.free].tolil()
+        for k in self._outputs_in_free:
+            l_ff[k, k] += self.clamp_s
+        self._l_fi = laplacian[self.free][:, self.inputs].toarray()
+        self._lu = spla.splu(l_ff.tocsc())
+
+    def solve(self, inputs_v: np.ndarray, targets_v: np.ndarray | None = None) -> np.ndarray:
+        """Node voltages, shape (samples, nodes), for inputs of shape (samples, n_inputs) or (n_inputs,)."""
+        x = np.atleast_2d(np.asarray(inputs_v, dtype=float))
+        rhs = -self._l_fi @ x.T
+        if self.clamp_s:
+            if targets_v is None:
+                raise ValueError("a clamped solve needs targets")
+            t = np.atleast_2d(np.asarray(targets_v, dtype=float))
+            rhs[self._outputs_in_free] += self.clamp_s * t.T
+        v = np.zeros((x.shape[0], self.spec.n_nodes))
+        v[:, self.inputs] = x
+        v[:, self.free] = self._lu.solve(rhs).T
+        return v
+
+    def edge_drops(self, voltages: np.ndarray) -> np.ndarray:
+        """V_a - V_b for every edge, shape (samples, edges)."""
+        e = self.spec.edge_array
+        return voltages[..., e[:, 0]] - voltages[..., e[:, 1]]
+
+    def loss(self, inputs_v: np.ndarray, targets_v: np.ndarray) -> np.ndarray:
+        """Per-sample cost C = sum_o (V_o - T_o)^2 in the free state (this object must be unclamped), V^2."""
+        v = self.solve(inputs_v)
+        return np.sum((v[:, self.outputs] - np.atleast_2d(targets_v)) ** 2, axis=1)
+
+    def gradient(self, inputs_v: np.ndarray, targets_v: np.ndarray) -> np.ndarray:
+        """dC/dG_e of one sample by the adjoint method, V^2/S (this object must be unclamped).
+
+        With L_ff lambda = dC/dV_f (lambda = 0 on driven nodes): dC/dG_e = -(V_a - V_b)(lambda_a - lambda_b).
+        """
+        v = self.solve(inputs_v)[0]
+        dc_dv = np.zeros(len(self.free))
+        dc_dv[self._outputs_in_free] = 2.0 * (v[self.outputs] - np.asarray(targets_v, dtype=float))
+        lam = np.zeros(self.spec.n_nodes)
+        lam[self.free] = self._lu.solve(dc_dv)
+        e = self.spec.edge_array
+        return -(v[e[:, 0]] - v[e[:, 1]]) * (lam[e[:, 0]] - lam[e[:, 1]])
+
+
+def mean_loss(spec: NetworkSpec, inputs_v: np.ndarray, targets_v: np.ndarray) -> float:
+    """Mean free-state cost over a set of samples, V^2."""
+    return float(np.mean(LinearNetwork(spec).loss(inputs_v, targets_v)))
