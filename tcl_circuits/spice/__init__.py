@@ -1,0 +1,1 @@
+"""SPICE text: the netlist writer and readers of ngspice output."""
