@@ -85,8 +85,12 @@ def _lines_for(element) -> list[str]:
     return lines
 
 
-def write_netlist(circuit: Circuit) -> str:
-    """The ngspice deck of a compiled circuit (title line first, ``.end`` last), after the safety scan."""
+def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> str:
+    """The ngspice deck of a compiled circuit (title line first, ``.end`` last), after the safety scan.
+
+    With ``measure_accumulators`` a transient deck also prints every accumulator's final value when run
+    standalone (``ngspice -b deck.cir``), through ``.meas`` statements.
+    """
     lines = [comment(circuit.title)[2:] or "tcl_circuits"]
     lines += [comment(text) for text in circuit.header_comments]
     for element in circuit.elements:
@@ -106,6 +110,9 @@ def write_netlist(circuit: Circuit) -> str:
         )
     else:
         raise NetlistError(f"no SPICE form for analysis {analysis!r}")
+    if measure_accumulators and isinstance(analysis, Transient):
+        for cell in circuit.cells:
+            lines.append(f".meas tran acc{cell.index} FIND v({name(cell.accumulator)}) AT={number(analysis.stop_s)}")
     lines.append(".end")
     text = "\n".join(lines) + "\n"
     check_deck(text)

@@ -1,0 +1,47 @@
+"""Side-by-side updates for one sample: TCL from the simulated circuit, explicit contrastive, exact gradient.
+
+All three are expressed as estimates of dC/dG (V^2/S), so the cosine similarities say how well the
+memory-free TCL circuit reproduces the contrastive rule it emulates and the gradient it approximates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backends.base import Backend
+from .config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
+from .learning.rules import GradientRule, TclRule, linear_contrasts, regime_fractions
+from .network import NetworkSpec
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity (NaN if either vector is zero)."""
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
+
+
+def compare_updates(
+    spec: NetworkSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    backend: Backend,
+    drive: SawtoothConfig,
+    cell: FeedbackCellConfig,
+    sim: SimulatorConfig | None = None,
+) -> dict:
+    """The three dC/dG estimates for sample (x, y) and their pairwise cosine similarities."""
+    sim = sim or SimulatorConfig()
+    tcl = TclRule(backend, drive, cell, sim, 1.0).update(spec, x, y)
+    contrastive = linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
+    gradient = GradientRule(drive, 1.0).update(spec, x, y).dc_dg_estimate
+    return {
+        "tcl": tcl.dc_dg_estimate,
+        "contrastive": contrastive,
+        "gradient": gradient,
+        "cos_tcl_contrastive": cosine(tcl.dc_dg_estimate, contrastive),
+        "cos_tcl_gradient": cosine(tcl.dc_dg_estimate, gradient),
+        "cos_contrastive_gradient": cosine(contrastive, gradient),
+        "tcl_over_contrastive_norm": float(np.linalg.norm(tcl.dc_dg_estimate) / np.linalg.norm(contrastive)),
+        **regime_fractions(contrastive * drive.peak_clamp_conductance_s, drive, cell),
+    }
