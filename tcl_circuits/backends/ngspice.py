@@ -43,6 +43,7 @@ class NgspiceBackend:
         self.timeout_s = timeout_s
         self.retries_after_crash = retries_after_crash
         self.restarts = 0
+        self._started = False
         self.runs = 0
         self._process = None
         self._conn = None
@@ -51,6 +52,9 @@ class NgspiceBackend:
 
     # --- worker lifecycle --------------------------------------------------------------------
     def _start(self) -> None:
+        if self._started:
+            self.restarts += 1
+        self._started = True
         self._workdir = tempfile.mkdtemp(prefix="tcl_ngspice_")
         env = {**os.environ, "HOME": self._workdir}
         self._process = subprocess.Popen(
@@ -107,8 +111,6 @@ class NgspiceBackend:
     # --- running -----------------------------------------------------------------------------
     def _exchange(self, netlist: str, wanted: frozenset[str] | None) -> tuple[dict[str, np.ndarray], str]:
         if self._process is None or self._process.poll() is not None:
-            if self._process is not None:
-                self.restarts += 1
             self._stop(kill=True)
             self._start()
         try:

@@ -1,0 +1,42 @@
+import pytest
+
+from tcl_circuits.config import FeedbackCellConfig, LearningConfig, SawtoothConfig, SimulatorConfig
+from tcl_circuits.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "match"),
+    [
+        (SawtoothConfig, {"tau_rise_s": 0.0}, "tau_rise_s"),
+        (SawtoothConfig, {"tau_fall_s": float("nan")}, "tau_fall_s"),
+        (SawtoothConfig, {"beta_max": -1.0}, "beta_max"),
+        (SawtoothConfig, {"clamp_conductance_s": float("inf")}, "clamp_conductance_s"),
+        (FeedbackCellConfig, {"tau_k_s": 0.0}, "tau_k_s"),
+        (FeedbackCellConfig, {"r_k_ohm": -5.0}, "r_k_ohm"),
+        (FeedbackCellConfig, {"threshold_v": 0.0}, "threshold_v"),
+        (FeedbackCellConfig, {"threshold_shape": "hard"}, "threshold_shape"),
+        (FeedbackCellConfig, {"accumulator_gain": 0.0}, "accumulator_gain"),
+        (SimulatorConfig, {"points_per_tau_k": 0.0}, "points_per_tau_k"),
+        (SimulatorConfig, {"timeout_s": -1.0}, "timeout_s"),
+        (SimulatorConfig, {"reltol": 0.5}, "reltol"),
+        (LearningConfig, {"learning_rate_s2_per_v2": 0.0}, "learning_rate"),
+        (LearningConfig, {"epochs": -1}, "epochs"),
+        (LearningConfig, {"seed": 1.5}, "seed"),
+        (LearningConfig, {"checkpoint_every": 0}, "checkpoint_every"),
+        (LearningConfig, {"rule": "tcl"}, "rule"),
+    ],
+)
+def test_bad_values_raise_config_error_naming_the_field(factory, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        factory(**kwargs)
+
+
+def test_window_and_derived_values():
+    drive = SawtoothConfig(tau_rise_s=1e-4, tau_fall_s=9e-4, beta_max=0.5, clamp_conductance_s=1e-3)
+    cell = FeedbackCellConfig(tau_k_s=5e-6, r_k_ohm=1e3, threshold_v=1e-5)
+    assert drive.period_s == pytest.approx(1e-3)
+    assert drive.peak_clamp_conductance_s == pytest.approx(5e-4)
+    assert cell.c_k_f == pytest.approx(5e-9)
+    lo, hi = cell.window_contrast_v2(drive)
+    assert (lo, hi) == (pytest.approx(2e-4), pytest.approx(1.8e-3))
+    assert hi / lo == pytest.approx(9.0)

@@ -1,0 +1,163 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+from tcl_circuits import network
+from tcl_circuits.config import Role
+from tcl_circuits.errors import GraphError
+
+
+def test_from_graph_orders_nodes_and_reads_attributes(triangle):
+    spec = network.from_graph(triangle)
+    assert spec.labels == ("in", "h", "out", "gnd")
+    assert spec.roles == (Role.INPUT, Role.HIDDEN, Role.OUTPUT, Role.GROUND)
+    assert spec.input_nodes == (0,) and spec.output_nodes == (2,) and spec.ground_nodes == (3,)
+    assert spec.free_nodes == (1, 2)
+    assert spec.edges == ((0, 1), (1, 2), (1, 3), (2, 3))
+    np.testing.assert_allclose(spec.conductance_s, [1e-3, 2e-3, 5e-4, 1e-3])
+    np.testing.assert_allclose(spec.input_voltage_v, [1.0])
+    np.testing.assert_allclose(spec.target_v, [0.3])
+
+
+def test_spec_is_immutable(triangle):
+    spec = network.from_graph(triangle)
+    with pytest.raises(ValueError):
+        spec.conductance_s[0] = 1.0
+    with pytest.raises(AttributeError):
+        spec.labels = ()
+
+
+def _broken(triangle, change):
+    g = triangle.copy()
+    change(g)
+    return g
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda g: g.add_edge("h", "h", conductance=1e-3), "self-loop"),
+        (lambda g: g.nodes["h"].pop("role"), "node 'h' has no 'role'"),
+        (lambda g: g.nodes["h"].update(role="banana"), "node 'h' has role 'banana'"),
+        (lambda g: g.add_node("lonely", role="hidden"), "node 'lonely' is not connected"),
+        (lambda g: g.edges["in", "h"].update(conductance=float("nan")), "edge 'in'-'h'.*finite"),
+        (lambda g: g.edges["in", "h"].update(conductance=-1e-3), "edge 'in'-'h'.*> 0"),
+        (lambda g: g.edges["in", "h"].update(conductance=0.0), "edge 'in'-'h'.*> 0"),
+        (lambda g: g.edges["in", "h"].update(conductance="lots"), "must be a number"),
+        (lambda g: g.edges["in", "h"].pop("conductance"), "no 'conductance'"),
+        (lambda g: g.nodes["in"].update(role="hidden"), "no node with role 'input'"),
+        (lambda g: g.nodes["out"].update(role="hidden"), "no node with role 'output'"),
+        (lambda g: g.nodes["in"].update(voltage=float("inf")), "voltage.*finite"),
+        (lambda g: g.edges["in", "h"].update(g_min=2.0, g_max=1.0), "bounds"),
+    ],
+)
+def test_bad_graphs_raise_graph_error_naming_the_culprit(triangle, change, match):
+    with pytest.raises(GraphError, match=match):
+        network.from_graph(_broken(triangle, change))
+
+
+def test_island_without_source_is_floating(triangle):
+    g = triangle.copy()
+    g.add_node("a", role="hidden")
+    g.add_node("b", role="output")
+    g.add_edge("a", "b", conductance=1e-3)
+    with pytest.raises(GraphError, match="'a' is not connected.*1 more"):
+        network.from_graph(g)
+
+
+def test_directed_graph_is_refused():
+    with pytest.raises(GraphError, match="undirected"):
+        network.from_graph(nx.DiGraph())
+
+
+def test_lattice_roles():
+    spec = network.from_graph(network.lattice(4, 4, seed=3))
+    assert spec.n_nodes == 16 and spec.n_edges == 24
+    assert [spec.labels[i] for i in spec.input_nodes] == [(0, 0), (1, 0), (2, 0)]
+    assert [spec.labels[i] for i in spec.ground_nodes] == [(3, 0)]
+    assert [spec.labels[i] for i in spec.output_nodes] == [(1, 3), (2, 3)]
+    assert np.all((spec.conductance_s >= 5e-4) & (spec.conductance_s <= 2e-3))
+    again = network.from_graph(network.lattice(4, 4, seed=3))
+    np.testing.assert_array_equal(spec.conductance_s, again.conductance_s)
+
+
+@pytest.mark.parametrize(
+    ("description", "nodes", "edges"),
+    [("lattice:3x5", 15, 22), ("regular:12,3", 12, 18), ("layered:3-4-2", 10, 4 * 4 + 4 * 2)],
+)
+def test_builders(description, nodes, edges):
+    spec = network.from_graph(network.build(description, seed=1))
+    assert spec.n_nodes == nodes and spec.n_edges == edges
+
+
+def test_erdos_renyi_builder_is_connected_and_seeded():
+    a = network.from_graph(network.build("er:15,0.4", seed=2))
+    b = network.from_graph(network.build("er:15,0.4", seed=2))
+    assert a.edges == b.edges and len(a.input_nodes) == 3 and len(a.output_nodes) == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: network.build("torus:3x3"), "unknown network 'torus:3x3'"),
+        (lambda: network.lattice(1, 5), "at least 2x2"),
+        (lambda: network.lattice(3, 3, n_inputs=3), "1..2 inputs"),
+        (lambda: network.lattice(3, 3, n_outputs=4), "1..3 outputs"),
+        (lambda: network.random_regular(5, 3), "no 3-regular graph"),
+        (lambda: network.erdos_renyi(10, 0.0), "edge probability"),
+        (lambda: network.erdos_renyi(30, 0.02, seed=1), "not connected"),
+        (lambda: network.layered([3]), "at least 2 layers"),
+        (lambda: network.lattice(3, 3, g_range_s=(1e-3, 1e-4)), "conductance range"),
+        (lambda: network.random_regular(4, 2, n_inputs=3, n_outputs=2), "cannot hold"),
+    ],
+)
+def test_builder_errors(call, match):
+    with pytest.raises(GraphError, match=match):
+        call()
+
+
+def test_graphml_round_trip(tmp_path, triangle):
+    spec = network.from_graph(triangle)
+    path = tmp_path / "net.graphml"
+    nx.write_graphml(network.to_graph(spec), path)
+    again = network.from_graph(network.load_graph(path))
+    assert again.labels == spec.labels and again.roles == spec.roles and again.edges == spec.edges
+    np.testing.assert_allclose(again.conductance_s, spec.conductance_s)
+    np.testing.assert_allclose(again.target_v, spec.target_v)
+
+
+def test_edgelist_with_node_directives(tmp_path):
+    path = tmp_path / "net.edges"
+    path.write_text(
+        "#@ node in1 role=input voltage=0.8\n#@ node out role=output target=0.3\n#@ node gnd role=ground\n"
+        "#@ node h role=hidden\n# a comment\nin1 h 1e-3\nh out 2e-3\nh gnd 1e-3\nout gnd 5e-4\n"
+    )
+    spec = network.from_graph(network.load_graph(path))
+    assert spec.n_edges == 4
+    np.testing.assert_allclose(spec.input_voltage_v, [0.8])
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [("a b\n", "expected 'node_a node_b conductance'"), ("#@ node a colour=red\n", "role=.., voltage"), ("a b x\n", "number")],
+)
+def test_edgelist_errors(tmp_path, text, match):
+    path = tmp_path / "bad.edges"
+    path.write_text(text)
+    with pytest.raises(GraphError, match=match):
+        network.load_graph(path)
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(GraphError, match="cannot read GraphML"):
+        network.load_graph(tmp_path / "missing.graphml")
+    with pytest.raises(GraphError, match="cannot read edge list"):
+        network.load_edgelist(tmp_path / "missing.edges")
+
+
+def test_with_conductances_validates_and_clip_respects_bounds(triangle):
+    spec = network.from_graph(triangle)
+    with pytest.raises(GraphError, match="finite and > 0"):
+        spec.with_conductances(np.array([1e-3, -1.0, 1e-3, 1e-3]))
+    clipped = spec.clip(np.array([1.0, 1e-9, 1e-3, 1e-3]))
+    np.testing.assert_allclose(clipped, [network.DEFAULT_G_MAX_S, network.DEFAULT_G_MIN_S, 1e-3, 1e-3])

@@ -1,0 +1,108 @@
+"""The ngspice worker: results, typed failures from the output text, crash and timeout recovery, memory."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from tcl_circuits import network
+from tcl_circuits.backends.ngspice import NgspiceBackend
+from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.errors import ConvergenceError, NetlistError, SimulationError, WorkerCrashedError
+
+pytestmark = pytest.mark.ngspice
+
+DIVIDER = "divider\nv1 a 0 DC 1.0\nr1 a b 1000.0\nr2 b 0 3000.0\n.op\n.end\n"
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        return int(next(line for line in handle if line.startswith("VmRSS")).split()[1])
+
+
+def test_operating_point_values(ngspice):
+    result = ngspice.run_netlist(DIVIDER)
+    assert result.vectors["b"][0] == pytest.approx(0.75)
+    assert result.vectors["v1#branch"][0] == pytest.approx(-1.0 / 4000.0)
+
+
+def test_tcl_cycle_runs_to_tstop_and_returns_every_cell(ngspice, triangle, drive, cell):
+    circuit = compile_tcl(network.from_graph(triangle), drive=drive, cell=cell)
+    result = ngspice.run(circuit)
+    assert result.axis[-1] == pytest.approx(drive.period_s)
+    for c in circuit.cells:
+        assert result.v(c.accumulator)[0] == 0.0
+        # at t=0 the operating point charged C_K to the free-state signal: u starts at 0
+        assert result.v(c.feedback)[0] == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(result.v("beta").max(), drive.beta_max)
+
+
+@pytest.mark.parametrize(
+    ("deck", "error", "match"),
+    [
+        ("bad\nr1 a 0 1000.0\nq1 a b\n.op\n.end\n", SimulationError, "ngspice failed"),
+        ("bad\nr1 a b 1000.0 foo=3\nv1 a 0 1\n.op\n.end\n", SimulationError, "ngspice failed"),
+        ("loop\nv1 a 0 DC 1.0\nv2 a 0 DC 2.0\nr1 a 0 1.0\n.op\n.end\n", ConvergenceError, "ngspice failed"),
+        ("sqrt\nv1 a 0 DC 1.0\nb1 b 0 V = sqrt(-v(a))\nr1 b 0 1.0\n.op\n.end\n", SimulationError, "ngspice failed"),
+    ],
+)
+def test_failures_are_typed_and_carry_the_netlist(ngspice, deck, error, match):
+    with pytest.raises(error, match=match) as info:
+        ngspice.run_netlist(deck)
+    assert info.value.netlist == deck and info.value.log
+    assert ngspice.run_netlist(DIVIDER).vectors["b"][0] == pytest.approx(0.75)  # library still usable
+
+
+def test_unstable_circuit_reports_timestep_too_small(ngspice):
+    deck = (
+        "runaway\nv1 a 0 DC 1.0\nb1 0 x I = 1e12*exp(v(x))\ncx x 0 1e-12\nr1 a 0 1.0\n.tran 1e-6 1e-3\n.end\n"
+    )
+    with pytest.raises(ConvergenceError):
+        ngspice.run_netlist(deck)
+
+
+def test_unsafe_decks_are_refused_before_reaching_ngspice(ngspice, tmp_path):
+    target = tmp_path / "pwned"
+    with pytest.raises(NetlistError):
+        ngspice.run_netlist(f"x\n.control\nshell touch {target}\n.endc\n.end\n")
+    assert not target.exists()
+
+
+def test_killed_worker_is_replaced_and_runs_continue():
+    with NgspiceBackend(timeout_s=30) as backend:
+        backend.run_netlist(DIVIDER)
+        first = backend.worker_pid
+        os.kill(first, signal.SIGKILL)
+        result = backend.run_netlist(DIVIDER)
+        assert result.vectors["b"][0] == pytest.approx(0.75)
+        assert backend.worker_pid != first and backend.restarts == 1
+
+
+def test_timeout_kills_the_worker_and_the_next_run_works():
+    slow = "slow\nv1 a 0 SIN(0 1 1e6)\nr1 a b 1000.0\nc1 b 0 1e-9\n.tran 1e-10 1e-2 0 1e-10\n.end\n"
+    with NgspiceBackend(timeout_s=1.0, retries_after_crash=0) as backend:
+        with pytest.raises(WorkerCrashedError, match="did not finish within 1.0 s"):
+            backend.run_netlist(slow)
+        assert backend.run_netlist(DIVIDER).vectors["b"][0] == pytest.approx(0.75)
+
+
+def test_worker_runs_in_an_empty_directory_with_empty_home(ngspice):
+    ngspice.run_netlist(DIVIDER)
+    with open(f"/proc/{ngspice.worker_pid}/environ", "rb") as handle:
+        env = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+    cwd = os.readlink(f"/proc/{ngspice.worker_pid}/cwd")
+    assert env[b"HOME"].decode() == cwd
+    assert os.listdir(cwd) == []
+
+
+def test_memory_stays_flat_over_many_runs(ngspice, triangle, drive, cell):
+    deck_result = ngspice.run(compile_tcl(network.from_graph(triangle), drive=drive, cell=cell))
+    deck = deck_result.netlist
+    for _ in range(50):
+        ngspice.run_netlist(deck)
+    before = _rss_kb(ngspice.worker_pid)
+    for _ in range(600):
+        ngspice.run_netlist(deck)
+    grown_kb = _rss_kb(ngspice.worker_pid) - before
+    assert grown_kb < 4000, f"worker memory grew by {grown_kb} kB over 600 runs"

@@ -1,0 +1,118 @@
+import os
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tcl_circuits import network
+from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, ThresholdShape
+from tcl_circuits.errors import ConfigError, NetlistError
+from tcl_circuits.spice.writer import check_deck, comment, name, number, write_netlist
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _golden(case: str, text: str) -> None:
+    path = GOLDEN / f"{case}.cir"
+    if os.environ.get("TCL_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"netlist differs from {path}; review and set TCL_UPDATE_GOLDEN=1 to accept"
+
+
+def test_triangle_tcl_netlist_matches_golden(triangle, drive, cell):
+    circuit = compile_tcl(network.from_graph(triangle), drive=drive, cell=cell)
+    _golden("triangle_tcl", write_netlist(circuit, measure_accumulators=True))
+
+
+def test_triangle_phases_netlist_matches_golden(triangle, drive):
+    circuit = compile_phases(network.from_graph(triangle), drive=drive)
+    _golden("triangle_phases", write_netlist(circuit))
+
+
+def test_dead_zone_threshold_expression(triangle, drive):
+    cell = FeedbackCellConfig(threshold_shape=ThresholdShape.DEAD_ZONE, threshold_v=2e-5)
+    text = write_netlist(compile_tcl(network.from_graph(triangle), drive=drive, cell=cell))
+    assert "I = 20000000.0*(max(v(u0)-2e-05,0)-max(-v(u0)-2e-05,0))" in text
+
+
+def test_numbers_are_plain_floats_never_suffixes():
+    assert number(1e6) == "1000000.0" and number(1e-3) == "0.001" and number(5) == "5.0"
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(NetlistError, match="non-finite"):
+            number(bad)
+
+
+@pytest.mark.parametrize("bad", ["N1", "1n", "n 1", "n1;", "a" * 40, "", "v(x)", "x\n.control"])
+def test_identifiers_are_checked(bad):
+    with pytest.raises(NetlistError, match="identifier"):
+        name(bad)
+
+
+@given(st.text())
+def test_comments_never_carry_dangerous_characters(text):
+    line = comment(text)
+    assert "\n" not in line and "\r" not in line
+    assert not any(ch in line[2:] for ch in ".;`${}\\")
+    check_deck(line)
+
+
+@pytest.mark.parametrize(
+    "deck",
+    [
+        "t\n.control\nshell touch x\n.endc\n.end\n",
+        "t\n.include /etc/passwd\n.end\n",
+        "t\n.lib models.lib tt\n.end\n",
+        "t\nR1 a b `touch x`\n.end\n",
+        "t\nR1 a b 1 ; shell touch x\n.end\n",
+        "t\ncodemodel /tmp/evil.cm\n.end\n",
+        "t\n  .CONTROL\n.end\n",
+    ],
+)
+def test_check_deck_refuses_command_execution_paths(deck):
+    with pytest.raises(NetlistError, match="line 2"):
+        check_deck(deck)
+
+
+def test_hostile_labels_reach_only_sanitised_comments(drive, cell):
+    hostile = ["x 1k\n.control\nshell touch pwned\n.endc\n*", "a;b", "`rm -rf /`", ".include /etc/passwd", "$HOME{}"]
+    g = nx.Graph()
+    g.add_node(hostile[0], role="input", voltage=0.5)
+    g.add_node(hostile[1], role="hidden")
+    g.add_node(hostile[2], role="output", target=0.2)
+    g.add_node(hostile[3], role="ground")
+    g.add_node(hostile[4], role="hidden")
+    g.add_edge(hostile[0], hostile[1], conductance=1e-3)
+    g.add_edge(hostile[1], hostile[2], conductance=1e-3)
+    g.add_edge(hostile[2], hostile[3], conductance=1e-3)
+    g.add_edge(hostile[4], hostile[1], conductance=1e-3)
+    text = write_netlist(compile_tcl(network.from_graph(g), drive=drive, cell=cell))
+    check_deck(text)
+    for line in text.splitlines()[1:]:
+        if not line.startswith("*"):
+            assert "pwned" not in line and "passwd" not in line and "HOME" not in line
+
+
+def test_compiler_requires_inputs_and_targets(triangle, drive, cell):
+    g = triangle.copy()
+    del g.nodes["out"]["target"]
+    spec = network.from_graph(g)
+    with pytest.raises(ConfigError, match="output node 'out' has no finite target"):
+        compile_tcl(spec, drive=drive, cell=cell)
+    with pytest.raises(ConfigError, match="need 1 input voltages"):
+        compile_tcl(spec, drive=drive, cell=cell, inputs_v=np.array([1.0, 2.0]), targets_v=np.array([0.1]))
+    with pytest.raises(ConfigError, match="need 1 targets"):
+        compile_tcl(spec, drive=drive, cell=cell, targets_v=np.array([0.1, 0.2]))
+    g2 = triangle.copy()
+    del g2.nodes["in"]["voltage"]
+    with pytest.raises(ConfigError, match="input node 'in' has no finite voltage"):
+        compile_tcl(network.from_graph(g2), drive=drive, cell=cell)
+
+
+def test_compiler_refuses_kernel_slower_than_ramps(triangle):
+    drive = SawtoothConfig(tau_rise_s=1e-6, tau_fall_s=2e-6)
+    with pytest.raises(ConfigError, match="tau_k_s"):
+        compile_tcl(network.from_graph(triangle), drive=drive, cell=FeedbackCellConfig(tau_k_s=1e-5))
