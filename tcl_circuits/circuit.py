@@ -112,7 +112,10 @@ class Circuit:
     network_nodes: tuple[str, ...]
     edge_resistors: tuple[str, ...]
     reltol: float = 1e-4
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    """Generated explanatory comment lines (no user text)."""
     header_comments: tuple[str, ...] = field(default_factory=tuple)
+    """Comment lines that carry user labels (sanitised by the writer)."""
 
     def of_type(self, kind: type) -> tuple:
         """All elements of one type, in order."""

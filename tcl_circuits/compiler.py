@@ -108,6 +108,14 @@ def compile_tcl(
                 comment=f"feedback cell of edge {spec.labels[i]!r}-{spec.labels[j]!r}",
             )
         )
+    lo, hi = cell.window_contrast_v2(drive)
+    notes = (
+        f"one sawtooth cycle: beta 0 -> {drive.beta_max!r} in {drive.tau_rise_s!r} s, back to 0 in {drive.tau_fall_s!r} s",
+        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s!r} s, threshold {cell.threshold_v!r} V on v(u<e>)",
+        f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
+        f"at the end v(w<e>) ~ -{cell.accumulator_gain!r} * (s_clamped - s_free) of edge e",
+        "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
+    )
     max_step = cell.tau_k_s / sim.points_per_tau_k
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
     return Circuit(
@@ -117,6 +125,7 @@ def compile_tcl(
         network_nodes=nodes,
         edge_resistors=tuple(f"re{e}" for e in range(spec.n_edges)),
         reltol=sim.reltol,
+        notes=notes,
         header_comments=_header(spec),
     )
 

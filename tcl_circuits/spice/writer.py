@@ -41,6 +41,13 @@ def comment(text: str) -> str:
     return "* " + _COMMENT_UNSAFE.sub("_", str(text))[:200]
 
 
+def note(text: str) -> str:
+    """A ``*`` comment line of generated text, which must be a single line."""
+    if "\n" in text or "\r" in text:
+        raise NetlistError(f"a note must be one line: {text[:60]!r}")
+    return "* " + text
+
+
 def _v(node: str) -> str:
     return "0" if node == "0" else f"v({name(node)})"
 
@@ -92,6 +99,7 @@ def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> st
     standalone (``ngspice -b deck.cir``), through ``.meas`` statements.
     """
     lines = [comment(circuit.title)[2:] or "tcl_circuits"]
+    lines += [note(text) for text in circuit.notes]
     lines += [comment(text) for text in circuit.header_comments]
     for element in circuit.elements:
         lines += _lines_for(element)
