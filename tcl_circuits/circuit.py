@@ -73,7 +73,13 @@ class FeedbackCell:
     def names(self) -> dict[str, str]:
         """The SPICE instance names the writer uses for this cell's parts."""
         e = self.index
-        return {"squarer": f"bs{e}", "c_k": f"ck{e}", "r_k": f"rk{e}", "threshold": f"bw{e}", "c_acc": f"cw{e}"}
+        return {
+            "squarer": f"bs{e}",
+            "c_k": f"ck{e}",
+            "r_k": f"rk{e}",
+            "threshold": f"bw{e}",
+            "c_acc": f"cw{e}",
+        }
 
 
 @dataclass(frozen=True)

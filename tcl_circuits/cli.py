@@ -23,11 +23,19 @@ from .errors import TclCircuitsError
 
 def _add_circuit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("circuit and protocol")
-    group.add_argument("--tau-rise", type=float, default=1e-4, help="fast ramp free->clamped, s (default 1e-4)")
-    group.add_argument("--tau-fall", type=float, default=9e-4, help="slow ramp clamped->free, s (default 9e-4)")
+    group.add_argument(
+        "--tau-rise", type=float, default=1e-4, help="fast ramp free->clamped, s (default 1e-4)"
+    )
+    group.add_argument(
+        "--tau-fall", type=float, default=9e-4, help="slow ramp clamped->free, s (default 9e-4)"
+    )
     group.add_argument("--beta-max", type=float, default=0.5, help="peak nudge factor (default 0.5)")
-    group.add_argument("--clamp-conductance", type=float, default=1e-3, help="clamp conductance per unit beta, S")
-    group.add_argument("--tau-k", type=float, default=5e-6, help="feedback kernel time R_K*C_K, s (default 5e-6)")
+    group.add_argument(
+        "--clamp-conductance", type=float, default=1e-3, help="clamp conductance per unit beta, S"
+    )
+    group.add_argument(
+        "--tau-k", type=float, default=5e-6, help="feedback kernel time R_K*C_K, s (default 5e-6)"
+    )
     group.add_argument("--r-k", type=float, default=1e3, help="feedback resistor R_K, ohm (default 1e3)")
     group.add_argument(
         "--threshold",
@@ -55,9 +63,14 @@ def _cell(args, drive: SawtoothConfig, spec, x, y) -> FeedbackCellConfig:
         try:
             theta = float(args.threshold)
         except ValueError:
-            raise TclCircuitsError(f"--threshold must be a number of volts or 'auto', got {args.threshold!r}") from None
+            raise TclCircuitsError(
+                f"--threshold must be a number of volts or 'auto', got {args.threshold!r}"
+            ) from None
     return FeedbackCellConfig(
-        tau_k_s=args.tau_k, r_k_ohm=args.r_k, threshold_v=theta, threshold_shape=ThresholdShape(args.threshold_shape)
+        tau_k_s=args.tau_k,
+        r_k_ohm=args.r_k,
+        threshold_v=theta,
+        threshold_shape=ThresholdShape(args.threshold_shape),
     )
 
 
@@ -76,14 +89,18 @@ def cmd_compile(args) -> int:
         task = teacher_task(args.graph, train_samples=1, test_samples=1, seed=args.seed)
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
     cell = _cell(args, drive, spec, x, y)
-    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, title=f"TCL cycle of {args.graph}")
+    circuit = compile_tcl(
+        spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, title=f"TCL cycle of {args.graph}"
+    )
     text = write_netlist(circuit, measure_accumulators=True)
     if args.output == "-":
         sys.stdout.write(text)
     else:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text)
-        print(f"wrote {args.output}: {spec.n_nodes} nodes, {spec.n_edges} learning edges, threshold {cell.threshold_v:.4g} V")
+        print(
+            f"wrote {args.output}: {spec.n_nodes} nodes, {spec.n_edges} learning edges, threshold {cell.threshold_v:.4g} V"
+        )
     return 0
 
 
@@ -105,8 +122,12 @@ def cmd_train(args) -> int:
 
     if args.task != "teacher":
         raise TclCircuitsError(f"unknown task {args.task!r}; available: teacher")
-    task = teacher_task(args.network, train_samples=args.train_samples, test_samples=args.test_samples, seed=args.seed)
-    summary = train(task, _run_config(args, task), args.out, resume=args.resume, progress=not args.no_progress)
+    task = teacher_task(
+        args.network, train_samples=args.train_samples, test_samples=args.test_samples, seed=args.seed
+    )
+    summary = train(
+        task, _run_config(args, task), args.out, resume=args.resume, progress=not args.no_progress
+    )
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -121,14 +142,29 @@ def cmd_compare(args) -> int:
     # 'auto' places the window over this sample's own contrasts: the comparison is about the linear regime
     cell = _cell(args, drive, task.student, task.x_test[:1], task.y_test[:1])
     with open_backend(BackendKind(args.backend)) as backend:
-        result = compare_updates(task.student, task.x_test[0], task.y_test[0], backend=backend, drive=drive, cell=cell)
+        result = compare_updates(
+            task.student, task.x_test[0], task.y_test[0], backend=backend, drive=drive, cell=cell
+        )
     if args.json:
-        print(json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()}, indent=2))
+        print(
+            json.dumps(
+                {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()}, indent=2
+            )
+        )
     else:
-        print(f"held-out sample of teacher task on {args.network} (seed {args.seed}), {task.student.n_edges} edges")
-        for key in ("cos_tcl_contrastive", "cos_tcl_gradient", "cos_contrastive_gradient", "tcl_over_contrastive_norm"):
+        print(
+            f"held-out sample of teacher task on {args.network} (seed {args.seed}), {task.student.n_edges} edges"
+        )
+        for key in (
+            "cos_tcl_contrastive",
+            "cos_tcl_gradient",
+            "cos_contrastive_gradient",
+            "tcl_over_contrastive_norm",
+        ):
             print(f"  {key:28s} {result[key]: .4f}")
-        print(f"  edges below/in/above window {result['frac_below']:.2f} / {result['frac_window']:.2f} / {result['frac_above']:.2f}")
+        print(
+            f"  edges below/in/above window {result['frac_below']:.2f} / {result['frac_window']:.2f} / {result['frac_above']:.2f}"
+        )
     return 0
 
 
@@ -168,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network sample by sample")
     p.add_argument("--task", default="teacher", help="task (teacher)")
-    p.add_argument("--network", default="lattice:4x4", help="lattice:RxC, regular:N,D, er:N,P, layered:A-B-C or a file")
+    p.add_argument(
+        "--network", default="lattice:4x4", help="lattice:RxC, regular:N,D, er:N,P, layered:A-B-C or a file"
+    )
     p.add_argument("--rule", choices=[r.value for r in RuleKind], default="tcl")
     p.add_argument("--backend", choices=[b.value for b in BackendKind], default="ngspice")
     p.add_argument("--epochs", type=int, default=5)
@@ -182,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_circuit_options(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("compare", help="TCL vs explicit contrastive vs gradient update on one held-out sample")
+    p = sub.add_parser(
+        "compare", help="TCL vs explicit contrastive vs gradient update on one held-out sample"
+    )
     p.add_argument("--network", default="lattice:4x4")
     p.add_argument("--backend", choices=[b.value for b in BackendKind], default="ngspice")
     p.add_argument("--seed", type=int, default=0)

@@ -33,7 +33,9 @@ def compare_updates(
     """The three dC/dG estimates for sample (x, y) and their pairwise cosine similarities."""
     sim = sim or SimulatorConfig()
     tcl = TclRule(backend, drive, cell, sim, 1.0).update(spec, x, y)
-    contrastive = linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
+    contrastive = (
+        linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
+    )
     gradient = GradientRule(drive, 1.0).update(spec, x, y).dc_dg_estimate
     return {
         "tcl": tcl.dc_dg_estimate,

@@ -43,7 +43,9 @@ def _network_elements(
     elements: list[Element] = []
     for k, i in enumerate(spec.input_nodes):
         elements.append(
-            VoltageSource(f"vin{k}", nodes[i], "0", dc_v=float(inputs[k]), comment=f"input {spec.labels[i]!r}")
+            VoltageSource(
+                f"vin{k}", nodes[i], "0", dc_v=float(inputs[k]), comment=f"input {spec.labels[i]!r}"
+            )
         )
     for e, (i, j) in enumerate(spec.edges):
         elements.append(
@@ -57,9 +59,20 @@ def _network_elements(
         )
     elements.append(beta)
     for k, o in enumerate(spec.output_nodes):
-        elements.append(VoltageSource(f"vt{k}", f"t{k}", "0", dc_v=float(targets[k]), comment=f"target of {spec.labels[o]!r}"))
         elements.append(
-            Clamp(f"bcl{k}", nodes[o], f"t{k}", BETA_NODE, drive.clamp_conductance_s, comment=f"clamp {spec.labels[o]!r}")
+            VoltageSource(
+                f"vt{k}", f"t{k}", "0", dc_v=float(targets[k]), comment=f"target of {spec.labels[o]!r}"
+            )
+        )
+        elements.append(
+            Clamp(
+                f"bcl{k}",
+                nodes[o],
+                f"t{k}",
+                BETA_NODE,
+                drive.clamp_conductance_s,
+                comment=f"clamp {spec.labels[o]!r}",
+            )
         )
     return nodes, elements
 
@@ -67,7 +80,11 @@ def _network_elements(
 def _header(spec: NetworkSpec) -> tuple[str, ...]:
     lines = []
     for i, (label, role) in enumerate(zip(spec.labels, spec.roles, strict=True)):
-        lines.append(f"node n{i}: {label!r} ({role.value})" if role is not Role.GROUND else f"node 0: {label!r} (ground)")
+        lines.append(
+            f"node n{i}: {label!r} ({role.value})"
+            if role is not Role.GROUND
+            else f"node 0: {label!r} (ground)"
+        )
     return tuple(lines)
 
 
@@ -88,7 +105,9 @@ def compile_tcl(
         raise ConfigError(
             f"tau_k_s ({cell.tau_k_s}) must be much shorter than the ramps ({drive.tau_rise_s}, {drive.tau_fall_s})"
         )
-    beta = VoltageSource(BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)")
+    beta = VoltageSource(
+        BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
+    )
     nodes, elements = _network_elements(spec, inputs, targets, drive, beta)
     gain = cell.accumulator_gain / cell.tau_k_s
     for e, (i, j) in enumerate(spec.edges):

@@ -176,7 +176,10 @@ class LearningConfig:
     def __post_init__(self) -> None:
         _require(isinstance(self.rule, RuleKind), f"rule must be a RuleKind, got {self.rule!r}")
         _finite_positive("learning_rate_s2_per_v2", self.learning_rate_s2_per_v2)
-        _require(isinstance(self.epochs, int) and self.epochs >= 0, f"epochs must be an int >= 0, got {self.epochs!r}")
+        _require(
+            isinstance(self.epochs, int) and self.epochs >= 0,
+            f"epochs must be an int >= 0, got {self.epochs!r}",
+        )
         _require(isinstance(self.seed, int), f"seed must be an int, got {self.seed!r}")
         _require(
             isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,

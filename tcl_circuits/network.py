@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +131,9 @@ def _validate(spec: NetworkSpec) -> None:
     E = len(spec.edges)
     for name in ("conductance_s", "g_min_s", "g_max_s"):
         if getattr(spec, name).shape != (E,):
-            raise GraphError(f"{name} must have one value per edge ({E}), got shape {getattr(spec, name).shape}")
+            raise GraphError(
+                f"{name} must have one value per edge ({E}), got shape {getattr(spec, name).shape}"
+            )
     seen = set()
     for e, (i, j) in enumerate(spec.edges):
         if not (0 <= i < n and 0 <= j < n):
@@ -210,7 +212,9 @@ def from_graph(
     for label in labels:
         raw = graph.nodes[label].get("role")
         if raw is None:
-            raise GraphError(f"node {label!r} has no 'role' attribute (expected input, output, hidden or ground)")
+            raise GraphError(
+                f"node {label!r} has no 'role' attribute (expected input, output, hidden or ground)"
+            )
         try:
             roles.append(Role(str(raw).strip().lower()))
         except ValueError:
@@ -220,11 +224,15 @@ def from_graph(
     inputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.INPUT]
     outputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.OUTPUT]
     voltage = [
-        _attr_float(graph.nodes[x]["voltage"], f"node {x!r}", "voltage") if "voltage" in graph.nodes[x] else np.nan
+        _attr_float(graph.nodes[x]["voltage"], f"node {x!r}", "voltage")
+        if "voltage" in graph.nodes[x]
+        else np.nan
         for x in inputs
     ]
     target = [
-        _attr_float(graph.nodes[x]["target"], f"node {x!r}", "target") if "target" in graph.nodes[x] else np.nan
+        _attr_float(graph.nodes[x]["target"], f"node {x!r}", "target")
+        if "target" in graph.nodes[x]
+        else np.nan
         for x in outputs
     ]
     edges, g, lo, hi = [], [], [], []
@@ -323,7 +331,9 @@ def lattice(
 def _assign_roles(graph: nx.Graph, n_inputs: int, n_outputs: int, rng: np.random.Generator) -> None:
     nodes = list(graph.nodes)
     if n_inputs + n_outputs + 1 > len(nodes):
-        raise GraphError(f"{len(nodes)} nodes cannot hold {n_inputs} inputs, {n_outputs} outputs and a ground")
+        raise GraphError(
+            f"{len(nodes)} nodes cannot hold {n_inputs} inputs, {n_outputs} outputs and a ground"
+        )
     order = rng.permutation(len(nodes))
     for k, idx in enumerate(order):
         node = nodes[idx]
@@ -353,7 +363,9 @@ def random_regular(
     rng = np.random.default_rng(seed)
     graph = nx.random_regular_graph(degree, n_nodes, seed=int(rng.integers(2**31)))
     if not nx.is_connected(graph):
-        raise GraphError(f"the {degree}-regular graph drawn with seed {seed} is not connected; try another seed")
+        raise GraphError(
+            f"the {degree}-regular graph drawn with seed {seed} is not connected; try another seed"
+        )
     _assign_roles(graph, n_inputs, n_outputs, rng)
     _random_conductances(graph, rng, g_range_s)
     return graph

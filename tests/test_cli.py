@@ -11,7 +11,9 @@ def test_compile_writes_a_netlist_that_runs_standalone(tmp_path, capsys):
     out = tmp_path / "lattice.cir"
     assert main(["compile", "lattice:3x3", "-o", str(out)]) == 0
     assert "12 learning edges" in capsys.readouterr().out
-    run = subprocess.run(["ngspice", "-b", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        ["ngspice", "-b", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0
     assert run.stdout.count("acc") >= 12 and "Error" not in run.stdout
 
@@ -42,8 +44,22 @@ def test_bad_input_gives_a_clear_error_and_exit_code_2(argv, message, capsys):
 
 
 def test_train_gradient_prints_summary(tmp_path, capsys):
-    argv = ["train", "--network", "lattice:3x3", "--rule", "gradient", "--epochs", "1", "--train-samples", "10",
-            "--test-samples", "5", "--out", str(tmp_path / "run"), "--no-progress"]
+    argv = [
+        "train",
+        "--network",
+        "lattice:3x3",
+        "--rule",
+        "gradient",
+        "--epochs",
+        "1",
+        "--train-samples",
+        "10",
+        "--test-samples",
+        "5",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rule"] == "gradient" and summary["samples"] == 10

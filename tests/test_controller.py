@@ -3,7 +3,14 @@ import json
 import numpy as np
 import pytest
 
-from tcl_circuits.config import BackendKind, FeedbackCellConfig, LearningConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from tcl_circuits.config import (
+    BackendKind,
+    FeedbackCellConfig,
+    LearningConfig,
+    RuleKind,
+    SawtoothConfig,
+    SimulatorConfig,
+)
 from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.learning import controller
 from tcl_circuits.learning.controller import RunConfig, train
@@ -11,8 +18,14 @@ from tcl_circuits.learning.rules import RuleStep, calibrate_threshold_v
 from tcl_circuits.tasks import teacher_task
 
 SUMMARY_KEYS = {
-    "rule", "backend", "initial_test_loss", "final_test_loss", "samples", "seconds",
-    "energy_per_sample_j", "feedback_energy_per_sample_j",
+    "rule",
+    "backend",
+    "initial_test_loss",
+    "final_test_loss",
+    "samples",
+    "seconds",
+    "energy_per_sample_j",
+    "feedback_energy_per_sample_j",
 }
 
 
@@ -20,7 +33,11 @@ def _config(task, rule=RuleKind.GRADIENT, epochs=2, lr=5e-6, backend=BackendKind
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6)
     return RunConfig(
-        task.name, backend, drive, FeedbackCellConfig(threshold_v=theta), SimulatorConfig(),
+        task.name,
+        backend,
+        drive,
+        FeedbackCellConfig(threshold_v=theta),
+        SimulatorConfig(),
         LearningConfig(rule=rule, learning_rate_s2_per_v2=lr, epochs=epochs, **learning),
     )
 
@@ -35,11 +52,21 @@ def test_gradient_training_lowers_the_loss_and_writes_a_self_describing_folder(t
     assert SUMMARY_KEYS <= set(summary)
     assert summary["final_test_loss"] < 0.3 * summary["initial_test_loss"]
     assert summary["samples"] == 60
-    for name in ("config.json", "summary.json", "samples.csv", "epochs.csv", "checkpoint.json", "learning_curve.png", "first_sample.cir"):
+    for name in (
+        "config.json",
+        "summary.json",
+        "samples.csv",
+        "epochs.csv",
+        "checkpoint.json",
+        "learning_curve.png",
+        "first_sample.cir",
+    ):
         assert (tmp_path / name).exists(), name
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["seed"] == 0 and "numpy" in config["versions"]
-    assert json.loads((tmp_path / "summary.json").read_text())["final_test_loss"] == summary["final_test_loss"]
+    assert (
+        json.loads((tmp_path / "summary.json").read_text())["final_test_loss"] == summary["final_test_loss"]
+    )
 
 
 def test_existing_run_is_not_overwritten_and_resume_needs_the_same_config(task, tmp_path):
@@ -87,7 +114,9 @@ def test_non_finite_update_is_a_learning_error(task, tmp_path, monkeypatch):
         def update(self, spec, x, y):
             from tcl_circuits.learning.rules import _check
 
-            return _check(RuleStep(delta_g_s=np.full(spec.n_edges, np.nan), dc_dg_estimate=np.zeros(spec.n_edges)))
+            return _check(
+                RuleStep(delta_g_s=np.full(spec.n_edges, np.nan), dc_dg_estimate=np.zeros(spec.n_edges))
+            )
 
     monkeypatch.setattr(controller, "make_rule", lambda config, backend: Broken())
     with pytest.raises(LearningError, match="non-finite"):

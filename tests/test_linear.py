@@ -53,7 +53,10 @@ def test_exact_solves_agree_with_ngspice_dc(ngspice, drive, rng):
     spec = network.from_graph(network.lattice(5, 5, seed=7))
     x, y = rng.uniform(0, 1, 4), rng.uniform(0.1, 0.5, 2)
     result = ngspice.run(compile_phases(spec, drive=drive, inputs_v=x, targets_v=y))
-    simulated = np.stack([result.v(node) for node in compile_phases(spec, drive=drive, inputs_v=x, targets_v=y).network_nodes], axis=1)
+    simulated = np.stack(
+        [result.v(node) for node in compile_phases(spec, drive=drive, inputs_v=x, targets_v=y).network_nodes],
+        axis=1,
+    )
     free = LinearNetwork(spec).solve(x)[0]
     clamped = LinearNetwork(spec, drive.peak_clamp_conductance_s).solve(x, y)[0]
     np.testing.assert_allclose(simulated[0], free, atol=1e-6)

@@ -139,7 +139,11 @@ def test_edgelist_with_node_directives(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [("a b\n", "expected 'node_a node_b conductance'"), ("#@ node a colour=red\n", "role=.., voltage"), ("a b x\n", "number")],
+    [
+        ("a b\n", "expected 'node_a node_b conductance'"),
+        ("#@ node a colour=red\n", "role=.., voltage"),
+        ("a b x\n", "number"),
+    ],
 )
 def test_edgelist_errors(tmp_path, text, match):
     path = tmp_path / "bad.edges"

@@ -44,7 +44,11 @@ def test_tcl_cycle_runs_to_tstop_and_returns_every_cell(ngspice, triangle, drive
         ("bad\nr1 a 0 1000.0\nq1 a b\n.op\n.end\n", SimulationError, "ngspice failed"),
         ("bad\nr1 a b 1000.0 foo=3\nv1 a 0 1\n.op\n.end\n", SimulationError, "ngspice failed"),
         ("loop\nv1 a 0 DC 1.0\nv2 a 0 DC 2.0\nr1 a 0 1.0\n.op\n.end\n", ConvergenceError, "ngspice failed"),
-        ("sqrt\nv1 a 0 DC 1.0\nb1 b 0 V = sqrt(-v(a))\nr1 b 0 1.0\n.op\n.end\n", SimulationError, "ngspice failed"),
+        (
+            "sqrt\nv1 a 0 DC 1.0\nb1 b 0 V = sqrt(-v(a))\nr1 b 0 1.0\n.op\n.end\n",
+            SimulationError,
+            "ngspice failed",
+        ),
     ],
 )
 def test_failures_are_typed_and_carry_the_netlist(ngspice, deck, error, match):

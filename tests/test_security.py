@@ -14,7 +14,13 @@ pytestmark = pytest.mark.ngspice
 
 def _hostile_graph(marker) -> nx.Graph:
     payload = f"x 1k\n.control\nshell touch {marker}\n.endc\n*"
-    labels = [payload, f"a; shell touch {marker}", f"`touch {marker}`", f".control shell touch {marker}", "ok"]
+    labels = [
+        payload,
+        f"a; shell touch {marker}",
+        f"`touch {marker}`",
+        f".control shell touch {marker}",
+        "ok",
+    ]
     g = nx.Graph()
     g.add_node(labels[0], role="input", voltage=0.7)
     g.add_node(labels[1], role="hidden")
@@ -31,7 +37,13 @@ def test_the_payload_is_live_when_pasted_unescaped(tmp_path):
     marker = tmp_path / "control_pwned"
     deck = f"t\nv1 in 0 DC 1\nr1 in x 1k\n.control\nshell touch {marker}\n.endc\n*\n.end\n"
     (tmp_path / "raw.cir").write_text(deck)
-    subprocess.run(["ngspice", "-b", "raw.cir"], cwd=tmp_path, capture_output=True, timeout=60, env={"HOME": str(tmp_path)})
+    subprocess.run(
+        ["ngspice", "-b", "raw.cir"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        env={"HOME": str(tmp_path)},
+    )
     assert marker.exists()
 
 
@@ -44,7 +56,12 @@ def test_compiled_hostile_graph_runs_no_command(tmp_path, ngspice, drive, cell):
     assert result.axis[-1] == pytest.approx(drive.period_s)
     (tmp_path / "deck.cir").write_text(text)
     batch = subprocess.run(
-        ["ngspice", "-b", "deck.cir"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env={"HOME": str(tmp_path)}
+        ["ngspice", "-b", "deck.cir"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(tmp_path)},
     )
     assert "acc0" in batch.stdout  # the deck really ran in batch mode
     assert not marker.exists()

@@ -34,14 +34,18 @@ def test_update_matches_contrastive_rule_in_the_linear_regime(ngspice, sample):
     spec, x, y = sample
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6)
-    result = compare_updates(spec, x, y, backend=ngspice, drive=drive, cell=FeedbackCellConfig(threshold_v=theta))
+    result = compare_updates(
+        spec, x, y, backend=ngspice, drive=drive, cell=FeedbackCellConfig(threshold_v=theta)
+    )
     assert result["cos_tcl_contrastive"] >= 0.95
     assert result["cos_tcl_gradient"] >= 0.95
     # inside the window each edge's update is 0.8..1.0 of the contrast: edge loss at tau_rise/tau_k = 20, and
     # s(t) is not linear along the ramp (V saturates in beta), so near A_min the late part of the ramp is lost
     tcl, ref = result["tcl"], result["contrastive"]
     lo, hi = FeedbackCellConfig(threshold_v=theta).window_contrast_v2(drive)
-    inside = (np.abs(ref * drive.peak_clamp_conductance_s) > 1.3 * lo) & (np.abs(ref * drive.peak_clamp_conductance_s) < hi)
+    inside = (np.abs(ref * drive.peak_clamp_conductance_s) > 1.3 * lo) & (
+        np.abs(ref * drive.peak_clamp_conductance_s) < hi
+    )
     assert inside.sum() >= 4
     np.testing.assert_array_less(0.8, tcl[inside] / ref[inside])
     np.testing.assert_array_less(tcl[inside] / ref[inside], 1.0)
@@ -52,7 +56,9 @@ def test_reversed_sawtooth_flips_the_update(ngspice, sample):
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6)
     normal = _tcl_estimate(ngspice, spec, x, y, drive, theta)
-    reversed_ = _tcl_estimate(ngspice, spec, x, y, dataclasses.replace(drive, tau_rise_s=9e-4, tau_fall_s=1e-4), theta)
+    reversed_ = _tcl_estimate(
+        ngspice, spec, x, y, dataclasses.replace(drive, tau_rise_s=9e-4, tau_fall_s=1e-4), theta
+    )
     assert np.linalg.norm(normal) > 0
     assert cosine(normal, reversed_) < -0.99
     assert np.linalg.norm(reversed_) == pytest.approx(np.linalg.norm(normal), rel=0.1)
@@ -70,7 +76,12 @@ def test_symmetric_triangle_gives_no_update(ngspice, sample):
 def _steepest_signal_slope(spec, x, y, drive):
     """max over edges and the fast ramp of |ds/dt|: s(beta) is concave, steepest where beta is small."""
     betas = np.linspace(0.0, drive.beta_max, 401)
-    s = np.array([linear_contrasts(spec, x[None], y[None], dataclasses.replace(drive, beta_max=b))[0] for b in betas[1:]])
+    s = np.array(
+        [
+            linear_contrasts(spec, x[None], y[None], dataclasses.replace(drive, beta_max=b))[0]
+            for b in betas[1:]
+        ]
+    )
     s = np.vstack([np.zeros(spec.n_edges), s])
     return np.abs(np.diff(s, axis=0)).max() / (drive.tau_rise_s / 400)
 
@@ -102,8 +113,16 @@ def test_update_does_not_depend_on_the_time_step(ngspice, sample):
     spec, x, y = sample
     drive = SawtoothConfig()
     cell = FeedbackCellConfig(threshold_v=calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6))
-    coarse = TclRule(ngspice, drive, cell, SimulatorConfig(points_per_tau_k=1), 1.0).update(spec, x, y).dc_dg_estimate
-    fine = TclRule(ngspice, drive, cell, SimulatorConfig(points_per_tau_k=4), 1.0).update(spec, x, y).dc_dg_estimate
+    coarse = (
+        TclRule(ngspice, drive, cell, SimulatorConfig(points_per_tau_k=1), 1.0)
+        .update(spec, x, y)
+        .dc_dg_estimate
+    )
+    fine = (
+        TclRule(ngspice, drive, cell, SimulatorConfig(points_per_tau_k=4), 1.0)
+        .update(spec, x, y)
+        .dc_dg_estimate
+    )
     assert np.linalg.norm(coarse - fine) < 0.02 * np.linalg.norm(fine)
 
 

@@ -20,7 +20,9 @@ def _golden(case: str, text: str) -> None:
     path = GOLDEN / f"{case}.cir"
     if os.environ.get("TCL_UPDATE_GOLDEN"):
         path.write_text(text)
-    assert text == path.read_text(), f"netlist differs from {path}; review and set TCL_UPDATE_GOLDEN=1 to accept"
+    assert text == path.read_text(), (
+        f"netlist differs from {path}; review and set TCL_UPDATE_GOLDEN=1 to accept"
+    )
 
 
 def test_triangle_tcl_netlist_matches_golden(triangle, drive, cell):
@@ -78,7 +80,13 @@ def test_check_deck_refuses_command_execution_paths(deck):
 
 
 def test_hostile_labels_reach_only_sanitised_comments(drive, cell):
-    hostile = ["x 1k\n.control\nshell touch pwned\n.endc\n*", "a;b", "`rm -rf /`", ".include /etc/passwd", "$HOME{}"]
+    hostile = [
+        "x 1k\n.control\nshell touch pwned\n.endc\n*",
+        "a;b",
+        "`rm -rf /`",
+        ".include /etc/passwd",
+        "$HOME{}",
+    ]
     g = nx.Graph()
     g.add_node(hostile[0], role="input", voltage=0.5)
     g.add_node(hostile[1], role="hidden")

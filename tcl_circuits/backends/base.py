@@ -31,7 +31,9 @@ class SimResult:
         try:
             return self.vectors[node]
         except KeyError:
-            raise SimulationError(f"the simulation returned no vector for node {node!r}", netlist=self.netlist, log=self.log) from None
+            raise SimulationError(
+                f"the simulation returned no vector for node {node!r}", netlist=self.netlist, log=self.log
+            ) from None
 
     @property
     def axis(self) -> np.ndarray:
@@ -39,7 +41,9 @@ class SimResult:
         for key in ("time", "v-sweep"):
             if key in self.vectors:
                 return self.vectors[key]
-        raise SimulationError("the simulation returned no time or sweep vector", netlist=self.netlist, log=self.log)
+        raise SimulationError(
+            "the simulation returned no time or sweep vector", netlist=self.netlist, log=self.log
+        )
 
 
 class Backend(Protocol):

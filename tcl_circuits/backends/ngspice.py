@@ -138,7 +138,9 @@ class NgspiceBackend:
                 if attempt == attempts - 1:
                     raise
         self.runs += 1
-        result = SimResult(vectors=vectors, log=log, netlist=netlist, stats={"seconds": time.perf_counter() - started})
+        result = SimResult(
+            vectors=vectors, log=log, netlist=netlist, stats={"seconds": time.perf_counter() - started}
+        )
         for pattern, error in _FAILURE_PATTERNS:
             match = pattern.search(log)
             if match:
@@ -163,6 +165,8 @@ class NgspiceBackend:
             expected = int(round((analysis.stop - analysis.start) / analysis.step)) + 1
             if axis.size != expected:
                 raise ConvergenceError(
-                    f"DC sweep returned {axis.size} points, expected {expected}", netlist=result.netlist, log=result.log
+                    f"DC sweep returned {axis.size} points, expected {expected}",
+                    netlist=result.netlist,
+                    log=result.log,
                 )
         return result

@@ -21,7 +21,14 @@ from tqdm import tqdm
 
 from ..backends import open_backend
 from ..compiler import compile_tcl
-from ..config import BackendKind, FeedbackCellConfig, LearningConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from ..config import (
+    BackendKind,
+    FeedbackCellConfig,
+    LearningConfig,
+    RuleKind,
+    SawtoothConfig,
+    SimulatorConfig,
+)
 from ..errors import ConfigError
 from ..linear import mean_loss
 from ..spice.writer import write_netlist
@@ -88,21 +95,32 @@ def make_rule(config: RunConfig, backend):
     return GradientRule(config.drive, lr)
 
 
-def train(task: RegressionTask, config: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True) -> dict:
+def train(
+    task: RegressionTask,
+    config: RunConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
     """Train ``task.student`` and return the summary (also written to ``out_dir/summary.json``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = config_dict(config)
     checkpoint_path = out / CHECKPOINT
     if checkpoint_path.exists() and not resume:
-        raise ConfigError(f"{out} already holds a run; pass resume=True (--resume) to continue it or pick another folder")
+        raise ConfigError(
+            f"{out} already holds a run; pass resume=True (--resume) to continue it or pick another folder"
+        )
     spec = task.student
     n_train = len(task.x_train)
     learning = config.learning
     if resume and checkpoint_path.exists():
         state = json.loads(checkpoint_path.read_text())
         if state["config"] != cfg:
-            raise ConfigError(f"the run in {out} was started with another configuration; refusing to resume it")
+            raise ConfigError(
+                f"the run in {out} was started with another configuration; refusing to resume it"
+            )
         spec = spec.with_conductances(np.array(state["conductance_s"]))
         epoch, position = state["epoch"], state["position"]
         sample_records, epoch_records = state["sample_records"], state["epoch_records"]
@@ -113,12 +131,27 @@ def train(task: RegressionTask, config: RunConfig, out_dir: str | Path, *, resum
         sample_records, epoch_records = [], []
         initial_test_loss = mean_loss(spec, task.x_test, task.y_test)
         epoch_records.append(
-            {"epoch": 0, "train_loss": mean_loss(spec, task.x_train, task.y_train), "test_loss": initial_test_loss, "seconds": 0.0}
+            {
+                "epoch": 0,
+                "train_loss": mean_loss(spec, task.x_train, task.y_train),
+                "test_loss": initial_test_loss,
+                "seconds": 0.0,
+            }
         )
-        _write_json(out / "config.json", {"config": cfg, "seed": learning.seed, "versions": _versions(), "task": task.name})
+        _write_json(
+            out / "config.json",
+            {"config": cfg, "seed": learning.seed, "versions": _versions(), "task": task.name},
+        )
         (out / "first_sample.cir").write_text(
             write_netlist(
-                compile_tcl(spec, drive=config.drive, cell=config.cell, sim=config.sim, inputs_v=task.x_train[0], targets_v=task.y_train[0])
+                compile_tcl(
+                    spec,
+                    drive=config.drive,
+                    cell=config.cell,
+                    sim=config.sim,
+                    inputs_v=task.x_train[0],
+                    targets_v=task.y_train[0],
+                )
             )
         )
     started = time.perf_counter()
@@ -142,7 +175,13 @@ def train(task: RegressionTask, config: RunConfig, out_dir: str | Path, *, resum
         )
 
     total = learning.epochs * n_train
-    bar = tqdm(total=total, initial=epoch * n_train + position, disable=not progress, unit="sample", desc=learning.rule.value)
+    bar = tqdm(
+        total=total,
+        initial=epoch * n_train + position,
+        disable=not progress,
+        unit="sample",
+        desc=learning.rule.value,
+    )
     with open_backend(config.backend, config.sim) as backend:
         rule = make_rule(config, backend)
         while epoch < learning.epochs:
@@ -187,7 +226,11 @@ def train(task: RegressionTask, config: RunConfig, out_dir: str | Path, *, resum
     _write_records(out, sample_records, epoch_records)
     _write_json(out / "summary.json", summary)
     np.save(out / "final_conductance_s.npy", spec.conductance_s)
-    plot_learning_curve(epoch_records, out / "learning_curve.png", title=f"{learning.rule.value} on {task.name} ({config.backend.value})")
+    plot_learning_curve(
+        epoch_records,
+        out / "learning_curve.png",
+        title=f"{learning.rule.value} on {task.name} ({config.backend.value})",
+    )
     return summary
 
 

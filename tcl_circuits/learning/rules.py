@@ -44,7 +44,9 @@ def _edge_signal(spec: NetworkSpec, voltages: np.ndarray) -> np.ndarray:
     return dv * dv
 
 
-def regime_fractions(contrast_v2: np.ndarray, drive: SawtoothConfig, cell: FeedbackCellConfig) -> dict[str, float]:
+def regime_fractions(
+    contrast_v2: np.ndarray, drive: SawtoothConfig, cell: FeedbackCellConfig
+) -> dict[str, float]:
     """Fraction of edges below, inside and above the TCL learning window for these contrasts."""
     lo, hi = cell.window_contrast_v2(drive)
     a = np.abs(contrast_v2)
@@ -111,14 +113,17 @@ class ContrastiveRule:
         estimate = contrast / self.drive.peak_clamp_conductance_s
         power = (s * spec.conductance_s).sum(axis=1)
         clamp_power = sum(
-            self.drive.peak_clamp_conductance_s * (voltages[1, o] - y[k]) ** 2 for k, o in enumerate(spec.output_nodes)
+            self.drive.peak_clamp_conductance_s * (voltages[1, o] - y[k]) ** 2
+            for k, o in enumerate(spec.output_nodes)
         )
         step = RuleStep(
             delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
             dc_dg_estimate=estimate,
             contrast_v2=contrast,
             # the free state held for the slow-ramp time and the clamped state for the fast-ramp time
-            energy_network_j=float(power[0] * self.drive.tau_fall_s + (power[1] + clamp_power) * self.drive.tau_rise_s),
+            energy_network_j=float(
+                power[0] * self.drive.tau_fall_s + (power[1] + clamp_power) * self.drive.tau_rise_s
+            ),
             energy_feedback_j=0.0,
         )
         return _check(step)
@@ -173,5 +178,7 @@ def calibrate_threshold_v(
     contrasts = np.abs(linear_contrasts(spec, x, y, drive))
     a_max = headroom * float(np.quantile(contrasts, quantile))
     if not a_max > 0:
-        raise LearningError("all contrasts are zero on the calibration samples: the student already fits them")
+        raise LearningError(
+            "all contrasts are zero on the calibration samples: the student already fits them"
+        )
     return a_max * tau_k_s / drive.tau_fall_s

@@ -17,7 +17,18 @@ from ..errors import NetlistError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
 _COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
-_FORBIDDEN_START = (".control", ".endc", ".include", ".inc", ".lib", ".exec", "codemodel", "osdi", "shell", "source")
+_FORBIDDEN_START = (
+    ".control",
+    ".endc",
+    ".include",
+    ".inc",
+    ".lib",
+    ".exec",
+    "codemodel",
+    "osdi",
+    "shell",
+    "source",
+)
 _FORBIDDEN_ANYWHERE = (".control", ".include", ".lib ", ".endc", "`", ";")
 
 
@@ -62,7 +73,9 @@ def _threshold(cell: FeedbackCell) -> str:
 def _lines_for(element) -> list[str]:
     lines = [comment(element.comment)] if element.comment else []
     if isinstance(element, Resistor):
-        lines.append(f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.resistance_ohm)}")
+        lines.append(
+            f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.resistance_ohm)}"
+        )
     elif isinstance(element, VoltageSource):
         head = f"{name(element.name)} {name(element.pos)} {name(element.neg)}"
         if element.pwl is None:
@@ -120,7 +133,9 @@ def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> st
         raise NetlistError(f"no SPICE form for analysis {analysis!r}")
     if measure_accumulators and isinstance(analysis, Transient):
         for cell in circuit.cells:
-            lines.append(f".meas tran acc{cell.index} FIND v({name(cell.accumulator)}) AT={number(analysis.stop_s)}")
+            lines.append(
+                f".meas tran acc{cell.index} FIND v({name(cell.accumulator)}) AT={number(analysis.stop_s)}"
+            )
     lines.append(".end")
     text = "\n".join(lines) + "\n"
     check_deck(text)
