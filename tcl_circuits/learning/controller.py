@@ -230,6 +230,7 @@ def train(
         epoch_records,
         out / "learning_curve.png",
         title=f"{learning.rule.value} on {task.name} ({config.backend.value})",
+        sample_records=sample_records,
     )
     return summary
 
@@ -274,21 +275,42 @@ def _write_records(out: Path, sample_records: list[dict], epoch_records: list[di
             writer.writerows(rows)
 
 
-def plot_learning_curve(epoch_records: list[dict], path: Path, *, title: str) -> None:
-    """Train and held-out loss per epoch on a log scale."""
+def plot_learning_curve(
+    epoch_records: list[dict], path: Path, *, title: str, sample_records: list[dict] = ()
+) -> None:
+    """Train and held-out loss per epoch (log scale); beside it, where TCL runs record them, the fractions
+    of edges below, inside and above the learning window per sample (running mean over 20 samples)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    windowed = bool(sample_records) and "frac_window" in sample_records[0]
+    fig, axes = plt.subplots(1, 2 if windowed else 1, figsize=(10 if windowed else 5, 3.5), squeeze=False)
+    ax = axes[0, 0]
     epochs = [r["epoch"] for r in epoch_records]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.semilogy(epochs, [r["train_loss"] for r in epoch_records], "o-", label="train")
     ax.semilogy(epochs, [r["test_loss"] for r in epoch_records], "s-", label="held-out")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (V$^2$)")
     ax.set_title(title, fontsize=9)
     ax.legend()
+    if windowed:
+        ax = axes[0, 1]
+        kernel = np.ones(20) / 20
+        for key, label in (
+            ("frac_below", "below (no update)"),
+            ("frac_window", "in window"),
+            ("frac_above", "above (leaks)"),
+        ):
+            values = np.array([r[key] for r in sample_records])
+            smooth = np.convolve(values, kernel, mode="valid") if values.size >= 20 else values
+            ax.plot(np.arange(smooth.size) + (values.size - smooth.size), smooth, label=label)
+        ax.set_xlabel("sample")
+        ax.set_ylabel("fraction of edges")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("edges per regime of the learning window", fontsize=9)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
