@@ -203,7 +203,13 @@ def response_curve(
         raise ConfigError("amplitudes must be a non-empty finite 1-D sequence")
     _finite("mean", mean)
     b, step = _unit_response(kernel, tau_fast, tau_slow, dt)
-    c = kernel.area * mean
+    return _curve_from_unit(b, step, kernel.area * mean, amps, threshold, kind)
+
+
+def _curve_from_unit(
+    b: np.ndarray, step: float, c: float, amps: np.ndarray, threshold: float, kind: Nonlinearity | str
+) -> np.ndarray:
+    """Δw(A) = step·Σ g(c + A·b) for every amplitude, in memory-bounded chunks."""
     out = np.empty(amps.size)
     chunk = max(1, _CHUNK_ELEMENTS // b.size)
     for lo in range(0, amps.size, chunk):
@@ -303,7 +309,13 @@ def fit_offset(amplitudes: np.ndarray, dw: np.ndarray, a_min: float, a_max: floa
 
 @dataclass(frozen=True)
 class DissipationSweep:
-    """Per-kernel results of :func:`markov_dissipation_sweep` (arrays of equal length)."""
+    """Per-kernel results of :func:`markov_dissipation_sweep` (arrays of equal length).
+
+    ``offset`` is the paper's intercept of the Δw-vs-A regression on [A_min, A_max]; it also absorbs the
+    threshold edge losses near A_min. ``background_offset`` is the mean over the same amplitudes of
+    Δw(A; s̄) − Δw(A; 0) at the same θ: the part of the update caused by the background signal through
+    the kernel area, predicted ≈ I·s̄·τ_f. NaN where no amplitude passes.
+    """
 
     gamma: np.ndarray
     rate_factor: np.ndarray
@@ -314,6 +326,7 @@ class DissipationSweep:
     a_min: np.ndarray
     slope: np.ndarray
     offset: np.ndarray
+    background_offset: np.ndarray
     mean_signal: float
     a_max: float
 
@@ -322,6 +335,15 @@ class DissipationSweep:
         """ln|offset/s̄|, the paper's Fig. 6B ordinate."""
         with np.errstate(divide="ignore"):
             return np.log(np.abs(self.offset / self.mean_signal))
+
+
+def _adaptive_threshold(rule: str, area: float, a_max: float, mean: float, tau_slow: float) -> float:
+    if rule == "paper":
+        return abs(-a_max / tau_slow + area * (mean + a_max / 2))
+    if rule == "slow-ramp":
+        ends = (-a_max / tau_slow + area * (mean + a_max / 2), -a_max / tau_slow + area * (mean - a_max / 2))
+        return 1.05 * max(abs(e) for e in ends)
+    raise ConfigError(f"threshold_rule must be 'paper' or 'slow-ramp', got {rule!r}")
 
 
 def markov_dissipation_sweep(
@@ -334,11 +356,18 @@ def markov_dissipation_sweep(
     mean_signal: float = 10.0,
     n_amplitudes: int = 500,
     dt: float = 2e-3,
+    threshold_rule: str = "slow-ramp",
     progress: bool = False,
 ) -> DissipationSweep:
     """The Fig. 6B experiment: for each γ, build the ESA kernel, sweep A ∈ [0, 1.25·A_max) at mean s̄ with
-    the adaptive θ = |−A_max/τ_s + I·(s̄ + A_max/2)|, take A_min = first A with Δw/A_max > 0.05, and fit
-    the offset (intercept) of Δw vs A on [A_min, A_max].
+    an adaptive θ, take A_min = first A with Δw/A_max > 0.05, and fit the offset (intercept) of Δw vs A on
+    [A_min, A_max]; also measure the background offset (see :class:`DissipationSweep`).
+
+    ``threshold_rule``: ``"paper"`` is the code's θ = |−A_max/τ_s + I·(s̄ + A_max/2)|, |u| at the clamped end
+    of the slow ramp in the approximation u ≈ I·s + ds/dt; it lets the other end of the slow ramp pass
+    the threshold whenever I > 0. ``"slow-ramp"`` (default) takes 1.05 × the larger |u| of the two ends of
+    the slow ramp at A = A_max, so the slow ramp stays sub-threshold for every A ≤ A_max and the fitted
+    offset measures the kernel area (≈ I·s̄·τ_f) rather than slow-ramp leakage.
 
     With ``randomise_kernel_inputs`` the kernel is built with RF ~ 1..99 and step s ~ 5..249 µM per kernel
     as in the paper's runs (seeded); otherwise RF = 25 and s = 200 µM. σ is always evaluated at RF = 25,
@@ -346,6 +375,7 @@ def markov_dissipation_sweep(
     """
     from tcl_circuits.markov import entropy_production, esa_kernel
 
+    _adaptive_threshold(threshold_rule, 0.0, 1.0, 1.0, 1.0)  # validates the rule name early
     g = np.asarray(gammas, dtype=float)
     if g.ndim != 1 or g.size == 0:
         raise ConfigError("gammas must be a non-empty 1-D sequence")
@@ -359,7 +389,9 @@ def markov_dissipation_sweep(
         rf = np.full(g.size, 25.0)
         steps = np.full(g.size, 200.0)
     amps = np.linspace(0.0, 1.25 * a_max, n_amplitudes, endpoint=False)
-    fields: dict[str, list[float]] = {k: [] for k in ("sigma", "area", "dlike", "a_min", "slope", "offset")}
+    fields: dict[str, list[float]] = {
+        k: [] for k in ("sigma", "area", "dlike", "a_min", "slope", "offset", "background")
+    }
     iterator = range(g.size)
     if progress:
         from tqdm import tqdm
@@ -368,20 +400,25 @@ def markov_dissipation_sweep(
     for i in iterator:
         mk = esa_kernel(float(g[i]), float(rf[i]), float(steps[i]))
         area = mk.area
-        theta = abs(-a_max / tau_slow + area * (mean_signal + a_max / 2))
-        dw = response_curve(mk.kernel, amps, mean_signal, tau_fast, tau_slow, theta, dt=dt)
+        theta = _adaptive_threshold(threshold_rule, area, a_max, mean_signal, tau_slow)
+        b, step = _unit_response(mk.kernel, tau_fast, tau_slow, dt)
+        dw = _curve_from_unit(b, step, area * mean_signal, amps, theta, Nonlinearity.LINEAR)
+        dw0 = _curve_from_unit(b, step, 0.0, amps, theta, Nonlinearity.LINEAR)
         above = np.nonzero(dw / a_max > 0.05)[0]
         a_lo = float(amps[above[0]]) if above.size else math.nan
-        if above.size and np.count_nonzero((amps >= a_lo) & (amps <= a_max)) >= 2:
+        in_fit = (amps >= a_lo) & (amps <= a_max) if above.size else np.zeros(amps.size, dtype=bool)
+        if np.count_nonzero(in_fit) >= 2:
             slope, offset = fit_offset(amps, dw, a_lo, a_max)
+            background = float(np.mean(dw[in_fit] - dw0[in_fit]))
         else:
-            slope, offset = math.nan, math.nan
+            slope, offset, background = math.nan, math.nan, math.nan
         fields["sigma"].append(entropy_production(float(g[i])))
         fields["area"].append(area)
         fields["dlike"].append(float(mk.derivative_like))
         fields["a_min"].append(a_lo)
         fields["slope"].append(slope)
         fields["offset"].append(offset)
+        fields["background"].append(background)
     return DissipationSweep(
         gamma=g,
         rate_factor=rf,
@@ -392,6 +429,7 @@ def markov_dissipation_sweep(
         a_min=np.array(fields["a_min"]),
         slope=np.array(fields["slope"]),
         offset=np.array(fields["offset"]),
+        background_offset=np.array(fields["background"]),
         mean_signal=float(mean_signal),
         a_max=float(a_max),
     )

@@ -1,0 +1,143 @@
+"""ESA ladder: rates, detailed balance, entropy production table, exact kernels and the area floor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg as sl
+
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.markov import EsaLadder, entropy_production, esa_kernel, random_gammas
+
+
+def test_rate_matrix_is_a_generator():
+    mat = EsaLadder(0.1).rate_matrix(200.0)
+    assert mat.shape == (10, 10)
+    np.testing.assert_allclose(mat.sum(axis=0), 0.0, atol=1e-9)
+    off = mat - np.diag(np.diag(mat))
+    assert np.all(off >= 0)
+    # vertical rates obey w1/w0 = e^{ΔE}
+    de = EsaLadder.energy_difference(200.0, np.arange(5.0))
+    np.testing.assert_allclose(mat[5:, :5].diagonal() / mat[:5, 5:].diagonal(), np.exp(de))
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.3, 1e-4])
+def test_each_ladder_cycle_has_affinity_two_ln_one_over_gamma(gamma):
+    mat = EsaLadder(gamma).rate_matrix(0.0)
+    for m in range(4):
+        t0, t1, b0, b1 = m, m + 1, 5 + m, 6 + m
+        fwd = mat[b0, t0] * mat[b1, b0] * mat[t1, b1] * mat[t0, t1]
+        bwd = mat[t1, t0] * mat[b1, t1] * mat[b0, b1] * mat[t0, b0]
+        assert fwd / bwd == pytest.approx(1 / gamma**2, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("gamma", "sigma"),
+    [
+        (0.5, 0.154),
+        (0.2, 0.94),
+        (0.1, 1.76),
+        (0.05, 2.59),
+        (0.02, 3.62),
+        (1e-2, 4.36),
+        (1e-3, 6.67),
+        (1e-4, 8.92),
+        (1e-6, 13.38),
+        (1e-9, 20.06),
+    ],
+)
+def test_entropy_production_table(gamma, sigma):
+    assert entropy_production(gamma) == pytest.approx(sigma, abs=0.006)
+
+
+def test_entropy_production_vanishes_at_detailed_balance_and_grows_logarithmically():
+    assert abs(entropy_production(1.0)) < 1e-14
+    slope = (entropy_production(1e-12) - entropy_production(1e-9)) / math.log(1000.0)
+    assert slope == pytest.approx(0.968, abs=0.001)
+    gammas = np.sort(random_gammas(60, seed=4))
+    sig = np.array([entropy_production(g) for g in gammas])
+    assert np.all(sig >= 0)
+    assert np.all(np.diff(sig) <= 1e-12)  # more driving, more dissipation
+
+
+@pytest.mark.parametrize("gamma", [0.2, 0.01, 1e-6])
+def test_kernel_integral_matches_the_matrix_exponential_step_response(gamma):
+    """∫₀^T K_raw = (a(5T) − a(0))/5, with a(t') from expm of the rate matrix (exact, no finite differences)."""
+    mk = esa_kernel(gamma)
+    ladder = EsaLadder(gamma)
+    p0 = ladder.steady_state(0.0)
+    mat = ladder.rate_matrix(200.0)
+    p, r = mk.kernel.poles, mk.kernel.residues * (-abs(mk.raw_first_moment))
+    for t_end in (1e-5, 1e-3, 0.05, 0.4, 3.0):
+        integral = float(np.real(np.sum(r / p * (np.exp(p * t_end) - 1.0))))
+        a_exact = ladder.activity(sl.expm(mat * 5 * t_end) @ p0)
+        assert integral == pytest.approx((a_exact - ladder.activity(p0)) / 5, abs=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("gamma", "area", "delta_a"),
+    [
+        (0.2, 1.82, -0.131),
+        (0.1, 0.67, -0.068),
+        (0.05, 0.36, -0.040),
+        (0.01, 0.18, -0.021),
+        (1e-3, 0.150, -0.017),
+    ],
+)
+def test_kernel_area_table(gamma, area, delta_a):
+    mk = esa_kernel(gamma)
+    assert mk.area == pytest.approx(area, abs=0.006)
+    assert mk.delta_activity == pytest.approx(delta_a, abs=0.0006)
+    assert mk.kernel.first_moment == pytest.approx(-1.0)
+    assert mk.derivative_like
+    # area = −5·Δa/|m1'| with m1' the Markov-time first moment = 25 × kernel-time first moment
+    assert mk.area == pytest.approx(-5 * mk.delta_activity / (25 * mk.raw_first_moment), rel=1e-8)
+
+
+def test_near_equilibrium_kernels_are_not_derivative_like():
+    for gamma in (0.5, 1.0):
+        mk = esa_kernel(gamma)
+        assert not mk.derivative_like
+        assert mk.kernel.first_moment == pytest.approx(1.0)
+
+
+def test_area_falls_monotonically_with_dissipation_to_a_floor():
+    gammas = random_gammas(200, seed=11)
+    sig = np.array([entropy_production(g) for g in gammas])
+    kern = [esa_kernel(g) for g in gammas]
+    area = np.array([k.area for k in kern])
+    dlike = np.array([k.derivative_like for k in kern])
+    order = np.argsort(sig[dlike])
+    assert dlike.sum() > 150
+    assert np.all(np.diff(area[dlike][order]) <= 1e-9)
+    assert area[dlike & (sig > 9)].min() == pytest.approx(0.1466, abs=0.0005)
+    # slowest relaxation shortens with dissipation: 2.2 (γ = 0.2) → 1.52 Markov time units
+    assert 5 * esa_kernel(0.2).kernel.timescale == pytest.approx(2.2, abs=0.03)
+    assert 5 * esa_kernel(1e-5).kernel.timescale == pytest.approx(1.52, abs=0.01)
+
+
+def test_random_gammas_follow_the_paper_blocks_and_are_seeded():
+    g = random_gammas(100, seed=5)
+    assert np.array_equal(g, random_gammas(100, seed=5))
+    assert not np.array_equal(g, random_gammas(100, seed=6))
+    assert np.all((g > 0) & (g < 1))
+    assert np.median(g[10:50]) < np.median(g[:10])
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: EsaLadder(0.0), r"gamma must lie in \(0, 1\]"),
+        (lambda: EsaLadder(1.5), r"gamma must lie in \(0, 1\]"),
+        (lambda: EsaLadder(0.5, rate_factor=-1.0), "rate_factor must be a finite number > 0"),
+        (lambda: EsaLadder(0.5).rate_matrix(-1.0), "ligand_um must be a finite number >= 0"),
+        (lambda: esa_kernel(0.1, step_um=0.0), "step_um must be a finite number > 0"),
+        (lambda: esa_kernel(0.1, time_rescale=math.nan), "time_rescale must be a finite number > 0"),
+        (lambda: random_gammas(0, seed=1), "n must be >= 1"),
+    ],
+)
+def test_invalid_parameters_raise(factory, match):
+    with pytest.raises(ConfigError, match=match):
+        factory()
