@@ -165,15 +165,18 @@ def calibrate_threshold_v(
     drive: SawtoothConfig,
     tau_k_s: float,
     *,
-    headroom: float = 1.5,
+    headroom: float = 0.2,
     quantile: float = 0.99,
 ) -> float:
-    """A threshold theta placing the top of the learning window at ``headroom`` x the initial contrasts.
+    """A threshold theta placing the top of the learning window at ``headroom`` x the largest initial contrasts.
 
-    The largest contrasts occur at the start of training (the error shrinks as the student learns), so the
-    window [A_max * tau_rise / tau_fall, A_max] is anchored at A_max = headroom * (the ``quantile`` of
-    |s_clamped - s_free| over edges and the given samples), leaving the rest of the window for the shrinking
-    contrasts later on. theta = A_max * tau_k / tau_fall.
+    The window [A_max * tau_rise / tau_fall, A_max] is anchored at A_max = headroom * (the ``quantile`` of
+    |s_clamped - s_free| over edges and the given samples); theta = A_max * tau_k / tau_fall. Contrasts shrink
+    as the student learns, so the window should sit low: the few largest early contrasts leak through the slow
+    ramp for a while, and the bulk of the edges keep learning longer. Measured on the 4x4 lattice teacher task
+    (500 samples, ngspice, scripts/threshold_sweep.py): headroom 1.5 -> 1/34 of the initial loss, 1.0 -> 1/43,
+    0.6 -> 1/53, 0.3 -> 1/82, 0.2 -> 1/114, 0.1 -> 1/193, 0.03 -> 0.73 (most edges above the window: leakage).
+    The default sits a factor 2 above the optimum and 7x away from the collapse.
     """
     contrasts = np.abs(linear_contrasts(spec, x, y, drive))
     a_max = headroom * float(np.quantile(contrasts, quantile))
