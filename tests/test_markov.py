@@ -9,6 +9,7 @@ import pytest
 import scipy.linalg as sl
 
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernel_energy import kt_to_joules, markov_energy_per_cycle
 from tcl_circuits.markov import EsaLadder, entropy_production, esa_kernel, random_gammas
 
 
@@ -141,3 +142,28 @@ def test_random_gammas_follow_the_paper_blocks_and_are_seeded():
 def test_invalid_parameters_raise(factory, match):
     with pytest.raises(ConfigError, match=match):
         factory()
+
+
+def test_markov_energy_per_cycle():
+    e = markov_energy_per_cycle(0.1, cycle_time=18.0)
+    assert e.cycle_markov_time == 90.0  # kernel time × 5
+    assert e.energy_kt == pytest.approx(1.7617 * 90, rel=1e-4)
+    assert e.energy_j == pytest.approx(e.energy_kt * 1.380649e-23 * 300)
+    assert markov_energy_per_cycle(1.0, 18.0).energy_kt < 1e-12
+    assert kt_to_joules(1.0, 1.0) == pytest.approx(1.380649e-23)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: markov_energy_per_cycle(0.1, 0.0), "cycle_time must be a finite number > 0"),
+        (
+            lambda: markov_energy_per_cycle(0.1, 1.0, time_rescale=-5.0),
+            "time_rescale must be a finite number > 0",
+        ),
+        (lambda: kt_to_joules(1.0, 0.0), "temperature_k must be a finite number > 0"),
+    ],
+)
+def test_invalid_energy_inputs_raise(call, match):
+    with pytest.raises(ConfigError, match=match):
+        call()
