@@ -440,16 +440,23 @@ class SecondOrderKernel(Kernel):
         return 45.0 * self.timescale
 
     def impulse_response(self, t: np.ndarray | float) -> np.ndarray:
-        # e^{At} = e^{mt}[cosh(qt) I + sinh(qt)/q (A − mI)], m = tr/2, q² = m² − det; K = e₁ᵀ e^{At} b
+        # e^{At} = e^{mt}[cosh(qt) I + sinh(qt)/q (A − mI)], m = tr/2, q² = m² − det; K = e₁ᵀ e^{At} b.
+        # Written with e^{(m±q)t} so that neither factor overflows; a series near q·t = 0.
         t_arr = np.asarray(t, dtype=float)
         mat = self._matrix
         m = 0.5 * np.trace(mat)
         q = np.sqrt(complex(m * m - np.linalg.det(mat)))
-        qt = q * t_arr
+        c = -1.0 / self.tau_u - m
+        t_pos = np.maximum(t_arr, 0.0)
+        plus, minus = np.exp((m + q) * t_pos), np.exp((m - q) * t_pos)
+        qt = q * t_pos
         small = np.abs(qt) < 1e-4
-        qts = np.where(small, 1.0, qt)
-        sinhc_t = np.where(small, t_arr * (1.0 + qt * qt / 6.0), np.sinh(qts) / np.where(q == 0, 1.0, q))
-        vals = np.exp(m * t_arr) / self.tau_u * (np.cosh(qt) + (-1.0 / self.tau_u - m) * sinhc_t)
+        q_safe = q if q != 0 else 1.0
+        cosh_part = np.where(small, np.exp(m * t_pos) * (1.0 + qt * qt / 2.0), 0.5 * (plus + minus))
+        sinhc_part = np.where(
+            small, np.exp(m * t_pos) * t_pos * (1.0 + qt * qt / 6.0), 0.5 * (plus - minus) / q_safe
+        )
+        vals = (cosh_part + c * sinhc_part) / self.tau_u
         return np.where(t_arr >= 0, np.real(vals), 0.0)
 
 

@@ -210,3 +210,14 @@ def test_periodic_taps_fold_the_tail():
 def test_invalid_parameters_raise_config_error(factory, match):
     with pytest.raises(ConfigError, match=match):
         factory()
+
+
+def test_strongly_overdamped_loop_does_not_overflow():
+    """τ_z ≫ τ_u: the fast and slow modes differ by 100×; e^{mt}·sinh(qt) must not be formed separately."""
+    k = SecondOrderKernel(0.01, 1.0)
+    mat = np.array([[-100.0, -100.0], [1.0, 0.0]])
+    with np.errstate(over="raise"):
+        for t in (0.5, 20.0, 80.0):
+            assert k.impulse_response(t) == pytest.approx((sl.expm(mat * t) @ [100.0, 0.0])[0], rel=1e-8)
+        w = k.taps(1e-3)
+    assert w.sum() == pytest.approx(0.0, abs=1e-10)
