@@ -54,11 +54,11 @@ def _drive(args) -> SawtoothConfig:
     )
 
 
-def _cell(args, drive: SawtoothConfig, spec, x, y) -> FeedbackCellConfig:
+def _cell(args, drive: SawtoothConfig, spec, x, y, *, headroom: float = 0.4) -> FeedbackCellConfig:
     from .learning.rules import calibrate_threshold_v
 
     if str(args.threshold).lower() == "auto":
-        theta = calibrate_threshold_v(spec, np.atleast_2d(x), np.atleast_2d(y), drive, args.tau_k)
+        theta = calibrate_threshold_v(spec, np.atleast_2d(x), np.atleast_2d(y), drive, args.tau_k, headroom=headroom)
     else:
         try:
             theta = float(args.threshold)
@@ -140,7 +140,7 @@ def cmd_compare(args) -> int:
     task = teacher_task(args.network, train_samples=20, test_samples=1, seed=args.seed)
     drive = _drive(args)
     # 'auto' places the window over this sample's own contrasts: the comparison is about the linear regime
-    cell = _cell(args, drive, task.student, task.x_test[:1], task.y_test[:1])
+    cell = _cell(args, drive, task.student, task.x_test[:1], task.y_test[:1], headroom=1.5)
     with open_backend(BackendKind(args.backend)) as backend:
         result = compare_updates(
             task.student, task.x_test[0], task.y_test[0], backend=backend, drive=drive, cell=cell

@@ -33,7 +33,7 @@ def _contrastive(spec, x, y, drive):
 def test_update_matches_contrastive_rule_in_the_linear_regime(ngspice, sample):
     spec, x, y = sample
     drive = SawtoothConfig()
-    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6)
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.5)
     result = compare_updates(
         spec, x, y, backend=ngspice, drive=drive, cell=FeedbackCellConfig(threshold_v=theta)
     )
@@ -54,7 +54,7 @@ def test_update_matches_contrastive_rule_in_the_linear_regime(ngspice, sample):
 def test_reversed_sawtooth_flips_the_update(ngspice, sample):
     spec, x, y = sample
     drive = SawtoothConfig()
-    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6)
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.5)
     normal = _tcl_estimate(ngspice, spec, x, y, drive, theta)
     reversed_ = _tcl_estimate(
         ngspice, spec, x, y, dataclasses.replace(drive, tau_rise_s=9e-4, tau_fall_s=1e-4), theta
@@ -112,7 +112,9 @@ def test_contrast_above_window_leaks_through_the_slow_ramp(ngspice, sample):
 def test_update_does_not_depend_on_the_time_step(ngspice, sample):
     spec, x, y = sample
     drive = SawtoothConfig()
-    cell = FeedbackCellConfig(threshold_v=calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6))
+    cell = FeedbackCellConfig(
+        threshold_v=calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.5)
+    )
     coarse = (
         TclRule(ngspice, drive, cell, SimulatorConfig(points_per_tau_k=1), 1.0)
         .update(spec, x, y)
