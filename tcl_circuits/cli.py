@@ -58,7 +58,9 @@ def _cell(args, drive: SawtoothConfig, spec, x, y, *, headroom: float = 0.4) -> 
     from .learning.rules import calibrate_threshold_v
 
     if str(args.threshold).lower() == "auto":
-        theta = calibrate_threshold_v(spec, np.atleast_2d(x), np.atleast_2d(y), drive, args.tau_k, headroom=headroom)
+        theta = calibrate_threshold_v(
+            spec, np.atleast_2d(x), np.atleast_2d(y), drive, args.tau_k, headroom=headroom
+        )
     else:
         try:
             theta = float(args.threshold)
@@ -113,7 +115,8 @@ def _run_config(args, task):
     learning = LearningConfig(
         rule=RuleKind(args.rule), learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed
     )
-    return RunConfig(task.name, BackendKind(args.backend), drive, cell, SimulatorConfig(), learning)
+    sim = SimulatorConfig(verify_every=getattr(args, "verify_every", 0))
+    return RunConfig(task.name, BackendKind(args.backend), drive, cell, sim, learning)
 
 
 def cmd_train(args) -> int:
@@ -216,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument(
+        "--verify-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --backend native, re-run every K-th sample in ngspice and record the update disagreement",
+    )
     p.add_argument("--no-progress", action="store_true")
     _add_circuit_options(p)
     p.set_defaults(func=cmd_train)

@@ -148,8 +148,14 @@ class SimulatorConfig:
     """Wall-time limit of one simulation before the worker is killed and replaced, seconds."""
     reltol: float = 1e-4
     """ngspice relative tolerance."""
+    verify_every: int = 0
+    """With a non-ngspice backend, re-run every k-th training sample in ngspice and record the disagreement."""
 
     def __post_init__(self) -> None:
+        _require(
+            isinstance(self.verify_every, int) and self.verify_every >= 0,
+            f"verify_every must be an int >= 0, got {self.verify_every!r}",
+        )
         _finite_positive("points_per_tau_k", self.points_per_tau_k)
         _finite_positive("timeout_s", self.timeout_s)
         _finite_positive("reltol", self.reltol)

@@ -148,3 +148,15 @@ def test_acceptance_tcl_in_ngspice_reaches_one_twentieth_of_the_initial_loss(tmp
     big = teacher_task("lattice:4x4", train_samples=100, test_samples=50, seed=0)
     summary = train(big, _config(big, rule=RuleKind.TCL, epochs=5), tmp_path, progress=False)
     assert summary["loss_ratio"] <= 1 / 20, summary
+
+
+@pytest.mark.ngspice
+def test_verify_every_reruns_samples_in_ngspice_and_records_the_disagreement(tmp_path):
+    task = teacher_task("lattice:4x4", train_samples=20, test_samples=5, seed=0)
+    config = _config(task, rule=RuleKind.TCL, epochs=1, backend=BackendKind.NATIVE)
+    config = RunConfig(**{**config.__dict__, "sim": SimulatorConfig(verify_every=5)})
+    summary = train(task, config, tmp_path, progress=False)
+    assert summary["verified_samples"] == 4
+    assert summary["verify_update_rel_error_max"] < 0.02
+    rows = (tmp_path / "samples.csv").read_text().splitlines()
+    assert "verify_update_rel_error" in rows[0]

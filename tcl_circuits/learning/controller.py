@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
@@ -182,14 +183,23 @@ def train(
         unit="sample",
         desc=learning.rule.value,
     )
-    with open_backend(config.backend, config.sim) as backend:
+    verify = config.sim.verify_every if config.backend is not BackendKind.NGSPICE else 0
+    with open_backend(config.backend, config.sim) as backend, ExitStack() as stack:
         rule = make_rule(config, backend)
+        reference = (
+            make_rule(config, stack.enter_context(open_backend(BackendKind.NGSPICE, config.sim)))
+            if verify
+            else None
+        )
         while epoch < learning.epochs:
             order = np.random.default_rng([learning.seed, epoch]).permutation(n_train)
             while position < n_train:
                 k = int(order[position])
                 x, y = task.x_train[k], task.y_train[k]
                 step = rule.update(spec, x, y)
+                checked = {}
+                if reference is not None and (epoch * n_train + position) % verify == 0:
+                    checked = _disagreement(step, reference.update(spec, x, y))
                 proposed = spec.conductance_s + step.delta_g_s
                 clipped = spec.clip(proposed)
                 spec = spec.with_conductances(clipped)
@@ -203,6 +213,7 @@ def train(
                         "update_norm_s": float(np.linalg.norm(step.delta_g_s)),
                         "clipped_edges": int(np.sum(clipped != proposed)),
                         **step.info,
+                        **checked,
                     }
                 )
                 position += 1
@@ -235,6 +246,13 @@ def train(
     return summary
 
 
+def _disagreement(step, reference) -> dict[str, float]:
+    """Relative difference of one sample's update between the training backend and ngspice."""
+    norm = float(np.linalg.norm(reference.delta_g_s))
+    diff = float(np.linalg.norm(step.delta_g_s - reference.delta_g_s))
+    return {"verify_update_rel_error": diff / norm if norm > 0 else (0.0 if diff == 0 else float("inf"))}
+
+
 def _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds) -> dict:
     energies = [r["energy_network_j"] for r in sample_records]
     feedback = [r["energy_feedback_j"] for r in sample_records]
@@ -258,6 +276,11 @@ def _summary(task, config, spec, sample_records, epoch_records, initial_test_los
         "threshold_v": config.cell.threshold_v,
         "loss_units": "V^2 (sum over outputs of (V_out - V_target)^2, mean over samples)",
     }
+    verified = [r["verify_update_rel_error"] for r in sample_records if "verify_update_rel_error" in r]
+    if verified:
+        summary["verified_samples"] = len(verified)
+        summary["verify_update_rel_error_max"] = float(np.max(verified))
+        summary["verify_update_rel_error_median"] = float(np.median(verified))
     if sample_records and "frac_window" in sample_records[-1]:
         last = sample_records[-min(len(sample_records), 50) :]
         for key in ("frac_below", "frac_window", "frac_above"):
