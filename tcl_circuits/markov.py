@@ -118,7 +118,7 @@ def entropy_production(gamma: float, rate_factor: float = 25.0, ligand_um: float
     np.fill_diagonal(flux, 0.0)
     i, j = np.nonzero(np.triu(flux + flux.T) > 0)
     fwd, bwd = flux[i, j], flux[j, i]
-    if np.any((fwd > 0) != (bwd > 0)):  # pragma: no cover - the ladder has no one-way transitions
+    if np.any((fwd > 0) != (bwd > 0)):  # cannot happen for the ladder's rates; guards against underflow
         raise ConfigError("the ladder has an irreversible transition; σ is infinite")
     return float(np.sum((fwd - bwd) * np.log(fwd / bwd)))
 
@@ -176,7 +176,7 @@ def esa_kernel(
     lam, vec = np.linalg.eig(mat)
     coef = np.linalg.solve(vec, p0.astype(complex))
     keep = np.abs(lam) > 1e-9 * np.max(np.abs(lam))
-    if np.count_nonzero(~keep) != 1:  # pragma: no cover - an irreducible chain has one stationary mode
+    if np.count_nonzero(~keep) != 1:  # an irreducible chain has exactly one
         raise ConfigError("the rate matrix does not have exactly one stationary mode")
     lam, vec, coef = lam[keep], vec[:, keep], coef[keep]
     amp = vec[:N_METHYLATION, :].sum(axis=0) * coef  # a(t) = a_∞ + Σ amp_j e^{λ_j t}

@@ -167,3 +167,32 @@ def test_markov_energy_per_cycle():
 def test_invalid_energy_inputs_raise(call, match):
     with pytest.raises(ConfigError, match=match):
         call()
+
+
+def test_degenerate_rate_matrices_are_rejected(monkeypatch):
+    """Guards for matrices the ladder never produces: a one-way transition, a reducible chain."""
+    good = EsaLadder.rate_matrix
+
+    def generator(off):
+        off = off - np.diag(np.diag(off))
+        return off - np.diag(off.sum(axis=0))
+
+    def one_way(self, ligand_um):
+        mat = good(self, ligand_um)
+        mat[1, 0] = 0.0  # top(0) → top(1) removed, top(1) → top(0) kept
+        return generator(mat)
+
+    monkeypatch.setattr(EsaLadder, "rate_matrix", one_way)
+    with pytest.raises(ConfigError, match="irreversible transition"):
+        entropy_production(0.1)
+
+    def reducible(self, ligand_um):
+        mat = good(self, ligand_um)
+        mat[:5, 5:] = 0.0
+        mat[5:, :5] = 0.0  # rows decoupled: two stationary modes
+        return generator(mat)
+
+    monkeypatch.setattr(EsaLadder, "rate_matrix", reducible)
+    monkeypatch.setattr(EsaLadder, "steady_state", lambda self, s: np.full(10, 0.1))
+    with pytest.raises(ConfigError, match="exactly one stationary mode"):
+        esa_kernel(0.1)
