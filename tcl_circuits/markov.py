@@ -30,6 +30,7 @@ __all__ = [
     "EsaLadder",
     "MarkovKernel",
     "esa_kernel",
+    "esa_linear_response_kernel",
     "entropy_production",
     "random_gammas",
 ]
@@ -90,6 +91,20 @@ class EsaLadder:
             rates[m, n + m] = w0[m]
         return rates - np.diag(rates.sum(axis=0))
 
+    def rate_matrix_derivative(self, ligand_um: float) -> np.ndarray:
+        """∂M/∂s at ``ligand_um`` (per µM), analytic: only the vertical rates depend on s, through ΔE."""
+        n = N_METHYLATION
+        de = self.energy_difference(ligand_um, np.arange(n, dtype=float))
+        dde = 1.0 / (_KD_INACTIVE_UM + ligand_um) - 1.0 / (_KD_ACTIVE_UM + ligand_um)  # dΔE/ds
+        rf = self.rate_factor
+        dw0 = np.where(de < 0, -rf * np.exp(-np.minimum(de, 0.0)) * dde, 0.0)
+        dw1 = np.where(de < 0, 0.0, rf * np.exp(np.maximum(de, 0.0)) * dde)
+        d = np.zeros((2 * n, 2 * n))
+        for m in range(n):
+            d[n + m, m] = dw1[m]
+            d[m, n + m] = dw0[m]
+        return d - np.diag(d.sum(axis=0))
+
     def steady_state(self, ligand_um: float) -> np.ndarray:
         """Stationary distribution of M(s), normalised to 1."""
         mat = self.rate_matrix(ligand_um)
@@ -132,11 +147,11 @@ class MarkovKernel:
     kernel
         The normalised kernel (kernel time = Markov time / ``time_rescale``; first moment ±1).
     gamma, rate_factor, step_um, time_rescale
-        Parameters it was built from.
+        Parameters it was built from (``step_um`` = 0 for the small-signal linear-response kernel).
     raw_first_moment
         First moment of da/dt in kernel time units before normalisation (positive when derivative-like).
     delta_activity
-        a_ss(step) − a_ss(0).
+        a_ss(step) − a_ss(0); for the linear-response kernel the susceptibility da_ss/ds per µM.
     """
 
     kernel: ExponentialSumKernel
@@ -188,6 +203,34 @@ def esa_kernel(
     return MarkovKernel(
         kern, float(gamma), float(rate_factor), float(step_um), float(time_rescale), m1, delta_a
     )
+
+
+def esa_linear_response_kernel(
+    gamma: float, rate_factor: float = 25.0, ligand_um: float = 0.0, time_rescale: float = 5.0
+) -> MarkovKernel:
+    """Small-signal kernel about ``ligand_um``: the impulse response of a to δs,
+    K_raw(t) = 1_topᵀ e^{M t} (∂M/∂s) p_ss, normalised like :func:`esa_kernel` (K ← −K/|m₁|).
+
+    This is the limit of :func:`esa_kernel` for a vanishing step; ``delta_activity`` is then the static
+    susceptibility da_ss/ds (per µM).
+    """
+    if not (math.isfinite(time_rescale) and time_rescale > 0):
+        raise ConfigError(f"time_rescale must be a finite number > 0, got {time_rescale!r}")
+    ladder = EsaLadder(gamma, rate_factor)
+    p_ss = ladder.steady_state(ligand_um)
+    mat = ladder.rate_matrix(ligand_um)
+    forcing = ladder.rate_matrix_derivative(ligand_um) @ p_ss  # sums to zero: no stationary component
+    lam, vec = np.linalg.eig(mat)
+    coef = np.linalg.solve(vec, forcing.astype(complex))
+    keep = np.abs(lam) > 1e-9 * np.max(np.abs(lam))
+    lam, vec, coef = lam[keep], vec[:, keep], coef[keep]
+    amp = vec[:N_METHYLATION, :].sum(axis=0) * coef  # K_raw(t') = Σ amp_j e^{λ_j t'}
+    # kernel time t = t'/r, same convention as esa_kernel: K(t) = K_raw(r t)
+    raw = ExponentialSumKernel(tuple(lam * time_rescale), tuple(amp), 0.0, "esa-linear")
+    m1 = raw.first_moment
+    chi = raw.area * time_rescale  # ∫K_raw dt' = da_ss/ds
+    kern = raw.scaled(-1.0 / abs(m1), label=f"esa-linear(gamma={gamma:.6g})")
+    return MarkovKernel(kern, float(gamma), float(rate_factor), 0.0, float(time_rescale), m1, chi)
 
 
 def random_gammas(n: int, seed: int) -> np.ndarray:

@@ -10,7 +10,13 @@ import scipy.linalg as sl
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernel_energy import kt_to_joules, markov_energy_per_cycle
-from tcl_circuits.markov import EsaLadder, entropy_production, esa_kernel, random_gammas
+from tcl_circuits.markov import (
+    EsaLadder,
+    entropy_production,
+    esa_kernel,
+    esa_linear_response_kernel,
+    random_gammas,
+)
 
 
 def test_rate_matrix_is_a_generator():
@@ -196,3 +202,25 @@ def test_degenerate_rate_matrices_are_rejected(monkeypatch):
     monkeypatch.setattr(EsaLadder, "steady_state", lambda self, s: np.full(10, 0.1))
     with pytest.raises(ConfigError, match="exactly one stationary mode"):
         esa_kernel(0.1)
+
+
+@pytest.mark.parametrize("gamma", [0.2, 1e-3, 0.7])
+def test_linear_response_kernel_is_the_small_step_limit(gamma):
+    lr = esa_linear_response_kernel(gamma)
+    small = esa_kernel(gamma, step_um=1e-4)
+    assert lr.area == pytest.approx(small.area, rel=1e-5)
+    assert lr.derivative_like == small.derivative_like
+    t = np.array([0.0, 0.01, 0.1, 0.5])
+    np.testing.assert_allclose(lr.kernel.impulse_response(t), small.kernel.impulse_response(t), rtol=1e-5)
+    ladder = EsaLadder(gamma)
+    h = 1e-3
+    chi = (ladder.activity(ladder.steady_state(h)) - ladder.activity(ladder.steady_state(0.0))) / h
+    assert lr.delta_activity == pytest.approx(chi, rel=1e-3)
+    assert lr.step_um == 0.0
+
+
+def test_small_signal_area_floor_is_larger_than_for_the_200um_step():
+    assert esa_linear_response_kernel(1e-6).area == pytest.approx(0.636, abs=0.001)
+    assert esa_kernel(1e-6).area == pytest.approx(0.1466, abs=0.0005)
+    with pytest.raises(ConfigError, match="time_rescale must be a finite number > 0"):
+        esa_linear_response_kernel(0.1, time_rescale=0.0)
