@@ -143,3 +143,17 @@ def test_rc_error_energy_sweep_trends():
 def test_invalid_energy_requests_raise(call, match):
     with pytest.raises(ConfigError, match=match):
         call()
+
+
+def test_rc_realisation_reference_values():
+    """physics.md §7.7: R = 1, C = 0.05, A = 50, τ_f = 1, τ_s = 9: peak 2.5, slow −0.278, ∫g(i)dt = 2.38."""
+    from tcl_circuits.kernels import periodic_convolve
+
+    k = RCKernel(1.0, 0.05)
+    saw = Sawtooth(50.0, 0.0, 1.0, 9.0)
+    _, s, step = saw.sample(1e-4)
+    i = periodic_convolve(k, s, step)
+    assert i.max() == pytest.approx(2.5, abs=1e-3)
+    assert i[int(5.0 / step)] == pytest.approx(-0.05 * 50 / 9, abs=1e-6)
+    theta = (2.5 + 0.05 * 50 / 9) / 2
+    assert delta_w(k, saw, theta, dt=1e-4) == pytest.approx(2.38, abs=0.005)
