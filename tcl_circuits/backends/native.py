@@ -1,0 +1,297 @@
+"""The native engine: the circuit IR simulated in numpy/scipy, without SPICE, for large training runs.
+
+It reads the same ``Circuit`` the netlist writer reads and reproduces the writer's element semantics:
+
+- ``Resistor``: a linear conductance; ``VoltageSource`` (to ground): DC, or PWL in time (held flat outside
+  its breakpoints; at the DC operating point and in a DC sweep a PWL source takes its t = 0 value, like
+  ngspice's); ``Clamp``: I = G * v(beta) * (v(node) - v(target)) with ``beta`` a source-driven node.
+- ``FeedbackCell``: v(s) = (v(a) - v(b))^2; series C_K from s to u, R_K from u to ground, so
+  du/dt = ds/dt - u / (R_K C_K); threshold g(u) (HARD: u where |u| >= theta; DEAD_ZONE:
+  sign(u) max(|u| - theta, 0)); accumulator dv(w)/dt = -gain * g(u) on 1 F. At t = 0 (beta at its t = 0
+  value) every C_K is charged to the operating-point s, so u(0) = 0, and v(w)(0) = 0 (the writer's ``.ic``).
+
+The network has no capacitance, so its node voltages are quasi-static: at every time point they are the
+exact DC solution for that point's source values and clamp conductances (``quasistatic.LowRankNetwork``:
+one factorisation per run, the clamps as a rank-K update). The cells are integrated over the whole grid at
+once, vectorised over edges, with s piecewise linear between grid points and the high-pass and the
+thresholded integral exact under that assumption (see docs/native.md for the measured discretisation error).
+
+Results come back as a ``SimResult`` under the vector names ngspice uses: node names (``n3``, ``t0``,
+``beta``), cell nodes (``s<e>``, ``u<e>``, ``w<e>``), and ``time`` or ``v-sweep``. Branch currents are not
+produced.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
+from ..config import ThresholdShape
+from ..errors import NetlistError, SimulationError
+from ..quasistatic import GROUND, LowRankNetwork, highpass_foh, threshold_area
+from .base import SimResult
+
+SWEEP_VECTOR = "v-sweep"
+TIME_VECTOR = "time"
+
+
+def _finite(value: float, what: str, *, positive: bool = False) -> float:
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        expected = "a finite number > 0" if positive else "a finite number"
+        raise NetlistError(f"{what} must be {expected}, got {value!r}")
+    return value
+
+
+def _values(items: list, attribute: str, what: str, *, positive: bool = False, nonnegative: bool = False):
+    """One float attribute of many elements as an array, refusing non-finite (or non-positive) values."""
+    values = np.fromiter((getattr(item, attribute) for item in items), dtype=float, count=len(items))
+    bad = ~np.isfinite(values)
+    if positive:
+        bad |= values <= 0
+    if nonnegative:
+        bad |= values < 0
+    if np.any(bad):
+        first = items[int(np.argmax(bad))]
+        label = getattr(first, "name", None) or f"cell {getattr(first, 'index', '?')}"
+        expected = "> 0" if positive else ">= 0" if nonnegative else "finite"
+        raise NetlistError(f"{what} of {label} must be {expected}, got {getattr(first, attribute)!r}")
+    return values
+
+
+class _Parsed:
+    """The IR as index arrays: node numbering, resistors, sources, clamps, cells.
+
+    Network nodes (those of resistors, sources and clamps) are numbered in order of appearance; ``GROUND``
+    stands for node 0. Cell-internal nodes (s, u, w) are not network nodes.
+    """
+
+    def __init__(self, circuit: Circuit) -> None:
+        buckets: dict[type, list] = {Resistor: [], VoltageSource: [], Clamp: [], FeedbackCell: []}
+        for element in circuit.elements:
+            bucket = buckets.get(type(element))
+            if bucket is None:
+                raise SimulationError(f"the native engine cannot simulate element {element!r}")
+            bucket.append(element)
+        resistors, sources, clamps, cells = (buckets[k] for k in (Resistor, VoltageSource, Clamp, FeedbackCell))
+        for source in sources:
+            if source.neg != "0" or source.pos == "0":
+                raise SimulationError(
+                    f"voltage source {source.name}: the native engine supports only sources from a node to "
+                    f"ground, got {source.pos!r} -> {source.neg!r}"
+                )
+        res_a = [r.a for r in resistors]
+        res_b = [r.b for r in resistors]
+        clamp_nodes = [c.node for c in clamps], [c.target for c in clamps], [c.beta for c in clamps]
+        order = dict.fromkeys(res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part])
+        order.pop("0", None)
+        self.names: list[str] = list(order)
+        index = {name: i for i, name in enumerate(self.names)}
+        index["0"] = GROUND
+        self.index = index
+
+        def indices(names: list[str]) -> np.ndarray:
+            return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
+
+        self.res_a, self.res_b = indices(res_a), indices(res_b)
+        self.res_g = 1.0 / _values(resistors, "resistance_ohm", "resistance", positive=True)
+        self._sources(sources)
+        self.clamps = clamps
+        self.clamp_a, self.clamp_b, self.clamp_beta = (indices(part) for part in clamp_nodes)
+        self.clamp_g = _values(clamps, "conductance_s", "conductance")
+        for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
+            if beta not in self.driven_by:
+                raise SimulationError(
+                    f"clamp {clamp.name}: its beta node {clamp.beta!r} must be driven by a voltage source "
+                    "(the native engine treats the clamp as a time-varying linear conductance)"
+                )
+        self._cells(cells)
+
+    def _sources(self, sources: list[VoltageSource]) -> None:
+        self.sources: dict[str, VoltageSource] = {}
+        self.driven_by: dict[int, VoltageSource] = {}
+        for source in sources:
+            if source.name in self.sources:
+                raise NetlistError(f"two voltage sources are named {source.name!r}")
+            node = self.index[source.pos]
+            if node in self.driven_by:
+                raise SimulationError(
+                    f"node {source.pos!r} is driven by both {self.driven_by[node].name} and {source.name} "
+                    "(a voltage-source loop)"
+                )
+            if source.pwl is None:
+                _finite(source.dc_v, f"DC value of {source.name}")
+            else:
+                times = np.array([_finite(t, f"PWL time of {source.name}") for t, _ in source.pwl])
+                for _, v in source.pwl:
+                    _finite(v, f"PWL value of {source.name}")
+                if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
+                    raise NetlistError(f"PWL of {source.name} needs increasing times >= 0, got {source.pwl!r}")
+            self.sources[source.name] = source
+            self.driven_by[node] = source
+        self.driven = np.array(sorted(self.driven_by), dtype=int)
+
+    def _cells(self, cells: list[FeedbackCell]) -> None:
+        self.cells = cells
+        index = self.index
+        try:
+            self.cell_a = np.fromiter((index[c.a] for c in cells), dtype=int, count=len(cells))
+            self.cell_b = np.fromiter((index[c.b] for c in cells), dtype=int, count=len(cells))
+        except KeyError as missing:
+            raise NetlistError(f"a feedback cell senses node {missing}, which no network element connects") from None
+        self.signal = [c.signal for c in cells]
+        self.feedback = [c.feedback for c in cells]
+        self.accumulator = [c.accumulator for c in cells]
+        inner = self.signal + self.feedback + self.accumulator
+        if len(set(inner)) != len(inner) or not index.keys().isdisjoint(inner):
+            seen: set[str] = set()
+            for name in inner:
+                if name in seen or name in index:
+                    raise NetlistError(f"feedback cell node {name!r} is used twice")
+                seen.add(name)
+        self.tau_s = _values(cells, "r_k_ohm", "R_K", positive=True) * _values(cells, "c_k_f", "C_K", positive=True)
+        self.theta_v = _values(cells, "threshold_v", "threshold", nonnegative=True)
+        self.gain = _values(cells, "gain_a_per_v", "gain")
+        shapes = [c.shape for c in cells]
+        unknown = set(shapes) - set(ThresholdShape)
+        if unknown:
+            raise SimulationError(f"unknown threshold shape(s) {sorted(map(repr, unknown))}")
+        self.dead_zone = np.fromiter(
+            (shape is ThresholdShape.DEAD_ZONE for shape in shapes), dtype=bool, count=len(cells)
+        )
+
+    def source_values(self, times_s: np.ndarray | None, points: int) -> np.ndarray:
+        """(P, n_driven) driven voltages: PWL sources at ``times_s`` (their t = 0 value when None)."""
+        values = np.empty((points, self.driven.size))
+        for column, node in enumerate(self.driven):
+            source = self.driven_by[node]
+            if source.pwl is None:
+                values[:, column] = source.dc_v
+            else:
+                t, v = zip(*source.pwl, strict=True)
+                values[:, column] = np.interp(0.0 if times_s is None else times_s, t, v)
+        return values
+
+
+class NativeBackend:
+    """Simulates the circuit IR quasi-statically in numpy (see the module docstring for the semantics).
+
+    Parameters
+    ----------
+    refine : time-grid steps per ``Transient.max_step_s`` (the grid step is max_step_s / refine, with every
+        PWL breakpoint on the grid). 1 matches the step ngspice is given; the cell update then differs from
+        the converged result by about 0.1-0.5 % (docs/native.md).
+    """
+
+    def __init__(self, *, refine: int = 1) -> None:
+        if not isinstance(refine, int) or refine < 1:
+            raise ValueError(f"refine must be an int >= 1, got {refine!r}")
+        self.refine = refine
+        self.runs = 0
+
+    def close(self) -> None:
+        """Nothing to release (kept for the Backend protocol)."""
+
+    def __enter__(self) -> NativeBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- running -----------------------------------------------------------------------------
+    def run(self, circuit: Circuit) -> SimResult:
+        """Simulate the circuit's analysis (Transient or DcSweep) and return its vectors by SPICE name."""
+        started = time.perf_counter()
+        parsed = _Parsed(circuit)
+        analysis = circuit.analysis
+        if isinstance(analysis, Transient):
+            axis, step = self.time_grid(analysis, parsed)
+            axis_name = TIME_VECTOR
+            driven_v = parsed.source_values(axis, axis.size)
+        elif isinstance(analysis, DcSweep):
+            axis_name, axis = SWEEP_VECTOR, _sweep_values(analysis)
+            driven_v = parsed.source_values(None, axis.size)
+            swept = parsed.sources.get(analysis.source)
+            if swept is None:
+                raise SimulationError(f"DC sweep of {analysis.source!r}: no voltage source of that name")
+            driven_v[:, np.searchsorted(parsed.driven, parsed.index[swept.pos])] = axis
+        else:
+            raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
+        network, voltages = _network_voltages(parsed, driven_v)  # (P, n_nodes + 1), internal order
+        # every vector is a (strided) row view of one block: no per-vector copies
+        rows = list(voltages.T)
+        vectors: dict[str, np.ndarray] = {axis_name: axis}
+        vectors.update(zip(parsed.names, (rows[p] for p in network.position[:-1].tolist()), strict=True))
+        if parsed.cells:
+            position = network.position
+            signal = voltages[:, position[parsed.cell_a]]
+            signal -= voltages[:, position[parsed.cell_b]]
+            signal *= signal
+            if isinstance(analysis, Transient):
+                feedback, accumulator = _cells_transient(parsed, step, signal)
+            else:
+                feedback = accumulator = np.zeros_like(signal)
+            vectors.update(zip(parsed.signal, signal.T, strict=True))
+            vectors.update(zip(parsed.feedback, feedback.T, strict=True))
+            vectors.update(zip(parsed.accumulator, accumulator.T, strict=True))
+        self.runs += 1
+        stats = {"seconds": time.perf_counter() - started, "points": float(axis.size)}
+        return SimResult(vectors=vectors, stats=stats)
+
+    def time_grid(self, analysis: Transient, parsed: _Parsed | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Times from 0 to stop_s through every PWL breakpoint, and the step lengths (uniform between
+        breakpoints, <= max_step_s / refine)."""
+        stop = _finite(analysis.stop_s, "transient stop time", positive=True)
+        step = _finite(analysis.max_step_s, "transient maximum step", positive=True) / self.refine
+        corners = {0.0, stop}
+        if parsed is not None:
+            for source in parsed.sources.values():
+                corners.update(t for t, _ in source.pwl or () if 0.0 < t < stop)
+        corners_sorted = sorted(corners)
+        times, steps = [np.zeros(1)], []
+        for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True):
+            n = max(1, math.ceil((t1 - t0) / step * (1 - 1e-12)))
+            times.append(t0 + (t1 - t0) * np.arange(1, n + 1) / n)
+            times[-1][-1] = t1
+            steps.append(np.full(n, (t1 - t0) / n))
+        return np.concatenate(times), np.concatenate(steps)
+
+
+def _sweep_values(analysis: DcSweep) -> np.ndarray:
+    start = _finite(analysis.start, "DC sweep start")
+    stop = _finite(analysis.stop, "DC sweep stop")
+    step = _finite(analysis.step, "DC sweep step")
+    if step == 0 or (stop - start) / step < -1e-9:
+        raise SimulationError(f"DC sweep from {start!r} to {stop!r} in steps of {step!r} never reaches its end")
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    return start + step * np.arange(count)
+
+
+def _network_voltages(parsed: _Parsed, driven_v: np.ndarray) -> tuple[LowRankNetwork, np.ndarray]:
+    """The factorised network and its quasi-static node voltages at every point, (P, n_nodes + 1) in the
+    network's internal order (``network.position`` maps node index to column)."""
+    network = LowRankNetwork(
+        len(parsed.names), parsed.res_a, parsed.res_b, parsed.res_g, parsed.driven, parsed.clamp_a, parsed.clamp_b
+    )
+    if not parsed.clamps:
+        return network, network.solve(driven_v)
+    beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
+    if np.all(beta_columns == beta_columns[0]) and np.all(parsed.clamp_g > 0):
+        waveform = driven_v[:, beta_columns[0]]
+        return network, network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g)
+    return network, network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g)
+
+
+def _cells_transient(parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """u and v(w) of every cell at every grid point, (T, E) each, from s (T, E)."""
+    feedback = highpass_foh(signal, step_s, parsed.tau_s)
+    area = threshold_area(signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone)
+    area *= -parsed.gain
+    accumulator = np.empty_like(signal)
+    accumulator[0] = 0.0
+    for n in range(area.shape[0]):
+        np.add(accumulator[n], area[n], out=accumulator[n + 1])
+    return feedback, accumulator
