@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true")
     _add_circuit_options(p)
     p.set_defaults(func=cmd_demo)
+
+    from .kernel_cli import add_kernel_parser
+
+    add_kernel_parser(sub)
     return parser
 
 

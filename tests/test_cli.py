@@ -73,3 +73,10 @@ def test_compare_reports_cosines_as_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["cos_tcl_contrastive"] >= 0.95
     assert len(result["tcl"]) == len(result["gradient"]) == 24
+
+
+def test_kernel_subcommand_is_wired_into_the_main_command(capsys):
+    argv = ["kernel", "update", "--kernel", "ecoli", "--area", "0", "--amplitude", "50", "--mean", "0"]
+    assert main([*argv, "--tau-fast", "1", "--tau-slow", "9", "--threshold", "11.111", "--json"]) == 0
+    dw = json.loads(capsys.readouterr().out)["dw"]
+    assert dw / 50 == pytest.approx(0.955, abs=0.005)  # physics.md section 7, item 1
