@@ -348,6 +348,22 @@ def _assign_roles(graph: nx.Graph, n_inputs: int, n_outputs: int, rng: np.random
         graph.nodes[node]["role"] = role.value
 
 
+def _with_roles_and_conductances(
+    graph: nx.Graph,
+    what: str,
+    n_inputs: int,
+    n_outputs: int,
+    rng: np.random.Generator,
+    g_range_s: tuple[float, float],
+) -> nx.Graph:
+    """Refuse a disconnected random graph, then place roles and draw conductances."""
+    if not nx.is_connected(graph):
+        raise GraphError(f"{what} is not connected; try another seed (or a denser graph)")
+    _assign_roles(graph, n_inputs, n_outputs, rng)
+    _random_conductances(graph, rng, g_range_s)
+    return graph
+
+
 def random_regular(
     n_nodes: int,
     degree: int,
@@ -362,13 +378,9 @@ def random_regular(
         raise GraphError(f"no {degree}-regular graph on {n_nodes} nodes (need degree < n and n*degree even)")
     rng = np.random.default_rng(seed)
     graph = nx.random_regular_graph(degree, n_nodes, seed=int(rng.integers(2**31)))
-    if not nx.is_connected(graph):
-        raise GraphError(
-            f"the {degree}-regular graph drawn with seed {seed} is not connected; try another seed"
-        )
-    _assign_roles(graph, n_inputs, n_outputs, rng)
-    _random_conductances(graph, rng, g_range_s)
-    return graph
+    return _with_roles_and_conductances(
+        graph, f"the {degree}-regular graph drawn with seed {seed}", n_inputs, n_outputs, rng, g_range_s
+    )
 
 
 def erdos_renyi(
@@ -385,13 +397,9 @@ def erdos_renyi(
         raise GraphError(f"edge probability must be in (0, 1], got {edge_probability!r}")
     rng = np.random.default_rng(seed)
     graph = nx.gnp_random_graph(n_nodes, edge_probability, seed=int(rng.integers(2**31)))
-    if not nx.is_connected(graph):
-        raise GraphError(
-            f"G({n_nodes}, {edge_probability}) drawn with seed {seed} is not connected; raise p or try another seed"
-        )
-    _assign_roles(graph, n_inputs, n_outputs, rng)
-    _random_conductances(graph, rng, g_range_s)
-    return graph
+    return _with_roles_and_conductances(
+        graph, f"G({n_nodes}, {edge_probability}) drawn with seed {seed}", n_inputs, n_outputs, rng, g_range_s
+    )
 
 
 def layered(
