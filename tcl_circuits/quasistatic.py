@@ -36,6 +36,7 @@ class LowRankNetwork:
     conductance_s : conductance of each resistor, siemens.
     driven : indices of the driven nodes.
     clamp_a, clamp_b : end nodes of each clamp conductance (``GROUND`` allowed).
+    names : node names, used only in error messages.
 
     Raises
     ------
@@ -53,6 +54,7 @@ class LowRankNetwork:
         driven: np.ndarray,
         clamp_a: np.ndarray,
         clamp_b: np.ndarray,
+        names: list[str] | None = None,
     ) -> None:
         driven = np.asarray(driven, dtype=int)
         is_driven = np.zeros(n_nodes, dtype=bool)
@@ -74,7 +76,7 @@ class LowRankNetwork:
         rows = np.concatenate([a, b, a, b])
         cols = np.concatenate([a, b, b, a])
         laplacian = sp.csc_matrix((np.concatenate([g, g, -g, -g]), (rows, cols)), shape=(size, size))
-        self._check_connected(laplacian, n_free)
+        self._check_connected(laplacian, n_free, names)
         self._l_fd = laplacian[:n_free, n_free:n_nodes].tocsr()
         self._driven_connected = np.flatnonzero(np.diff(self._l_fd.tocsc().indptr))
         l_ff = laplacian[:n_free, :n_free].tocsc()
@@ -96,19 +98,19 @@ class LowRankNetwork:
         self._u_f = u_f
         self._z: np.ndarray | None = None
 
-    @staticmethod
-    def _check_connected(laplacian: sp.csc_matrix, n_free: int) -> None:
+    def _check_connected(self, laplacian: sp.csc_matrix, n_free: int, names: list[str] | None) -> None:
         """Every free node needs a resistive path to a driven node or ground."""
         if n_free == 0:
             return
         _, label = sp.csgraph.connected_components(laplacian, directed=False)
         anchored = np.unique(label[n_free:])
-        floating = np.flatnonzero(~np.isin(label[:n_free], anchored))
+        floating = self.free[~np.isin(label[:n_free], anchored)]
         if floating.size:
+            shown = [names[i] if names is not None else str(i) for i in floating[:5]]
             raise ConvergenceError(
-                f"{floating.size} node(s) have no resistive path to a source or ground (singular network)",
+                f"{floating.size} node(s) have no resistive path to a source or ground (singular network), "
+                f"e.g. {', '.join(shown)}"
             )
-        # record nothing: the caller maps internal positions back to names when it needs to
 
     @property
     def n_free(self) -> int:
@@ -163,7 +165,9 @@ class LowRankNetwork:
         delta0 = full[:, self.clamp_a] - full[:, self.clamp_b]  # clamp voltages with every clamp off
         s_matrix = self._u_f.T @ z
         if waveform is not None:
-            j = _clamp_currents_common(s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s)
+            j = _clamp_currents_common(
+                s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s
+            )
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))
         full[:, :n_free] += j @ z.T
@@ -303,7 +307,12 @@ def threshold_step_integral(
 
 
 def _crossing_at(
-    level: np.ndarray, u_inf: np.ndarray, amplitude: np.ndarray, rho: np.ndarray, tau_s: np.ndarray, mask: np.ndarray
+    level: np.ndarray,
+    u_inf: np.ndarray,
+    amplitude: np.ndarray,
+    rho: np.ndarray,
+    tau_s: np.ndarray,
+    mask: np.ndarray,
 ) -> np.ndarray:
     """Time x in [0, h] where u(x) = level, for the masked entries (which do cross the level)."""
     ratio = (level[mask] - u_inf[mask]) / amplitude[mask]

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
 from ..config import ThresholdShape
-from ..errors import NetlistError, SimulationError
+from ..errors import ConfigError, NetlistError, SimulationError
 from ..quasistatic import GROUND, LowRankNetwork, highpass_foh, threshold_area
 from .base import SimResult
 
@@ -76,7 +76,9 @@ class _Parsed:
             if bucket is None:
                 raise SimulationError(f"the native engine cannot simulate element {element!r}")
             bucket.append(element)
-        resistors, sources, clamps, cells = (buckets[k] for k in (Resistor, VoltageSource, Clamp, FeedbackCell))
+        resistors, sources, clamps, cells = (
+            buckets[k] for k in (Resistor, VoltageSource, Clamp, FeedbackCell)
+        )
         for source in sources:
             if source.neg != "0" or source.pos == "0":
                 raise SimulationError(
@@ -86,7 +88,9 @@ class _Parsed:
         res_a = [r.a for r in resistors]
         res_b = [r.b for r in resistors]
         clamp_nodes = [c.node for c in clamps], [c.target for c in clamps], [c.beta for c in clamps]
-        order = dict.fromkeys(res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part])
+        order = dict.fromkeys(
+            res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part]
+        )
         order.pop("0", None)
         self.names: list[str] = list(order)
         index = {name: i for i, name in enumerate(self.names)}
@@ -129,7 +133,9 @@ class _Parsed:
                 for _, v in source.pwl:
                     _finite(v, f"PWL value of {source.name}")
                 if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
-                    raise NetlistError(f"PWL of {source.name} needs increasing times >= 0, got {source.pwl!r}")
+                    raise NetlistError(
+                        f"PWL of {source.name} needs increasing times >= 0, got {source.pwl!r}"
+                    )
             self.sources[source.name] = source
             self.driven_by[node] = source
         self.driven = np.array(sorted(self.driven_by), dtype=int)
@@ -141,7 +147,9 @@ class _Parsed:
             self.cell_a = np.fromiter((index[c.a] for c in cells), dtype=int, count=len(cells))
             self.cell_b = np.fromiter((index[c.b] for c in cells), dtype=int, count=len(cells))
         except KeyError as missing:
-            raise NetlistError(f"a feedback cell senses node {missing}, which no network element connects") from None
+            raise NetlistError(
+                f"a feedback cell senses node {missing}, which no network element connects"
+            ) from None
         self.signal = [c.signal for c in cells]
         self.feedback = [c.feedback for c in cells]
         self.accumulator = [c.accumulator for c in cells]
@@ -152,7 +160,9 @@ class _Parsed:
                 if name in seen or name in index:
                     raise NetlistError(f"feedback cell node {name!r} is used twice")
                 seen.add(name)
-        self.tau_s = _values(cells, "r_k_ohm", "R_K", positive=True) * _values(cells, "c_k_f", "C_K", positive=True)
+        self.tau_s = _values(cells, "r_k_ohm", "R_K", positive=True) * _values(
+            cells, "c_k_f", "C_K", positive=True
+        )
         self.theta_v = _values(cells, "threshold_v", "threshold", nonnegative=True)
         self.gain = _values(cells, "gain_a_per_v", "gain")
         shapes = [c.shape for c in cells]
@@ -188,7 +198,7 @@ class NativeBackend:
 
     def __init__(self, *, refine: int = 1) -> None:
         if not isinstance(refine, int) or refine < 1:
-            raise ValueError(f"refine must be an int >= 1, got {refine!r}")
+            raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
         self.refine = refine
         self.runs = 0
 
@@ -265,7 +275,9 @@ def _sweep_values(analysis: DcSweep) -> np.ndarray:
     stop = _finite(analysis.stop, "DC sweep stop")
     step = _finite(analysis.step, "DC sweep step")
     if step == 0 or (stop - start) / step < -1e-9:
-        raise SimulationError(f"DC sweep from {start!r} to {stop!r} in steps of {step!r} never reaches its end")
+        raise SimulationError(
+            f"DC sweep from {start!r} to {stop!r} in steps of {step!r} never reaches its end"
+        )
     count = int(math.floor((stop - start) / step + 1e-9)) + 1
     return start + step * np.arange(count)
 
@@ -274,7 +286,14 @@ def _network_voltages(parsed: _Parsed, driven_v: np.ndarray) -> tuple[LowRankNet
     """The factorised network and its quasi-static node voltages at every point, (P, n_nodes + 1) in the
     network's internal order (``network.position`` maps node index to column)."""
     network = LowRankNetwork(
-        len(parsed.names), parsed.res_a, parsed.res_b, parsed.res_g, parsed.driven, parsed.clamp_a, parsed.clamp_b
+        len(parsed.names),
+        parsed.res_a,
+        parsed.res_b,
+        parsed.res_g,
+        parsed.driven,
+        parsed.clamp_a,
+        parsed.clamp_b,
+        names=parsed.names,
     )
     if not parsed.clamps:
         return network, network.solve(driven_v)
@@ -285,7 +304,9 @@ def _network_voltages(parsed: _Parsed, driven_v: np.ndarray) -> tuple[LowRankNet
     return network, network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g)
 
 
-def _cells_transient(parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cells_transient(
+    parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """u and v(w) of every cell at every grid point, (T, E) each, from s (T, E)."""
     feedback = highpass_foh(signal, step_s, parsed.tau_s)
     area = threshold_area(signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone)

@@ -1,0 +1,372 @@
+"""The native engine without ngspice: exact network states, exact cell kernels, convergence, errors."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tcl_circuits.backends import open_backend
+from tcl_circuits.backends.native import NativeBackend
+from tcl_circuits.circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
+from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.config import (
+    BackendKind,
+    FeedbackCellConfig,
+    SawtoothConfig,
+    SimulatorConfig,
+    ThresholdShape,
+)
+from tcl_circuits.drive import beta_at
+from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
+from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
+from tcl_circuits.linear import LinearNetwork
+from tcl_circuits.quasistatic import highpass_foh, threshold_area, threshold_step_integral
+from tcl_circuits.tasks import teacher_task
+
+
+@pytest.fixture(scope="module")
+def sample():
+    task = teacher_task("lattice:4x4", train_samples=4, test_samples=1, seed=0)
+    return task.student, task.x_train, task.y_train
+
+
+def _cell(spec, x, y, drive, *, headroom=1.0, shape=ThresholdShape.HARD):
+    theta = calibrate_threshold_v(spec, x, y, drive, 5e-6, headroom=headroom)
+    return FeedbackCellConfig(threshold_v=theta, threshold_shape=shape)
+
+
+def _accumulators(result, circuit):
+    return np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
+
+
+def _voltages(result, spec):
+    return np.array([result.v("0" if r.value == "ground" else f"n{i}") for i, r in enumerate(spec.roles)]).T
+
+
+# --- the network: exact quasi-static states --------------------------------------------------------
+def test_dc_sweep_gives_the_exact_free_and_clamped_states(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    circuit = compile_phases(spec, drive=drive, inputs_v=x[0], targets_v=y[0])
+    result = NativeBackend().run(circuit)
+    np.testing.assert_array_equal(result.axis, [0.0, drive.beta_max])
+    free = LinearNetwork(spec).solve(x[0])[0]
+    clamped = LinearNetwork(spec, drive.peak_clamp_conductance_s).solve(x[0], y[0])[0]
+    np.testing.assert_allclose(_voltages(result, spec), np.stack([free, clamped]), rtol=0, atol=1e-13)
+    for k, target in enumerate(y[0]):
+        np.testing.assert_array_equal(result.v(f"t{k}"), [target, target])
+
+
+def test_transient_node_voltages_are_the_dc_states_of_the_momentary_beta(sample):
+    spec, x, y = sample
+    drive, cell = SawtoothConfig(), FeedbackCellConfig()
+    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[1], targets_v=y[1])
+    result = NativeBackend().run(circuit)
+    t = result.axis
+    np.testing.assert_allclose(result.v("beta"), beta_at(drive, t), rtol=0, atol=1e-15)
+    for index in (0, 7, 20, 33, t.size - 1):
+        beta = beta_at(drive, t[index])
+        exact = LinearNetwork(spec, beta * drive.clamp_conductance_s).solve(x[1], y[1])[0]
+        np.testing.assert_allclose(_voltages(result, spec)[index], exact, rtol=0, atol=1e-13)
+
+
+def test_signal_is_the_squared_edge_drop_and_cells_start_at_rest(sample):
+    spec, x, y = sample
+    circuit = compile_tcl(
+        spec, drive=SawtoothConfig(), cell=FeedbackCellConfig(), inputs_v=x[0], targets_v=y[0]
+    )
+    result = NativeBackend().run(circuit)
+    volts = _voltages(result, spec)
+    for e, (i, j) in enumerate(spec.edges):
+        np.testing.assert_allclose(result.v(f"s{e}"), (volts[:, i] - volts[:, j]) ** 2, rtol=1e-14, atol=0)
+        assert result.v(f"u{e}")[0] == 0.0 and result.v(f"w{e}")[0] == 0.0
+
+
+def test_result_carries_the_vector_names_ngspice_uses(sample):
+    spec, x, y = sample
+    circuit = compile_tcl(
+        spec, drive=SawtoothConfig(), cell=FeedbackCellConfig(), inputs_v=x[0], targets_v=y[0]
+    )
+    result = NativeBackend().run(circuit)
+    expected = {"time", "beta"} | {n for n in circuit.network_nodes if n != "0"}
+    expected |= {f"t{k}" for k in range(len(spec.output_nodes))}
+    expected |= {f"{p}{e}" for e in range(spec.n_edges) for p in "suw"}
+    assert set(result.vectors) == expected
+    assert all(v.shape == result.axis.shape for v in result.vectors.values())
+    assert result.axis[0] == 0.0 and result.axis[-1] == circuit.analysis.stop_s
+
+
+def test_time_grid_has_the_ramp_corner_and_the_requested_step(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig(tau_rise_s=1.03e-4)  # not a multiple of the step
+    circuit = compile_tcl(spec, drive=drive, cell=FeedbackCellConfig(), inputs_v=x[0], targets_v=y[0])
+    for refine in (1, 3):
+        times, steps = NativeBackend(refine=refine).time_grid(circuit.analysis, None)
+        assert np.all(steps <= circuit.analysis.max_step_s / refine * (1 + 1e-12))
+        np.testing.assert_allclose(np.diff(times), steps, rtol=1e-9)
+    t = NativeBackend().run(circuit).axis
+    assert drive.tau_rise_s in t
+
+
+def test_clamps_on_separate_beta_sources_match_the_shared_one(sample):
+    """The general path (batched K x K solves) agrees with the eigendecomposition of the common-beta path."""
+    spec, x, y = sample
+    circuit = compile_tcl(
+        spec, drive=SawtoothConfig(), cell=FeedbackCellConfig(), inputs_v=x[2], targets_v=y[2]
+    )
+    beta = next(el for el in circuit.elements if isinstance(el, VoltageSource) and el.pos == "beta")
+    elements = []
+    for el in circuit.elements:
+        if isinstance(el, Clamp):
+            node = f"beta{el.name}"
+            elements.append(dataclasses.replace(beta, name=f"v{node}", pos=node))
+            elements.append(dataclasses.replace(el, beta=node))
+        else:
+            elements.append(el)
+    separate = dataclasses.replace(circuit, elements=tuple(elements))
+    a, b = NativeBackend().run(circuit), NativeBackend().run(separate)
+    for node in ("n5", "n10", "s3", "u3", "w3"):
+        np.testing.assert_allclose(b.v(node), a.v(node), rtol=1e-10, atol=1e-15)
+
+
+def test_time_varying_input_sources_follow_their_pwl(sample):
+    spec, x, y = sample
+    circuit = compile_tcl(
+        spec, drive=SawtoothConfig(), cell=FeedbackCellConfig(), inputs_v=x[0], targets_v=y[0]
+    )
+    ramp = ((0.0, 0.2), (5e-4, 0.9), (1e-3, 0.4))
+    elements = tuple(
+        dataclasses.replace(el, pwl=ramp) if isinstance(el, VoltageSource) and el.name == "vin1" else el
+        for el in circuit.elements
+    )
+    result = NativeBackend().run(dataclasses.replace(circuit, elements=elements))
+    t = result.axis
+    assert 5e-4 in t
+    for index in (0, 50, 100, 160, t.size - 1):
+        inputs = x[0].copy()
+        inputs[1] = np.interp(t[index], *zip(*ramp, strict=True))
+        beta = result.v("beta")[index]
+        exact = LinearNetwork(spec, beta * 1e-3).solve(inputs, y[0])[0]
+        np.testing.assert_allclose(_voltages(result, spec)[index], exact, rtol=0, atol=1e-13)
+
+
+def test_a_plain_resistor_divider_and_a_sweep_of_its_source():
+    circuit = Circuit(
+        title="divider",
+        elements=(
+            VoltageSource("v1", "a", "0", dc_v=1.0),
+            Resistor("r1", "a", "b", 1000.0),
+            Resistor("r2", "b", "0", 3000.0),
+        ),
+        analysis=DcSweep("v1", 0.0, 2.0, 0.5),
+        network_nodes=("a", "b"),
+        edge_resistors=("r1", "r2"),
+    )
+    result = NativeBackend().run(circuit)
+    np.testing.assert_allclose(result.axis, [0.0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(result.v("b"), 0.75 * result.axis, rtol=1e-15)
+
+
+# --- the cells: exact kernels ------------------------------------------------------------------------
+def test_highpass_of_a_ramp_is_the_exact_exponential_approach():
+    tau, slope = 5e-6, 3.0
+    t = np.linspace(0.0, 4e-5, 17)
+    signal = (slope * t)[:, None] * np.ones((1, 2))
+    u = highpass_foh(signal, np.diff(t), np.array([tau, 2 * tau]))
+    np.testing.assert_allclose(u[:, 0], tau * slope * (1 - np.exp(-t / tau)), rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(
+        u[:, 1], 2 * tau * slope * (1 - np.exp(-t / (2 * tau))), rtol=1e-12, atol=1e-20
+    )
+
+
+def _numeric_area(u0, u_inf, h, tau, theta, dead_zone, n=200_001):
+    x = np.linspace(0.0, h, n)
+    u = u_inf + (u0 - u_inf) * np.exp(-x / tau)
+    g = np.where(np.abs(u) >= theta, u - (np.sign(u) * theta if dead_zone else 0.0), 0.0)
+    return np.trapezoid(g, x) if hasattr(np, "trapezoid") else np.trapz(g, x)
+
+
+@pytest.mark.parametrize("dead_zone", [False, True])
+def test_threshold_step_integral_matches_quadrature(dead_zone):
+    rng = np.random.default_rng(7)
+    tau, theta, h = 5e-6, 1.0, 4e-6
+    u0 = rng.uniform(-3, 3, 60)
+    u_inf = rng.uniform(-3, 3, 60)
+    u0[:4] = [0.5, -0.5, 2.0, -2.0]  # inside the band and fully outside
+    u_inf[:4] = [0.2, 0.7, 2.5, -1.5]
+    exact = threshold_step_integral(
+        u0, u_inf, np.full(60, h), np.full(60, tau), np.full(60, theta), np.full(60, dead_zone)
+    )
+    numeric = np.array(
+        [_numeric_area(a, b, h, tau, theta, dead_zone) for a, b in zip(u0, u_inf, strict=True)]
+    )
+    # trapezoid quadrature misplaces each jump of the hard threshold by up to one sample: theta * dx
+    np.testing.assert_allclose(exact, numeric, rtol=0, atol=2 * theta * h / 200_000)
+    assert exact[0] == 0.0
+
+
+def test_whole_step_shortcut_equals_the_general_step_integral():
+    rng = np.random.default_rng(3)
+    t = np.linspace(0, 1e-4, 41)
+    signal = np.cumsum(rng.normal(size=(41, 30)), axis=0) * 1e-3
+    tau, theta = np.full(30, 5e-6), np.full(30, 2e-4)
+    dead = np.arange(30) % 2 == 0
+    steps = np.diff(t)
+    u = highpass_foh(signal, steps, tau)
+    area = threshold_area(signal, u, steps, tau, theta, dead)
+    k, e = np.indices(area.shape).reshape(2, -1)
+    slope = (signal[k + 1, e] - signal[k, e]) / steps[k]
+    general = threshold_step_integral(u[k, e], tau[e] * slope, steps[k], tau[e], theta[e], dead[e])
+    np.testing.assert_allclose(area[k, e], general, rtol=1e-9, atol=1e-14 * 1e-6)
+    assert np.count_nonzero(area) > 0.2 * area.size
+
+
+# --- the cycle: convergence and TCL behaviour ----------------------------------------------------------
+@pytest.mark.parametrize("shape", [ThresholdShape.HARD, ThresholdShape.DEAD_ZONE])
+def test_update_converges_at_second_order_in_the_step(sample, shape):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    cell = _cell(spec, x, y, drive, headroom=0.5, shape=shape)
+    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[0], targets_v=y[0])
+    reference = _accumulators(NativeBackend(refine=64).run(circuit), circuit)
+    assert np.count_nonzero(reference) >= 6
+    errors = [
+        np.linalg.norm(_accumulators(NativeBackend(refine=r).run(circuit), circuit) - reference)
+        / np.linalg.norm(reference)
+        for r in (1, 2, 4)
+    ]
+    assert errors[0] < 5e-3
+    assert errors[1] < errors[0] / 2.5 and errors[2] < errors[1] / 2.5
+
+
+def test_update_is_the_contrast_inside_the_window_and_zero_below(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    cell = _cell(spec, x[:1], y[:1], drive, headroom=1.5)
+    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[0], targets_v=y[0])
+    w = _accumulators(NativeBackend().run(circuit), circuit)
+    contrast = linear_contrasts(spec, x[:1], y[:1], drive)[0]
+    lo, hi = cell.window_contrast_v2(drive)
+    inside = (np.abs(contrast) > 1.3 * lo) & (np.abs(contrast) < hi)
+    assert inside.sum() >= 4
+    ratio = w[inside] / (-cell.accumulator_gain * contrast[inside])
+    assert np.all((ratio > 0.8) & (ratio < 1.0))
+    assert np.all(w[np.abs(contrast) < 0.5 * lo] == 0.0)
+
+
+def test_reversed_sawtooth_flips_and_triangle_cancels(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    cell = _cell(spec, x, y, drive)
+
+    def update(d, c=cell):
+        circuit = compile_tcl(spec, drive=d, cell=c, inputs_v=x[0], targets_v=y[0])
+        return _accumulators(NativeBackend().run(circuit), circuit)
+
+    normal = update(drive)
+    reversed_ = update(dataclasses.replace(drive, tau_rise_s=9e-4, tau_fall_s=1e-4))
+    assert normal @ reversed_ < -0.99 * np.linalg.norm(normal) * np.linalg.norm(reversed_)
+    triangle = dataclasses.replace(drive, tau_rise_s=5e-4, tau_fall_s=5e-4)
+    low = dataclasses.replace(cell, threshold_v=1e-7)
+    reference = -cell.accumulator_gain * linear_contrasts(spec, x[:1], y[:1], triangle)[0]
+    assert np.linalg.norm(update(triangle, low)) < 0.02 * np.linalg.norm(reference)
+
+
+def test_dead_zone_loses_theta_times_the_time_outside(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    hard = _cell(spec, x, y, drive)
+    dead = dataclasses.replace(hard, threshold_shape=ThresholdShape.DEAD_ZONE)
+    backend = NativeBackend(refine=8)
+    results = []
+    for cell in (hard, dead):
+        circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[0], targets_v=y[0])
+        results.append(backend.run(circuit))
+    gain = hard.accumulator_gain / hard.tau_k_s
+    for e in range(spec.n_edges):
+        u, t = results[0].v(f"u{e}"), results[0].axis
+        outside = np.abs(u) >= hard.threshold_v
+        signed_time = np.sum(np.sign(u[1:]) * (outside[1:] & outside[:-1]) * np.diff(t))
+        difference = results[1].v(f"w{e}")[-1] - results[0].v(f"w{e}")[-1]
+        # up to the partial steps at the crossings (at most 2 per crossing)
+        crossings = np.count_nonzero(outside[1:] != outside[:-1])
+        bound = gain * hard.threshold_v * (crossings + 1) * np.diff(t).max()
+        assert difference == pytest.approx(gain * hard.threshold_v * signed_time, abs=bound)
+
+
+def test_tcl_rule_runs_on_the_native_backend(sample):
+    spec, x, y = sample
+    drive = SawtoothConfig()
+    with open_backend(BackendKind.NATIVE) as backend:
+        assert isinstance(backend, NativeBackend)
+        step = TclRule(backend, drive, _cell(spec, x, y, drive), SimulatorConfig(), 1e-7).update(
+            spec, x[0], y[0]
+        )
+    assert np.all(np.isfinite(step.delta_g_s)) and np.count_nonzero(step.delta_g_s) > 0
+    assert step.energy_network_j > 0 and step.energy_feedback_j > 0
+
+
+# --- errors ------------------------------------------------------------------------------------------
+def _divider(*elements, analysis=None):
+    base = (
+        VoltageSource("v1", "a", "0", dc_v=1.0),
+        Resistor("r1", "a", "b", 1e3),
+        Resistor("r2", "b", "0", 1e3),
+    )
+    return Circuit(
+        title="t",
+        elements=base + elements,
+        analysis=analysis or Transient(1e-6, 1e-5, 1e-6),
+        network_nodes=("a", "b"),
+        edge_resistors=("r1", "r2"),
+    )
+
+
+def _cell_element(**changes):
+    cell = FeedbackCell(0, "a", "b", "s0", "u0", "w0", 5e-9, 1e3, 1e-3, ThresholdShape.HARD, 2e7)
+    return dataclasses.replace(cell, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Diode:
+    name: str = "d1"
+
+
+@pytest.mark.parametrize(
+    ("circuit", "error", "match"),
+    [
+        (_divider(_Diode()), SimulationError, "cannot simulate element"),
+        (
+            _divider(VoltageSource("v2", "c", "b", dc_v=1.0), Resistor("r3", "c", "0", 1.0)),
+            SimulationError,
+            "to ground",
+        ),
+        (_divider(VoltageSource("v2", "a", "0", dc_v=1.0)), SimulationError, "driven by both"),
+        (_divider(Resistor("r3", "c", "d", 1e3)), ConvergenceError, "no resistive path.*c"),
+        (_divider(Resistor("r3", "b", "0", float("inf"))), NetlistError, "resistance of r3"),
+        (_divider(Resistor("r3", "b", "0", -5.0)), NetlistError, "resistance of r3"),
+        (_divider(VoltageSource("v2", "c", "0", dc_v=float("nan"))), NetlistError, "DC value of v2"),
+        (_divider(VoltageSource("v2", "c", "0", pwl=((0.0, 0.0), (0.0, 1.0)))), NetlistError, "increasing"),
+        (_divider(Clamp("c1", "b", "a", "b", 1e-3)), SimulationError, "beta node 'b' must be driven"),
+        (_divider(_cell_element(a="zz")), NetlistError, "senses node 'zz'"),
+        (_divider(_cell_element(feedback="s0")), NetlistError, "'s0' is used twice"),
+        (_divider(_cell_element(signal="b")), NetlistError, "'b' is used twice"),
+        (_divider(_cell_element(r_k_ohm=0.0)), NetlistError, "R_K of cell 0"),
+        (_divider(_cell_element(threshold_v=-1.0)), NetlistError, "threshold of cell 0"),
+        (_divider(_cell_element(shape="hard")), SimulationError, "threshold shape"),
+        (_divider(analysis=DcSweep("v9", 0.0, 1.0, 0.5)), SimulationError, "no voltage source"),
+        (_divider(analysis=DcSweep("v1", 0.0, 1.0, -0.5)), SimulationError, "never reaches"),
+        (_divider(analysis="ac"), SimulationError, "cannot run analysis"),
+        (_divider(analysis=Transient(1e-6, 0.0, 1e-6)), NetlistError, "stop time"),
+    ],
+)
+def test_bad_circuits_raise_clear_errors(circuit, error, match):
+    with pytest.raises(error, match=match):
+        NativeBackend().run(circuit)
+
+
+def test_refine_must_be_a_positive_int():
+    with pytest.raises(ConfigError, match="refine"):
+        NativeBackend(refine=0)
+    with NativeBackend(refine=2) as backend:
+        assert backend.refine == 2
