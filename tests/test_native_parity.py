@@ -1,0 +1,111 @@
+"""The native engine against ngspice on the same compiled circuits: per-edge updates of one TCL cycle, node
+voltages and cell traces over the cycle, and the DC sweep of the free and clamped states."""
+
+import numpy as np
+import pytest
+
+from tcl_circuits.backends.native import NativeBackend
+from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
+from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.tasks import teacher_task
+
+pytestmark = pytest.mark.ngspice
+
+NETWORKS = [
+    "lattice:3x3",
+    "lattice:4x4",
+    "lattice:5x5",
+    "lattice:6x6",
+    "lattice:7x7",
+    "lattice:8x8",
+    "layered:3-4-2",
+    "layered:4-6-3",
+]
+
+
+def _case(description: str, seed: int, *, headroom: float = 1.0, shape=ThresholdShape.HARD, sim=None):
+    """One random sample on a random student; threshold calibrated on it so many edges are in the window."""
+    task = teacher_task(description, train_samples=1, test_samples=1, seed=seed)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    drive = SawtoothConfig()
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=headroom)
+    cell = FeedbackCellConfig(threshold_v=theta, threshold_shape=shape)
+    return compile_tcl(spec, drive=drive, cell=cell, sim=sim or SimulatorConfig(), inputs_v=x, targets_v=y)
+
+
+def _accumulators(result, circuit):
+    return np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
+
+
+def _relative(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+@pytest.mark.parametrize("index", range(len(NETWORKS)), ids=NETWORKS)
+def test_updates_of_one_cycle_agree_with_ngspice(ngspice, index):
+    circuit = _case(NETWORKS[index], seed=10 + index)
+    reference = _accumulators(ngspice.run(circuit), circuit)
+    native = _accumulators(NativeBackend().run(circuit), circuit)
+    assert np.count_nonzero(reference) >= max(3, 0.2 * reference.size)  # many edges pass the threshold
+    assert _relative(native, reference) <= 0.02
+    # the same edges stay below the threshold, except ones whose u peaks within a hair of it
+    differ = (native == 0) != (reference == 0)
+    assert np.all(np.abs(reference[differ]) < 0.05 * np.abs(reference).max())
+
+
+def test_dead_zone_updates_agree_with_ngspice(ngspice):
+    circuit = _case("lattice:6x6", seed=13, shape=ThresholdShape.DEAD_ZONE)
+    reference = _accumulators(ngspice.run(circuit), circuit)
+    assert np.count_nonzero(reference) >= 0.2 * reference.size
+    assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
+
+
+def test_ngspice_approaches_the_native_update_as_its_tolerance_tightens(ngspice):
+    """With the hard threshold, ngspice's trapezoidal step across each (unlocated) threshold crossing errs by
+    about gain * theta * h / 2; an edge that barely passes the threshold makes that visible."""
+    task = teacher_task("lattice:4x4", train_samples=5, test_samples=1, seed=0)
+    spec, x, y = task.student, task.x_train, task.y_train
+    drive = SawtoothConfig()
+    cell = FeedbackCellConfig(threshold_v=calibrate_threshold_v(spec, x, y, drive, 5e-6, headroom=1.5))
+    errors = []
+    for reltol in (1e-4, 1e-5):
+        sim = SimulatorConfig(reltol=reltol)
+        circuit = compile_tcl(spec, drive=drive, cell=cell, sim=sim, inputs_v=x[0], targets_v=y[0])
+        native = _accumulators(NativeBackend(refine=8).run(circuit), circuit)
+        errors.append(_relative(native, _accumulators(ngspice.run(circuit), circuit)))
+    assert errors[0] > 0.01  # ngspice at its default tolerance is off by a visible amount here ...
+    assert errors[1] < errors[0] / 3 and errors[1] < 0.01  # ... and converges toward the native answer
+
+
+@pytest.mark.parametrize("description", ["lattice:8x8", "layered:4-6-3"])
+def test_node_voltages_and_cell_traces_agree_over_the_cycle(ngspice, description):
+    circuit = _case(description, seed=21)
+    reference = ngspice.run(circuit)
+    native = NativeBackend(refine=8).run(circuit)
+    t = reference.axis
+    for fraction in (0.0, 0.03, 0.1, 0.1001, 0.25, 0.5, 0.9, 1.0):
+        k = int(np.argmin(np.abs(t - fraction * t[-1])))
+        for node in circuit.network_nodes:
+            if node != "0":
+                v = np.interp(t[k], native.axis, native.v(node))
+                assert v == pytest.approx(reference.v(node)[k], abs=2e-6)
+    for kind in ("signal", "feedback"):
+        names = [getattr(cell, kind) for cell in circuit.cells]
+        scale = max(np.abs(reference.v(name)).max() for name in names)
+        for name in names:
+            difference = np.interp(t, native.axis, native.v(name)) - reference.v(name)
+            assert np.abs(difference).max() <= 0.01 * scale
+
+
+@pytest.mark.parametrize("description", ["lattice:8x8", "layered:3-4-2"])
+def test_dc_sweep_of_free_and_clamped_states_agrees(ngspice, description):
+    task = teacher_task(description, train_samples=1, test_samples=1, seed=5)
+    circuit = compile_phases(
+        task.student, drive=SawtoothConfig(), inputs_v=task.x_train[0], targets_v=task.y_train[0]
+    )
+    reference, native = ngspice.run(circuit), NativeBackend().run(circuit)
+    np.testing.assert_allclose(native.axis, reference.axis, rtol=0, atol=1e-15)
+    for node in circuit.network_nodes:
+        if node != "0":
+            np.testing.assert_allclose(native.v(node), reference.v(node), rtol=0, atol=1e-6)
