@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config import ThresholdShape
+from .devices import Device, ProgrammingMode
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,61 @@ class FeedbackCell:
 
 
 @dataclass(frozen=True)
+class MemristorCell:
+    """A learning edge (a, b) that is a memristor programmed by its own integral-feedback element.
+
+    Read path: the network current through the device, I = v(a,b) / R(x) (Yakopcic: its own I-V), with the
+    state x on a 1 F capacitor at node ``state``. Feedback: squarer v(signal) = signal_gain * (v(a)-v(b))^2,
+    series c_k_f to ``feedback``, r_k_ohm to ground. Programming port: node ``drive`` carries
+    v(enable) * P(w) + read_coupling * (read voltage, or read current for current-driven models), where
+    w = v(feedback) (DEVICE_THRESHOLD) or the threshold g(v(feedback)) (CELL_THRESHOLD) and P the saturating
+    two-sided driver of a :class:`~tcl_circuits.devices.ProgrammingPlan` (sign, gain, limit per sign of w).
+    The state moves by the device's own equation driven by v(drive). With ``frozen_read`` the read path uses
+    ``state_initial`` instead of v(state) (no in-cycle feedback: a reference for tests).
+    """
+
+    index: int
+    a: str
+    b: str
+    signal: str
+    feedback: str
+    drive: str
+    state: str
+    enable: str
+    device: Device
+    state_initial: float
+    mode: ProgrammingMode
+    c_k_f: float
+    r_k_ohm: float
+    signal_gain: float
+    threshold_v: float
+    shape: ThresholdShape
+    sign_down_g: int
+    gain_down_g: float
+    limit_down_g: float
+    sign_up_g: int
+    gain_up_g: float
+    limit_up_g: float
+    read_coupling: float
+    frozen_read: bool = False
+    comment: str = ""
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The SPICE instance names the writer uses for this cell's parts."""
+        e = self.index
+        return {
+            "read": f"bm{e}",
+            "squarer": f"bs{e}",
+            "c_k": f"ck{e}",
+            "r_k": f"rk{e}",
+            "program": f"bp{e}",
+            "state_source": f"bx{e}",
+            "c_state": f"cx{e}",
+        }
+
+
+@dataclass(frozen=True)
 class Transient:
     """Transient analysis from 0 to stop_s."""
 
@@ -101,7 +157,7 @@ class DcSweep:
     step: float
 
 
-Element = Resistor | VoltageSource | Clamp | FeedbackCell
+Element = Resistor | VoltageSource | Clamp | FeedbackCell | MemristorCell
 
 
 @dataclass(frozen=True)
@@ -134,3 +190,7 @@ class Circuit:
     @property
     def clamps(self) -> tuple[Clamp, ...]:
         return self.of_type(Clamp)
+
+    @property
+    def memristor_cells(self) -> tuple[MemristorCell, ...]:
+        return self.of_type(MemristorCell)

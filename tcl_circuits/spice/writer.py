@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
+from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, MemristorCell, Resistor, Transient, VoltageSource
 from ..config import ThresholdShape
 from ..errors import NetlistError
 
@@ -100,6 +100,10 @@ def _lines_for(element) -> list[str]:
             f"{n['threshold']} {w} 0 I = {number(element.gain_a_per_v)}*{_threshold(element)}",
             f"{n['c_acc']} {w} 0 1",
         ]
+    elif isinstance(element, MemristorCell):
+        from .memristor_cells import memristor_cell_lines
+
+        lines += memristor_cell_lines(element)
     else:
         raise NetlistError(f"no SPICE form for element {element!r}")
     return lines
@@ -119,6 +123,9 @@ def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> st
     accumulators = [cell.accumulator for cell in circuit.cells]
     for start in range(0, len(accumulators), 8):
         lines.append(".ic " + " ".join(f"v({name(w)})=0" for w in accumulators[start : start + 8]))
+    states = [(cell.state, cell.state_initial) for cell in circuit.memristor_cells]
+    for start in range(0, len(states), 8):
+        lines.append(".ic " + " ".join(f"v({name(x)})={number(x0)}" for x, x0 in states[start : start + 8]))
     lines.append(f".options reltol={number(circuit.reltol)}")
     analysis = circuit.analysis
     if isinstance(analysis, Transient):
