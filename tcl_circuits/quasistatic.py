@@ -13,6 +13,8 @@ Two pieces, both on plain index arrays (``backends.native`` maps the circuit IR 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -23,17 +25,19 @@ GROUND = -1
 """Index that stands for node 0 (ground) in every index array of this module."""
 
 
-class LowRankNetwork:
-    """A factorised linear resistor network with K clamp conductances as low-rank updates.
+class NetworkTopology:
+    """What depends only on a network's connections, not its conductances: node ordering, the sparsity
+    pattern of the free-node Laplacian, the clamp columns and the connectivity check. Built once per
+    topology and reused for every sample (``NativeBackend`` caches it).
 
     Nodes are 0..n_nodes-1; index ``GROUND`` (-1) is node 0. ``driven`` nodes have imposed voltages (voltage
-    sources to ground); all others are free and obey Kirchhoff's current law.
+    sources to ground); all others are free and obey Kirchhoff's current law. Internally nodes are ordered
+    free, driven, ground, so ground is the last column of a full voltage row (``position`` maps).
 
     Parameters
     ----------
     n_nodes : number of non-ground nodes.
     res_a, res_b : end nodes of each resistor (``GROUND`` allowed).
-    conductance_s : conductance of each resistor, siemens.
     driven : indices of the driven nodes.
     clamp_a, clamp_b : end nodes of each clamp conductance (``GROUND`` allowed).
     names : node names, used only in error messages.
@@ -50,7 +54,6 @@ class LowRankNetwork:
         n_nodes: int,
         res_a: np.ndarray,
         res_b: np.ndarray,
-        conductance_s: np.ndarray,
         driven: np.ndarray,
         clamp_a: np.ndarray,
         clamp_b: np.ndarray,
@@ -62,8 +65,7 @@ class LowRankNetwork:
         self.n_nodes = n_nodes
         self.free = np.flatnonzero(~is_driven)
         self.driven = driven
-        n_free = self.free.size
-        # internal order: free nodes, then driven nodes, then ground (so ground is column -1 of a full row)
+        n_free = self.n_free = self.free.size
         position = np.empty(n_nodes + 1, dtype=int)
         position[self.free] = np.arange(n_free)
         position[driven] = n_free + np.arange(driven.size)
@@ -71,40 +73,48 @@ class LowRankNetwork:
         self.position = position
         a = position[np.asarray(res_a, dtype=int)]
         b = position[np.asarray(res_b, dtype=int)]
-        g = np.asarray(conductance_s, dtype=float)
-        size = n_nodes + 1
-        rows = np.concatenate([a, b, a, b])
-        cols = np.concatenate([a, b, b, a])
-        laplacian = sp.csc_matrix((np.concatenate([g, g, -g, -g]), (rows, cols)), shape=(size, size))
-        self._check_connected(laplacian, n_free, names)
-        self._l_fd = laplacian[:n_free, n_free:n_nodes].tocsr()
-        self._driven_connected = np.flatnonzero(np.diff(self._l_fd.tocsc().indptr))
-        l_ff = laplacian[:n_free, :n_free].tocsc()
-        try:
-            self._lu = spla.splu(
-                l_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
-            )
-        except RuntimeError as error:  # exactly singular despite the connectivity check
-            raise ConvergenceError(f"the resistor network is singular: {error}") from None
+        self._check_connected(a, b, names)
+        # L_ff in CSC: entries (row, col) <- resistor values; duplicates summed through ``_slot``
+        both = np.flatnonzero((a < n_free) & (b < n_free))
+        end_a = np.flatnonzero(a < n_free)
+        end_b = np.flatnonzero(b < n_free)
+        rows = np.concatenate([a[both], b[both], a[end_a], b[end_b]])
+        cols = np.concatenate([b[both], a[both], a[end_a], b[end_b]])
+        self._sources = np.concatenate([both, both, end_a, end_b])  # resistor behind each entry
+        self._signs = np.concatenate([-np.ones(2 * both.size), np.ones(end_a.size + end_b.size)])
+        unique, self._slot = np.unique(cols * max(n_free, 1) + rows, return_inverse=True)
+        self._indices = (unique % max(n_free, 1)).astype(np.int32)
+        self._indptr = np.searchsorted(unique // max(n_free, 1), np.arange(n_free + 1)).astype(np.int32)
+        self._entries = unique.size
+        # couplings free node <- driven node (ground couples to nothing: it is at 0 V)
+        forward = np.flatnonzero((a < n_free) & (b >= n_free) & (b < n_nodes))
+        backward = np.flatnonzero((b < n_free) & (a >= n_free) & (a < n_nodes))
+        self.coupling_row = np.concatenate([a[forward], b[backward]])
+        self.coupling_driven = np.concatenate([b[forward], a[backward]]) - n_free
+        self.coupling_resistor = np.concatenate([forward, backward])
+        self.driven_connected = np.unique(self.coupling_driven)
         self.clamp_a = position[np.asarray(clamp_a, dtype=int)]
         self.clamp_b = position[np.asarray(clamp_b, dtype=int)]
         self.n_clamps = self.clamp_a.size
         u_f = np.zeros((n_free, self.n_clamps))
-        for column, (i, j) in enumerate(zip(self.clamp_a, self.clamp_b, strict=True)):
+        for column, (i, j) in enumerate(zip(self.clamp_a.tolist(), self.clamp_b.tolist(), strict=True)):
             if i < n_free:
                 u_f[i, column] += 1.0
             if j < n_free:
                 u_f[j, column] -= 1.0
-        self._u_f = u_f
-        self._z: np.ndarray | None = None
+        self.clamp_columns = u_f
 
-    def _check_connected(self, laplacian: sp.csc_matrix, n_free: int, names: list[str] | None) -> None:
-        """Every free node needs a resistive path to a driven node or ground."""
+    def _check_connected(self, a: np.ndarray, b: np.ndarray, names: list[str] | None) -> None:
+        """Every free node needs a resistive path to a driven node or ground (internal positions a, b)."""
+        n_free = self.free.size
         if n_free == 0:
             return
-        _, label = sp.csgraph.connected_components(laplacian, directed=False)
-        anchored = np.unique(label[n_free:])
-        floating = self.free[~np.isin(label[:n_free], anchored)]
+        size = self.n_nodes + 1
+        graph = sp.csr_matrix((np.ones(a.size), (a, b)), shape=(size, size))
+        _, label = sp.csgraph.connected_components(graph, directed=False)
+        anchored = np.zeros(label.max() + 1, dtype=bool)
+        anchored[label[n_free:]] = True
+        floating = self.free[~anchored[label[:n_free]]]
         if floating.size:
             shown = [names[i] if names is not None else str(i) for i in floating[:5]]
             raise ConvergenceError(
@@ -112,25 +122,66 @@ class LowRankNetwork:
                 f"e.g. {', '.join(shown)}"
             )
 
+    def laplacian_ff(self, conductance_s: np.ndarray) -> sp.csc_matrix:
+        """The free-node block of the weighted Laplacian for these resistor conductances."""
+        data = np.bincount(self._slot, conductance_s[self._sources] * self._signs, minlength=self._entries)
+        return sp.csc_matrix((data, self._indices, self._indptr), shape=(self.n_free, self.n_free))
+
+
+class LowRankNetwork:
+    """A factorised linear resistor network with K clamp conductances as low-rank updates.
+
+    Parameters
+    ----------
+    topology : the network's connections (``NetworkTopology``).
+    conductance_s : conductance of each resistor, siemens, in the topology's resistor order.
+    """
+
+    def __init__(self, topology: NetworkTopology, conductance_s: np.ndarray) -> None:
+        self.topology = topology
+        self.n_nodes = topology.n_nodes
+        self.position = topology.position
+        self.n_clamps = topology.n_clamps
+        self._g = np.asarray(conductance_s, dtype=float)
+        self._lu = None
+        if topology.n_free:
+            try:
+                self._lu = spla.splu(
+                    topology.laplacian_ff(self._g),
+                    permc_spec="MMD_AT_PLUS_A",
+                    diag_pivot_thresh=0.0,
+                    options={"SymmetricMode": True},
+                )
+            except RuntimeError as error:  # exactly singular despite the connectivity check
+                raise ConvergenceError(f"the resistor network is singular: {error}") from None
+        self._z: np.ndarray | None = None
+
     @property
     def n_free(self) -> int:
-        return self.free.size
+        return self.topology.n_free
 
     def _base_solution(self, driven_v: np.ndarray) -> np.ndarray:
-        """Free-node voltages with every clamp off, shape (P, n_free), for driven voltages (P, n_driven)."""
-        connected = self._driven_connected
-        n_free = self.n_free
+        """Free-node voltages with every clamp off, shape (P, n_free), for driven voltages (P, n_driven).
+
+        Also solves Z = L_ff^-1 U (the clamp columns) in the same call to the factorisation.
+        """
+        top = self.topology
+        n_free = top.n_free
+        points = driven_v.shape[0]
         if n_free == 0:
-            return np.zeros((driven_v.shape[0], 0))
+            self._z = np.zeros((0, self.n_clamps))
+            return np.zeros((points, 0))
+        connected = top.driven_connected
         columns = driven_v[:, connected]
-        constant = bool(np.all(columns == columns[:1]))
-        if constant:
-            rhs = -(self._l_fd[:, connected] @ columns[0])
-            solved = self._lu.solve(np.column_stack([rhs, self._u_f]))
+        g = self._g[top.coupling_resistor]
+        if bool(np.all(columns == columns[:1])):  # sources constant over the points: one right-hand side
+            rhs = np.bincount(top.coupling_row, g * driven_v[0, top.coupling_driven], minlength=n_free)
+            solved = self._lu.solve(np.column_stack([rhs, top.clamp_columns]))
             self._z = solved[:, 1:]
-            return np.broadcast_to(solved[:, 0], (driven_v.shape[0], n_free))
-        rhs = -self._l_fd[:, connected].toarray()
-        solved = self._lu.solve(np.column_stack([rhs, self._u_f]))
+            return np.broadcast_to(solved[:, 0], (points, n_free))
+        response = np.zeros((n_free, connected.size))  # one right-hand side per connected driven node
+        np.add.at(response, (top.coupling_row, np.searchsorted(connected, top.coupling_driven)), g)
+        solved = self._lu.solve(np.column_stack([response, top.clamp_columns]))
         self._z = solved[:, connected.size :]
         return columns @ solved[:, : connected.size].T
 
@@ -162,8 +213,9 @@ class LowRankNetwork:
         if self.n_clamps == 0 or n_free == 0:
             return full
         z = self._z
-        delta0 = full[:, self.clamp_a] - full[:, self.clamp_b]  # clamp voltages with every clamp off
-        s_matrix = self._u_f.T @ z
+        top = self.topology
+        delta0 = full[:, top.clamp_a] - full[:, top.clamp_b]  # clamp voltages with every clamp off
+        s_matrix = top.clamp_columns.T @ z
         if waveform is not None:
             j = _clamp_currents_common(
                 s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s
@@ -201,38 +253,66 @@ def _clamp_currents_general(s_matrix: np.ndarray, delta0: np.ndarray, clamp_s: n
         raise ConvergenceError("the clamp conductances make the network singular") from None
 
 
+SMALL_EDGE_COUNT = 256
+"""Below this many edges the time recursions run as C loops (scipy lfilter, numpy cumsum) over each edge;
+above it, as a Python loop over time with each step vectorised over edges (those C loops stride badly
+through a (T, E) array, and the per-step Python overhead is then negligible)."""
+
+
 def highpass_foh(signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
     """Output u of the series C / shunt R high-pass (du/dt = ds/dt - u/tau, u(0) = 0) at the grid points.
 
     With s linear on each step (first-order hold), the step update is exact:
-    u(t+h) = u(t) e^{-h/tau} + tau * slope * (1 - e^{-h/tau}). The recursion runs over time with every
-    operation vectorised over edges (T is a few hundred; E can be thousands).
+    u(t+h) = u(t) e^{-h/tau} + tau * slope * (1 - e^{-h/tau}).
 
     Parameters
     ----------
     signal : (T, E) s at the grid points.
-    step_s : (T-1,) step lengths, seconds.
+    step_s : (T-1,) step lengths, seconds (runs of equal steps share their exponentials).
     tau_s : (E,) time constant R_K * C_K of each edge, seconds.
     """
     points, edges = signal.shape
     out = np.empty((points, edges))
     out[0] = 0.0
-    if points < 2:
+    if points < 2 or edges == 0:
         return out
     drive = np.diff(signal, axis=0)  # becomes tau * slope * (1 - rho) per step, in place
-    rho_of: dict[float, np.ndarray] = {}
-    rho_rows = []
-    for h in step_s.tolist():
-        rho = rho_of.get(h)
-        if rho is None:
-            rho = rho_of[h] = np.exp(-h / tau_s)
-        rho_rows.append(rho)
-    for h, rho in rho_of.items():
-        rows = step_s == h
-        drive[rows] *= tau_s * (1.0 - rho) / h
+    steps = step_s.tolist()
+    bounds = [0] + [n for n in range(1, len(steps)) if steps[n] != steps[n - 1]] + [len(steps)]
+    runs = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if edges <= SMALL_EDGE_COUNT:
+        from scipy.signal import lfilter
+
+        taus, group = np.unique(tau_s, return_inverse=True)
+        for start, stop in runs:
+            h = steps[start]
+            for g, tau in enumerate(taus.tolist()):
+                cols = slice(None) if taus.size == 1 else group == g
+                rho = math.exp(-h / tau)
+                x = drive[start:stop, cols] * (tau * (1.0 - rho) / h)
+                initial = (rho * out[start, cols])[None, :]
+                out[start + 1 : stop + 1, cols] = lfilter([1.0], [1.0, -rho], x, axis=0, zi=initial)[0]
+        return out
+    for start, stop in runs:
+        h = steps[start]
+        rho = np.exp(-h / tau_s)
+        drive[start:stop] *= tau_s * (1.0 - rho) / h
+        for n in range(start, stop):
+            np.multiply(out[n], rho, out=out[n + 1])
+            out[n + 1] += drive[n]
+    return out
+
+
+def running_sum(increments: np.ndarray) -> np.ndarray:
+    """(T, E) running sums of (T-1, E) increments, starting from 0 (the accumulator trajectory)."""
+    points = increments.shape[0] + 1
+    out = np.empty((points, increments.shape[1]))
+    out[0] = 0.0
+    if increments.shape[1] <= SMALL_EDGE_COUNT:
+        np.cumsum(increments, axis=0, out=out[1:])
+        return out
     for n in range(points - 1):
-        np.multiply(out[n], rho_rows[n], out=out[n + 1])
-        out[n + 1] += drive[n]
+        np.add(out[n], increments[n], out=out[n + 1])
     return out
 
 
@@ -251,23 +331,25 @@ def threshold_area(
     whole step, int u = tau * (delta s - delta u) (charge balance of C_K, no exponential needed). Only the
     few steps whose ends straddle +-theta need the crossing time (``threshold_step_integral``).
     """
-    u0, u1 = feedback[:-1], feedback[1:]
-    up0, up1 = u0 >= theta_v, u1 >= theta_v
-    lo0, lo1 = u0 <= -theta_v, u1 <= -theta_v
-    whole = (up0 & up1) | (lo0 & lo1)
-    area = np.diff(signal, axis=0)
-    area -= np.diff(feedback, axis=0)
+    # side of the dead band at every grid point: +1 above theta, -1 below -theta, 0 inside
+    side = (feedback >= theta_v).view(np.int8) - (feedback <= -theta_v).view(np.int8)
+    same = side[:-1] == side[1:]
+    whole = same & (side[:-1] != 0)
+    area = np.subtract(signal[1:], signal[:-1])
+    area -= feedback[1:]
+    area += feedback[:-1]
     area *= tau_s
-    area[~whole] = 0.0
+    area *= whole
     if np.any(dead_zone):
-        for inside, sign in ((up0 & up1), 1.0), ((lo0 & lo1), -1.0):
-            k, e = np.nonzero(inside & dead_zone)
-            area[k, e] -= sign * theta_v[e] * step_s[k]
-    k, e = np.nonzero((up0 != up1) | (lo0 != lo1))
+        k, e = np.nonzero(whole & dead_zone)
+        area[k, e] -= side[k, e] * theta_v[e] * step_s[k]
+    k, e = np.nonzero(~same)
     if k.size:
         slope = (signal[k + 1, e] - signal[k, e]) / step_s[k]
         tau = tau_s[e]
-        area[k, e] = threshold_step_integral(u0[k, e], tau * slope, step_s[k], tau, theta_v[e], dead_zone[e])
+        area[k, e] = threshold_step_integral(
+            feedback[k, e], tau * slope, step_s[k], tau, theta_v[e], dead_zone[e]
+        )
     return area
 
 

@@ -335,7 +335,7 @@ class _Diode:
 @pytest.mark.parametrize(
     ("circuit", "error", "match"),
     [
-        (_divider(_Diode()), SimulationError, "cannot simulate element"),
+        (_divider(_Diode()), SimulationError, "cannot simulate _Diode elements .d1."),
         (
             _divider(VoltageSource("v2", "c", "b", dc_v=1.0), Resistor("r3", "c", "0", 1.0)),
             SimulationError,

@@ -25,16 +25,26 @@ from __future__ import annotations
 
 import math
 import time
+from operator import attrgetter
 
 import numpy as np
 
 from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
 from ..config import ThresholdShape
 from ..errors import ConfigError, NetlistError, SimulationError
-from ..quasistatic import GROUND, LowRankNetwork, highpass_foh, threshold_area
+from ..quasistatic import (
+    GROUND,
+    LowRankNetwork,
+    NetworkTopology,
+    highpass_foh,
+    running_sum,
+    threshold_area,
+)
 from .base import SimResult
 
 SWEEP_VECTOR = "v-sweep"
+_TOPOLOGY_CACHE = 8
+"""Network topologies remembered per backend (a training run uses one)."""
 TIME_VECTOR = "time"
 
 
@@ -46,20 +56,31 @@ def _finite(value: float, what: str, *, positive: bool = False) -> float:
     return value
 
 
-def _values(items: list, attribute: str, what: str, *, positive: bool = False, nonnegative: bool = False):
-    """One float attribute of many elements as an array, refusing non-finite (or non-positive) values."""
-    values = np.fromiter((getattr(item, attribute) for item in items), dtype=float, count=len(items))
-    bad = ~np.isfinite(values)
+def _checked(values: list, items: list, what: str, *, positive: bool = False, nonnegative: bool = False):
+    """Floats of many elements as an array, refusing non-finite (or non-positive / negative) values."""
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        array = np.array([v if isinstance(v, int | float) else np.nan for v in values], dtype=float)
+    bad = ~np.isfinite(array)
     if positive:
-        bad |= values <= 0
+        bad |= array <= 0
     if nonnegative:
-        bad |= values < 0
+        bad |= array < 0
     if np.any(bad):
-        first = items[int(np.argmax(bad))]
+        at = int(np.argmax(bad))
+        first = items[at]
         label = getattr(first, "name", None) or f"cell {getattr(first, 'index', '?')}"
         expected = "> 0" if positive else ">= 0" if nonnegative else "finite"
-        raise NetlistError(f"{what} of {label} must be {expected}, got {getattr(first, attribute)!r}")
-    return values
+        raise NetlistError(f"{what} of {label} must be {expected}, got {values[at]!r}")
+    return array
+
+
+def _columns(items: list, *attributes: str) -> list[list]:
+    """Several attributes of many elements, one list per attribute (one C-level pass over the items)."""
+    if not items:
+        return [[] for _ in attributes]
+    return [list(column) for column in zip(*map(attrgetter(*attributes), items), strict=True)]
 
 
 class _Parsed:
@@ -74,7 +95,11 @@ class _Parsed:
         for element in circuit.elements:
             bucket = buckets.get(type(element))
             if bucket is None:
-                raise SimulationError(f"the native engine cannot simulate element {element!r}")
+                label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
+                raise SimulationError(
+                    f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
+                    "supports Resistor, VoltageSource (to ground), Clamp and FeedbackCell"
+                )
             bucket.append(element)
         resistors, sources, clamps, cells = (
             buckets[k] for k in (Resistor, VoltageSource, Clamp, FeedbackCell)
@@ -85,8 +110,7 @@ class _Parsed:
                     f"voltage source {source.name}: the native engine supports only sources from a node to "
                     f"ground, got {source.pos!r} -> {source.neg!r}"
                 )
-        res_a = [r.a for r in resistors]
-        res_b = [r.b for r in resistors]
+        res_a, res_b, resistance = _columns(resistors, "a", "b", "resistance_ohm")
         clamp_nodes = [c.node for c in clamps], [c.target for c in clamps], [c.beta for c in clamps]
         order = dict.fromkeys(
             res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part]
@@ -101,11 +125,11 @@ class _Parsed:
             return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
         self.res_a, self.res_b = indices(res_a), indices(res_b)
-        self.res_g = 1.0 / _values(resistors, "resistance_ohm", "resistance", positive=True)
+        self.res_g = 1.0 / _checked(resistance, resistors, "resistance", positive=True)
         self._sources(sources)
         self.clamps = clamps
         self.clamp_a, self.clamp_b, self.clamp_beta = (indices(part) for part in clamp_nodes)
-        self.clamp_g = _values(clamps, "conductance_s", "conductance")
+        self.clamp_g = _checked([c.conductance_s for c in clamps], clamps, "conductance")
         for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
             if beta not in self.driven_by:
                 raise SimulationError(
@@ -143,35 +167,41 @@ class _Parsed:
     def _cells(self, cells: list[FeedbackCell]) -> None:
         self.cells = cells
         index = self.index
+        a, b, signal, feedback, accumulator, c_k, r_k, theta, gain, shapes = _columns(
+            cells,
+            "a",
+            "b",
+            "signal",
+            "feedback",
+            "accumulator",
+            "c_k_f",
+            "r_k_ohm",
+            "threshold_v",
+            "gain_a_per_v",
+            "shape",
+        )
         try:
-            self.cell_a = np.fromiter((index[c.a] for c in cells), dtype=int, count=len(cells))
-            self.cell_b = np.fromiter((index[c.b] for c in cells), dtype=int, count=len(cells))
+            self.cell_a = np.fromiter(map(index.__getitem__, a), dtype=int, count=len(cells))
+            self.cell_b = np.fromiter(map(index.__getitem__, b), dtype=int, count=len(cells))
         except KeyError as missing:
             raise NetlistError(
                 f"a feedback cell senses node {missing}, which no network element connects"
             ) from None
-        self.signal = [c.signal for c in cells]
-        self.feedback = [c.feedback for c in cells]
-        self.accumulator = [c.accumulator for c in cells]
-        inner = self.signal + self.feedback + self.accumulator
+        self.signal, self.feedback, self.accumulator = signal, feedback, accumulator
+        inner = signal + feedback + accumulator
         if len(set(inner)) != len(inner) or not index.keys().isdisjoint(inner):
             seen: set[str] = set()
             for name in inner:
                 if name in seen or name in index:
                     raise NetlistError(f"feedback cell node {name!r} is used twice")
                 seen.add(name)
-        self.tau_s = _values(cells, "r_k_ohm", "R_K", positive=True) * _values(
-            cells, "c_k_f", "C_K", positive=True
-        )
-        self.theta_v = _values(cells, "threshold_v", "threshold", nonnegative=True)
-        self.gain = _values(cells, "gain_a_per_v", "gain")
-        shapes = [c.shape for c in cells]
+        self.tau_s = _checked(r_k, cells, "R_K", positive=True) * _checked(c_k, cells, "C_K", positive=True)
+        self.theta_v = _checked(theta, cells, "threshold", nonnegative=True)
+        self.gain = _checked(gain, cells, "gain")
         unknown = set(shapes) - set(ThresholdShape)
         if unknown:
             raise SimulationError(f"unknown threshold shape(s) {sorted(map(repr, unknown))}")
-        self.dead_zone = np.fromiter(
-            (shape is ThresholdShape.DEAD_ZONE for shape in shapes), dtype=bool, count=len(cells)
-        )
+        self.dead_zone = np.array([shape is ThresholdShape.DEAD_ZONE for shape in shapes], dtype=bool)
 
     def source_values(self, times_s: np.ndarray | None, points: int) -> np.ndarray:
         """(P, n_driven) driven voltages: PWL sources at ``times_s`` (their t = 0 value when None)."""
@@ -201,6 +231,7 @@ class NativeBackend:
             raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
         self.refine = refine
         self.runs = 0
+        self._topologies: dict[tuple, NetworkTopology] = {}
 
     def close(self) -> None:
         """Nothing to release (kept for the Backend protocol)."""
@@ -230,7 +261,8 @@ class NativeBackend:
             driven_v[:, np.searchsorted(parsed.driven, parsed.index[swept.pos])] = axis
         else:
             raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
-        network, voltages = _network_voltages(parsed, driven_v)  # (P, n_nodes + 1), internal order
+        topology = self._topology(parsed)
+        network, voltages = _network_voltages(parsed, driven_v, topology)  # (P, n_nodes + 1)
         # every vector is a (strided) row view of one block: no per-vector copies
         rows = list(voltages.T)
         vectors: dict[str, np.ndarray] = {axis_name: axis}
@@ -250,6 +282,31 @@ class NativeBackend:
         self.runs += 1
         stats = {"seconds": time.perf_counter() - started, "points": float(axis.size)}
         return SimResult(vectors=vectors, stats=stats)
+
+    def _topology(self, parsed: _Parsed) -> NetworkTopology:
+        """The network's topology, built once and reused while samples only change values."""
+        key = (
+            len(parsed.names),
+            *(
+                array.tobytes()
+                for array in (parsed.res_a, parsed.res_b, parsed.driven, parsed.clamp_a, parsed.clamp_b)
+            ),
+        )
+        topology = self._topologies.get(key)
+        if topology is None:
+            topology = NetworkTopology(
+                len(parsed.names),
+                parsed.res_a,
+                parsed.res_b,
+                parsed.driven,
+                parsed.clamp_a,
+                parsed.clamp_b,
+                names=parsed.names,
+            )
+            if len(self._topologies) >= _TOPOLOGY_CACHE:
+                self._topologies.pop(next(iter(self._topologies)))
+            self._topologies[key] = topology
+        return topology
 
     def time_grid(self, analysis: Transient, parsed: _Parsed | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Times from 0 to stop_s through every PWL breakpoint, and the step lengths (uniform between
@@ -282,19 +339,12 @@ def _sweep_values(analysis: DcSweep) -> np.ndarray:
     return start + step * np.arange(count)
 
 
-def _network_voltages(parsed: _Parsed, driven_v: np.ndarray) -> tuple[LowRankNetwork, np.ndarray]:
+def _network_voltages(
+    parsed: _Parsed, driven_v: np.ndarray, topology: NetworkTopology
+) -> tuple[LowRankNetwork, np.ndarray]:
     """The factorised network and its quasi-static node voltages at every point, (P, n_nodes + 1) in the
-    network's internal order (``network.position`` maps node index to column)."""
-    network = LowRankNetwork(
-        len(parsed.names),
-        parsed.res_a,
-        parsed.res_b,
-        parsed.res_g,
-        parsed.driven,
-        parsed.clamp_a,
-        parsed.clamp_b,
-        names=parsed.names,
-    )
+    topology's internal order (``topology.position`` maps node index to column)."""
+    network = LowRankNetwork(topology, parsed.res_g)
     if not parsed.clamps:
         return network, network.solve(driven_v)
     beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
@@ -311,8 +361,4 @@ def _cells_transient(
     feedback = highpass_foh(signal, step_s, parsed.tau_s)
     area = threshold_area(signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone)
     area *= -parsed.gain
-    accumulator = np.empty_like(signal)
-    accumulator[0] = 0.0
-    for n in range(area.shape[0]):
-        np.add(accumulator[n], area[n], out=accumulator[n + 1])
-    return feedback, accumulator
+    return feedback, running_sum(area)
