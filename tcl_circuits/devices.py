@@ -437,8 +437,19 @@ YAKOPCIC_2011 = YakopcicDevice(
 """Yakopcic et al. IEEE EDL 32(10) 2011, fit to the Oblea et al. device: a1 = a2 = 0.17, b 0.05, Vp 0.16 V,
 Vn 0.15 V, Ap = An = 4000, xp 0.3, xn 0.5, alpha_p 1, alpha_n 5, eta 1."""
 
+VTEAM_SYMMETRIC = dataclasses.replace(
+    VTEAM_KVATINSKY_2015,
+    v_on_v=-VTEAM_KVATINSKY_2015.v_off_v,
+    k_on_per_s=-VTEAM_KVATINSKY_2015.k_off_per_s,
+    alpha_on=VTEAM_KVATINSKY_2015.alpha_off,
+)
+"""Hypothetical, not a published fit: VTEAM with both branches equal to the OFF branch of the Kvatinsky et
+al. 2015 set above (v_on = -v_off = -0.02 V, k_on = -k_off, alpha_on = alpha_off = 1). It isolates what the
+published set's branch asymmetry (alpha_on 3 vs alpha_off 1, thresholds 10x apart) does to learning."""
+
 PRESETS: dict[str, Device] = {
     "vteam": VTEAM_KVATINSKY_2015,
+    "vteam_symmetric": VTEAM_SYMMETRIC,
     "hp": LINEAR_DRIFT_STRUKOV_2008,
     "biolek": BIOLEK_2009,
     "joglekar": JOGLEKAR_2009,
@@ -590,11 +601,17 @@ class ProgrammingConfig:
     read_margin: float = 0.25
     """Threshold devices: read voltages are scaled so no edge drop exceeds this fraction of the smallest
     device threshold (then reads never move a VTEAM state)."""
-    drive_saturation: float | None = None
-    """The programming driver saturates at this multiple of its output at the threshold (supply rails);
-    None: no limit. A limit bounds the update rate and loop gain of steep (alpha > 1, exponential) state
-    equations, but it caps the fast ramp and not the slow one, so edges far above the learning window get
-    updates of the wrong sign (measured in docs/memristor.md): off by default."""
+    voltage_saturation: float | None = None
+    """DEVICE_THRESHOLD: the programming voltage saturates at this multiple of the device threshold (the
+    driver's rails); None (default): no limit. Steep state equations (VTEAM alpha = 3, Yakopcic's
+    exponential) need a limit: without one their slope far above threshold makes the in-cycle loop gain
+    tens to hundreds. But a limit caps the fast ramp and not the slow one, so an edge above the learning
+    window gets an update of the wrong sign (dead-zone devices: once the contrast exceeds the window top
+    by about the limit; measured in docs/memristor.md)."""
+    current_saturation: float | None = None
+    """CELL_THRESHOLD: the programming current saturates at this multiple of its value at the threshold;
+    None (default): no limit, so the hard threshold's update vanishes above the window as in resistor mode
+    instead of reversing."""
     current_gain_a_per_v: float = 100.0
     """CELL_THRESHOLD on current-controlled devices: programming current per volt of g(u), A/V. Larger
     values make the read current's share of the state drive smaller."""
@@ -611,12 +628,11 @@ class ProgrammingConfig:
         _require(0 <= self.read_coupling <= 1, f"read_coupling must be in [0, 1], got {self.read_coupling!r}")
         _finite("read_margin", self.read_margin)
         _require(0 < self.read_margin < 1, f"read_margin must be in (0, 1), got {self.read_margin!r}")
-        if self.drive_saturation is not None:
-            _finite("drive_saturation", self.drive_saturation)
-            _require(
-                self.drive_saturation > 1,
-                f"drive_saturation must be > 1 or None, got {self.drive_saturation!r}",
-            )
+        for name in ("voltage_saturation", "current_saturation"):
+            value = getattr(self, name)
+            if value is not None:
+                _finite(name, value)
+                _require(value > 1, f"{name} must be > 1 or None, got {value!r}")
         _positive("current_gain_a_per_v", self.current_gain_a_per_v)
         _finite("reference_contrast", self.reference_contrast)
         _require(
@@ -709,15 +725,18 @@ def plan_programming(
     wanted_dg = learning_rate_s2_per_v2 * r * a_min / drive.peak_clamp_conductance_s
     wanted_rate = wanted_dg / abs(float(dg_dx(device, np.array(x_ref)))) / drive.tau_rise_s
     numbers = {}
+    saturation = (
+        programming.voltage_saturation
+        if programming.mode is ProgrammingMode.DEVICE_THRESHOLD
+        else programming.current_saturation
+    )
     for g_dir, x_dir in (("down_g", down_g), ("up_g", -down_g)):
         sign = device.drive_sign(x_dir)
         if programming.mode is ProgrammingMode.DEVICE_THRESHOLD:
             gain = device.threshold(x_dir) / theta
         else:
             gain = programming.current_gain_a_per_v
-        limit = (
-            math.inf if programming.drive_saturation is None else programming.drive_saturation * gain * theta
-        )
+        limit = math.inf if saturation is None else saturation * gain * theta
         reference_drive = sign * min(gain * r * theta, limit)
         rate = abs(float(device.rate_per_s(np.array(reference_drive), np.array(x_ref))))
         if not rate > 0:

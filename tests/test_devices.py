@@ -189,7 +189,8 @@ def test_device_configs_are_validated(cls, changes, message):
         ({"mode": "device"}, "mode must be a ProgrammingMode"),
         ({"read_coupling": 1.5}, "read_coupling"),
         ({"read_margin": 1.0}, "read_margin"),
-        ({"drive_saturation": 1.0}, "drive_saturation"),
+        ({"voltage_saturation": 1.0}, "voltage_saturation"),
+        ({"current_saturation": float("inf")}, "current_saturation"),
         ({"current_gain_a_per_v": 0.0}, "current_gain_a_per_v"),
         ({"reference_contrast": 0.5}, "reference_contrast"),
         ({"max_loop_gain": -1.0}, "max_loop_gain"),
@@ -236,11 +237,20 @@ def test_calibrated_drive_gives_the_resistor_mode_update_at_the_reference_contra
         for sign in (1, -1):
             assert _ramp_update(plan, plan.device, drive, cell, sign * 0.99, x0) == 0.0
             assert _ramp_update(plan, plan.device, drive, cell, sign * 1.2, x0) != 0.0
-    # no limit by default; with one, beyond drive_saturation x theta the update no longer grows
-    assert abs(_ramp_update(plan, plan.device, drive, cell, 9.0, x0)) > abs(
-        _ramp_update(plan, plan.device, drive, cell, 6.0, x0)
+    # with a driver limit, beyond saturation x theta the update no longer grows; without one it does
+    free = plan_programming(
+        mapped,
+        ProgrammingConfig(mode=mode, voltage_saturation=None, current_saturation=None),
+        drive,
+        cell,
+        lr,
     )
-    limited = plan_programming(mapped, ProgrammingConfig(mode=mode, drive_saturation=4.0), drive, cell, lr)
+    assert abs(_ramp_update(free, free.device, drive, cell, 9.0, x0)) > abs(
+        _ramp_update(free, free.device, drive, cell, 6.0, x0)
+    )
+    limited = plan_programming(
+        mapped, ProgrammingConfig(mode=mode, voltage_saturation=4.0, current_saturation=4.0), drive, cell, lr
+    )
     big = _ramp_update(limited, limited.device, drive, cell, 6.0, x0)
     assert big == pytest.approx(_ramp_update(limited, limited.device, drive, cell, 9.0, x0), rel=1e-6)
 
