@@ -161,7 +161,8 @@ class LowRankNetwork:
         return self.topology.n_free
 
     def _base_solution(self, driven_v: np.ndarray) -> np.ndarray:
-        """Free-node voltages with every clamp off, shape (P, n_free), for driven voltages (P, n_driven).
+        """Free-node voltages with every clamp off for driven voltages (P, n_driven): shape (n_free, 1) when
+        the sources connected to the resistors are the same at every point, else (n_free, P).
 
         Also solves Z = L_ff^-1 U (the clamp columns) in the same call to the factorisation.
         """
@@ -170,7 +171,7 @@ class LowRankNetwork:
         points = driven_v.shape[0]
         if n_free == 0:
             self._z = np.zeros((0, self.n_clamps))
-            return np.zeros((points, 0))
+            return np.zeros((0, 1))
         connected = top.driven_connected
         columns = driven_v[:, connected]
         g = self._g[top.coupling_resistor]
@@ -178,12 +179,12 @@ class LowRankNetwork:
             rhs = np.bincount(top.coupling_row, g * driven_v[0, top.coupling_driven], minlength=n_free)
             solved = self._lu.solve(np.column_stack([rhs, top.clamp_columns]))
             self._z = solved[:, 1:]
-            return np.broadcast_to(solved[:, 0], (points, n_free))
+            return solved[:, :1]
         response = np.zeros((n_free, connected.size))  # one right-hand side per connected driven node
         np.add.at(response, (top.coupling_row, np.searchsorted(connected, top.coupling_driven)), g)
         solved = self._lu.solve(np.column_stack([response, top.clamp_columns]))
         self._z = solved[:, connected.size :]
-        return columns @ solved[:, : connected.size].T
+        return np.einsum("nc,pc->np", solved[:, : connected.size], columns).reshape(n_free, points)
 
     def solve(
         self,
@@ -192,8 +193,10 @@ class LowRankNetwork:
         *,
         waveform: np.ndarray | None = None,
         clamp_conductance_s: np.ndarray | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Node voltages at P points, shape (P, n_nodes + 1) in internal order (free, driven, ground).
+        """Node voltages at P points, shape (n_nodes + 1, P): one row per node in internal order (free,
+        driven, ground), so each node's trajectory is contiguous.
 
         Give either ``clamp_s``, the (P, K) clamp conductances at every point (batched K x K solves), or
         ``waveform`` (P,) and ``clamp_conductance_s`` (K,) > 0 with clamp k at waveform * conductance_k (one
@@ -202,27 +205,40 @@ class LowRankNetwork:
         Parameters
         ----------
         driven_v : (P, n_driven) voltages of the driven nodes, in the order given to the constructor.
+        out : optional (n_nodes + 1, P) array to fill and return.
         """
         driven_v = np.asarray(driven_v, dtype=float)
         points = driven_v.shape[0]
         n_free = self.n_free
-        full = np.empty((points, self.n_nodes + 1))
-        full[:, n_free : self.n_nodes] = driven_v
-        full[:, self.n_nodes] = 0.0
-        full[:, :n_free] = self._base_solution(driven_v)
+        full = np.empty((self.n_nodes + 1, points)) if out is None else out
+        full[n_free : self.n_nodes] = driven_v.T
+        full[self.n_nodes] = 0.0
+        base = self._base_solution(driven_v)
         if self.n_clamps == 0 or n_free == 0:
+            full[:n_free] = base
             return full
         z = self._z
         top = self.topology
-        delta0 = full[:, top.clamp_a] - full[:, top.clamp_b]  # clamp voltages with every clamp off
-        s_matrix = top.clamp_columns.T @ z
+        # the K x K clamp system: S = U^T Z, U's columns are +-unit vectors on the clamp ends
+        z_rows = np.zeros((self.n_nodes + 1, self.n_clamps))
+        z_rows[:n_free] = z
+        s_matrix = z_rows[top.clamp_a] - z_rows[top.clamp_b]
+        delta0 = np.empty((points, self.n_clamps))  # clamp voltages with every clamp off
+        for column, (i, j) in enumerate(zip(top.clamp_a.tolist(), top.clamp_b.tolist(), strict=True)):
+            end_i = base[i] if i < n_free else full[i]
+            end_j = base[j] if j < n_free else full[j]
+            np.subtract(end_i, end_j, out=delta0[:, column])
         if waveform is not None:
             j = _clamp_currents_common(
                 s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s
             )
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))
-        full[:, :n_free] += j @ z.T
+        # einsum, not matmul: this (N x K) (K x P) product is too small to gain from threaded BLAS, and a
+        # threaded BLAS on a busy machine made it 50x slower (measured; docs/native.md)
+        free_part = full[:n_free]
+        np.einsum("nk,pk->np", z, j, out=free_part)
+        free_part += base
         return full
 
 
@@ -240,7 +256,7 @@ def _clamp_currents_common(
     if np.any(denominator <= 0):
         raise ConvergenceError("a negative clamp conductance makes the network singular")
     factor = waveform[:, None] / denominator
-    return -(((delta0 * d) @ q) * factor) @ q.T * d
+    return -np.einsum("pk,jk->pj", np.einsum("pk,kj->pj", delta0 * d, q) * factor, q) * d
 
 
 def _clamp_currents_general(s_matrix: np.ndarray, delta0: np.ndarray, clamp_s: np.ndarray) -> np.ndarray:
@@ -259,7 +275,9 @@ above it, as a Python loop over time with each step vectorised over edges (those
 through a (T, E) array, and the per-step Python overhead is then negligible)."""
 
 
-def highpass_foh(signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
+def highpass_foh(
+    signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """Output u of the series C / shunt R high-pass (du/dt = ds/dt - u/tau, u(0) = 0) at the grid points.
 
     With s linear on each step (first-order hold), the step update is exact:
@@ -270,13 +288,15 @@ def highpass_foh(signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray) -> n
     signal : (T, E) s at the grid points.
     step_s : (T-1,) step lengths, seconds (runs of equal steps share their exponentials).
     tau_s : (E,) time constant R_K * C_K of each edge, seconds.
+    out : optional (T, E) array to fill and return.
     """
     points, edges = signal.shape
-    out = np.empty((points, edges))
+    out = np.empty((points, edges)) if out is None else out
     out[0] = 0.0
     if points < 2 or edges == 0:
         return out
-    drive = np.diff(signal, axis=0)  # becomes tau * slope * (1 - rho) per step, in place
+    drive = out[1:]  # holds tau * slope * (1 - rho) of each step until the recursion overwrites it
+    np.subtract(signal[1:], signal[:-1], out=drive)
     steps = step_s.tolist()
     bounds = [0] + [n for n in range(1, len(steps)) if steps[n] != steps[n - 1]] + [len(steps)]
     runs = list(zip(bounds[:-1], bounds[1:], strict=True))
@@ -293,27 +313,25 @@ def highpass_foh(signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray) -> n
                 initial = (rho * out[start, cols])[None, :]
                 out[start + 1 : stop + 1, cols] = lfilter([1.0], [1.0, -rho], x, axis=0, zi=initial)[0]
         return out
+    carried = np.empty(edges)
     for start, stop in runs:
         h = steps[start]
         rho = np.exp(-h / tau_s)
         drive[start:stop] *= tau_s * (1.0 - rho) / h
         for n in range(start, stop):
-            np.multiply(out[n], rho, out=out[n + 1])
-            out[n + 1] += drive[n]
+            np.multiply(out[n], rho, out=carried)
+            out[n + 1] += carried
     return out
 
 
-def running_sum(increments: np.ndarray) -> np.ndarray:
-    """(T, E) running sums of (T-1, E) increments, starting from 0 (the accumulator trajectory)."""
-    points = increments.shape[0] + 1
-    out = np.empty((points, increments.shape[1]))
-    out[0] = 0.0
-    if increments.shape[1] <= SMALL_EDGE_COUNT:
-        np.cumsum(increments, axis=0, out=out[1:])
-        return out
-    for n in range(points - 1):
-        np.add(out[n], increments[n], out=out[n + 1])
-    return out
+def accumulate_rows(values: np.ndarray) -> np.ndarray:
+    """Running sum down the rows, in place: values[n] becomes values[0] + ... + values[n]."""
+    if values.shape[1] <= SMALL_EDGE_COUNT:
+        values[:] = np.cumsum(values, axis=0)
+        return values
+    for n in range(1, values.shape[0]):
+        values[n] += values[n - 1]
+    return values
 
 
 def threshold_area(
@@ -323,31 +341,39 @@ def threshold_area(
     tau_s: np.ndarray,
     theta_v: np.ndarray,
     dead_zone: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Exact integral of g(u) over every step, (T-1, E) in V*s, for u from ``highpass_foh`` on s.
 
     Within a step u(x) = u_inf + (u0 - u_inf) e^{-x/tau} is monotone, so a step whose two ends are on the
     same side of a threshold lies entirely there: inside the dead band it contributes nothing, outside it the
     whole step, int u = tau * (delta s - delta u) (charge balance of C_K, no exponential needed). Only the
-    few steps whose ends straddle +-theta need the crossing time (``threshold_step_integral``).
+    few steps whose ends straddle +-theta need the crossing time (``threshold_step_integral``). Work is
+    done only on the (step, edge) pairs outside the band, usually a few per cent.
     """
+    points, edges = signal.shape
+    area = np.zeros((points - 1, edges)) if out is None else out
+    if out is not None:
+        area[...] = 0.0
     # side of the dead band at every grid point: +1 above theta, -1 below -theta, 0 inside
     side = (feedback >= theta_v).view(np.int8) - (feedback <= -theta_v).view(np.int8)
     same = side[:-1] == side[1:]
-    whole = same & (side[:-1] != 0)
-    area = np.subtract(signal[1:], signal[:-1])
-    area -= feedback[1:]
-    area += feedback[:-1]
-    area *= tau_s
-    area *= whole
-    if np.any(dead_zone):
-        k, e = np.nonzero(whole & dead_zone)
-        area[k, e] -= side[k, e] * theta_v[e] * step_s[k]
-    k, e = np.nonzero(~same)
-    if k.size:
-        slope = (signal[k + 1, e] - signal[k, e]) / step_s[k]
+    flat = area.reshape(-1)
+    whole = np.flatnonzero(same & (side[:-1] != 0))
+    if whole.size:
+        k, e = np.divmod(whole, edges)
+        value = (signal[k + 1, e] - signal[k, e]) - (feedback[k + 1, e] - feedback[k, e])
+        value *= tau_s[e]
+        dead = dead_zone[e]
+        if np.any(dead):
+            value[dead] -= side[k[dead], e[dead]] * theta_v[e[dead]] * step_s[k[dead]]
+        flat[whole] = value
+    crossing = np.flatnonzero(~same)
+    if crossing.size:
+        k, e = np.divmod(crossing, edges)
         tau = tau_s[e]
-        area[k, e] = threshold_step_integral(
+        slope = (signal[k + 1, e] - signal[k, e]) / step_s[k]
+        flat[crossing] = threshold_step_integral(
             feedback[k, e], tau * slope, step_s[k], tau, theta_v[e], dead_zone[e]
         )
     return area

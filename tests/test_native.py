@@ -370,3 +370,40 @@ def test_refine_must_be_a_positive_int():
         NativeBackend(refine=0)
     with NativeBackend(refine=2) as backend:
         assert backend.refine == 2
+
+
+# --- implementation paths ----------------------------------------------------------------------------
+def test_a_kept_result_is_never_overwritten_by_the_next_run(sample):
+    spec, x, y = sample
+    backend = NativeBackend()
+    cell = FeedbackCellConfig()
+    first = backend.run(compile_tcl(spec, drive=SawtoothConfig(), cell=cell, inputs_v=x[0], targets_v=y[0]))
+    kept = {name: vector.copy() for name, vector in first.vectors.items()}
+    second = backend.run(compile_tcl(spec, drive=SawtoothConfig(), cell=cell, inputs_v=x[1], targets_v=y[1]))
+    assert not np.array_equal(second.v("n5"), kept["n5"])
+    for name, vector in kept.items():
+        np.testing.assert_array_equal(first.vectors[name], vector)
+    only_one = first.v("s3")  # one view keeps its array alive
+    del first
+    third = backend.run(compile_tcl(spec, drive=SawtoothConfig(), cell=cell, inputs_v=x[2], targets_v=y[2]))
+    np.testing.assert_array_equal(only_one, kept["s3"])
+    assert not np.array_equal(third.v("s3"), kept["s3"])
+
+
+def test_recursions_agree_on_the_small_and_the_large_network_paths(monkeypatch):
+    """Below SMALL_EDGE_COUNT edges the time recursions run in scipy/numpy C loops, above it in a
+    Python loop over time: both give the same numbers."""
+    import tcl_circuits.quasistatic as quasistatic
+
+    task = teacher_task("lattice:12x12", train_samples=1, test_samples=1, seed=2)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    assert spec.n_edges > quasistatic.SMALL_EDGE_COUNT
+    drive = SawtoothConfig()
+    cell = _cell(spec, x[None], y[None], drive, headroom=0.5)
+    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y)
+    large = NativeBackend().run(circuit)
+    monkeypatch.setattr(quasistatic, "SMALL_EDGE_COUNT", 10**9)
+    small = NativeBackend().run(circuit)
+    assert np.count_nonzero(_accumulators(small, circuit)) > 20
+    for name in ("u0", "u100", "w0", "w100", "w263"):
+        np.testing.assert_allclose(large.v(name), small.v(name), rtol=1e-9, atol=1e-15)

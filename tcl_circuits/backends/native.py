@@ -24,6 +24,7 @@ produced.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from operator import attrgetter
 
@@ -36,8 +37,8 @@ from ..quasistatic import (
     GROUND,
     LowRankNetwork,
     NetworkTopology,
+    accumulate_rows,
     highpass_foh,
-    running_sum,
     threshold_area,
 )
 from .base import SimResult
@@ -77,10 +78,8 @@ def _checked(values: list, items: list, what: str, *, positive: bool = False, no
 
 
 def _columns(items: list, *attributes: str) -> list[list]:
-    """Several attributes of many elements, one list per attribute (one C-level pass over the items)."""
-    if not items:
-        return [[] for _ in attributes]
-    return [list(column) for column in zip(*map(attrgetter(*attributes), items), strict=True)]
+    """Several attributes of many elements, one list per attribute (C-level passes over the items)."""
+    return [list(map(attrgetter(attribute), items)) for attribute in attributes]
 
 
 class _Parsed:
@@ -198,10 +197,11 @@ class _Parsed:
         self.tau_s = _checked(r_k, cells, "R_K", positive=True) * _checked(c_k, cells, "C_K", positive=True)
         self.theta_v = _checked(theta, cells, "threshold", nonnegative=True)
         self.gain = _checked(gain, cells, "gain")
-        unknown = set(shapes) - set(ThresholdShape)
+        hard, dead = ThresholdShape.HARD, ThresholdShape.DEAD_ZONE
+        self.dead_zone = np.array([shape is dead for shape in shapes], dtype=bool)
+        unknown = [shape for shape in shapes if shape is not hard and shape is not dead]
         if unknown:
-            raise SimulationError(f"unknown threshold shape(s) {sorted(map(repr, unknown))}")
-        self.dead_zone = np.array([shape is ThresholdShape.DEAD_ZONE for shape in shapes], dtype=bool)
+            raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
 
     def source_values(self, times_s: np.ndarray | None, points: int) -> np.ndarray:
         """(P, n_driven) driven voltages: PWL sources at ``times_s`` (their t = 0 value when None)."""
@@ -232,6 +232,7 @@ class NativeBackend:
         self.refine = refine
         self.runs = 0
         self._topologies: dict[tuple, NetworkTopology] = {}
+        self._buffers: dict[str, np.ndarray] = {}
 
     def close(self) -> None:
         """Nothing to release (kept for the Backend protocol)."""
@@ -262,26 +263,50 @@ class NativeBackend:
         else:
             raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
         topology = self._topology(parsed)
-        network, voltages = _network_voltages(parsed, driven_v, topology)  # (P, n_nodes + 1)
-        # every vector is a (strided) row view of one block: no per-vector copies
-        rows = list(voltages.T)
+        points, edges = axis.size, len(parsed.cells)
+        voltages = self._buffer("voltages", (topology.n_nodes + 1, points))
+        _network_voltages(parsed, driven_v, topology, voltages)  # one row per node, internal order
+        # every vector is a row view of one block: no per-vector copies
+        rows = list(voltages)
         vectors: dict[str, np.ndarray] = {axis_name: axis}
-        vectors.update(zip(parsed.names, (rows[p] for p in network.position[:-1].tolist()), strict=True))
-        if parsed.cells:
-            position = network.position
-            signal = voltages[:, position[parsed.cell_a]]
-            signal -= voltages[:, position[parsed.cell_b]]
-            signal *= signal
+        vectors.update(zip(parsed.names, (rows[p] for p in topology.position[:-1].tolist()), strict=True))
+        if edges:
+            position = topology.position
+            # edge drops gathered as whole rows (E, T), then laid out (T, E) for the recursions over time
+            drops = self._buffer("scratch", (edges, points))
+            np.take(voltages, position[parsed.cell_a], axis=0, out=drops)
+            drops -= np.take(
+                voltages, position[parsed.cell_b], axis=0, out=self._buffer("scratch_b", drops.shape)
+            )
+            drops *= drops
+            signal = self._buffer("signal", (points, edges))
+            signal[...] = drops.T
+            feedback = self._buffer("feedback", (points, edges))
+            accumulator = self._buffer("accumulator", (points, edges))
             if isinstance(analysis, Transient):
-                feedback, accumulator = _cells_transient(parsed, step, signal)
+                _cells_transient(parsed, step, signal, feedback, accumulator)
             else:
-                feedback = accumulator = np.zeros_like(signal)
+                feedback[...] = 0.0
+                accumulator[...] = 0.0
             vectors.update(zip(parsed.signal, signal.T, strict=True))
             vectors.update(zip(parsed.feedback, feedback.T, strict=True))
             vectors.update(zip(parsed.accumulator, accumulator.T, strict=True))
         self.runs += 1
-        stats = {"seconds": time.perf_counter() - started, "points": float(axis.size)}
+        stats = {"seconds": time.perf_counter() - started, "points": float(points)}
         return SimResult(vectors=vectors, stats=stats)
+
+    def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        """A 2-D array for this run, reusing the last run's when nothing refers to it any more.
+
+        A result's vectors are views of these arrays, so an array is reused only when every earlier result
+        built on it is gone (its reference count is back to this dict's own). Fresh multi-megabyte arrays
+        cost page faults, which measured up to ~1.5 ms per MB on the shared development VM.
+        """
+        buffer = self._buffers.get(name)
+        # references: the dict, ``buffer`` here, and getrefcount's argument
+        if buffer is None or buffer.shape != shape or sys.getrefcount(buffer) > 3:
+            buffer = self._buffers[name] = np.empty(shape)
+        return buffer
 
     def _topology(self, parsed: _Parsed) -> NetworkTopology:
         """The network's topology, built once and reused while samples only change values."""
@@ -340,25 +365,28 @@ def _sweep_values(analysis: DcSweep) -> np.ndarray:
 
 
 def _network_voltages(
-    parsed: _Parsed, driven_v: np.ndarray, topology: NetworkTopology
-) -> tuple[LowRankNetwork, np.ndarray]:
-    """The factorised network and its quasi-static node voltages at every point, (P, n_nodes + 1) in the
-    topology's internal order (``topology.position`` maps node index to column)."""
+    parsed: _Parsed, driven_v: np.ndarray, topology: NetworkTopology, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Quasi-static node voltages at every point, (n_nodes + 1, P), rows in the topology's internal order
+    (``topology.position`` maps node index to row)."""
     network = LowRankNetwork(topology, parsed.res_g)
     if not parsed.clamps:
-        return network, network.solve(driven_v)
+        return network.solve(driven_v, out=out)
     beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
     if np.all(beta_columns == beta_columns[0]) and np.all(parsed.clamp_g > 0):
         waveform = driven_v[:, beta_columns[0]]
-        return network, network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g)
-    return network, network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g)
+        return network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g, out=out)
+    return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g, out=out)
 
 
 def _cells_transient(
-    parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """u and v(w) of every cell at every grid point, (T, E) each, from s (T, E)."""
-    feedback = highpass_foh(signal, step_s, parsed.tau_s)
-    area = threshold_area(signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone)
-    area *= -parsed.gain
-    return feedback, running_sum(area)
+    parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray, feedback: np.ndarray, accumulator: np.ndarray
+) -> None:
+    """Fill u and v(w) of every cell at every grid point, (T, E) each, from s (T, E)."""
+    highpass_foh(signal, step_s, parsed.tau_s, out=feedback)
+    accumulator[0] = 0.0
+    threshold_area(
+        signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone, out=accumulator[1:]
+    )
+    accumulator[1:] *= -parsed.gain
+    accumulate_rows(accumulator)
