@@ -123,6 +123,12 @@ def cmd_train(args) -> int:
     from .learning.controller import train
     from .tasks import teacher_task
 
+    if args.device != "resistor":
+        from .memristor_cli import train_memristor
+
+        args.backend = args.backend or BackendKind.NGSPICE.value
+        return train_memristor(args)
+    args.backend = args.backend or BackendKind.NATIVE.value
     if args.task != "teacher":
         raise TclCircuitsError(f"unknown task {args.task!r}; available: teacher")
     task = teacher_task(
@@ -211,7 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--network", default="lattice:4x4", help="lattice:RxC, regular:N,D, er:N,P, layered:A-B-C or a file"
     )
     p.add_argument("--rule", choices=[r.value for r in RuleKind], default="tcl")
-    p.add_argument("--backend", choices=[b.value for b in BackendKind], default="ngspice")
+    p.add_argument(
+        "--backend",
+        choices=[b.value for b in BackendKind],
+        default=None,
+        help="simulator (default: native for resistor networks, ngspice for memristor streams)",
+    )
+    p.add_argument(
+        "--device",
+        default="resistor",
+        help="resistor (controller rewrites conductances between samples) or memristor:MODEL[:device|cell] "
+        "with MODEL one of vteam, biolek, joglekar, yakopcic (learning entirely in the circuit)",
+    )
+    p.add_argument("--spread", type=float, default=0.0, help="memristor device-to-device spread sigma/mu")
+    p.add_argument("--chunk-samples", type=int, default=50, help="memristor stream: samples per ngspice run")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--train-samples", type=int, default=100)
     p.add_argument("--test-samples", type=int, default=50)
