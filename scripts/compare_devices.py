@@ -49,7 +49,11 @@ from tcl_circuits.tasks import teacher_task
 SATURATION = {"vteam": 3.0, "yakopcic": 3.0}
 
 
-def memristor_config(task, name, lr, *, drive, cell, epochs, seed, spread, chunk, read_coupling=1.0):
+def memristor_config(task, name, lr, *, drive, cell, epochs, seed, spread, chunk):
+    """``name`` is a preset, or ``<preset>:3t`` for an ideal three-terminal device (reads do not act on
+    the state: read_coupling 0)."""
+    name, _, variant = name.partition(":")
+    read_coupling = 0.0 if variant == "3t" else 1.0
     device = preset(name)
     mode = (
         ProgrammingMode.CELL_THRESHOLD
@@ -94,7 +98,11 @@ def main(argv=None) -> int:
     parser.add_argument("--train-samples", type=int, default=100)
     parser.add_argument("--test-samples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--models", default="vteam,vteam_symmetric,yakopcic,biolek,hp")
+    parser.add_argument(
+        "--models",
+        default="vteam,vteam_symmetric,yakopcic,biolek,hp",
+        help="presets; <preset>:3t reads without disturbing the state",
+    )
     parser.add_argument(
         "--resistor-lr", type=float, default=5e-6, help="resistor-mode rate (the CLI default)"
     )
@@ -171,11 +179,18 @@ def main(argv=None) -> int:
             spread=spread,
             chunk=args.chunk_samples,
         )
+        wanted = min(
+            args.resistor_lr, rate_for_loop_gain(task, probe, args.target_loop_gain, args.chunk_samples)
+        )
         if lr is None:
-            lr = min(
-                args.resistor_lr, rate_for_loop_gain(task, probe, args.target_loop_gain, args.chunk_samples)
+            lr = wanted
+            rates[name] = lr
+        elif rate_for_loop_gain(task, probe, 1.0, args.chunk_samples) <= lr:
+            # the spread-free rate would be refused by the loop-gain check for these devices: use theirs
+            print(
+                f"  {label}: loop gain >= 1 at lr {lr:.3g}; using {wanted:.3g} (loop gain {args.target_loop_gain})"
             )
-        rates[name] = lr
+            lr = wanted
         config = dataclasses.replace(
             probe, learning=dataclasses.replace(probe.learning, learning_rate_s2_per_v2=lr)
         )
@@ -194,17 +209,19 @@ def main(argv=None) -> int:
         return summary
 
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        run_memristor(name, 0.0, f"memristor_{name}")
+        run_memristor(name, 0.0, f"memristor_{name.replace(':', '_')}")
     # the sweep keeps the spread-free run's learning rate, so only the devices change
     if args.spread_model not in rates:
-        run_memristor(args.spread_model, 0.0, f"memristor_{args.spread_model}")
+        run_memristor(args.spread_model, 0.0, f"memristor_{args.spread_model.replace(':', '_')}")
     spread_rows = []
     for spread in [float(s) for s in args.spreads.split(",")]:
         if spread == 0:
-            row = next((r for r in rows if r["run"] == f"memristor_{args.spread_model}"), None)
+            row = next(
+                (r for r in rows if r["run"] == f"memristor_{args.spread_model.replace(':', '_')}"), None
+            )
             ratio = row["loss_ratio"] if row else float("nan")
         else:
-            label = f"spread_{args.spread_model}_{spread:g}"
+            label = f"spread_{args.spread_model.replace(':', '_')}_{spread:g}"
             summary = run_memristor(args.spread_model, spread, label, lr=rates[args.spread_model])
             ratio = summary["loss_ratio"] if summary else float("nan")
         spread_rows.append({"model": args.spread_model, "spread_cv": spread, "loss_ratio": ratio})

@@ -237,6 +237,7 @@ def test_loop_gain_bound_raises_before_simulating(task, tmp_path):
 
 
 @pytest.mark.ngspice
+@pytest.mark.slow
 def test_interrupted_stream_resumes_to_the_same_states(ngspice, task, tmp_path):
     config = _config(task, device="hp", lr=1.5e-6, stream=StreamConfig(chunk_samples=4), epochs=2)
     whole = train_stream(task, config, tmp_path / "whole", backend=ngspice, progress=False)
@@ -403,6 +404,7 @@ def _args(tmp_path, **changes):
 
 
 @pytest.mark.ngspice
+@pytest.mark.slow
 def test_train_memristor_entry_point_writes_the_resistor_mode_summary_keys(tmp_path, capsys):
     assert train_memristor(_args(tmp_path)) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
