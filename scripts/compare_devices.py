@@ -39,8 +39,7 @@ from tcl_circuits.learning.rules import calibrate_threshold_v
 from tcl_circuits.learning.stream import (
     MemristorRunConfig,
     StreamConfig,
-    build_network,
-    loop_gains,
+    learning_rate_for_loop_gain,
     train_stream,
 )
 from tcl_circuits.tasks import teacher_task
@@ -73,14 +72,6 @@ def memristor_config(task, name, lr, *, drive, cell, epochs, seed, spread, chunk
         stream=StreamConfig(chunk_samples=chunk),
         spread_cv=spread,
     )
-
-
-def rate_for_loop_gain(task, config, target, probe_samples):
-    """The learning rate at which the loop gain over the first samples equals ``target`` (it is linear in lr)."""
-    net = build_network(task.student, config, task.x_train, task.y_train)
-    x, y = task.x_train[:probe_samples], task.y_train[:probe_samples]
-    gain = loop_gains(net, x, y, config.drive, config.cell).network
-    return config.learning.learning_rate_s2_per_v2 * target / gain
 
 
 def curve(folder: Path, n_train: int):
@@ -180,12 +171,13 @@ def main(argv=None) -> int:
             chunk=args.chunk_samples,
         )
         wanted = min(
-            args.resistor_lr, rate_for_loop_gain(task, probe, args.target_loop_gain, args.chunk_samples)
+            args.resistor_lr,
+            learning_rate_for_loop_gain(task, probe, args.target_loop_gain, args.chunk_samples),
         )
         if lr is None:
             lr = wanted
             rates[name] = lr
-        elif rate_for_loop_gain(task, probe, 1.0, args.chunk_samples) <= lr:
+        elif learning_rate_for_loop_gain(task, probe, 1.0, args.chunk_samples) <= lr:
             # the spread-free rate would be refused by the loop-gain check for these devices: use theirs
             print(
                 f"  {label}: loop gain >= 1 at lr {lr:.3g}; using {wanted:.3g} (loop gain {args.target_loop_gain})"

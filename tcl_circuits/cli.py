@@ -129,6 +129,7 @@ def cmd_train(args) -> int:
         args.backend = args.backend or BackendKind.NGSPICE.value
         return train_memristor(args)
     args.backend = args.backend or BackendKind.NATIVE.value
+    args.lr = 5e-6 if args.lr is None else args.lr
     if args.task != "teacher":
         raise TclCircuitsError(f"unknown task {args.task!r}; available: teacher")
     task = teacher_task(
@@ -227,14 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         default="resistor",
         help="resistor (controller rewrites conductances between samples) or memristor:MODEL[:device|cell] "
-        "with MODEL one of vteam, biolek, joglekar, yakopcic (learning entirely in the circuit)",
+        "with MODEL one of vteam, hp, biolek, joglekar, yakopcic, vteam_symmetric (learning entirely in the circuit)",
     )
     p.add_argument("--spread", type=float, default=0.0, help="memristor device-to-device spread sigma/mu")
     p.add_argument("--chunk-samples", type=int, default=50, help="memristor stream: samples per ngspice run")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--train-samples", type=int, default=100)
     p.add_argument("--test-samples", type=int, default=50)
-    p.add_argument("--lr", type=float, default=5e-6, help="learning rate, S^2/V^2 (Delta G = -lr dC/dG)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate, S^2/V^2 (Delta G = -lr dC/dG); default 5e-6 for resistor networks, and for "
+        "memristor streams the rate that puts the in-cycle loop gain at 0.5",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")

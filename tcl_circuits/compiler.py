@@ -101,7 +101,7 @@ def compile_tcl(
     """One sawtooth cycle of the network with a feedback cell on every edge (a transient analysis)."""
     sim = sim or SimulatorConfig()
     inputs, targets = _sample_values(spec, inputs_v, targets_v)
-    if cell.tau_k_s >= drive.tau_rise_s and cell.tau_k_s >= drive.tau_fall_s:
+    if cell.tau_k_s >= drive.tau_rise_s or cell.tau_k_s >= drive.tau_fall_s:
         raise ConfigError(
             f"tau_k_s ({cell.tau_k_s}) must be much shorter than the ramps ({drive.tau_rise_s}, {drive.tau_fall_s})"
         )

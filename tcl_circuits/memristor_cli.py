@@ -9,6 +9,7 @@ rewrites ``netlists/memristor_vteam_cycle.cir``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -113,7 +114,7 @@ def run_config_from_args(args, task):
 def train_memristor(args) -> int:
     """``tcl-circuits train --device memristor:<model>``: the whole stream in ngspice; prints the summary."""
     from .backends.ngspice import NgspiceBackend
-    from .learning.stream import train_stream
+    from .learning.stream import learning_rate_for_loop_gain, train_stream
     from .tasks import teacher_task
 
     if args.task != "teacher":
@@ -121,6 +122,11 @@ def train_memristor(args) -> int:
     task = teacher_task(
         args.network, train_samples=args.train_samples, test_samples=args.test_samples, seed=args.seed
     )
+    if args.lr is None:  # the rate that puts the in-cycle loop gain at 0.5 on the first samples
+        probe = run_config_from_args(argparse.Namespace(**{**vars(args), "lr": 1e-9}), task)
+        args.lr = learning_rate_for_loop_gain(
+            task, probe, target=0.5, probe_samples=probe.stream.chunk_samples
+        )
     config = run_config_from_args(args, task)
     with NgspiceBackend(timeout_s=config.sim.timeout_s) as backend:
         summary = train_stream(

@@ -80,3 +80,27 @@ def test_kernel_subcommand_is_wired_into_the_main_command(capsys):
     assert main([*argv, "--tau-fast", "1", "--tau-slow", "9", "--threshold", "11.111", "--json"]) == 0
     dw = json.loads(capsys.readouterr().out)["dw"]
     assert dw / 50 == pytest.approx(0.955, abs=0.005)  # physics.md section 7, item 1
+
+
+@pytest.mark.ngspice
+def test_train_memristor_device_picks_a_stable_rate_and_learns(tmp_path, capsys):
+    argv = [
+        "train",
+        "--device",
+        "memristor:vteam_symmetric",
+        "--network",
+        "lattice:3x3",
+        "--epochs",
+        "1",
+        "--train-samples",
+        "30",
+        "--test-samples",
+        "10",
+        "--out",
+        str(tmp_path / "m"),
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["backend"] == "ngspice" and summary["max_loop_gain"] < 1.0
+    assert summary["final_test_loss"] < summary["initial_test_loss"]

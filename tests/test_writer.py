@@ -120,7 +120,8 @@ def test_compiler_requires_inputs_and_targets(triangle, drive, cell):
         compile_tcl(network.from_graph(g2), drive=drive, cell=cell)
 
 
-def test_compiler_refuses_kernel_slower_than_ramps(triangle):
-    drive = SawtoothConfig(tau_rise_s=1e-6, tau_fall_s=2e-6)
+@pytest.mark.parametrize(("rise", "fall"), [(1e-6, 2e-6), (1e-6, 1e-3), (1e-3, 1e-6)])
+def test_compiler_refuses_kernel_slower_than_either_ramp(triangle, rise, fall):
+    drive = SawtoothConfig(tau_rise_s=rise, tau_fall_s=fall)
     with pytest.raises(ConfigError, match="tau_k_s"):
         compile_tcl(network.from_graph(triangle), drive=drive, cell=FeedbackCellConfig(tau_k_s=1e-5))

@@ -566,6 +566,19 @@ def loop_gains(
     return LoopGain(network, self_terms)
 
 
+def learning_rate_for_loop_gain(
+    task: RegressionTask, config: MemristorRunConfig, target: float = 0.5, probe_samples: int = 50
+) -> float:
+    """The learning rate at which the in-cycle loop gain over the first samples equals ``target``.
+
+    The loop gain is linear in the learning rate, so one evaluation at the configured rate scales to any target.
+    """
+    net = build_network(task.student, config, task.x_train, task.y_train)
+    x, y = task.x_train[:probe_samples], task.y_train[:probe_samples]
+    gain = loop_gains(net, x, y, config.drive, config.cell).network
+    return config.learning.learning_rate_s2_per_v2 * target / gain
+
+
 def check_loop_gain(gain: LoopGain, limit: float, spec: NetworkSpec, learning_rate: float) -> None:
     """Raise ConfigError if the in-cycle loop gain reaches ``limit``."""
     if gain.network >= limit:
