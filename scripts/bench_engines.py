@@ -16,6 +16,7 @@ bench.png (time per sample vs edges, log-log) into --out. The threshold is the c
 calibration (calibrate_threshold_v on 20 training samples), which decides how many threshold crossings
 ngspice has to resolve and so its number of time points (column T_ng; the native grid has T points).
 
+With --accuracy it prints the discretisation-error and ngspice-parity tables of docs/native.md.
 With --training it also runs (1) a 1,000-sample teacher run on the 32x32 lattice with the native engine and
 (2) the 4x4 teacher task (500 samples) on both engines with the same seed, and compares their final losses.
 
@@ -46,6 +47,7 @@ from tcl_circuits.config import (
     LearningConfig,
     SawtoothConfig,
     SimulatorConfig,
+    ThresholdShape,
 )
 from tcl_circuits.errors import WorkerCrashedError
 from tcl_circuits.learning.controller import RunConfig, train
@@ -344,6 +346,79 @@ def training(out: Path) -> dict:
     return results
 
 
+def accuracy() -> None:
+    """Print the discretisation error of the native update against a fine grid, and the native-ngspice
+    difference at two ngspice tolerances, for both threshold shapes (the tables of docs/native.md)."""
+
+    def accumulators(result, circuit):
+        return np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
+
+    def relative(a, b):
+        return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+    drive = SawtoothConfig()
+    print("discretisation: relative error of the update vs refine=64 (worst of 3 samples)")
+    print(
+        f"{'network':<18}{'shape':<10}{'headroom':>9}{'active':>8}"
+        + "".join(f"{f'r={r}':>10}" for r in (1, 2, 4, 8))
+    )
+    for description in ("lattice:4x4", "lattice:8x8", "lattice:16x16", "layered:4-6-3", "layered:32-32-8"):
+        task = teacher_task(description, train_samples=20, test_samples=1, seed=0)
+        for shape in (ThresholdShape.HARD, ThresholdShape.DEAD_ZONE):
+            for headroom in (0.2, 1.0):
+                theta = calibrate_threshold_v(
+                    task.student, task.x_train, task.y_train, drive, 5e-6, headroom=headroom
+                )
+                cell = FeedbackCellConfig(threshold_v=theta, threshold_shape=shape)
+                worst, active = np.zeros(4), 0.0
+                for k in range(3):
+                    circuit = compile_tcl(
+                        task.student,
+                        drive=drive,
+                        cell=cell,
+                        inputs_v=task.x_train[k],
+                        targets_v=task.y_train[k],
+                    )
+                    reference = accumulators(NativeBackend(refine=64).run(circuit), circuit)
+                    active = max(active, float(np.mean(reference != 0)))
+                    errors = [
+                        relative(accumulators(NativeBackend(refine=r).run(circuit), circuit), reference)
+                        for r in (1, 2, 4, 8)
+                    ]
+                    worst = np.maximum(worst, errors)
+                print(
+                    f"{description:<18}{shape.value:<10}{headroom:>9.1f}{active:>8.2f}"
+                    + "".join(f"{e:>10.1e}" for e in worst),
+                    flush=True,
+                )
+    print("\nnative (refine=1) vs ngspice: relative difference of the update, one sample, headroom 1.0")
+    print(f"{'network':<18}{'active':>8}{'hard 1e-4':>11}{'hard 1e-5':>11}{'dz 1e-4':>11}{'dz 1e-5':>11}")
+    networks = ["lattice:3x3", "lattice:4x4", "lattice:5x5", "lattice:6x6", "lattice:7x7", "lattice:8x8"]
+    networks += ["layered:3-4-2", "layered:4-6-3", "layered:5-8-3"]
+    with NgspiceBackend() as ngspice:
+        for seed, description in enumerate(networks):
+            task = teacher_task(description, train_samples=1, test_samples=1, seed=10 + seed)
+            spec, x, y = task.student, task.x_train[0], task.y_train[0]
+            theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
+            cells, active = [], 0.0
+            for shape in (ThresholdShape.HARD, ThresholdShape.DEAD_ZONE):
+                for reltol in (1e-4, 1e-5):
+                    circuit = compile_tcl(
+                        spec,
+                        drive=drive,
+                        cell=FeedbackCellConfig(threshold_v=theta, threshold_shape=shape),
+                        sim=SimulatorConfig(reltol=reltol),
+                        inputs_v=x,
+                        targets_v=y,
+                    )
+                    reference = accumulators(ngspice.run(circuit), circuit)
+                    active = float(np.mean(reference != 0))
+                    cells.append(relative(accumulators(NativeBackend().run(circuit), circuit), reference))
+            print(
+                f"{description:<18}{active:>8.2f}" + "".join(f"{100 * c:>10.2f}%" for c in cells), flush=True
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -356,6 +431,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20, help="timed repeats of the fast measurements")
     parser.add_argument("--training", action="store_true", help="also run the training comparisons")
     parser.add_argument("--networks", nargs="*", default=NETWORKS)
+    parser.add_argument("--accuracy", action="store_true", help="print the discretisation and parity tables")
     args = parser.parse_args()
     out = Path(args.out)
     rows = bench(args.networks, args.quick, args.repeats, args.cap_s)
@@ -364,6 +440,8 @@ def main() -> None:
         print(f"wrote {out / 'bench.csv'} and {out / 'bench.png'}")
     if args.training:
         training(out)
+    if args.accuracy:
+        accuracy()
 
 
 if __name__ == "__main__":
