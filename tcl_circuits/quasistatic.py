@@ -168,7 +168,6 @@ class LowRankNetwork:
         """
         top = self.topology
         n_free = top.n_free
-        points = driven_v.shape[0]
         if n_free == 0:
             self._z = np.zeros((0, self.n_clamps))
             return np.zeros((0, 1))
@@ -184,7 +183,7 @@ class LowRankNetwork:
         np.add.at(response, (top.coupling_row, np.searchsorted(connected, top.coupling_driven)), g)
         solved = self._lu.solve(np.column_stack([response, top.clamp_columns]))
         self._z = solved[:, connected.size :]
-        return np.einsum("nc,pc->np", solved[:, : connected.size], columns).reshape(n_free, points)
+        return blocked_matmul(solved[:, : connected.size], np.ascontiguousarray(columns.T))
 
     def solve(
         self,
@@ -234,12 +233,27 @@ class LowRankNetwork:
             )
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))
-        # einsum, not matmul: this (N x K) (K x P) product is too small to gain from threaded BLAS, and a
-        # threaded BLAS on a busy machine made it 50x slower (measured; docs/native.md)
         free_part = full[:n_free]
-        np.einsum("nk,pk->np", z, j, out=free_part)
+        blocked_matmul(z, np.ascontiguousarray(j.T), out=free_part)
         free_part += base
         return full
+
+
+_BLOCK_MULTIPLY_ADDS = 1 << 17
+"""Largest product, in multiply-adds, handed to BLAS in one call by ``blocked_matmul``."""
+
+
+def blocked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b in row blocks small enough that BLAS runs each on one thread.
+
+    These products (N x K by K x P, K the clamp count) are far too small to gain from threads, and a
+    threaded BLAS on a busy machine made one 50x slower (16 ms against 0.3 ms, docs/native.md).
+    """
+    out = np.empty((a.shape[0], b.shape[1])) if out is None else out
+    rows = max(1, _BLOCK_MULTIPLY_ADDS // max(1, a.shape[1] * b.shape[1]))
+    for start in range(0, a.shape[0], rows):
+        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
+    return out
 
 
 def _clamp_currents_common(
@@ -256,7 +270,7 @@ def _clamp_currents_common(
     if np.any(denominator <= 0):
         raise ConvergenceError("a negative clamp conductance makes the network singular")
     factor = waveform[:, None] / denominator
-    return -np.einsum("pk,jk->pj", np.einsum("pk,kj->pj", delta0 * d, q) * factor, q) * d
+    return -(((delta0 * d) @ q) * factor) @ q.T * d  # (P x K)(K x K): below BLAS's threading size
 
 
 def _clamp_currents_general(s_matrix: np.ndarray, delta0: np.ndarray, clamp_s: np.ndarray) -> np.ndarray:
