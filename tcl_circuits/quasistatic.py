@@ -366,15 +366,23 @@ def threshold_area(
     done only on the (step, edge) pairs outside the band, usually a few per cent.
     """
     points, edges = signal.shape
-    area = np.zeros((points - 1, edges)) if out is None else out
-    if out is not None:
-        area[...] = 0.0
+    area = np.empty((points - 1, edges)) if out is None else out
     # side of the dead band at every grid point: +1 above theta, -1 below -theta, 0 inside
     side = (feedback >= theta_v).view(np.int8) - (feedback <= -theta_v).view(np.int8)
     same = side[:-1] == side[1:]
     flat = area.reshape(-1)
-    whole = np.flatnonzero(same & (side[:-1] != 0))
-    if whole.size:
+    whole_mask = same & (side[:-1] != 0)
+    whole = np.flatnonzero(whole_mask)
+    if whole.size > 0.1 * whole_mask.size:  # dense: whole-array arithmetic beats gathering
+        np.subtract(signal[1:], signal[:-1], out=area)
+        area -= feedback[1:]
+        area += feedback[:-1]
+        area *= tau_s
+        area *= whole_mask
+        if np.any(dead_zone):
+            area -= side[:-1] * whole_mask * (theta_v * dead_zone) * step_s[:, None]
+    else:  # sparse: only the listed pairs
+        area[...] = 0.0
         k, e = np.divmod(whole, edges)
         value = (signal[k + 1, e] - signal[k, e]) - (feedback[k + 1, e] - feedback[k, e])
         value *= tau_s[e]
