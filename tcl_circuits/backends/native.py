@@ -272,12 +272,12 @@ class NativeBackend:
         vectors.update(zip(parsed.names, (rows[p] for p in topology.position[:-1].tolist()), strict=True))
         if edges:
             position = topology.position
-            # edge drops gathered as whole rows (E, T), then laid out (T, E) for the recursions over time
+            # edge drops gathered as whole rows (E, T), then laid out (T, E) for the recursions over time;
+            # mode="clip" (indices are valid) lets np.take write into ``out`` without an extra buffer
             drops = self._buffer("scratch", (edges, points))
-            np.take(voltages, position[parsed.cell_a], axis=0, out=drops)
-            drops -= np.take(
-                voltages, position[parsed.cell_b], axis=0, out=self._buffer("scratch_b", drops.shape)
-            )
+            np.take(voltages, position[parsed.cell_a], axis=0, out=drops, mode="clip")
+            ends_b = self._buffer("scratch_b", (edges, points))
+            drops -= np.take(voltages, position[parsed.cell_b], axis=0, out=ends_b, mode="clip")
             drops *= drops
             signal = self._buffer("signal", (points, edges))
             signal[...] = drops.T
