@@ -8,6 +8,7 @@ ASCII identifiers, never user labels; node "0" is ground.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .config import ThresholdShape
 from .devices import Device, ProgrammingMode
@@ -183,14 +184,14 @@ class Circuit:
         """All elements of one type, in order."""
         return tuple(el for el in self.elements if isinstance(el, kind))
 
-    @property
+    @cached_property
     def cells(self) -> tuple[FeedbackCell, ...]:
         return self.of_type(FeedbackCell)
 
-    @property
+    @cached_property
     def clamps(self) -> tuple[Clamp, ...]:
         return self.of_type(Clamp)
 
-    @property
+    @cached_property
     def memristor_cells(self) -> tuple[MemristorCell, ...]:
         return self.of_type(MemristorCell)

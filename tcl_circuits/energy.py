@@ -11,28 +11,38 @@ import numpy as np
 from scipy.integrate import trapezoid
 
 from .backends.base import SimResult
-from .circuit import Circuit, Clamp, Resistor
+from .circuit import Circuit, Resistor
+
+
+def _voltages(result: SimResult, nodes: list[str]) -> np.ndarray:
+    """Node voltages stacked as (len(nodes), time points); ground reads as zeros."""
+    return np.stack([result.v(node) for node in nodes]) if nodes else np.zeros((0, result.axis.size))
 
 
 def network_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the edge resistors and the clamp conductances over the simulated interval, joules."""
-    t = result.axis
-    power = np.zeros_like(t)
-    for element in circuit.elements:
-        if isinstance(element, Resistor):
-            dv = result.v(element.a) - result.v(element.b)
-            power += dv * dv / element.resistance_ohm
-        elif isinstance(element, Clamp):
-            dv = result.v(element.node) - result.v(element.target)
-            power += element.conductance_s * result.v(element.beta) * dv * dv
-    return float(trapezoid(power, t))
+    resistors = circuit.of_type(Resistor)
+    power = np.zeros_like(result.axis)
+    if resistors:
+        nodes = sorted({r.a for r in resistors} | {r.b for r in resistors})
+        row = {node: k for k, node in enumerate(nodes)}
+        voltages = _voltages(result, nodes)
+        a = np.array([row[r.a] for r in resistors])
+        b = np.array([row[r.b] for r in resistors])
+        dv = voltages[a] - voltages[b]
+        conductance = np.array([1.0 / r.resistance_ohm for r in resistors])
+        power += conductance @ (dv * dv)
+    for clamp in circuit.clamps:
+        dv = result.v(clamp.node) - result.v(clamp.target)
+        power += clamp.conductance_s * result.v(clamp.beta) * dv * dv
+    return float(trapezoid(power, result.axis))
 
 
 def feedback_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the feedback resistors R_K over the simulated interval, joules."""
-    t = result.axis
-    power = np.zeros_like(t)
-    for cell in circuit.cells:
-        u = result.v(cell.feedback)
-        power += u * u / cell.r_k_ohm
-    return float(trapezoid(power, t))
+    cells = circuit.cells
+    if not cells:
+        return 0.0
+    u = _voltages(result, [c.feedback for c in cells])
+    power = np.array([1.0 / c.r_k_ohm for c in cells]) @ (u * u)
+    return float(trapezoid(power, result.axis))

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import networkx as nx
@@ -92,27 +93,39 @@ class NetworkSpec:
     def n_edges(self) -> int:
         return len(self.edges)
 
-    @property
+    @cached_property
     def edge_array(self) -> np.ndarray:
-        """Edges as an (E, 2) int array."""
-        return np.array(self.edges, dtype=int).reshape(-1, 2)
+        """Edges as an (E, 2) int array (read-only)."""
+        array = np.array(self.edges, dtype=int).reshape(-1, 2)
+        array.setflags(write=False)
+        return array
 
     def edge_label(self, e: int) -> tuple[Hashable, Hashable]:
         i, j = self.edges[e]
         return (self.labels[i], self.labels[j])
 
     def with_conductances(self, conductance_s: np.ndarray) -> NetworkSpec:
-        """The same network with new conductances (validated, not clipped)."""
-        return NetworkSpec(
-            labels=self.labels,
-            roles=self.roles,
-            edges=self.edges,
-            conductance_s=np.asarray(conductance_s, dtype=float),
-            g_min_s=self.g_min_s,
-            g_max_s=self.g_max_s,
-            input_voltage_v=self.input_voltage_v,
-            target_v=self.target_v,
-        )
+        """The same network with new conductances (validated, not clipped).
+
+        The topology was validated when this spec was built, so only the new values are checked (this runs
+        once per training sample).
+        """
+        g = _frozen(conductance_s)
+        if g.shape != self.conductance_s.shape:
+            raise GraphError(
+                f"conductance_s must have one value per edge ({self.n_edges}), got shape {g.shape}"
+            )
+        bad = np.flatnonzero(~(np.isfinite(g) & (g > 0)))
+        if bad.size:
+            i, j = self.edges[bad[0]]
+            raise GraphError(
+                f"edge {self.labels[i]!r}-{self.labels[j]!r}: conductance must be finite and > 0 siemens, "
+                f"got {g[bad[0]]!r}"
+            )
+        copy = object.__new__(NetworkSpec)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items()})
+        object.__setattr__(copy, "conductance_s", g)
+        return copy
 
     def clip(self, conductance_s: np.ndarray) -> np.ndarray:
         """Conductances clipped to each edge's bounds."""

@@ -78,10 +78,13 @@ class TclRule:
         circuit = compile_tcl(spec, drive=self.drive, cell=self.cell, sim=self.sim, inputs_v=x, targets_v=y)
         result = self.backend.run(circuit)
         t = result.axis
-        w_end = np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
-        s_free = np.array([result.v(c.signal)[0] for c in circuit.cells])
-        s_clamped = np.array([np.interp(self.drive.tau_rise_s, t, result.v(c.signal)) for c in circuit.cells])
-        contrast = s_clamped - s_free
+        cells = circuit.cells
+        w_end = np.array([result.v(c.accumulator)[-1] for c in cells])
+        signals = np.stack([result.v(c.signal) for c in cells])  # (edges, time points)
+        k = int(np.clip(np.searchsorted(t, self.drive.tau_rise_s), 1, t.size - 1))
+        frac = (self.drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
+        s_clamped = signals[:, k - 1] + frac * (signals[:, k] - signals[:, k - 1])
+        contrast = s_clamped - signals[:, 0]
         estimate = -w_end / (self.cell.accumulator_gain * self.drive.peak_clamp_conductance_s)
         step = RuleStep(
             delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
