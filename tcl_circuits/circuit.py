@@ -180,9 +180,16 @@ class Circuit:
     header_comments: tuple[str, ...] = field(default_factory=tuple)
     """Comment lines that carry user labels (sanitised by the writer)."""
 
+    @cached_property
+    def _by_type(self) -> dict[type, tuple]:
+        grouped: dict[type, list] = {}
+        for element in self.elements:
+            grouped.setdefault(type(element), []).append(element)
+        return {kind: tuple(items) for kind, items in grouped.items()}
+
     def of_type(self, kind: type) -> tuple:
         """All elements of one type, in order."""
-        return tuple(el for el in self.elements if isinstance(el, kind))
+        return self._by_type.get(kind, ())
 
     @cached_property
     def cells(self) -> tuple[FeedbackCell, ...]:

@@ -47,14 +47,11 @@ def _network_elements(
                 f"vin{k}", nodes[i], "0", dc_v=float(inputs[k]), comment=f"input {spec.labels[i]!r}"
             )
         )
+    resistances = (1.0 / spec.conductance_s).tolist()
     for e, (i, j) in enumerate(spec.edges):
         elements.append(
             Resistor(
-                f"re{e}",
-                nodes[i],
-                nodes[j],
-                1.0 / float(spec.conductance_s[e]),
-                comment=f"edge {spec.labels[i]!r}-{spec.labels[j]!r}",
+                f"re{e}", nodes[i], nodes[j], resistances[e], comment=f"edge {spec.edge_descriptions[e]}"
             )
         )
     elements.append(beta)
@@ -78,14 +75,10 @@ def _network_elements(
 
 
 def _header(spec: NetworkSpec) -> tuple[str, ...]:
-    lines = []
-    for i, (label, role) in enumerate(zip(spec.labels, spec.roles, strict=True)):
-        lines.append(
-            f"node n{i}: {label!r} ({role.value})"
-            if role is not Role.GROUND
-            else f"node 0: {label!r} (ground)"
-        )
-    return tuple(lines)
+    return tuple(
+        f"node 0: {r} (ground)" if role is Role.GROUND else f"node n{i}: {r} ({role.value})"
+        for i, (r, role) in enumerate(zip(spec.label_reprs, spec.roles, strict=True))
+    )
 
 
 def compile_tcl(
@@ -124,7 +117,7 @@ def compile_tcl(
                 threshold_v=cell.threshold_v,
                 shape=cell.threshold_shape,
                 gain_a_per_v=gain,
-                comment=f"feedback cell of edge {spec.labels[i]!r}-{spec.labels[j]!r}",
+                comment=f"feedback cell of edge {spec.edge_descriptions[e]}",
             )
         )
     lo, hi = cell.window_contrast_v2(drive)

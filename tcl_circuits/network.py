@@ -100,6 +100,17 @@ class NetworkSpec:
         array.setflags(write=False)
         return array
 
+    @cached_property
+    def label_reprs(self) -> tuple[str, ...]:
+        """repr() of every node label (for messages and comments; computed once per topology)."""
+        return tuple(repr(label) for label in self.labels)
+
+    @cached_property
+    def edge_descriptions(self) -> tuple[str, ...]:
+        """``'a'-'b'`` for every edge, from the labels (computed once per topology)."""
+        r = self.label_reprs
+        return tuple(f"{r[i]}-{r[j]}" for i, j in self.edges)
+
     def edge_label(self, e: int) -> tuple[Hashable, Hashable]:
         i, j = self.edges[e]
         return (self.labels[i], self.labels[j])
