@@ -172,7 +172,7 @@ class LearningConfig:
     """
 
     rule: RuleKind = RuleKind.TCL
-    learning_rate_s2_per_v2: float = 2e-7
+    learning_rate_s2_per_v2: float = 5e-6
     """Step size of gradient descent on conductances, S^2/V^2."""
     epochs: int = 5
     seed: int = 0
