@@ -8,13 +8,10 @@ netlist, records, checkpoint, summary.json, learning-curve plot) and a run resum
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +32,7 @@ from ..linear import mean_loss
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
 from .rules import ContrastiveRule, GradientRule, TclRule
+from .run_folder import jsonable, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 
@@ -51,39 +49,8 @@ class RunConfig:
     learning: LearningConfig
 
 
-def _jsonable(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def config_dict(config: RunConfig) -> dict:
-    return _jsonable(asdict(config))
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("tcl_circuits", "numpy", "scipy", "networkx", "PySpice"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write atomically: a crash leaves either the old or the new file, never half of one."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(data), indent=2))
-    os.replace(tmp, path)
+    return jsonable(asdict(config))
 
 
 def make_rule(config: RunConfig, backend):
@@ -139,9 +106,9 @@ def train(
                 "seconds": 0.0,
             }
         )
-        _write_json(
+        write_json(
             out / "config.json",
-            {"config": cfg, "seed": learning.seed, "versions": _versions(), "task": task.name},
+            {"config": cfg, "seed": learning.seed, "versions": versions(), "task": task.name},
         )
         (out / "first_sample.cir").write_text(
             write_netlist(
@@ -161,7 +128,7 @@ def train(
         return elapsed_before + time.perf_counter() - started
 
     def save_checkpoint() -> None:
-        _write_json(
+        write_json(
             checkpoint_path,
             {
                 "config": cfg,
@@ -234,8 +201,8 @@ def train(
             save_checkpoint()
     bar.close()
     summary = _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds())
-    _write_records(out, sample_records, epoch_records)
-    _write_json(out / "summary.json", summary)
+    write_records(out, sample_records, epoch_records)
+    write_json(out / "summary.json", summary)
     np.save(out / "final_conductance_s.npy", spec.conductance_s)
     plot_learning_curve(
         epoch_records,
@@ -281,21 +248,8 @@ def _summary(task, config, spec, sample_records, epoch_records, initial_test_los
         summary["verified_samples"] = len(verified)
         summary["verify_update_rel_error_max"] = float(np.max(verified))
         summary["verify_update_rel_error_median"] = float(np.median(verified))
-    if sample_records and "frac_window" in sample_records[-1]:
-        last = sample_records[-min(len(sample_records), 50) :]
-        for key in ("frac_below", "frac_window", "frac_above"):
-            summary[f"{key}_last50"] = float(np.mean([r[key] for r in last]))
+    summary.update(window_summary(sample_records))
     return summary
-
-
-def _write_records(out: Path, sample_records: list[dict], epoch_records: list[dict]) -> None:
-    for name, rows in (("samples.csv", sample_records), ("epochs.csv", epoch_records)):
-        if not rows:
-            continue
-        with open(out / name, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
-            writer.writeheader()
-            writer.writerows(rows)
 
 
 def plot_learning_curve(

@@ -21,9 +21,7 @@ for Yakopcic (its sinh I-V at the read voltages used here; error quantified in t
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -64,6 +62,7 @@ from ..linear import LinearNetwork, mean_loss
 from ..network import NetworkSpec
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
+from .run_folder import jsonable, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 BETA_NODE = "beta"
@@ -169,29 +168,8 @@ class MemristorRunConfig:
             )
 
 
-def _jsonable(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def config_dict(config: MemristorRunConfig) -> dict:
-    return _jsonable(asdict(config))
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Atomic write: a crash leaves the old or the new file, never half of one."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_jsonable(data), indent=1))
-    os.replace(tmp, path)
+    return jsonable(asdict(config))
 
 
 # --- the memristor network -------------------------------------------------------------------------------
@@ -806,9 +784,9 @@ def train_stream(
         epoch_records.append(
             {"epoch": 0, "train_loss": train_loss, "test_loss": initial_test_loss, "seconds": 0.0}
         )
-        _write_json(
+        write_json(
             out / "config.json",
-            {"config": cfg, "seed": learning.seed, "task": task.name, "versions": _versions()},
+            {"config": cfg, "seed": learning.seed, "task": task.name, "versions": versions()},
         )
     started = time.perf_counter()
 
@@ -816,7 +794,7 @@ def train_stream(
         return elapsed_before + time.perf_counter() - started
 
     def save_checkpoint() -> None:
-        _write_json(
+        write_json(
             checkpoint_path,
             {
                 "config": cfg,
@@ -902,11 +880,11 @@ def train_stream(
     summary = _summary(
         task, config, net, sample_records, epoch_records, initial_test_loss, seconds(), max_gain
     )
-    _write_records(out, sample_records, epoch_records)
+    write_records(out, sample_records, epoch_records)
     np.save(out / "states.npy", np.array(state_history))
     np.save(out / "final_states.npy", net.states)
     np.save(out / "final_conductance_s.npy", net.conductance_s())
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     plot_learning_curve(
         epoch_records,
         out / "learning_curve.png",
@@ -914,18 +892,6 @@ def train_stream(
         sample_records=sample_records,
     )
     return summary
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("tcl_circuits", "numpy", "scipy", "PySpice"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def _summary(task, config, net, sample_records, epoch_records, initial_test_loss, seconds, max_gain) -> dict:
@@ -967,18 +933,5 @@ def _summary(task, config, net, sample_records, epoch_records, initial_test_loss
         "edges_at_bounds": int(np.sum((net.states < 1e-3) | (net.states > 1 - 1e-3))),
         "nominal_device": device_to_dict(net.plan.device),
     }
-    if sample_records:
-        last = sample_records[-min(len(sample_records), 50) :]
-        for key in ("frac_below", "frac_window", "frac_above"):
-            summary[f"{key}_last50"] = float(np.mean([r[key] for r in last]))
+    summary.update(window_summary(sample_records))
     return summary
-
-
-def _write_records(out: Path, sample_records: list[dict], epoch_records: list[dict]) -> None:
-    for name, rows in (("samples.csv", sample_records), ("epochs.csv", epoch_records)):
-        if not rows:
-            continue
-        with open(out / name, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
-            writer.writeheader()
-            writer.writerows(rows)

@@ -1,0 +1,68 @@
+"""Run-folder I/O shared by every training loop: JSON that survives a crash, CSV records, versions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+
+def jsonable(value):
+    """Enums, numpy scalars and arrays, tuples -> plain JSON types (recursively)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write atomically: a crash leaves either the old or the new file, never half of one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(jsonable(data), indent=1))
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a run depends on (for config.json)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("tcl_circuits", "numpy", "scipy", "networkx", "PySpice"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def write_records(out: Path, sample_records: list[dict], epoch_records: list[dict]) -> None:
+    """samples.csv and epochs.csv."""
+    for name, rows in (("samples.csv", sample_records), ("epochs.csv", epoch_records)):
+        if not rows:
+            continue
+        with open(out / name, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def window_summary(sample_records: list[dict], last: int = 50) -> dict[str, float]:
+    """Mean fraction of edges below, inside and above the learning window over the last samples."""
+    if not sample_records or "frac_window" not in sample_records[-1]:
+        return {}
+    tail = sample_records[-min(len(sample_records), last) :]
+    return {
+        f"{key}_last{last}": float(np.mean([r[key] for r in tail]))
+        for key in ("frac_below", "frac_window", "frac_above")
+    }
