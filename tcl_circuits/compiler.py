@@ -8,6 +8,8 @@ User labels only reach comments, and the writer sanitises those.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .circuit import Circuit, Clamp, DcSweep, Element, FeedbackCell, Resistor, Transient, VoltageSource
@@ -81,6 +83,34 @@ def _header(spec: NetworkSpec) -> tuple[str, ...]:
     )
 
 
+@lru_cache(maxsize=8)
+def _feedback_cells(
+    edges: tuple[tuple[int, int], ...],
+    nodes: tuple[str, ...],
+    descriptions: tuple[str, ...],
+    cell: FeedbackCellConfig,
+) -> tuple[FeedbackCell, ...]:
+    """The cells depend only on the topology and the cell config, so a training run builds them once."""
+    gain = cell.accumulator_gain / cell.tau_k_s
+    return tuple(
+        FeedbackCell(
+            index=e,
+            a=nodes[i],
+            b=nodes[j],
+            signal=f"s{e}",
+            feedback=f"u{e}",
+            accumulator=f"w{e}",
+            c_k_f=cell.c_k_f,
+            r_k_ohm=cell.r_k_ohm,
+            threshold_v=cell.threshold_v,
+            shape=cell.threshold_shape,
+            gain_a_per_v=gain,
+            comment=f"feedback cell of edge {descriptions[e]}",
+        )
+        for e, (i, j) in enumerate(edges)
+    )
+
+
 def compile_tcl(
     spec: NetworkSpec,
     *,
@@ -102,24 +132,7 @@ def compile_tcl(
         BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
     )
     nodes, elements = _network_elements(spec, inputs, targets, drive, beta)
-    gain = cell.accumulator_gain / cell.tau_k_s
-    for e, (i, j) in enumerate(spec.edges):
-        elements.append(
-            FeedbackCell(
-                index=e,
-                a=nodes[i],
-                b=nodes[j],
-                signal=f"s{e}",
-                feedback=f"u{e}",
-                accumulator=f"w{e}",
-                c_k_f=cell.c_k_f,
-                r_k_ohm=cell.r_k_ohm,
-                threshold_v=cell.threshold_v,
-                shape=cell.threshold_shape,
-                gain_a_per_v=gain,
-                comment=f"feedback cell of edge {spec.edge_descriptions[e]}",
-            )
-        )
+    elements.extend(_feedback_cells(spec.edges, nodes, spec.edge_descriptions, cell))
     lo, hi = cell.window_contrast_v2(drive)
     notes = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max!r} in {drive.tau_rise_s!r} s, back to 0 in {drive.tau_fall_s!r} s",
