@@ -7,6 +7,8 @@ drive), which stand for circuits whose own consumption depends on how they are b
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.integrate import trapezoid
 
@@ -19,16 +21,21 @@ def _voltages(result: SimResult, nodes: list[str]) -> np.ndarray:
     return np.stack([result.v(node) for node in nodes]) if nodes else np.zeros((0, result.axis.size))
 
 
+@lru_cache(maxsize=8)
+def _incidence(ends_a: tuple[str, ...], ends_b: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Distinct nodes and, per resistor, the rows of its two ends (the same for every sample of a run)."""
+    nodes = sorted(set(ends_a) | set(ends_b))
+    row = {node: k for k, node in enumerate(nodes)}
+    return nodes, np.array([row[n] for n in ends_a]), np.array([row[n] for n in ends_b])
+
+
 def network_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the edge resistors and the clamp conductances over the simulated interval, joules."""
     resistors = circuit.of_type(Resistor)
     power = np.zeros_like(result.axis)
     if resistors:
-        nodes = sorted({r.a for r in resistors} | {r.b for r in resistors})
-        row = {node: k for k, node in enumerate(nodes)}
+        nodes, a, b = _incidence(tuple(r.a for r in resistors), tuple(r.b for r in resistors))
         voltages = _voltages(result, nodes)
-        a = np.array([row[r.a] for r in resistors])
-        b = np.array([row[r.b] for r in resistors])
         dv = voltages[a] - voltages[b]
         conductance = np.array([1.0 / r.resistance_ohm for r in resistors])
         power += conductance @ (dv * dv)
