@@ -11,7 +11,8 @@ Per network, with the same compiled circuit:
       clamp columns, and the K x K clamp solves at each of the T time points (output voltages only)
 
 Medians over several repeats (one run where a single ngspice run takes over 3 s; runs longer than --cap-s
-are stopped and recorded as that bound); ratios a/b, b/c, a/d (and the speed-up b/a). Writes bench.csv and
+are stopped and recorded as that bound); ratios a/b, b/c, a/d (and the speed-up b/a); "pair" is a_run/d
+as the median over back-to-back pairs, which a changing load on a shared machine affects less. Writes bench.csv and
 bench.png (time per sample vs edges, log-log) into --out. The threshold is the controller's default
 calibration (calibrate_threshold_v on 20 training samples), which decides how many threshold crossings
 ngspice has to resolve and so its number of time points (column T_ng; the native grid has T points).
@@ -69,6 +70,19 @@ def median_seconds(call, repeats: int) -> float:
         call()
         times.append(time.perf_counter() - started)
     return float(np.median(times))
+
+
+def paired_ratio(call_a, call_b, repeats: int) -> float:
+    """Median over ``repeats`` back-to-back pairs of time(call_a) / time(call_b): both see the same load."""
+    call_a(), call_b()
+    ratios = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call_a()
+        middle = time.perf_counter()
+        call_b()
+        ratios.append((middle - started) / (time.perf_counter() - middle))
+    return float(np.median(ratios))
 
 
 def setup(description: str):
@@ -173,7 +187,11 @@ def bench(descriptions: list[str], quick: bool, repeats: int, cap_s: float) -> l
                 lambda rule=rule, spec=spec, x=x, y=y: rule.update(spec, x, y), repeats
             )
             row["compile_s"] = median_seconds(compile_, repeats)
-            row["d_s"] = median_seconds(floor_call(spec, x, drive, row["points_native"]), repeats)
+            floor = floor_call(spec, x, drive, row["points_native"])
+            row["d_s"] = median_seconds(floor, repeats)
+            row["a_run_over_d_paired"] = paired_ratio(
+                lambda circuit=circuit: native.run(circuit), floor, repeats
+            )
             row.update(b_s=float("nan"), c_s=float("nan"), update_rel_diff=float("nan"), points_ngspice=0)
             row["ngspice_note"] = "skipped (--quick)" if quick and spec.n_edges > 1000 else ""
             if not row["ngspice_note"]:
@@ -209,7 +227,7 @@ def bench(descriptions: list[str], quick: bool, repeats: int, cap_s: float) -> l
 
 HEADER = (
     f"{'network':<16}{'edges':>6}{'T':>5} {'a ms':>8}{'a_run':>8}{'a_rule':>8}{'compile':>8}{'b ms':>9}{'c ms':>9}"
-    f"{'d ms':>7} {'b/a':>7}{'a/b':>8}{'b/c':>6}{'a/d':>6}{'run/d':>6} {'upd diff':>8} {'T_ng':>5}"
+    f"{'d ms':>7} {'b/a':>7}{'a/b':>8}{'b/c':>6}{'a/d':>6}{'run/d':>6}{'pair':>6} {'upd diff':>8} {'T_ng':>5}"
 )
 
 
@@ -222,7 +240,8 @@ def print_row(row: dict) -> None:
         f"{row['network']:<16}{row['edges']:>6}{row['points_native']:>5} {ms['a_s']:>8.2f}{ms['a_run_s']:>8.2f}"
         f"{ms['a_rule_s']:>8.2f}{ms['compile_s']:>8.2f}{ms['b_s']:>9.1f}{ms['c_s']:>9.1f}{ms['d_s']:>7.2f} "
         f"{row['b_over_a']:>7.0f}{row['a_over_b']:>8.4f}{row['b_over_c']:>6.2f}{row['a_over_d']:>6.1f}"
-        f"{row['a_run_over_d']:>6.1f} {row['update_rel_diff']:>8.2e} {row['points_ngspice']:>5} {row['ngspice_note']}",
+        f"{row['a_run_over_d']:>6.1f}{row['a_run_over_d_paired']:>6.1f} {row['update_rel_diff']:>8.2e}"
+        f" {row['points_ngspice']:>5} {row['ngspice_note']}",
         flush=True,
     )
 

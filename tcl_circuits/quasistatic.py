@@ -2,11 +2,13 @@
 
 Two pieces, both on plain index arrays (``backends.native`` maps the circuit IR onto them):
 
-- ``LowRankNetwork``: node voltages of a linear resistor network at many sweep or time points when the only
+- ``NetworkTopology`` (what depends only on the connections, cached across samples) and ``LowRankNetwork``:
+  node voltages of a linear resistor network at many sweep or time points when the only
   thing that changes between points is a set of K clamp conductances (and the driven voltages). The network
   is factorised once; each clamp is a rank-one term gamma_k(t) c_k c_k^T, so every point costs a K x K
   solve plus O(N K) (Sherman-Morrison-Woodbury), instead of a sparse factorisation.
-- ``highpass_foh`` and ``threshold_step_integral``: the feedback cell of every edge, vectorised over edges.
+- ``highpass_foh``, ``threshold_area`` (with ``threshold_step_integral``) and ``accumulate_rows``: the
+  feedback cell of every edge, vectorised over edges.
   The signal s(t) is taken piecewise linear between grid points (first-order hold), under which the series
   C_K / R_K high-pass and the integral of the thresholded output over a step are exact closed forms.
 """
@@ -423,14 +425,14 @@ def threshold_step_integral(
     total = np.zeros_like(u0)
     for sign in (1.0, -1.0):
         level = sign * theta_v
-        inside0 = sign * u0 >= theta_v
-        inside1 = sign * u1 >= theta_v
-        cross = inside0 != inside1
+        beyond0 = sign * u0 >= theta_v  # this end of the step is past the threshold on this side
+        beyond1 = sign * u1 >= theta_v
+        cross = beyond0 != beyond1
         x_c = np.zeros_like(u0)
         if np.any(cross):
             x_c[cross] = _crossing_at(level, u_inf, amplitude, rho, tau_s, cross)
-        x1 = np.where(inside0, 0.0, x_c)
-        x2 = np.where(inside1, h_s, x_c)
+        x1 = np.where(beyond0, 0.0, x_c)  # the part past the threshold is [x1, x2]
+        x2 = np.where(beyond1, h_s, x_c)
         part = u_inf * (x2 - x1) + amplitude * tau_s * (np.exp(-x1 / tau_s) - np.exp(-x2 / tau_s))
         total += part - np.where(dead_zone, level, 0.0) * (x2 - x1)
     return total
