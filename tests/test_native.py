@@ -409,3 +409,28 @@ def test_recursions_agree_on_the_small_and_the_large_network_paths(monkeypatch):
     assert np.count_nonzero(_accumulators(small, circuit)) > 20
     for name in ("u0", "u100", "w0", "w100", "w263"):
         np.testing.assert_allclose(large.v(name), small.v(name), rtol=1e-9, atol=1e-15)
+
+
+def test_a_reused_backend_gives_the_results_of_a_fresh_one(sample):
+    """Node numbering, parsed cells and topology carry over between samples only when they still apply."""
+    spec, x, y = sample
+    drive, cell = SawtoothConfig(), FeedbackCellConfig(threshold_v=2e-6)
+    other = teacher_task("lattice:3x3", train_samples=1, test_samples=1, seed=4)
+    changed = spec.with_conductances(spec.conductance_s * np.linspace(0.7, 1.3, spec.n_edges))
+    circuits = [
+        compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[0], targets_v=y[0]),
+        compile_tcl(changed, drive=drive, cell=cell, inputs_v=x[1], targets_v=y[1]),
+        compile_tcl(
+            spec, drive=drive, cell=dataclasses.replace(cell, threshold_v=4e-6), inputs_v=x[1], targets_v=y[1]
+        ),
+        compile_tcl(
+            other.student, drive=drive, cell=cell, inputs_v=other.x_train[0], targets_v=other.y_train[0]
+        ),
+        compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[2], targets_v=y[2]),
+    ]
+    reused = NativeBackend()
+    for circuit in circuits:
+        kept, fresh = reused.run(circuit), NativeBackend().run(circuit)
+        assert kept.vectors.keys() == fresh.vectors.keys()
+        for name, vector in fresh.vectors.items():
+            np.testing.assert_array_equal(kept.vectors[name], vector)

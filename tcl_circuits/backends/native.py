@@ -24,6 +24,7 @@ produced.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 import time
 from operator import attrgetter
@@ -77,6 +78,10 @@ def _checked(values: list, items: list, what: str, *, positive: bool = False, no
     return array
 
 
+def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
+    return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
+
+
 def _columns(items: list, *attributes: str) -> list[list]:
     """Several attributes of many elements, one list per attribute (C-level passes over the items)."""
     return [list(map(attrgetter(attribute), items)) for attribute in attributes]
@@ -89,7 +94,7 @@ class _Parsed:
     stands for node 0. Cell-internal nodes (s, u, w) are not network nodes.
     """
 
-    def __init__(self, circuit: Circuit) -> None:
+    def __init__(self, circuit: Circuit, previous: _Parsed | None = None) -> None:
         buckets: dict[type, list] = {Resistor: [], VoltageSource: [], Clamp: [], FeedbackCell: []}
         for element in circuit.elements:
             bucket = buckets.get(type(element))
@@ -111,23 +116,31 @@ class _Parsed:
                 )
         res_a, res_b, resistance = _columns(resistors, "a", "b", "resistance_ohm")
         clamp_nodes = [c.node for c in clamps], [c.target for c in clamps], [c.beta for c in clamps]
-        order = dict.fromkeys(
-            res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part]
-        )
-        order.pop("0", None)
-        self.names: list[str] = list(order)
-        index = {name: i for i, name in enumerate(self.names)}
-        index["0"] = GROUND
-        self.index = index
-
-        def indices(names: list[str]) -> np.ndarray:
-            return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
-
-        self.res_a, self.res_b = indices(res_a), indices(res_b)
+        self.connections = (res_a, res_b, [s.pos for s in sources], *clamp_nodes)
+        if previous is not None and previous.connections == self.connections:
+            # same connections as the previous circuit (a training run): reuse the node numbering
+            self.names, self.index = previous.names, previous.index
+            self.res_a, self.res_b = previous.res_a, previous.res_b
+            self.clamp_a, self.clamp_b, self.clamp_beta = (
+                previous.clamp_a,
+                previous.clamp_b,
+                previous.clamp_beta,
+            )
+        else:
+            previous = None
+            order = dict.fromkeys(
+                res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part]
+            )
+            order.pop("0", None)
+            self.names = list(order)
+            index = {name: i for i, name in enumerate(self.names)}
+            index["0"] = GROUND
+            self.index = index
+            self.res_a, self.res_b = _indices(index, res_a), _indices(index, res_b)
+            self.clamp_a, self.clamp_b, self.clamp_beta = (_indices(index, part) for part in clamp_nodes)
         self.res_g = 1.0 / _checked(resistance, resistors, "resistance", positive=True)
         self._sources(sources)
         self.clamps = clamps
-        self.clamp_a, self.clamp_b, self.clamp_beta = (indices(part) for part in clamp_nodes)
         self.clamp_g = _checked([c.conductance_s for c in clamps], clamps, "conductance")
         for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
             if beta not in self.driven_by:
@@ -135,7 +148,7 @@ class _Parsed:
                     f"clamp {clamp.name}: its beta node {clamp.beta!r} must be driven by a voltage source "
                     "(the native engine treats the clamp as a time-varying linear conductance)"
                 )
-        self._cells(cells)
+        self._cells(cells, previous)
 
     def _sources(self, sources: list[VoltageSource]) -> None:
         self.sources: dict[str, VoltageSource] = {}
@@ -163,8 +176,29 @@ class _Parsed:
             self.driven_by[node] = source
         self.driven = np.array(sorted(self.driven_by), dtype=int)
 
-    def _cells(self, cells: list[FeedbackCell]) -> None:
+    _CELL_FIELDS = (
+        "cell_a",
+        "cell_b",
+        "signal",
+        "feedback",
+        "accumulator",
+        "tau_s",
+        "theta_v",
+        "gain",
+        "dead_zone",
+    )
+
+    def _cells(self, cells: list[FeedbackCell], previous: _Parsed | None) -> None:
         self.cells = cells
+        if (
+            previous is not None
+            and len(previous.cells) == len(cells)
+            and all(map(operator.is_, cells, previous.cells))
+        ):
+            # the very same (immutable) cell objects on the same nodes: the compiler reuses them per topology
+            for field in self._CELL_FIELDS:
+                setattr(self, field, getattr(previous, field))
+            return
         index = self.index
         a, b, signal, feedback, accumulator, c_k, r_k, theta, gain, shapes = _columns(
             cells,
@@ -237,6 +271,7 @@ class NativeBackend:
         self.runs = 0
         self._topologies: dict[tuple, NetworkTopology] = {}
         self._buffers: dict[str, np.ndarray] = {}
+        self._previous: _Parsed | None = None
 
     def close(self) -> None:
         """Nothing to release (kept for the Backend protocol)."""
@@ -251,7 +286,7 @@ class NativeBackend:
     def run(self, circuit: Circuit) -> SimResult:
         """Simulate the circuit's analysis (Transient or DcSweep) and return its vectors by SPICE name."""
         started = time.perf_counter()
-        parsed = _Parsed(circuit)
+        parsed = self._previous = _Parsed(circuit, self._previous)
         analysis = circuit.analysis
         if isinstance(analysis, Transient):
             axis, step = self.time_grid(analysis, parsed)
