@@ -311,25 +311,30 @@ class NativeBackend:
         vectors.update(zip(parsed.names, (rows[p] for p in topology.position[:-1].tolist()), strict=True))
         if edges:
             position = topology.position
-            # edge drops gathered as whole rows (E, T), then laid out (T, E) for the recursions over time;
-            # mode="clip" (indices are valid) lets np.take write into ``out`` without an extra buffer
-            drops = self._buffer("scratch", (edges, points))
-            np.take(voltages, position[parsed.cell_a], axis=0, out=drops, mode="clip")
+            # edge drops gathered as whole rows (E, T); mode="clip" (indices are valid) lets np.take write
+            # into ``out`` without an extra buffer. The recursions over time run on (T, E) work arrays; the
+            # results are handed out as (E, T) so that every cell's vectors are contiguous rows.
+            signal = self._buffer("signal", (edges, points))
+            np.take(voltages, position[parsed.cell_a], axis=0, out=signal, mode="clip")
             ends_b = self._buffer("scratch_b", (edges, points))
-            drops -= np.take(voltages, position[parsed.cell_b], axis=0, out=ends_b, mode="clip")
-            drops *= drops
-            signal = self._buffer("signal", (points, edges))
-            signal[...] = drops.T
-            feedback = self._buffer("feedback", (points, edges))
-            accumulator = self._buffer("accumulator", (points, edges))
+            signal -= np.take(voltages, position[parsed.cell_b], axis=0, out=ends_b, mode="clip")
+            signal *= signal
+            feedback = self._buffer("feedback", (edges, points))
+            accumulator = self._buffer("accumulator", (edges, points))
             if isinstance(analysis, Transient):
-                _cells_transient(parsed, step, signal, feedback, accumulator)
+                work_s, work_u, work_w = (
+                    self._buffer(name, (points, edges)) for name in ("work_s", "work_u", "work_w")
+                )
+                work_s[...] = signal.T
+                _cells_transient(parsed, step, work_s, work_u, work_w)
+                feedback[...] = work_u.T
+                accumulator[...] = work_w.T
             else:
                 feedback[...] = 0.0
                 accumulator[...] = 0.0
-            vectors.update(zip(parsed.signal, signal.T, strict=True))
-            vectors.update(zip(parsed.feedback, feedback.T, strict=True))
-            vectors.update(zip(parsed.accumulator, accumulator.T, strict=True))
+            vectors.update(zip(parsed.signal, signal, strict=True))
+            vectors.update(zip(parsed.feedback, feedback, strict=True))
+            vectors.update(zip(parsed.accumulator, accumulator, strict=True))
         self.runs += 1
         stats = {"seconds": time.perf_counter() - started, "points": float(points)}
         return SimResult(vectors=vectors, stats=stats)
