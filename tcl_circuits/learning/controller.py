@@ -32,7 +32,7 @@ from ..linear import mean_loss
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
 from .rules import ContrastiveRule, GradientRule, TclRule
-from .run_folder import jsonable, versions, window_summary, write_json, write_records
+from .run_folder import jsonable, summary_core, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 
@@ -221,28 +221,19 @@ def _disagreement(step, reference) -> dict[str, float]:
 
 
 def _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds) -> dict:
-    energies = [r["energy_network_j"] for r in sample_records]
-    feedback = [r["energy_feedback_j"] for r in sample_records]
-    final = epoch_records[-1]["test_loss"]
-    summary = {
-        "rule": config.learning.rule.value,
-        "backend": config.backend.value,
-        "task": task.name,
-        "edges": spec.n_edges,
-        "initial_test_loss": initial_test_loss,
-        "final_test_loss": final,
-        "loss_ratio": final / initial_test_loss if initial_test_loss else float("nan"),
-        "initial_train_loss": epoch_records[0]["train_loss"],
-        "final_train_loss": epoch_records[-1]["train_loss"],
-        "epochs": config.learning.epochs,
-        "samples": len(sample_records),
-        "seconds": seconds,
-        "seconds_per_sample": seconds / max(1, len(sample_records)),
-        "energy_per_sample_j": float(np.mean(energies)) if energies else float("nan"),
-        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else float("nan"),
-        "threshold_v": config.cell.threshold_v,
-        "loss_units": "V^2 (sum over outputs of (V_out - V_target)^2, mean over samples)",
-    }
+    summary = summary_core(
+        rule=config.learning.rule.value,
+        backend=config.backend.value,
+        task=task.name,
+        edges=spec.n_edges,
+        epochs=config.learning.epochs,
+        threshold_v=config.cell.threshold_v,
+        initial_test_loss=initial_test_loss,
+        sample_records=sample_records,
+        epoch_records=epoch_records,
+        seconds=seconds,
+    )
+    summary["loss_units"] = "V^2 (sum over outputs of (V_out - V_target)^2, mean over samples)"
     verified = [r["verify_update_rel_error"] for r in sample_records if "verify_update_rel_error" in r]
     if verified:
         summary["verified_samples"] = len(verified)

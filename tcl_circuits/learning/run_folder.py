@@ -66,3 +66,40 @@ def window_summary(sample_records: list[dict], last: int = 50) -> dict[str, floa
         f"{key}_last{last}": float(np.mean([r[key] for r in tail]))
         for key in ("frac_below", "frac_window", "frac_above")
     }
+
+
+def summary_core(
+    *,
+    rule: str,
+    backend: str,
+    task: str,
+    edges: int,
+    epochs: int,
+    threshold_v: float,
+    initial_test_loss: float,
+    sample_records: list[dict],
+    epoch_records: list[dict],
+    seconds: float,
+) -> dict:
+    """The summary.json keys every training mode reports (losses in V^2, energies in J per sample)."""
+    energies = [r["energy_network_j"] for r in sample_records]
+    feedback = [r["energy_feedback_j"] for r in sample_records]
+    final = epoch_records[-1]["test_loss"]
+    return {
+        "rule": rule,
+        "backend": backend,
+        "task": task,
+        "edges": edges,
+        "initial_test_loss": initial_test_loss,
+        "final_test_loss": final,
+        "loss_ratio": final / initial_test_loss if initial_test_loss else float("nan"),
+        "initial_train_loss": epoch_records[0]["train_loss"],
+        "final_train_loss": epoch_records[-1]["train_loss"],
+        "epochs": epochs,
+        "samples": len(sample_records),
+        "seconds": seconds,
+        "seconds_per_sample": seconds / max(1, len(sample_records)),
+        "energy_per_sample_j": float(np.mean(energies)) if energies else float("nan"),
+        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else float("nan"),
+        "threshold_v": threshold_v,
+    }

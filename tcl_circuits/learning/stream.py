@@ -62,7 +62,7 @@ from ..linear import LinearNetwork, mean_loss
 from ..network import NetworkSpec
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
-from .run_folder import jsonable, versions, window_summary, write_json, write_records
+from .run_folder import jsonable, summary_core, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 BETA_NODE = "beta"
@@ -895,28 +895,21 @@ def train_stream(
 
 
 def _summary(task, config, net, sample_records, epoch_records, initial_test_loss, seconds, max_gain) -> dict:
-    energies = [r["energy_network_j"] for r in sample_records]
-    feedback = [r["energy_feedback_j"] for r in sample_records]
-    final = epoch_records[-1]["test_loss"]
     device = net.devices[0]
-    summary = {
-        "rule": "tcl",
-        "backend": "ngspice",
+    summary = summary_core(
+        rule="tcl",
+        backend="ngspice",
+        task=task.name,
+        edges=net.spec.n_edges,
+        epochs=config.learning.epochs,
+        threshold_v=config.cell.threshold_v,
+        initial_test_loss=initial_test_loss,
+        sample_records=sample_records,
+        epoch_records=epoch_records,
+        seconds=seconds,
+    )
+    summary |= {
         "mode": "memristor",
-        "task": task.name,
-        "edges": net.spec.n_edges,
-        "initial_test_loss": initial_test_loss,
-        "final_test_loss": final,
-        "loss_ratio": final / initial_test_loss if initial_test_loss else float("nan"),
-        "initial_train_loss": epoch_records[0]["train_loss"],
-        "final_train_loss": epoch_records[-1]["train_loss"],
-        "epochs": config.learning.epochs,
-        "samples": len(sample_records),
-        "seconds": seconds,
-        "seconds_per_sample": seconds / max(1, len(sample_records)),
-        "energy_per_sample_j": float(np.mean(energies)) if energies else float("nan"),
-        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else float("nan"),
-        "threshold_v": config.cell.threshold_v,
         "loss_units": "V^2 (sum over outputs of (V_out - V_target)^2 in task volts, mean over samples)",
         "device": f"memristor:{config.device}",
         "device_model": device.kind.value,
