@@ -286,7 +286,11 @@ def write_outputs(rows: list[dict], out: Path) -> None:
             for r, value in zip(chosen, values, strict=True):
                 if key in ("b_s", "c_s") and "stopped" in r["ngspice_note"]:
                     ax.annotate(
-                        "", (r["edges"], value * 3), (r["edges"], value), arrowprops={"arrowstyle": "->"}
+                        "stopped at --cap-s: a lower bound",
+                        (r["edges"], value),
+                        fontsize=6,
+                        textcoords="offset points",
+                        xytext=(-150, -10),
                     )
         for r in chosen:
             ax.annotate(
