@@ -36,6 +36,10 @@ class WorkerCrashedError(SimulationError):
     """The simulator worker process died (segfault, kill) or exceeded its time limit."""
 
 
+class SimulationTimeoutError(WorkerCrashedError):
+    """The simulation exceeded its time limit; the worker was killed (a retry would only time out again)."""
+
+
 class LearningError(TclCircuitsError, ArithmeticError):
     """A learning update is non-finite or the run state is inconsistent."""
 

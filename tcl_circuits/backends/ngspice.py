@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 import numpy as np
 
 from ..circuit import Circuit, DcSweep, Transient
-from ..errors import ConvergenceError, SimulationError, WorkerCrashedError
+from ..errors import ConvergenceError, SimulationError, SimulationTimeoutError, WorkerCrashedError
 from ..spice.writer import check_deck, write_netlist
 from .base import SimResult
 
@@ -117,7 +117,7 @@ class NgspiceBackend:
             self._send.send((netlist, wanted))
             if not self._conn.poll(self.timeout_s):
                 self._stop(kill=True)
-                raise WorkerCrashedError(f"ngspice did not finish within {self.timeout_s} s", netlist=netlist)
+                raise SimulationTimeoutError(f"ngspice did not finish within {self.timeout_s} s", netlist=netlist)
             _, vectors, log = self._conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             code = self._process.poll() if self._process is not None else None
@@ -134,6 +134,8 @@ class NgspiceBackend:
                 started = time.perf_counter()
                 vectors, log = self._exchange(netlist, wanted)
                 break
+            except SimulationTimeoutError:
+                raise
             except WorkerCrashedError:
                 if attempt == attempts - 1:
                     raise
