@@ -117,7 +117,9 @@ class NgspiceBackend:
             self._send.send((netlist, wanted))
             if not self._conn.poll(self.timeout_s):
                 self._stop(kill=True)
-                raise SimulationTimeoutError(f"ngspice did not finish within {self.timeout_s} s", netlist=netlist)
+                raise SimulationTimeoutError(
+                    f"ngspice did not finish within {self.timeout_s} s", netlist=netlist
+                )
             _, vectors, log = self._conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             code = self._process.poll() if self._process is not None else None
