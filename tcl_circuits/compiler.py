@@ -57,11 +57,21 @@ def _network_elements(
             )
         )
     elements.append(beta)
+    elements.extend(output_clamps(spec, nodes, drive, [float(t) for t in targets]))
+    return nodes, elements
+
+
+def output_clamps(
+    spec: NetworkSpec, nodes: tuple[str, ...], drive: SawtoothConfig, targets: list
+) -> list[Element]:
+    """Target source ``vt<k>`` and beta-driven clamp ``bcl<k>`` of every output; a target is a DC value in
+    volts or a tuple of PWL breakpoints (time s, volts)."""
+    elements: list[Element] = []
     for k, o in enumerate(spec.output_nodes):
+        target = targets[k]
+        shape = {"pwl": target} if isinstance(target, tuple) else {"dc_v": target}
         elements.append(
-            VoltageSource(
-                f"vt{k}", f"t{k}", "0", dc_v=float(targets[k]), comment=f"target of {spec.labels[o]!r}"
-            )
+            VoltageSource(f"vt{k}", f"t{k}", "0", comment=f"target of {spec.labels[o]!r}", **shape)
         )
         elements.append(
             Clamp(
@@ -73,7 +83,7 @@ def _network_elements(
                 comment=f"clamp {spec.labels[o]!r}",
             )
         )
-    return nodes, elements
+    return elements
 
 
 def _header(spec: NetworkSpec) -> tuple[str, ...]:

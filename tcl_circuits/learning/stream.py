@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from ..backends.base import SimResult
 from ..circuit import Circuit, Clamp, MemristorCell, Transient, VoltageSource
+from ..compiler import BETA_NODE, output_clamps
 from ..config import (
     FeedbackCellConfig,
     LearningConfig,
@@ -65,7 +66,6 @@ from ..tasks import RegressionTask
 from .run_folder import jsonable, summary_core, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
-BETA_NODE = "beta"
 ENABLE_NODE = "en"
 
 
@@ -367,22 +367,7 @@ def compile_chunk(
             else "learn-enable gate held closed (reads only)",
         )
     elements.append(gate)
-    for k, o in enumerate(spec.output_nodes):
-        elements.append(
-            VoltageSource(
-                f"vt{k}", f"t{k}", "0", pwl=ramps(y[:, k], prev_y[k]), comment=f"target of {spec.labels[o]!r}"
-            )
-        )
-        elements.append(
-            Clamp(
-                f"bcl{k}",
-                nodes[o],
-                f"t{k}",
-                BETA_NODE,
-                drive.clamp_conductance_s,
-                comment=f"clamp {spec.labels[o]!r}",
-            )
-        )
+    elements.extend(output_clamps(spec, nodes, drive, [ramps(y[:, k], prev_y[k]) for k in range(y.shape[1])]))
     plan = net.plan
     for e, (i, j) in enumerate(spec.edges):
         elements.append(
