@@ -7,8 +7,12 @@ ASCII identifiers, never user labels; node "0" is ground.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+
+import numpy as np
 
 from .config import ThresholdShape
 from .devices import Device, ProgrammingMode
@@ -23,6 +27,55 @@ class Resistor:
     b: str
     resistance_ohm: float
     comment: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ResistorArray:
+    """Many fixed resistors as parallel columns: resistor k is ``names[k]`` from ``a[k]`` to ``b[k]``.
+
+    The edges of a network, as one element: a training run recompiles every sample, and only the resistance
+    column changes, so the names, nodes and comments (tuples) are shared between samples and the values are
+    one read-only array. Written as one resistor line per entry, exactly like ``Resistor``.
+    """
+
+    names: tuple[str, ...]
+    a: tuple[str, ...]
+    b: tuple[str, ...]
+    resistance_ohm: np.ndarray
+    comments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        values = np.array(self.resistance_ohm, dtype=float)
+        values.flags.writeable = False
+        object.__setattr__(self, "resistance_ohm", values)
+        count = len(self.names)
+        if len(self.a) != count or len(self.b) != count or values.shape != (count,):
+            raise ValueError(
+                f"ResistorArray columns differ in length: {count} names, {len(self.a)} a, {len(self.b)} b, "
+                f"resistances of shape {values.shape}"
+            )
+        if self.comments and len(self.comments) != count:
+            raise ValueError(f"ResistorArray has {count} resistors but {len(self.comments)} comments")
+
+    @classmethod
+    def of(cls, resistors: list[Resistor]) -> ResistorArray:
+        """Single resistors gathered into one array."""
+        return cls(
+            tuple(r.name for r in resistors),
+            tuple(r.a for r in resistors),
+            tuple(r.b for r in resistors),
+            [r.resistance_ohm for r in resistors],
+            tuple(r.comment for r in resistors),
+        )
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[Resistor]:
+        """The entries as ``Resistor`` elements (for code that walks single elements)."""
+        comments = self.comments or ("",) * len(self.names)
+        for row in zip(self.names, self.a, self.b, self.resistance_ohm.tolist(), comments, strict=True):
+            yield Resistor(*row)
 
 
 @dataclass(frozen=True)
@@ -82,6 +135,80 @@ class FeedbackCell:
             "threshold": f"bw{e}",
             "c_acc": f"cw{e}",
         }
+
+
+@dataclass(frozen=True, eq=False)
+class FeedbackCellArray:
+    """The feedback cells of many edges as parallel columns: cell k is ``FeedbackCell`` k of ``__iter__``.
+
+    Like ``ResistorArray``, one element instead of thousands: the cells of a network depend only on its
+    topology and the cell settings, so a training run builds this once and every sample's circuit shares it.
+    """
+
+    index: tuple[int, ...]
+    a: tuple[str, ...]
+    b: tuple[str, ...]
+    signal: tuple[str, ...]
+    feedback: tuple[str, ...]
+    accumulator: tuple[str, ...]
+    c_k_f: np.ndarray
+    r_k_ohm: np.ndarray
+    threshold_v: np.ndarray
+    shape: tuple[ThresholdShape, ...]
+    gain_a_per_v: np.ndarray
+    comments: tuple[str, ...] = ()
+
+    _VALUES = ("c_k_f", "r_k_ohm", "threshold_v", "gain_a_per_v")
+    _NAMES = ("index", "a", "b", "signal", "feedback", "accumulator", "shape")
+
+    def __post_init__(self) -> None:
+        count = len(self.index)
+        for column in self._VALUES:
+            values = np.array(getattr(self, column), dtype=float)
+            values.flags.writeable = False
+            object.__setattr__(self, column, values)
+            if values.shape != (count,):
+                raise ValueError(f"FeedbackCellArray.{column} has shape {values.shape}, not ({count},)")
+        for column in self._NAMES:
+            if len(getattr(self, column)) != count:
+                raise ValueError(
+                    f"FeedbackCellArray.{column} has {len(getattr(self, column))} entries, not {count}"
+                )
+        if self.comments and len(self.comments) != count:
+            raise ValueError(f"FeedbackCellArray has {count} cells but {len(self.comments)} comments")
+
+    @classmethod
+    def of(cls, cells: tuple[FeedbackCell, ...] | list[FeedbackCell]) -> FeedbackCellArray:
+        """Single cells gathered into one array."""
+        columns = {f: tuple(getattr(c, f) for c in cells) for f in cls._NAMES + cls._VALUES}
+        return cls(**columns, comments=tuple(c.comment for c in cells) if cells else ())
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __iter__(self) -> Iterator[FeedbackCell]:
+        comments = self.comments or ("",) * len(self)
+        values = [getattr(self, f).tolist() for f in self._VALUES]
+        for k in range(len(self)):
+            yield FeedbackCell(
+                index=self.index[k],
+                a=self.a[k],
+                b=self.b[k],
+                signal=self.signal[k],
+                feedback=self.feedback[k],
+                accumulator=self.accumulator[k],
+                c_k_f=values[0][k],
+                r_k_ohm=values[1][k],
+                threshold_v=values[2][k],
+                shape=self.shape[k],
+                gain_a_per_v=values[3][k],
+                comment=comments[k],
+            )
+
+    def __getitem__(self, k: int) -> FeedbackCell:
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"cell {k} of {len(self)}")
+        return next(itertools.islice(iter(self), k % len(self), None))
 
 
 @dataclass(frozen=True)
@@ -158,7 +285,7 @@ class DcSweep:
     step: float
 
 
-Element = Resistor | VoltageSource | Clamp | FeedbackCell | MemristorCell
+Element = Resistor | ResistorArray | VoltageSource | Clamp | FeedbackCell | FeedbackCellArray | MemristorCell
 
 
 @dataclass(frozen=True)
@@ -192,8 +319,25 @@ class Circuit:
         return self._by_type.get(kind, ())
 
     @cached_property
-    def cells(self) -> tuple[FeedbackCell, ...]:
-        return self.of_type(FeedbackCell)
+    def resistor_table(self) -> ResistorArray:
+        """Every fixed resistor, single or in a ``ResistorArray``, as one array (in element order)."""
+        parts = [e for e in self.elements if isinstance(e, Resistor | ResistorArray)]
+        if len(parts) == 1 and isinstance(parts[0], ResistorArray):
+            return parts[0]
+        return ResistorArray.of(
+            [single for part in parts for single in ((part,) if isinstance(part, Resistor) else part)]
+        )
+
+    @cached_property
+    def cells(self) -> FeedbackCellArray:
+        """Every feedback cell, single or in a ``FeedbackCellArray``: iterate for ``FeedbackCell`` elements,
+        or read whole columns (``cells.accumulator``, ``cells.r_k_ohm``)."""
+        parts = [e for e in self.elements if isinstance(e, FeedbackCell | FeedbackCellArray)]
+        if len(parts) == 1 and isinstance(parts[0], FeedbackCellArray):
+            return parts[0]
+        return FeedbackCellArray.of(
+            [cell for part in parts for cell in ((part,) if isinstance(part, FeedbackCell) else part)]
+        )
 
     @cached_property
     def clamps(self) -> tuple[Clamp, ...]:

@@ -8,11 +8,20 @@ User labels only reach comments, and the writer sanitises those.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import Circuit, Clamp, DcSweep, Element, FeedbackCell, Resistor, Transient, VoltageSource
+from .circuit import (
+    Circuit,
+    Clamp,
+    DcSweep,
+    Element,
+    FeedbackCellArray,
+    ResistorArray,
+    Transient,
+    VoltageSource,
+)
 from .config import FeedbackCellConfig, Role, SawtoothConfig, SimulatorConfig
 from .drive import sawtooth_points
 from .errors import ConfigError
@@ -29,36 +38,81 @@ def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np
         raise ConfigError(f"need {len(spec.input_nodes)} input voltages, got shape {inputs.shape}")
     if targets.shape != (len(spec.output_nodes),):
         raise ConfigError(f"need {len(spec.output_nodes)} targets, got shape {targets.shape}")
-    for k, value in enumerate(inputs):
-        if not np.isfinite(value):
-            raise ConfigError(f"input node {spec.labels[spec.input_nodes[k]]!r} has no finite voltage")
-    for k, value in enumerate(targets):
-        if not np.isfinite(value):
-            raise ConfigError(f"output node {spec.labels[spec.output_nodes[k]]!r} has no finite target")
+    for values, nodes, what in (
+        (inputs, spec.input_nodes, "voltage"),
+        (targets, spec.output_nodes, "target"),
+    ):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            role = "input" if what == "voltage" else "output"
+            raise ConfigError(f"{role} node {spec.labels[nodes[bad[0]]]!r} has no finite {what}")
     return inputs, targets
+
+
+_PER_TOPOLOGY: dict[tuple, object] = {}
+_PER_TOPOLOGY_ENTRIES = 32
+
+
+def _per_topology(spec: NetworkSpec, build, *settings):
+    """``build(spec, *settings)``, built once per network topology (``spec.topology_key``) and settings:
+    a training run compiles every sample, and only values change between them."""
+    key = (spec.topology_key, build, *settings)
+    value = _PER_TOPOLOGY.get(key)
+    if value is None:
+        value = build(spec, *settings)
+        if len(_PER_TOPOLOGY) >= _PER_TOPOLOGY_ENTRIES:
+            _PER_TOPOLOGY.pop(next(iter(_PER_TOPOLOGY)))
+        _PER_TOPOLOGY[key] = value
+    return value
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Every generated name and label comment of a network (fixed per topology)."""
+
+    nodes: tuple[str, ...]
+    inputs: tuple[tuple[str, str, str], ...]  # (source, node, comment) per input
+    edges: tuple[str, ...]
+    ends_a: tuple[str, ...]
+    ends_b: tuple[str, ...]
+    edge_comments: tuple[str, ...]
+    header: tuple[str, ...]
+
+
+def _names(spec: NetworkSpec) -> _Names:
+    ground = frozenset(spec.ground_nodes)
+    nodes = tuple("0" if i in ground else f"n{i}" for i in range(spec.n_nodes))
+    r = spec.label_reprs
+    role = dict.fromkeys(spec.input_nodes, Role.INPUT) | dict.fromkeys(spec.output_nodes, Role.OUTPUT)
+    header = tuple(
+        f"node 0: {r[i]} (ground)" if i in ground else f"node n{i}: {r[i]} ({role.get(i, Role.HIDDEN).value})"
+        for i in range(spec.n_nodes)
+    )
+    return _Names(
+        nodes=nodes,
+        inputs=tuple((f"vin{k}", nodes[i], f"input {r[i]}") for k, i in enumerate(spec.input_nodes)),
+        edges=tuple(f"re{e}" for e in range(spec.n_edges)),
+        ends_a=tuple(nodes[i] for i, _ in spec.edges),
+        ends_b=tuple(nodes[j] for _, j in spec.edges),
+        edge_comments=tuple(f"edge {d}" for d in spec.edge_descriptions),
+        header=header,
+    )
 
 
 def _network_elements(
     spec: NetworkSpec, inputs: np.ndarray, targets: np.ndarray, drive: SawtoothConfig, beta: VoltageSource
-) -> tuple[tuple[str, ...], list[Element]]:
-    nodes = tuple("0" if role is Role.GROUND else f"n{i}" for i, role in enumerate(spec.roles))
-    elements: list[Element] = []
-    for k, i in enumerate(spec.input_nodes):
-        elements.append(
-            VoltageSource(
-                f"vin{k}", nodes[i], "0", dc_v=float(inputs[k]), comment=f"input {spec.labels[i]!r}"
-            )
-        )
-    resistances = (1.0 / spec.conductance_s).tolist()
-    for e, (i, j) in enumerate(spec.edges):
-        elements.append(
-            Resistor(
-                f"re{e}", nodes[i], nodes[j], resistances[e], comment=f"edge {spec.edge_descriptions[e]}"
-            )
-        )
+) -> tuple[_Names, list[Element]]:
+    names = _per_topology(spec, _names)
+    elements: list[Element] = [
+        VoltageSource(source, node, "0", dc_v=value, comment=comment)
+        for (source, node, comment), value in zip(names.inputs, inputs.tolist(), strict=True)
+    ]
+    elements.append(
+        ResistorArray(names.edges, names.ends_a, names.ends_b, 1.0 / spec.conductance_s, names.edge_comments)
+    )
     elements.append(beta)
-    elements.extend(output_clamps(spec, nodes, drive, [float(t) for t in targets]))
-    return nodes, elements
+    elements.extend(output_clamps(spec, names.nodes, drive, targets.tolist()))
+    return names, elements
 
 
 def output_clamps(
@@ -86,38 +140,23 @@ def output_clamps(
     return elements
 
 
-def _header(spec: NetworkSpec) -> tuple[str, ...]:
-    return tuple(
-        f"node 0: {r} (ground)" if role is Role.GROUND else f"node n{i}: {r} ({role.value})"
-        for i, (r, role) in enumerate(zip(spec.label_reprs, spec.roles, strict=True))
-    )
-
-
-@lru_cache(maxsize=8)
-def _feedback_cells(
-    edges: tuple[tuple[int, int], ...],
-    nodes: tuple[str, ...],
-    descriptions: tuple[str, ...],
-    cell: FeedbackCellConfig,
-) -> tuple[FeedbackCell, ...]:
+def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCellArray:
     """The cells depend only on the topology and the cell config, so a training run builds them once."""
-    gain = cell.accumulator_gain / cell.tau_k_s
-    return tuple(
-        FeedbackCell(
-            index=e,
-            a=nodes[i],
-            b=nodes[j],
-            signal=f"s{e}",
-            feedback=f"u{e}",
-            accumulator=f"w{e}",
-            c_k_f=cell.c_k_f,
-            r_k_ohm=cell.r_k_ohm,
-            threshold_v=cell.threshold_v,
-            shape=cell.threshold_shape,
-            gain_a_per_v=gain,
-            comment=f"feedback cell of edge {descriptions[e]}",
-        )
-        for e, (i, j) in enumerate(edges)
+    names = _per_topology(spec, _names)
+    count = spec.n_edges
+    return FeedbackCellArray(
+        index=tuple(range(count)),
+        a=names.ends_a,
+        b=names.ends_b,
+        signal=tuple(f"s{e}" for e in range(count)),
+        feedback=tuple(f"u{e}" for e in range(count)),
+        accumulator=tuple(f"w{e}" for e in range(count)),
+        c_k_f=np.full(count, cell.c_k_f),
+        r_k_ohm=np.full(count, cell.r_k_ohm),
+        threshold_v=np.full(count, cell.threshold_v),
+        shape=(cell.threshold_shape,) * count,
+        gain_a_per_v=np.full(count, cell.accumulator_gain / cell.tau_k_s),
+        comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
 
 
@@ -141,8 +180,8 @@ def compile_tcl(
     beta = VoltageSource(
         BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
     )
-    nodes, elements = _network_elements(spec, inputs, targets, drive, beta)
-    elements.extend(_feedback_cells(spec.edges, nodes, spec.edge_descriptions, cell))
+    names, elements = _network_elements(spec, inputs, targets, drive, beta)
+    elements.append(_per_topology(spec, _feedback_cells, cell))
     lo, hi = cell.window_contrast_v2(drive)
     notes = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max!r} in {drive.tau_rise_s!r} s, back to 0 in {drive.tau_fall_s!r} s",
@@ -157,11 +196,11 @@ def compile_tcl(
         title=title,
         elements=tuple(elements),
         analysis=analysis,
-        network_nodes=nodes,
-        edge_resistors=tuple(f"re{e}" for e in range(spec.n_edges)),
+        network_nodes=names.nodes,
+        edge_resistors=names.edges,
         reltol=sim.reltol,
         notes=notes,
-        header_comments=_header(spec),
+        header_comments=names.header,
     )
 
 
@@ -178,13 +217,13 @@ def compile_phases(
     sim = sim or SimulatorConfig()
     inputs, targets = _sample_values(spec, inputs_v, targets_v)
     beta = VoltageSource(BETA_SOURCE, BETA_NODE, "0", dc_v=0.0, comment="clamp strength beta (swept)")
-    nodes, elements = _network_elements(spec, inputs, targets, drive, beta)
+    names, elements = _network_elements(spec, inputs, targets, drive, beta)
     return Circuit(
         title=title,
         elements=tuple(elements),
         analysis=DcSweep(BETA_SOURCE, 0.0, drive.beta_max, drive.beta_max),
-        network_nodes=nodes,
-        edge_resistors=tuple(f"re{e}" for e in range(spec.n_edges)),
+        network_nodes=names.nodes,
+        edge_resistors=names.edges,
         reltol=sim.reltol,
-        header_comments=_header(spec),
+        header_comments=names.header,
     )

@@ -13,32 +13,31 @@ import numpy as np
 from scipy.integrate import trapezoid
 
 from .backends.base import SimResult
-from .circuit import Circuit, Resistor
-
-
-def _voltages(result: SimResult, nodes: list[str]) -> np.ndarray:
-    """Node voltages stacked as (len(nodes), time points); ground reads as zeros."""
-    return np.stack([result.v(node) for node in nodes]) if nodes else np.zeros((0, result.axis.size))
+from .circuit import Circuit
 
 
 @lru_cache(maxsize=8)
 def _incidence(ends_a: tuple[str, ...], ends_b: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Distinct nodes and, per resistor, the rows of its two ends (the same for every sample of a run)."""
-    nodes = sorted(set(ends_a) | set(ends_b))
+    """Distinct non-ground nodes and, per resistor, the rows of its two ends (ground is the row after the
+    last node). The same for every sample of a run."""
+    nodes = sorted((set(ends_a) | set(ends_b)) - {"0"})
     row = {node: k for k, node in enumerate(nodes)}
+    row["0"] = len(nodes)
     return nodes, np.array([row[n] for n in ends_a]), np.array([row[n] for n in ends_b])
 
 
 def network_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the edge resistors and the clamp conductances over the simulated interval, joules."""
-    resistors = circuit.of_type(Resistor)
+    resistors = circuit.resistor_table
     power = np.zeros_like(result.axis)
-    if resistors:
-        nodes, a, b = _incidence(tuple(r.a for r in resistors), tuple(r.b for r in resistors))
-        voltages = _voltages(result, nodes)
+    if len(resistors):
+        nodes, a, b = _incidence(resistors.a, resistors.b)
+        voltages = result.rows(nodes)
+        if "0" in resistors.a or "0" in resistors.b:
+            voltages = np.vstack([voltages, np.zeros((1, voltages.shape[1]))])
         dv = voltages[a] - voltages[b]
-        conductance = np.array([1.0 / r.resistance_ohm for r in resistors])
-        power += conductance @ (dv * dv)
+        dv *= dv
+        power += (1.0 / resistors.resistance_ohm) @ dv
     for clamp in circuit.clamps:
         dv = result.v(clamp.node) - result.v(clamp.target)
         power += clamp.conductance_s * result.v(clamp.beta) * dv * dv
@@ -50,6 +49,6 @@ def feedback_energy_j(circuit: Circuit, result: SimResult) -> float:
     cells = circuit.cells
     if not cells:
         return 0.0
-    u = _voltages(result, [c.feedback for c in cells])
-    power = np.array([1.0 / c.r_k_ohm for c in cells]) @ (u * u)
+    u = result.rows(cells.feedback)
+    power = (1.0 / cells.r_k_ohm) @ (u * u)
     return float(trapezoid(power, result.axis))

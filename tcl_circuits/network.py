@@ -68,19 +68,19 @@ class NetworkSpec:
         """Indices of the nodes that have this role, in order."""
         return tuple(i for i, r in enumerate(self.roles) if r is role)
 
-    @property
+    @cached_property
     def input_nodes(self) -> tuple[int, ...]:
         return self.nodes_with(Role.INPUT)
 
-    @property
+    @cached_property
     def output_nodes(self) -> tuple[int, ...]:
         return self.nodes_with(Role.OUTPUT)
 
-    @property
+    @cached_property
     def ground_nodes(self) -> tuple[int, ...]:
         return self.nodes_with(Role.GROUND)
 
-    @property
+    @cached_property
     def free_nodes(self) -> tuple[int, ...]:
         """Nodes whose voltage the network decides (hidden and output)."""
         return tuple(i for i, r in enumerate(self.roles) if r in (Role.HIDDEN, Role.OUTPUT))
@@ -99,6 +99,12 @@ class NetworkSpec:
         array = np.array(self.edges, dtype=int).reshape(-1, 2)
         array.setflags(write=False)
         return array
+
+    @cached_property
+    def topology_key(self) -> object:
+        """A token standing for this network's labels, roles and edges. Copies made by ``with_conductances``
+        share it, so work that depends only on the topology is done once per training run, not per sample."""
+        return object()
 
     @cached_property
     def label_reprs(self) -> tuple[str, ...]:

@@ -1,21 +1,14 @@
-"""Numerical core of the native engine: the quasi-static network solve and the exact per-edge cell update.
+"""The native engine's network solve: node voltages of a resistor network with time-varying clamps.
 
-Two pieces, both on plain index arrays (``backends.native`` maps the circuit IR onto them):
-
-- ``NetworkTopology`` (what depends only on the connections, cached across samples) and ``LowRankNetwork``:
-  node voltages of a linear resistor network at many sweep or time points when the only
-  thing that changes between points is a set of K clamp conductances (and the driven voltages). The network
-  is factorised once; each clamp is a rank-one term gamma_k(t) c_k c_k^T, so every point costs a K x K
-  solve plus O(N K) (Sherman-Morrison-Woodbury), instead of a sparse factorisation.
-- ``highpass_foh``, ``threshold_area`` (with ``threshold_step_integral``) and ``accumulate_rows``: the
-  feedback cell of every edge, vectorised over edges.
-  The signal s(t) is taken piecewise linear between grid points (first-order hold), under which the series
-  C_K / R_K high-pass and the integral of the thresholded output over a step are exact closed forms.
+On plain index arrays (``backends.native`` maps the circuit IR onto them): ``NetworkTopology`` (what depends
+only on the connections, cached across samples) and ``LowRankNetwork``: node voltages of a linear resistor
+network at many sweep or time points when the only thing that changes between points is a set of K clamp
+conductances (and the driven voltages). The network is factorised once; each clamp is a rank-one term
+gamma_k(t) c_k c_k^T, so every point costs a K x K solve plus O(N K) (Sherman-Morrison-Woodbury), instead of
+a sparse factorisation. The cells on the edges are ``cell_dynamics``.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -185,7 +178,7 @@ class LowRankNetwork:
         np.add.at(response, (top.coupling_row, np.searchsorted(connected, top.coupling_driven)), g)
         solved = self._lu.solve(np.column_stack([response, top.clamp_columns]))
         self._z = solved[:, connected.size :]
-        return blocked_matmul(solved[:, : connected.size], np.ascontiguousarray(columns.T))
+        return solved[:, : connected.size] @ columns.T
 
     def solve(
         self,
@@ -194,10 +187,8 @@ class LowRankNetwork:
         *,
         waveform: np.ndarray | None = None,
         clamp_conductance_s: np.ndarray | None = None,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Node voltages at P points, shape (n_nodes + 1, P): one row per node in internal order (free,
-        driven, ground), so each node's trajectory is contiguous.
+    ) -> QuasiStaticSolution:
+        """The network's state at P points, in low-rank form (``QuasiStaticSolution``).
 
         Give either ``clamp_s``, the (P, K) clamp conductances at every point (batched K x K solves), or
         ``waveform`` (P,) and ``clamp_conductance_s`` (K,) > 0 with clamp k at waveform * conductance_k (one
@@ -206,28 +197,23 @@ class LowRankNetwork:
         Parameters
         ----------
         driven_v : (P, n_driven) voltages of the driven nodes, in the order given to the constructor.
-        out : optional (n_nodes + 1, P) array to fill and return.
         """
         driven_v = np.asarray(driven_v, dtype=float)
         points = driven_v.shape[0]
         n_free = self.n_free
-        full = np.empty((self.n_nodes + 1, points)) if out is None else out
-        full[n_free : self.n_nodes] = driven_v.T
-        full[self.n_nodes] = 0.0
+        top = self.topology
         base = self._base_solution(driven_v)
         if self.n_clamps == 0 or n_free == 0:
-            full[:n_free] = base
-            return full
+            return QuasiStaticSolution(top, driven_v, base, self._z, np.zeros((points, self.n_clamps)))
         z = self._z
-        top = self.topology
         # the K x K clamp system: S = U^T Z, U's columns are +-unit vectors on the clamp ends
         z_rows = np.zeros((self.n_nodes + 1, self.n_clamps))
         z_rows[:n_free] = z
         s_matrix = z_rows[top.clamp_a] - z_rows[top.clamp_b]
         delta0 = np.empty((points, self.n_clamps))  # clamp voltages with every clamp off
         for column, (i, j) in enumerate(zip(top.clamp_a.tolist(), top.clamp_b.tolist(), strict=True)):
-            end_i = base[i] if i < n_free else full[i]
-            end_j = base[j] if j < n_free else full[j]
+            end_i = base[i] if i < n_free else _fixed(driven_v, i - n_free)
+            end_j = base[j] if j < n_free else _fixed(driven_v, j - n_free)
             np.subtract(end_i, end_j, out=delta0[:, column])
         if waveform is not None:
             j = _clamp_currents_common(
@@ -235,27 +221,80 @@ class LowRankNetwork:
             )
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))
+        return QuasiStaticSolution(top, driven_v, base, z, j)
+
+
+def _fixed(driven_v: np.ndarray, column: int) -> np.ndarray | float:
+    """Voltage of a non-free node over the points: a driven column, or 0 for ground (column n_driven)."""
+    return driven_v[:, column] if column < driven_v.shape[1] else 0.0
+
+
+class QuasiStaticSolution:
+    """Node voltages at P points as v_free = base + Z j(t): ``base`` (n_free, 1 or P) with every clamp off,
+    ``z`` = L_ff^-1 U (n_free, K) and the clamp currents ``j`` (P, K); driven nodes at ``driven_v``.
+
+    Kept in this form because what the cells need, the voltage across every edge, is then one small product
+    (P x K by K x E) instead of a gather from the full (n_nodes x P) voltages.
+    """
+
+    def __init__(
+        self,
+        topology: NetworkTopology,
+        driven_v: np.ndarray,
+        base: np.ndarray,
+        z: np.ndarray,
+        clamp_currents: np.ndarray,
+    ) -> None:
+        self.topology = topology
+        self.driven_v = driven_v
+        self.base = base
+        self.z = z
+        self.clamp_currents = clamp_currents
+
+    @property
+    def points(self) -> int:
+        return self.driven_v.shape[0]
+
+    def node_voltages(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Every node voltage, (n_nodes + 1, P): one row per node in internal order (free, driven, ground),
+        so each node's trajectory is contiguous."""
+        top = self.topology
+        n_free, n_nodes = top.n_free, top.n_nodes
+        full = np.empty((n_nodes + 1, self.points)) if out is None else out
+        full[n_free:n_nodes] = self.driven_v.T
+        full[n_nodes] = 0.0
+        if top.n_clamps == 0 or n_free == 0:
+            full[:n_free] = self.base
+            return full
         free_part = full[:n_free]
-        blocked_matmul(z, np.ascontiguousarray(j.T), out=free_part)
-        free_part += base
+        np.matmul(self.z, self.clamp_currents.T, out=free_part)
+        free_part += self.base
         return full
 
+    def drops(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """v(a) - v(b) for node pairs (internal positions a, b: arrays of E), one row per pair (E, P).
 
-_BLOCK_MULTIPLY_ADDS = 1 << 17
-"""Largest product, in multiply-adds, handed to BLAS in one call by ``blocked_matmul``."""
-
-
-def blocked_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a @ b in row blocks small enough that BLAS runs each on one thread.
-
-    These products (N x K by K x P, K the clamp count) are far too small to gain from threads, and a
-    threaded BLAS on a busy machine made one 50x slower (16 ms against 0.3 ms, docs/native.md).
-    """
-    out = np.empty((a.shape[0], b.shape[1])) if out is None else out
-    rows = max(1, _BLOCK_MULTIPLY_ADDS // max(1, a.shape[1] * b.shape[1]))
-    for start in range(0, a.shape[0], rows):
-        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
-    return out
+        When the sources are constant over the points, v(a) - v(b) = d0 + (z_a - z_b) . j(t): one
+        (E x K) @ (K x P) product; otherwise a gather from the full node voltages.
+        """
+        top = self.topology
+        n_free = top.n_free
+        out = np.empty((a.size, self.points)) if out is None else out
+        ends = np.concatenate([a, b])
+        driven = np.unique(ends[(ends >= n_free) & (ends < top.n_nodes)]) - n_free
+        held = self.driven_v[:, driven]
+        if self.base.shape[1] != 1 or not np.all(held == held[:1]):
+            voltages = self.node_voltages()
+            np.subtract(voltages[a], voltages[b], out=out)
+            return out
+        constant = np.zeros(top.n_nodes + 1)
+        constant[:n_free] = self.base[:, 0]
+        constant[n_free : top.n_nodes] = self.driven_v[0]
+        z_rows = np.zeros((top.n_nodes + 1, top.n_clamps))
+        z_rows[:n_free] = self.z
+        np.matmul(z_rows[a] - z_rows[b], self.clamp_currents.T, out=out)
+        out += (constant[a] - constant[b])[:, None]
+        return out
 
 
 def _clamp_currents_common(
@@ -283,169 +322,3 @@ def _clamp_currents_general(s_matrix: np.ndarray, delta0: np.ndarray, clamp_s: n
         return np.linalg.solve(system, (-clamp_s * delta0)[..., None])[..., 0]
     except np.linalg.LinAlgError:
         raise ConvergenceError("the clamp conductances make the network singular") from None
-
-
-SMALL_EDGE_COUNT = 256
-"""Below this many edges the time recursions run as C loops (scipy lfilter, numpy cumsum) over each edge;
-above it, as a Python loop over time with each step vectorised over edges (those C loops stride badly
-through a (T, E) array, and the per-step Python overhead is then negligible)."""
-
-
-def highpass_foh(
-    signal: np.ndarray, step_s: np.ndarray, tau_s: np.ndarray, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Output u of the series C / shunt R high-pass (du/dt = ds/dt - u/tau, u(0) = 0) at the grid points.
-
-    With s linear on each step (first-order hold), the step update is exact:
-    u(t+h) = u(t) e^{-h/tau} + tau * slope * (1 - e^{-h/tau}).
-
-    Parameters
-    ----------
-    signal : (T, E) s at the grid points.
-    step_s : (T-1,) step lengths, seconds (runs of equal steps share their exponentials).
-    tau_s : (E,) time constant R_K * C_K of each edge, seconds.
-    out : optional (T, E) array to fill and return.
-    """
-    points, edges = signal.shape
-    out = np.empty((points, edges)) if out is None else out
-    out[0] = 0.0
-    if points < 2 or edges == 0:
-        return out
-    drive = out[1:]  # holds tau * slope * (1 - rho) of each step until the recursion overwrites it
-    np.subtract(signal[1:], signal[:-1], out=drive)
-    steps = step_s.tolist()
-    bounds = [0] + [n for n in range(1, len(steps)) if steps[n] != steps[n - 1]] + [len(steps)]
-    runs = list(zip(bounds[:-1], bounds[1:], strict=True))
-    if edges <= SMALL_EDGE_COUNT:
-        from scipy.signal import lfilter
-
-        taus, group = np.unique(tau_s, return_inverse=True)
-        for start, stop in runs:
-            h = steps[start]
-            for g, tau in enumerate(taus.tolist()):
-                cols = slice(None) if taus.size == 1 else group == g
-                rho = math.exp(-h / tau)
-                x = drive[start:stop, cols] * (tau * (1.0 - rho) / h)
-                initial = (rho * out[start, cols])[None, :]
-                out[start + 1 : stop + 1, cols] = lfilter([1.0], [1.0, -rho], x, axis=0, zi=initial)[0]
-        return out
-    carried = np.empty(edges)
-    for start, stop in runs:
-        h = steps[start]
-        rho = np.exp(-h / tau_s)
-        drive[start:stop] *= tau_s * (1.0 - rho) / h
-        for n in range(start, stop):
-            np.multiply(out[n], rho, out=carried)
-            out[n + 1] += carried
-    return out
-
-
-def accumulate_rows(values: np.ndarray) -> np.ndarray:
-    """Running sum down the rows, in place: values[n] becomes values[0] + ... + values[n]."""
-    if values.shape[1] <= SMALL_EDGE_COUNT:
-        values[:] = np.cumsum(values, axis=0)
-        return values
-    for n in range(1, values.shape[0]):
-        values[n] += values[n - 1]
-    return values
-
-
-def threshold_area(
-    signal: np.ndarray,
-    feedback: np.ndarray,
-    step_s: np.ndarray,
-    tau_s: np.ndarray,
-    theta_v: np.ndarray,
-    dead_zone: np.ndarray,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Exact integral of g(u) over every step, (T-1, E) in V*s, for u from ``highpass_foh`` on s.
-
-    Within a step u(x) = u_inf + (u0 - u_inf) e^{-x/tau} is monotone, so a step whose two ends are on the
-    same side of a threshold lies entirely there: inside the dead band it contributes nothing, outside it the
-    whole step, int u = tau * (delta s - delta u) (charge balance of C_K, no exponential needed). Only the
-    few steps whose ends straddle +-theta need the crossing time (``threshold_step_integral``). Work is
-    done only on the (step, edge) pairs outside the band, usually a few per cent.
-    """
-    points, edges = signal.shape
-    area = np.empty((points - 1, edges)) if out is None else out
-    # side of the dead band at every grid point: +1 above theta, -1 below -theta, 0 inside
-    side = (feedback >= theta_v).view(np.int8) - (feedback <= -theta_v).view(np.int8)
-    same = side[:-1] == side[1:]
-    flat = area.reshape(-1)
-    whole_mask = same & (side[:-1] != 0)
-    whole = np.flatnonzero(whole_mask)
-    if whole.size > 0.1 * whole_mask.size:  # dense: whole-array arithmetic beats gathering
-        np.subtract(signal[1:], signal[:-1], out=area)
-        area -= feedback[1:]
-        area += feedback[:-1]
-        area *= tau_s
-        area *= whole_mask
-        if np.any(dead_zone):
-            area -= side[:-1] * whole_mask * (theta_v * dead_zone) * step_s[:, None]
-    else:  # sparse: only the listed pairs
-        area[...] = 0.0
-        k, e = np.divmod(whole, edges)
-        value = (signal[k + 1, e] - signal[k, e]) - (feedback[k + 1, e] - feedback[k, e])
-        value *= tau_s[e]
-        dead = dead_zone[e]
-        if np.any(dead):
-            value[dead] -= side[k[dead], e[dead]] * theta_v[e[dead]] * step_s[k[dead]]
-        flat[whole] = value
-    crossing = np.flatnonzero(~same)
-    if crossing.size:
-        k, e = np.divmod(crossing, edges)
-        tau = tau_s[e]
-        slope = (signal[k + 1, e] - signal[k, e]) / step_s[k]
-        flat[crossing] = threshold_step_integral(
-            feedback[k, e], tau * slope, step_s[k], tau, theta_v[e], dead_zone[e]
-        )
-    return area
-
-
-def threshold_step_integral(
-    u0: np.ndarray,
-    u_inf: np.ndarray,
-    h_s: np.ndarray,
-    tau_s: np.ndarray,
-    theta_v: np.ndarray,
-    dead_zone: np.ndarray,
-) -> np.ndarray:
-    """Exact integral over one step of g(u(x)) for u(x) = u_inf + (u0 - u_inf) e^{-x/tau}, 0 <= x <= h.
-
-    g is the hard threshold (g = u where |u| >= theta, else 0) or, where ``dead_zone``, the dead zone
-    (g = u - theta sign(u) where |u| >= theta). u is monotone on the step, so {u >= theta} and {u <= -theta}
-    are intervals touching the ends of the step; their ends are found in closed form and
-    F(x) = int_0^x u = u_inf x + (u0 - u_inf) tau (1 - e^{-x/tau}) integrates u over them. All arguments are
-    1-D arrays of equal length (one entry per (step, edge) pair); units V, s, V*s.
-    """
-    rho = np.exp(-h_s / tau_s)
-    amplitude = u0 - u_inf
-    u1 = u_inf + amplitude * rho
-    total = np.zeros_like(u0)
-    for sign in (1.0, -1.0):
-        level = sign * theta_v
-        beyond0 = sign * u0 >= theta_v  # this end of the step is past the threshold on this side
-        beyond1 = sign * u1 >= theta_v
-        cross = beyond0 != beyond1
-        x_c = np.zeros_like(u0)
-        if np.any(cross):
-            x_c[cross] = _crossing_at(level, u_inf, amplitude, rho, tau_s, cross)
-        x1 = np.where(beyond0, 0.0, x_c)  # the part past the threshold is [x1, x2]
-        x2 = np.where(beyond1, h_s, x_c)
-        part = u_inf * (x2 - x1) + amplitude * tau_s * (np.exp(-x1 / tau_s) - np.exp(-x2 / tau_s))
-        total += part - np.where(dead_zone, level, 0.0) * (x2 - x1)
-    return total
-
-
-def _crossing_at(
-    level: np.ndarray,
-    u_inf: np.ndarray,
-    amplitude: np.ndarray,
-    rho: np.ndarray,
-    tau_s: np.ndarray,
-    mask: np.ndarray,
-) -> np.ndarray:
-    """Time x in [0, h] where u(x) = level, for the masked entries (which do cross the level)."""
-    ratio = (level[mask] - u_inf[mask]) / amplitude[mask]
-    return -tau_s[mask] * np.log(np.clip(ratio, rho[mask], 1.0))

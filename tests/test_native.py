@@ -20,7 +20,7 @@ from tcl_circuits.drive import beta_at
 from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
 from tcl_circuits.linear import LinearNetwork
-from tcl_circuits.quasistatic import highpass_foh, threshold_area, threshold_step_integral
+from tcl_circuits.cell_dynamics import integrate_cells, threshold_step_integral
 from tcl_circuits.tasks import teacher_task
 
 
@@ -171,12 +171,11 @@ def test_a_plain_resistor_divider_and_a_sweep_of_its_source():
 def test_highpass_of_a_ramp_is_the_exact_exponential_approach():
     tau, slope = 5e-6, 3.0
     t = np.linspace(0.0, 4e-5, 17)
-    signal = (slope * t)[:, None] * np.ones((1, 2))
-    u = highpass_foh(signal, np.diff(t), np.array([tau, 2 * tau]))
-    np.testing.assert_allclose(u[:, 0], tau * slope * (1 - np.exp(-t / tau)), rtol=1e-12, atol=1e-20)
-    np.testing.assert_allclose(
-        u[:, 1], 2 * tau * slope * (1 - np.exp(-t / (2 * tau))), rtol=1e-12, atol=1e-20
-    )
+    signal = np.ones((2, 1)) * (slope * t)[None, :]
+    u, w = integrate_cells(signal, np.diff(t), np.array([tau, 2 * tau]), np.inf, 1.0, False)
+    np.testing.assert_allclose(u[0], tau * slope * (1 - np.exp(-t / tau)), rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(u[1], 2 * tau * slope * (1 - np.exp(-t / (2 * tau))), rtol=1e-12, atol=1e-20)
+    assert not np.any(w)  # never past an infinite threshold
 
 
 def _numeric_area(u0, u_inf, h, tau, theta, dead_zone, n=200_001):
@@ -205,20 +204,22 @@ def test_threshold_step_integral_matches_quadrature(dead_zone):
     assert exact[0] == 0.0
 
 
-@pytest.mark.parametrize("theta_v", [2e-4, 2e-3])  # most steps outside the band (dense path), few (sparse)
+@pytest.mark.parametrize("theta_v", [2e-4, 2e-3])  # most steps outside the band, few
 def test_whole_step_shortcut_equals_the_general_step_integral(theta_v):
+    """A step with both ends past the threshold is integrated by charge balance; one that straddles it by
+    the crossing time. Both must equal the general closed form on every step."""
     rng = np.random.default_rng(3)
     t = np.linspace(0, 1e-4, 41)
-    signal = np.cumsum(rng.normal(size=(41, 30)), axis=0) * 1e-3
-    tau, theta = np.full(30, 5e-6), np.full(30, theta_v)
+    signal = np.cumsum(rng.normal(size=(30, 41)), axis=1) * 1e-3
+    tau, theta, gain = np.full(30, 5e-6), np.full(30, theta_v), np.linspace(1.0, 3.0, 30)
     dead = np.arange(30) % 2 == 0
     steps = np.diff(t)
-    u = highpass_foh(signal, steps, tau)
-    area = threshold_area(signal, u, steps, tau, theta, dead)
-    k, e = np.indices(area.shape).reshape(2, -1)
-    slope = (signal[k + 1, e] - signal[k, e]) / steps[k]
-    general = threshold_step_integral(u[k, e], tau[e] * slope, steps[k], tau[e], theta[e], dead[e])
-    np.testing.assert_allclose(area[k, e], general, rtol=1e-9, atol=1e-14 * 1e-6)
+    u, w = integrate_cells(signal, steps, tau, theta, gain, dead)
+    area = -np.diff(w, axis=1) / gain[:, None]
+    e, k = np.indices(area.shape).reshape(2, -1)
+    slope = (signal[e, k + 1] - signal[e, k]) / steps[k]
+    general = threshold_step_integral(u[e, k], tau[e] * slope, steps[k], tau[e], theta[e], dead[e])
+    np.testing.assert_allclose(area[e, k], general, rtol=1e-9, atol=1e-14 * 1e-6)
     outside = np.count_nonzero(area) / area.size
     assert outside > 0.2 if theta_v < 1e-3 else 0 < outside < 0.1
 
@@ -390,25 +391,6 @@ def test_a_kept_result_is_never_overwritten_by_the_next_run(sample):
     third = backend.run(compile_tcl(spec, drive=SawtoothConfig(), cell=cell, inputs_v=x[2], targets_v=y[2]))
     np.testing.assert_array_equal(only_one, kept["s3"])
     assert not np.array_equal(third.v("s3"), kept["s3"])
-
-
-def test_recursions_agree_on_the_small_and_the_large_network_paths(monkeypatch):
-    """Below SMALL_EDGE_COUNT edges the time recursions run in scipy/numpy C loops, above it in a
-    Python loop over time: both give the same numbers."""
-    import tcl_circuits.quasistatic as quasistatic
-
-    task = teacher_task("lattice:12x12", train_samples=1, test_samples=1, seed=2)
-    spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    assert spec.n_edges > quasistatic.SMALL_EDGE_COUNT
-    drive = SawtoothConfig()
-    cell = _cell(spec, x[None], y[None], drive, headroom=0.5)
-    circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y)
-    large = NativeBackend().run(circuit)
-    monkeypatch.setattr(quasistatic, "SMALL_EDGE_COUNT", 10**9)
-    small = NativeBackend().run(circuit)
-    assert np.count_nonzero(_accumulators(small, circuit)) > 20
-    for name in ("u0", "u100", "w0", "w100", "w263"):
-        np.testing.assert_allclose(large.v(name), small.v(name), rtol=1e-9, atol=1e-15)
 
 
 def test_a_reused_backend_gives_the_results_of_a_fresh_one(sample):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -9,6 +10,53 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..errors import SimulationError
+
+
+class BlockVectors(Mapping[str, np.ndarray]):
+    """Vectors by name that are rows of a few 2-D blocks (count, points), without a dict entry each.
+
+    A native run returns thousands of vectors (three per edge cell, one per node); building a dict entry per
+    vector would cost more than simulating a large network. ``index`` (fixed per topology, shared across
+    runs) maps each name to (block number, row); ``blocks`` are this run's arrays.
+    """
+
+    def __init__(
+        self,
+        index: Mapping[str, tuple[int, int]],
+        blocks: Sequence[np.ndarray],
+        whole: Sequence[tuple[Sequence[str], int]] = (),
+    ) -> None:
+        self.index = index
+        self.blocks = blocks
+        self.whole = whole
+        """(names, block): name sequences that are a whole block in order, answered by ``rows`` at once."""
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        block, row = self.index[name]
+        return self.blocks[block][row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def rows(self, names: Sequence[str]) -> np.ndarray:
+        """(len(names), points), non-empty names: the block itself when the names are a whole block in order."""
+        for group, block in self.whole:
+            if names is group or (len(names) == len(group) and tuple(names) == group):
+                return self.blocks[block]
+        located = np.array([self.index[name] for name in names], dtype=int)
+        if np.all(located[:, 0] == located[0, 0]):
+            block = self.blocks[located[0, 0]]
+            rows = located[:, 1]
+            if rows.size == block.shape[0] and np.array_equal(rows, np.arange(rows.size)):
+                return block
+            return np.take(block, rows, axis=0)
+        return np.stack([self[name] for name in names])
 
 
 @dataclass
@@ -19,7 +67,7 @@ class SimResult:
     variable is ``time`` for transients and the swept source's name for DC sweeps (``v-sweep`` in ngspice).
     """
 
-    vectors: dict[str, np.ndarray]
+    vectors: Mapping[str, np.ndarray]
     log: str = ""
     netlist: str = ""
     stats: dict[str, float] = field(default_factory=dict)
@@ -34,6 +82,15 @@ class SimResult:
             raise SimulationError(
                 f"the simulation returned no vector for node {node!r}", netlist=self.netlist, log=self.log
             ) from None
+
+    def rows(self, nodes: Sequence[str]) -> np.ndarray:
+        """Voltages of many nodes stacked, (len(nodes), points); ground reads as zeros. Possibly a read-only
+        view of the backend's arrays: copy before writing."""
+        if not nodes:
+            return np.zeros((0, self.axis.size))
+        if isinstance(self.vectors, BlockVectors) and all(map(self.vectors.__contains__, nodes)):
+            return self.vectors.rows(nodes)
+        return np.stack([self.v(node) for node in nodes])
 
     @property
     def axis(self) -> np.ndarray:

@@ -23,26 +23,32 @@ produced.
 
 from __future__ import annotations
 
+import functools
 import math
-import operator
 import sys
 import time
-from operator import attrgetter
+from collections.abc import Callable
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
-from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
+from .. import allocator
+from ..cell_dynamics import integrate_cells, squared_drops
+from ..circuit import (
+    Circuit,
+    Clamp,
+    DcSweep,
+    FeedbackCell,
+    FeedbackCellArray,
+    Resistor,
+    ResistorArray,
+    Transient,
+    VoltageSource,
+)
 from ..config import ThresholdShape
 from ..errors import ConfigError, NetlistError, SimulationError
-from ..quasistatic import (
-    GROUND,
-    LowRankNetwork,
-    NetworkTopology,
-    accumulate_rows,
-    highpass_foh,
-    threshold_area,
-)
-from .base import SimResult
+from ..quasistatic import GROUND, LowRankNetwork, NetworkTopology, QuasiStaticSolution
+from .base import BlockVectors, SimResult
 
 TIME_VECTOR = "time"
 SWEEP_VECTOR = "v-sweep"
@@ -58,8 +64,11 @@ def _finite(value: float, what: str, *, positive: bool = False) -> float:
     return value
 
 
-def _checked(values: list, items: list, what: str, *, positive: bool = False, nonnegative: bool = False):
-    """Floats of many elements as an array, refusing non-finite (or non-positive / negative) values."""
+def _checked(
+    values, label_of: Callable[[int], str], what: str, *, positive: bool = False, nonnegative: bool = False
+) -> np.ndarray:
+    """Floats of many elements as an array, refusing non-finite (or non-positive / negative) values;
+    ``label_of(k)`` names element k in the error."""
     try:
         array = np.array(values, dtype=float)
     except (TypeError, ValueError):
@@ -71,20 +80,17 @@ def _checked(values: list, items: list, what: str, *, positive: bool = False, no
         bad |= array < 0
     if np.any(bad):
         at = int(np.argmax(bad))
-        first = items[at]
-        label = getattr(first, "name", None) or f"cell {getattr(first, 'index', '?')}"
         expected = "> 0" if positive else ">= 0" if nonnegative else "finite"
-        raise NetlistError(f"{what} of {label} must be {expected}, got {values[at]!r}")
+        raise NetlistError(f"{what} of {label_of(at)} must be {expected}, got {values[at]!r}")
     return array
+
+
+def _cell_label(cells: FeedbackCellArray) -> Callable[[int], str]:
+    return lambda k: f"cell {cells[k].index}"
 
 
 def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
-
-
-def _columns(items: list, *attributes: str) -> list[list]:
-    """Several attributes of many elements, one list per attribute (C-level passes over the items)."""
-    return [list(map(attrgetter(attribute), items)) for attribute in attributes]
 
 
 class _Parsed:
@@ -95,28 +101,38 @@ class _Parsed:
     """
 
     def __init__(self, circuit: Circuit, previous: _Parsed | None = None) -> None:
-        buckets: dict[type, list] = {Resistor: [], VoltageSource: [], Clamp: [], FeedbackCell: []}
+        buckets: dict[type, list] = {
+            Resistor: [],
+            ResistorArray: [],
+            VoltageSource: [],
+            Clamp: [],
+            FeedbackCell: [],
+            FeedbackCellArray: [],
+        }
         for element in circuit.elements:
             bucket = buckets.get(type(element))
             if bucket is None:
                 label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
                 raise SimulationError(
                     f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
-                    "supports Resistor, VoltageSource (to ground), Clamp and FeedbackCell"
+                    "supports resistors, VoltageSource (to ground), Clamp and feedback cells"
                 )
             bucket.append(element)
-        resistors, sources, clamps, cells = (
-            buckets[k] for k in (Resistor, VoltageSource, Clamp, FeedbackCell)
-        )
+        sources, clamps = buckets[VoltageSource], buckets[Clamp]
         for source in sources:
             if source.neg != "0" or source.pos == "0":
                 raise SimulationError(
                     f"voltage source {source.name}: the native engine supports only sources from a node to "
                     f"ground, got {source.pos!r} -> {source.neg!r}"
                 )
-        res_a, res_b, resistance = _columns(resistors, "a", "b", "resistance_ohm")
-        clamp_nodes = [c.node for c in clamps], [c.target for c in clamps], [c.beta for c in clamps]
-        self.connections = (res_a, res_b, [s.pos for s in sources], *clamp_nodes)
+        resistors = circuit.resistor_table
+        res_a, res_b = resistors.a, resistors.b
+        clamp_nodes = (
+            tuple(c.node for c in clamps),
+            tuple(c.target for c in clamps),
+            tuple(c.beta for c in clamps),
+        )
+        self.connections = (res_a, res_b, tuple(s.pos for s in sources), *clamp_nodes)
         if previous is not None and previous.connections == self.connections:
             # same connections as the previous circuit (a training run): reuse the node numbering
             self.names, self.index = previous.names, previous.index
@@ -129,7 +145,7 @@ class _Parsed:
         else:
             previous = None
             order = dict.fromkeys(
-                res_a + res_b + [s.pos for s in sources] + [n for part in clamp_nodes for n in part]
+                res_a + res_b + tuple(s.pos for s in sources) + tuple(n for part in clamp_nodes for n in part)
             )
             order.pop("0", None)
             self.names = list(order)
@@ -138,17 +154,19 @@ class _Parsed:
             self.index = index
             self.res_a, self.res_b = _indices(index, res_a), _indices(index, res_b)
             self.clamp_a, self.clamp_b, self.clamp_beta = (_indices(index, part) for part in clamp_nodes)
-        self.res_g = 1.0 / _checked(resistance, resistors, "resistance", positive=True)
+        self.res_g = 1.0 / _checked(
+            resistors.resistance_ohm, resistors.names.__getitem__, "resistance", positive=True
+        )
         self._sources(sources)
         self.clamps = clamps
-        self.clamp_g = _checked([c.conductance_s for c in clamps], clamps, "conductance")
+        self.clamp_g = _checked([c.conductance_s for c in clamps], lambda k: clamps[k].name, "conductance")
         for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
             if beta not in self.driven_by:
                 raise SimulationError(
                     f"clamp {clamp.name}: its beta node {clamp.beta!r} must be driven by a voltage source "
                     "(the native engine treats the clamp as a time-varying linear conductance)"
                 )
-        self._cells(cells, previous)
+        self._cells(circuit.cells, previous)
 
     def _sources(self, sources: list[VoltageSource]) -> None:
         self.sources: dict[str, VoltageSource] = {}
@@ -188,52 +206,37 @@ class _Parsed:
         "dead_zone",
     )
 
-    def _cells(self, cells: list[FeedbackCell], previous: _Parsed | None) -> None:
+    def _cells(self, cells: FeedbackCellArray, previous: _Parsed | None) -> None:
         self.cells = cells
-        if (
-            previous is not None
-            and len(previous.cells) == len(cells)
-            and all(map(operator.is_, cells, previous.cells))
-        ):
-            # the very same (immutable) cell objects on the same nodes: the compiler reuses them per topology
+        if previous is not None and previous.cells is cells:
+            # the very same (immutable) cell array on the same nodes: the compiler reuses it per topology
             for field in self._CELL_FIELDS:
                 setattr(self, field, getattr(previous, field))
             return
         index = self.index
-        a, b, signal, feedback, accumulator, c_k, r_k, theta, gain, shapes = _columns(
-            cells,
-            "a",
-            "b",
-            "signal",
-            "feedback",
-            "accumulator",
-            "c_k_f",
-            "r_k_ohm",
-            "threshold_v",
-            "gain_a_per_v",
-            "shape",
-        )
         try:
-            self.cell_a = np.fromiter(map(index.__getitem__, a), dtype=int, count=len(cells))
-            self.cell_b = np.fromiter(map(index.__getitem__, b), dtype=int, count=len(cells))
+            self.cell_a = _indices(index, cells.a)
+            self.cell_b = _indices(index, cells.b)
         except KeyError as missing:
             raise NetlistError(
                 f"a feedback cell senses node {missing}, which no network element connects"
             ) from None
-        self.signal, self.feedback, self.accumulator = signal, feedback, accumulator
-        inner = signal + feedback + accumulator
+        self.signal, self.feedback, self.accumulator = cells.signal, cells.feedback, cells.accumulator
+        inner = cells.signal + cells.feedback + cells.accumulator
         if len(set(inner)) != len(inner) or not index.keys().isdisjoint(inner):
             seen: set[str] = set()
             for name in inner:
                 if name in seen or name in index:
                     raise NetlistError(f"feedback cell node {name!r} is used twice")
                 seen.add(name)
-        self.tau_s = _checked(r_k, cells, "R_K", positive=True) * _checked(c_k, cells, "C_K", positive=True)
-        self.theta_v = _checked(theta, cells, "threshold", nonnegative=True)
-        self.gain = _checked(gain, cells, "gain")
+        label = _cell_label(cells)
+        r_k = _checked(cells.r_k_ohm, label, "R_K", positive=True)
+        self.tau_s = r_k * _checked(cells.c_k_f, label, "C_K", positive=True)
+        self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
+        self.gain = _checked(cells.gain_a_per_v, label, "gain")
         hard, dead = ThresholdShape.HARD, ThresholdShape.DEAD_ZONE
-        self.dead_zone = np.array([shape is dead for shape in shapes], dtype=bool)
-        unknown = [shape for shape in shapes if shape is not hard and shape is not dead]
+        self.dead_zone = np.array([shape is dead for shape in cells.shape], dtype=bool)
+        unknown = [shape for shape in cells.shape if shape is not hard and shape is not dead]
         if unknown:
             raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
 
@@ -262,16 +265,21 @@ class NativeBackend:
         PWL breakpoint on the grid). 1 matches the step ngspice is given; the update then differs from the
         converged one by at most about 0.2 % on the measured cases, shrinking 4x per doubling
         (docs/native.md).
+    keep_freed_memory : raise glibc's malloc thresholds for this process (``allocator.keep_freed_memory``),
+        so that each sample's large temporaries reuse memory instead of faulting in fresh pages.
     """
 
-    def __init__(self, *, refine: int = 1) -> None:
+    def __init__(self, *, refine: int = 1, keep_freed_memory: bool = True) -> None:
         if not isinstance(refine, int) or refine < 1:
             raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
+        if keep_freed_memory:
+            allocator.keep_freed_memory()
         self.refine = refine
         self.runs = 0
         self._topologies: dict[tuple, NetworkTopology] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._previous: _Parsed | None = None
+        self._indices: tuple | None = None
 
     def close(self) -> None:
         """Nothing to release (kept for the Backend protocol)."""
@@ -284,7 +292,15 @@ class NativeBackend:
 
     # --- running -----------------------------------------------------------------------------
     def run(self, circuit: Circuit) -> SimResult:
-        """Simulate the circuit's analysis (Transient or DcSweep) and return its vectors by SPICE name."""
+        """Simulate the circuit's analysis (Transient or DcSweep) and return its vectors by SPICE name.
+
+        BLAS runs single-threaded meanwhile: the products here are too small to gain from threads, and on a
+        busy machine a threaded one took 50x longer (docs/native.md).
+        """
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._run(circuit)
+
+    def _run(self, circuit: Circuit) -> SimResult:
         started = time.perf_counter()
         parsed = self._previous = _Parsed(circuit, self._previous)
         analysis = circuit.analysis
@@ -303,41 +319,54 @@ class NativeBackend:
             raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
         topology = self._topology(parsed)
         points, edges = axis.size, len(parsed.cells)
-        voltages = self._buffer("voltages", (topology.n_nodes + 1, points))
-        _network_voltages(parsed, driven_v, topology, voltages)  # one row per node, internal order
-        # every vector is a row view of one block: no per-vector copies
-        rows = list(voltages)
-        vectors: dict[str, np.ndarray] = {axis_name: axis}
-        vectors.update(zip(parsed.names, (rows[p] for p in topology.position[:-1].tolist()), strict=True))
+        solution = _network_solution(parsed, driven_v, topology)
+        voltages = solution.node_voltages(out=self._buffer("voltages", (topology.n_nodes + 1, points)))
+        # one row per cell: each cell's samples are contiguous for the integration along time
+        signal, feedback, accumulator = (
+            self._buffer(name, (edges, points)) for name in ("signal", "feedback", "accumulator")
+        )
         if edges:
             position = topology.position
-            # edge drops gathered as whole rows (E, T); mode="clip" (indices are valid) lets np.take write
-            # into ``out`` without an extra buffer. The recursions over time run on (T, E) work arrays; the
-            # results are handed out as (E, T) so that every cell's vectors are contiguous rows.
-            signal = self._buffer("signal", (edges, points))
-            np.take(voltages, position[parsed.cell_a], axis=0, out=signal, mode="clip")
-            ends_b = self._buffer("scratch_b", (edges, points))
-            signal -= np.take(voltages, position[parsed.cell_b], axis=0, out=ends_b, mode="clip")
-            signal *= signal
-            feedback = self._buffer("feedback", (edges, points))
-            accumulator = self._buffer("accumulator", (edges, points))
+            squared_drops(voltages, position[parsed.cell_a], position[parsed.cell_b], out=signal)
             if isinstance(analysis, Transient):
-                work_s, work_u, work_w = (
-                    self._buffer(name, (points, edges)) for name in ("work_s", "work_u", "work_w")
+                integrate_cells(
+                    signal,
+                    step,
+                    parsed.tau_s,
+                    parsed.theta_v,
+                    parsed.gain,
+                    parsed.dead_zone,
+                    feedback=feedback,
+                    accumulator=accumulator,
                 )
-                work_s[...] = signal.T
-                _cells_transient(parsed, step, work_s, work_u, work_w)
-                feedback[...] = work_u.T
-                accumulator[...] = work_w.T
             else:
                 feedback[...] = 0.0
                 accumulator[...] = 0.0
-            vectors.update(zip(parsed.signal, signal, strict=True))
-            vectors.update(zip(parsed.feedback, feedback, strict=True))
-            vectors.update(zip(parsed.accumulator, accumulator, strict=True))
         self.runs += 1
         stats = {"seconds": time.perf_counter() - started, "points": float(points)}
+        blocks = (axis[None, :], voltages, signal, feedback, accumulator)
+        whole = ((parsed.signal, 2), (parsed.feedback, 3), (parsed.accumulator, 4))
+        vectors = BlockVectors(self._index(parsed, topology, axis_name), blocks, whole)
         return SimResult(vectors=vectors, stats=stats)
+
+    def _index(
+        self, parsed: _Parsed, topology: NetworkTopology, axis_name: str
+    ) -> dict[str, tuple[int, int]]:
+        """Name -> (block, row) for the blocks of ``run``: axis, node voltages, s, u, w (cached)."""
+        cached = self._indices
+        if (
+            cached is not None
+            and cached[0] == axis_name
+            and cached[1] is parsed.names
+            and cached[2] is parsed.accumulator
+        ):
+            return cached[3]
+        index = {axis_name: (0, 0)}
+        index.update(zip(parsed.names, ((1, p) for p in topology.position[:-1].tolist()), strict=True))
+        for block, names in enumerate((parsed.signal, parsed.feedback, parsed.accumulator), start=2):
+            index.update(zip(names, ((block, e) for e in range(len(names))), strict=True))
+        self._indices = (axis_name, parsed.names, parsed.accumulator, index)
+        return index
 
     def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
         """A 2-D array for this run, reusing the last run's when nothing refers to it any more.
@@ -396,6 +425,12 @@ class NativeBackend:
         return np.concatenate(times), np.concatenate(steps)
 
 
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools (found once: the search costs milliseconds, a limit microseconds)."""
+    return ThreadpoolController()
+
+
 def _sweep_values(analysis: DcSweep) -> np.ndarray:
     start = _finite(analysis.start, "DC sweep start")
     stop = _finite(analysis.stop, "DC sweep stop")
@@ -408,29 +443,15 @@ def _sweep_values(analysis: DcSweep) -> np.ndarray:
     return start + step * np.arange(count)
 
 
-def _network_voltages(
-    parsed: _Parsed, driven_v: np.ndarray, topology: NetworkTopology, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Quasi-static node voltages at every point, (n_nodes + 1, P), rows in the topology's internal order
-    (``topology.position`` maps node index to row)."""
+def _network_solution(
+    parsed: _Parsed, driven_v: np.ndarray, topology: NetworkTopology
+) -> QuasiStaticSolution:
+    """The quasi-static network state at every point (low-rank form, ``quasistatic.QuasiStaticSolution``)."""
     network = LowRankNetwork(topology, parsed.res_g)
     if not parsed.clamps:
-        return network.solve(driven_v, out=out)
+        return network.solve(driven_v)
     beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
     if np.all(beta_columns == beta_columns[0]) and np.all(parsed.clamp_g > 0):
         waveform = driven_v[:, beta_columns[0]]
-        return network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g, out=out)
-    return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g, out=out)
-
-
-def _cells_transient(
-    parsed: _Parsed, step_s: np.ndarray, signal: np.ndarray, feedback: np.ndarray, accumulator: np.ndarray
-) -> None:
-    """Fill u and v(w) of every cell at every grid point, (T, E) each, from s (T, E)."""
-    highpass_foh(signal, step_s, parsed.tau_s, out=feedback)
-    accumulator[0] = 0.0
-    threshold_area(
-        signal, feedback, step_s, parsed.tau_s, parsed.theta_v, parsed.dead_zone, out=accumulator[1:]
-    )
-    accumulator[1:] *= -parsed.gain
-    accumulate_rows(accumulator)
+        return network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g)
+    return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g)

@@ -79,8 +79,8 @@ class TclRule:
         result = self.backend.run(circuit)
         t = result.axis
         cells = circuit.cells
-        w_end = np.array([result.v(c.accumulator)[-1] for c in cells])
-        signals = np.stack([result.v(c.signal) for c in cells])  # (edges, time points)
+        w_end = result.rows(cells.accumulator)[:, -1]
+        signals = result.rows(cells.signal)  # (edges, time points)
         k = int(np.clip(np.searchsorted(t, self.drive.tau_rise_s), 1, t.size - 1))
         frac = (self.drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
         s_clamped = signals[:, k - 1] + frac * (signals[:, k] - signals[:, k - 1])

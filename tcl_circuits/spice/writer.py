@@ -11,7 +11,18 @@ from __future__ import annotations
 import math
 import re
 
-from ..circuit import Circuit, Clamp, DcSweep, FeedbackCell, MemristorCell, Resistor, Transient, VoltageSource
+from ..circuit import (
+    Circuit,
+    Clamp,
+    DcSweep,
+    FeedbackCell,
+    FeedbackCellArray,
+    MemristorCell,
+    Resistor,
+    ResistorArray,
+    Transient,
+    VoltageSource,
+)
 from ..config import ThresholdShape
 from ..errors import NetlistError
 
@@ -71,6 +82,8 @@ def _threshold(cell: FeedbackCell) -> str:
 
 
 def _lines_for(element) -> list[str]:
+    if isinstance(element, ResistorArray | FeedbackCellArray):
+        return [line for resistor in element for line in _lines_for(resistor)]
     lines = [comment(element.comment)] if element.comment else []
     if isinstance(element, Resistor):
         lines.append(
@@ -120,7 +133,7 @@ def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> st
     lines += [comment(text) for text in circuit.header_comments]
     for element in circuit.elements:
         lines += _lines_for(element)
-    accumulators = [cell.accumulator for cell in circuit.cells]
+    accumulators = circuit.cells.accumulator
     for start in range(0, len(accumulators), 8):
         lines.append(".ic " + " ".join(f"v({name(w)})=0" for w in accumulators[start : start + 8]))
     states = [(cell.state, cell.state_initial) for cell in circuit.memristor_cells]

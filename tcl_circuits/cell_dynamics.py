@@ -1,0 +1,171 @@
+"""The feedback cell of every edge integrated exactly over a time grid: the native engine's per-edge work.
+
+Cell of one edge (the writer's ``FeedbackCell``): s = (v(a) - v(b))^2; series C_K / shunt R_K high-pass,
+du/dt = ds/dt - u/tau with tau = R_K C_K and u(0) = 0; threshold g(u) (hard: u where |u| >= theta, else 0;
+dead zone: sign(u) max(|u| - theta, 0)); accumulator dw/dt = -gain * g(u), w(0) = 0.
+
+With s linear on each step (first-order hold), everything is a closed form:
+- u(t + x) = u_inf + (u(t) - u_inf) e^{-x/tau}, u_inf = tau * slope, so u at the grid points is exact;
+- u is monotone on the step, so a step whose ends lie on the same side of +-theta lies there entirely:
+  inside the band it adds nothing to w, outside it int u = tau * (delta s - delta u) (charge balance of C_K);
+- a step whose ends straddle a threshold needs the crossing time, also closed form
+  (``threshold_step_integral``).
+
+The loops are compiled with numba: one pass over each edge's samples, with no temporaries, instead of a
+dozen numpy passes over (edges x points) arrays (scripts/bench_engines.py measures the engine).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, inline="always")
+def _step_integral(u0: float, u_inf: float, h: float, tau: float, theta: float, dead_zone: bool) -> float:
+    """int_0^h g(u(x)) dx for u(x) = u_inf + (u0 - u_inf) e^{-x/tau} (see ``threshold_step_integral``)."""
+    rho = math.exp(-h / tau)
+    amplitude = u0 - u_inf
+    u1 = u_inf + amplitude * rho
+    total = 0.0
+    for sign in (1.0, -1.0):
+        level = sign * theta
+        beyond0 = sign * u0 >= theta
+        beyond1 = sign * u1 >= theta
+        crossing = 0.0
+        if beyond0 != beyond1:  # u passes the level inside the step: amplitude != 0
+            ratio = min(max((level - u_inf) / amplitude, rho), 1.0)
+            crossing = -tau * math.log(ratio)
+        x1 = 0.0 if beyond0 else crossing  # the part past the level is [x1, x2]
+        x2 = h if beyond1 else crossing
+        part = u_inf * (x2 - x1) + amplitude * tau * (math.exp(-x1 / tau) - math.exp(-x2 / tau))
+        total += part - (level * (x2 - x1) if dead_zone else 0.0)
+    return total
+
+
+@numba.njit(cache=True)
+def _threshold_step_integrals(u0, u_inf, h, tau, theta, dead_zone, out):
+    for k in range(out.size):
+        out[k] = _step_integral(u0[k], u_inf[k], h[k], tau[k], theta[k], dead_zone[k])
+
+
+def threshold_step_integral(
+    u0: np.ndarray,
+    u_inf: np.ndarray,
+    h_s: np.ndarray,
+    tau_s: np.ndarray,
+    theta_v: np.ndarray,
+    dead_zone: np.ndarray,
+) -> np.ndarray:
+    """Exact integral over one step of g(u(x)) for u(x) = u_inf + (u0 - u_inf) e^{-x/tau}, 0 <= x <= h.
+
+    g is the hard threshold (g = u where |u| >= theta, else 0) or, where ``dead_zone``, the dead zone
+    (g = u - theta sign(u) where |u| >= theta). u is monotone on the step, so {u >= theta} and {u <= -theta}
+    are intervals touching the ends of the step; their ends are found in closed form and
+    F(x) = int_0^x u = u_inf x + (u0 - u_inf) tau (1 - e^{-x/tau}) integrates u over them. Arguments are
+    arrays of one shape (one entry per step); units V, s, V*s.
+    """
+    arrays = np.broadcast_arrays(u0, u_inf, h_s, tau_s, theta_v)
+    u0, u_inf, h_s, tau_s, theta_v = (np.ascontiguousarray(a, dtype=float).ravel() for a in arrays)
+    dead = np.ascontiguousarray(np.broadcast_to(dead_zone, arrays[0].shape), dtype=bool).ravel()
+    out = np.empty(u0.size)
+    _threshold_step_integrals(u0, u_inf, h_s, tau_s, theta_v, dead, out)
+    return out.reshape(arrays[0].shape)
+
+
+@numba.njit(cache=True)
+def _squared_drops(voltages, ends_a, ends_b, out):
+    for e in range(ends_a.size):
+        row_a, row_b, row = voltages[ends_a[e]], voltages[ends_b[e]], out[e]
+        for n in range(row.size):
+            drop = row_a[n] - row_b[n]
+            row[n] = drop * drop
+
+
+def squared_drops(
+    voltages: np.ndarray, ends_a: np.ndarray, ends_b: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The squarer of every cell: s_e = (v(a_e) - v(b_e))^2, (E, T), from node voltages (rows, T)."""
+    voltages = np.ascontiguousarray(voltages, dtype=float)
+    ends_a, ends_b = (np.ascontiguousarray(ends, dtype=np.int64) for ends in (ends_a, ends_b))
+    out = np.empty((ends_a.size, voltages.shape[1])) if out is None else out
+    _squared_drops(voltages, ends_a, ends_b, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, feedback, accumulator):
+    edges, points = signal.shape
+    for e in range(edges):
+        tau, theta, gain, dead = tau_s[e], theta_v[e], gain_s[e], dead_zone[e]
+        s, u_row, w_row = signal[e], feedback[e], accumulator[e]
+        u = 0.0
+        w = 0.0
+        u_row[0] = 0.0
+        w_row[0] = 0.0
+        side = (1 if u >= theta else 0) - (1 if u <= -theta else 0)
+        h_last = -1.0
+        rho = drive = 0.0
+        for n in range(points - 1):
+            h = step_s[n]
+            if h != h_last:  # steps come in runs of equal length: one exponential per run
+                rho = math.exp(-h / tau)
+                drive = tau * (1.0 - rho) / h  # u(t+h) = rho u(t) + drive * delta s
+                h_last = h
+            ds = s[n + 1] - s[n]
+            u_next = rho * u + drive * ds
+            side_next = (1 if u_next >= theta else 0) - (1 if u_next <= -theta else 0)
+            if side_next == side:
+                if side != 0:  # the whole step beyond the threshold
+                    area = tau * (ds - (u_next - u))
+                    if dead:
+                        area -= side * theta * h
+                    w -= gain * area
+            else:
+                w -= gain * _step_integral(u, tau * ds / h, h, tau, theta, dead)
+            u, side = u_next, side_next
+            u_row[n + 1] = u
+            w_row[n + 1] = w
+
+
+def integrate_cells(
+    signal: np.ndarray,
+    step_s: np.ndarray,
+    tau_s: np.ndarray,
+    theta_v: np.ndarray,
+    gain: np.ndarray,
+    dead_zone: np.ndarray,
+    feedback: np.ndarray | None = None,
+    accumulator: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """u and v(w) of every cell at the grid points, from s at the grid points.
+
+    Parameters
+    ----------
+    signal : (E, T) s of each edge at the grid points, V^2.
+    step_s : (T - 1,) step lengths, seconds.
+    tau_s, theta_v, gain : (E,) R_K C_K (s), threshold (V), accumulator gain (A/V on 1 F, i.e. 1/s).
+    dead_zone : (E,) bool, dead-zone threshold where True, hard threshold elsewhere.
+    feedback, accumulator : optional (E, T) float arrays to fill (C-contiguous).
+
+    Returns
+    -------
+    (feedback, accumulator), (E, T) each: u in V and v(w) in V.
+    """
+    signal = np.ascontiguousarray(signal, dtype=float)
+    edges, points = signal.shape
+    feedback = np.empty((edges, points)) if feedback is None else feedback
+    accumulator = np.empty((edges, points)) if accumulator is None else accumulator
+    if points == 0:
+        return feedback, accumulator
+    columns = [
+        np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float) for a in (tau_s, theta_v, gain)
+    ]
+    dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
+    steps = np.ascontiguousarray(step_s, dtype=float)
+    if steps.shape != (points - 1,):
+        raise ValueError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
+    _integrate(signal, steps, *columns, dead, feedback, accumulator)
+    return feedback, accumulator
