@@ -13,16 +13,17 @@ import numpy as np
 from scipy.integrate import trapezoid
 
 from .backends.base import SimResult
+from .cell_dynamics import squared_drops
 from .circuit import Circuit
 
 
 @lru_cache(maxsize=8)
 def _incidence(ends_a: tuple[str, ...], ends_b: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Distinct non-ground nodes and, per resistor, the rows of its two ends (ground is the row after the
-    last node). The same for every sample of a run."""
+    """Distinct non-ground nodes and, per resistor, the rows of its two ends (-1 for ground). The same for
+    every sample of a run."""
     nodes = sorted((set(ends_a) | set(ends_b)) - {"0"})
     row = {node: k for k, node in enumerate(nodes)}
-    row["0"] = len(nodes)
+    row["0"] = -1
     return nodes, np.array([row[n] for n in ends_a]), np.array([row[n] for n in ends_b])
 
 
@@ -32,12 +33,7 @@ def network_energy_j(circuit: Circuit, result: SimResult) -> float:
     power = np.zeros_like(result.axis)
     if len(resistors):
         nodes, a, b = _incidence(resistors.a, resistors.b)
-        voltages = result.rows(nodes)
-        if "0" in resistors.a or "0" in resistors.b:
-            voltages = np.vstack([voltages, np.zeros((1, voltages.shape[1]))])
-        dv = voltages[a] - voltages[b]
-        dv *= dv
-        power += (1.0 / resistors.resistance_ohm) @ dv
+        power += (1.0 / resistors.resistance_ohm) @ squared_drops(result.rows(nodes), a, b)
     for clamp in circuit.clamps:
         dv = result.v(clamp.node) - result.v(clamp.target)
         power += clamp.conductance_s * result.v(clamp.beta) * dv * dv

@@ -25,11 +25,14 @@ class BlockVectors(Mapping[str, np.ndarray]):
         index: Mapping[str, tuple[int, int]],
         blocks: Sequence[np.ndarray],
         whole: Sequence[tuple[Sequence[str], int]] = (),
+        memo: dict[int, tuple[Sequence[str], np.ndarray]] | None = None,
     ) -> None:
         self.index = index
         self.blocks = blocks
         self.whole = whole
         """(names, block): name sequences that are a whole block in order, answered by ``rows`` at once."""
+        self.memo = {} if memo is None else memo
+        """Located rows of name sequences asked for before (shared across runs of one topology)."""
 
     def __getitem__(self, name: str) -> np.ndarray:
         block, row = self.index[name]
@@ -45,17 +48,20 @@ class BlockVectors(Mapping[str, np.ndarray]):
         return name in self.index
 
     def rows(self, names: Sequence[str]) -> np.ndarray:
-        """(len(names), points), non-empty names: the block itself when the names are a whole block in order."""
+        """(len(names), points) for non-empty names, raising KeyError for an unknown one: the block itself when
+        the names are a whole block in order, else a gather of its rows."""
         for group, block in self.whole:
             if names is group or (len(names) == len(group) and tuple(names) == group):
                 return self.blocks[block]
-        located = np.array([self.index[name] for name in names], dtype=int)
+        known = self.memo.get(id(names))
+        if known is not None and known[0] is names:
+            located = known[1]
+        else:
+            located = np.array([self.index[name] for name in names], dtype=int)
+            if len(self.memo) < 64:
+                self.memo[id(names)] = (names, located)  # holding ``names`` keeps its id unique
         if np.all(located[:, 0] == located[0, 0]):
-            block = self.blocks[located[0, 0]]
-            rows = located[:, 1]
-            if rows.size == block.shape[0] and np.array_equal(rows, np.arange(rows.size)):
-                return block
-            return np.take(block, rows, axis=0)
+            return np.take(self.blocks[located[0, 0]], located[:, 1], axis=0)
         return np.stack([self[name] for name in names])
 
 
@@ -88,8 +94,11 @@ class SimResult:
         view of the backend's arrays: copy before writing."""
         if not nodes:
             return np.zeros((0, self.axis.size))
-        if isinstance(self.vectors, BlockVectors) and all(map(self.vectors.__contains__, nodes)):
-            return self.vectors.rows(nodes)
+        if isinstance(self.vectors, BlockVectors):
+            try:
+                return self.vectors.rows(nodes)
+            except KeyError:
+                pass  # the loop below names the missing node
         return np.stack([self.v(node) for node in nodes])
 
     @property

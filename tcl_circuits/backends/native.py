@@ -346,13 +346,13 @@ class NativeBackend:
         stats = {"seconds": time.perf_counter() - started, "points": float(points)}
         blocks = (axis[None, :], voltages, signal, feedback, accumulator)
         whole = ((parsed.signal, 2), (parsed.feedback, 3), (parsed.accumulator, 4))
-        vectors = BlockVectors(self._index(parsed, topology, axis_name), blocks, whole)
+        index, memo = self._index(parsed, topology, axis_name)
+        vectors = BlockVectors(index, blocks, whole, memo)
         return SimResult(vectors=vectors, stats=stats)
 
-    def _index(
-        self, parsed: _Parsed, topology: NetworkTopology, axis_name: str
-    ) -> dict[str, tuple[int, int]]:
-        """Name -> (block, row) for the blocks of ``run``: axis, node voltages, s, u, w (cached)."""
+    def _index(self, parsed: _Parsed, topology: NetworkTopology, axis_name: str) -> tuple[dict, dict]:
+        """Name -> (block, row) for the blocks of ``run`` (axis, node voltages, s, u, w) and the memo of
+        located name lists, both kept while the topology stays."""
         cached = self._indices
         if (
             cached is not None
@@ -360,13 +360,13 @@ class NativeBackend:
             and cached[1] is parsed.names
             and cached[2] is parsed.accumulator
         ):
-            return cached[3]
+            return cached[3], cached[4]
         index = {axis_name: (0, 0)}
         index.update(zip(parsed.names, ((1, p) for p in topology.position[:-1].tolist()), strict=True))
         for block, names in enumerate((parsed.signal, parsed.feedback, parsed.accumulator), start=2):
             index.update(zip(names, ((block, e) for e in range(len(names))), strict=True))
-        self._indices = (axis_name, parsed.names, parsed.accumulator, index)
-        return index
+        self._indices = (axis_name, parsed.names, parsed.accumulator, index, {})
+        return index, self._indices[4]
 
     def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
         """A 2-D array for this run, reusing the last run's when nothing refers to it any more.

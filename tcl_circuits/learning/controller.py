@@ -32,7 +32,7 @@ from ..linear import mean_loss
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
 from .rules import ContrastiveRule, GradientRule, TclRule
-from .run_folder import jsonable, summary_core, versions, window_summary, write_json, write_records
+from .run_folder import SampleLog, jsonable, summary_core, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 
@@ -91,12 +91,12 @@ def train(
             )
         spec = spec.with_conductances(np.array(state["conductance_s"]))
         epoch, position = state["epoch"], state["position"]
-        sample_records, epoch_records = state["sample_records"], state["epoch_records"]
+        sample_log, epoch_records = SampleLog(out, state), state["epoch_records"]
         elapsed_before = state["seconds"]
         initial_test_loss = state["initial_test_loss"]
     else:
         epoch, position, elapsed_before = 0, 0, 0.0
-        sample_records, epoch_records = [], []
+        sample_log, epoch_records = SampleLog(out), []
         initial_test_loss = mean_loss(spec, task.x_test, task.y_test)
         epoch_records.append(
             {
@@ -135,7 +135,7 @@ def train(
                 "conductance_s": spec.conductance_s.tolist(),
                 "epoch": epoch,
                 "position": position,
-                "sample_records": sample_records,
+                **sample_log.flush(),
                 "epoch_records": epoch_records,
                 "seconds": seconds(),
                 "initial_test_loss": initial_test_loss,
@@ -170,7 +170,7 @@ def train(
                 proposed = spec.conductance_s + step.delta_g_s
                 clipped = spec.clip(proposed)
                 spec = spec.with_conductances(clipped)
-                sample_records.append(
+                sample_log.append(
                     {
                         "epoch": epoch + 1,
                         "position": position,
@@ -200,6 +200,7 @@ def train(
             bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
             save_checkpoint()
     bar.close()
+    sample_records = sample_log.records
     summary = _summary(task, config, spec, sample_records, epoch_records, initial_test_loss, seconds())
     write_records(out, sample_records, epoch_records)
     write_json(out / "summary.json", summary)

@@ -33,6 +33,58 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+class SampleLog:
+    """The per-sample records of a run, kept in memory and appended to ``samples.jsonl`` at each checkpoint.
+
+    Checkpoints hold only the record count: rewriting every record into each checkpoint made checkpointing
+    cost grow with the square of the run's length. On resume the file is cut back to the checkpoint's count,
+    which drops records written after the last checkpoint (their samples are run again) and a line left half
+    written by a crash.
+    """
+
+    FILE = "samples.jsonl"
+
+    def __init__(self, out: Path, state: dict | None = None) -> None:
+        """A fresh log in ``out``, or with ``state`` (a loaded checkpoint) the log of the run it resumes."""
+        self.path = out / self.FILE
+        self.records: list[dict] = []
+        if state is None:
+            self.path.unlink(missing_ok=True)
+        elif "sample_records" in state:  # checkpoints written before the log existed
+            self.records = list(state["sample_records"])
+            write_lines(self.path, self.records)
+        else:
+            count = int(state["sample_count"])
+            with open(self.path) as handle:
+                self.records = [json.loads(line) for line, _ in zip(handle, range(count), strict=False)]
+            if len(self.records) != count:
+                raise ValueError(
+                    f"{self.path} holds {len(self.records)} complete records, the checkpoint {count}"
+                )
+            write_lines(self.path, self.records)
+        self._written = len(self.records)
+
+    def append(self, record: dict) -> None:
+        self.records.append(record)
+
+    def flush(self) -> dict:
+        """Append the records not yet on disk; returns what a checkpoint stores to resume this log."""
+        with open(self.path, "a") as handle:
+            for record in self.records[self._written :]:
+                handle.write(json.dumps(jsonable(record)) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._written = len(self.records)
+        return {"sample_count": self._written}
+
+
+def write_lines(path: Path, records: list[dict]) -> None:
+    """``records`` as JSON lines, replacing the file atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("".join(json.dumps(jsonable(r)) + "\n" for r in records))
+    os.replace(tmp, path)
+
+
 def versions() -> dict[str, str]:
     """Versions of the packages a run depends on (for config.json)."""
     from importlib.metadata import PackageNotFoundError, version

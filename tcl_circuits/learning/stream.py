@@ -63,7 +63,7 @@ from ..linear import LinearNetwork, mean_loss
 from ..network import NetworkSpec
 from ..spice.writer import write_netlist
 from ..tasks import RegressionTask
-from .run_folder import jsonable, summary_core, versions, window_summary, write_json, write_records
+from .run_folder import SampleLog, jsonable, summary_core, versions, window_summary, write_json, write_records
 
 CHECKPOINT = "checkpoint.json"
 ENABLE_NODE = "en"
@@ -755,14 +755,14 @@ def train_stream(
         )
         epoch, position = state["epoch"], state["position"]
         previous = (np.array(state["previous_x"]), np.array(state["previous_y"]))
-        sample_records, epoch_records = state["sample_records"], state["epoch_records"]
+        sample_log, epoch_records = SampleLog(out, state), state["epoch_records"]
         state_history = state["state_history"]
         elapsed_before, initial_test_loss = state["seconds"], state["initial_test_loss"]
         max_gain = state["max_loop_gain"]
     else:
         net = build_network(task.student, config, task.x_train, task.y_train)
         epoch, position, elapsed_before, max_gain = 0, 0, 0.0, 0.0
-        sample_records, epoch_records, state_history = [], [], []
+        sample_log, epoch_records, state_history = SampleLog(out), [], []
         first = int(np.random.default_rng([learning.seed, 0]).permutation(n_train)[0]) if n_train else 0
         previous = (task.x_train[first], task.y_train[first])
         train_loss, initial_test_loss = _losses(net, task)
@@ -791,7 +791,7 @@ def train_stream(
                 "position": position,
                 "previous_x": np.asarray(previous[0]).tolist(),
                 "previous_y": np.asarray(previous[1]).tolist(),
-                "sample_records": sample_records,
+                **sample_log.flush(),
                 "epoch_records": epoch_records,
                 "state_history": state_history,
                 "seconds": seconds(),
@@ -835,7 +835,7 @@ def train_stream(
                 (out / "first_chunk.cir").write_text(write_netlist(circuit))
             chunk = run_chunk(backend, net, circuit, timeline, y, config.drive, config.cell)
             for k, record in enumerate(chunk.records):
-                sample_records.append(
+                sample_log.append(
                     {
                         "epoch": epoch + 1,
                         "position": position + k,
@@ -862,6 +862,7 @@ def train_stream(
                 break
             save_checkpoint()
     bar.close()
+    sample_records = sample_log.records
     summary = _summary(
         task, config, net, sample_records, epoch_records, initial_test_loss, seconds(), max_gain
     )
