@@ -2,7 +2,7 @@
 
 Per network, with the same compiled circuit:
 
-  a   native engine: compile + NativeBackend.run + read the accumulators
+  a   native engine: compile + NativeBackend.run + read the accumulators (as the controller does)
       (a_run: NativeBackend.run alone; a_rule: TclRule.update, i.e. what the controller pays per sample)
   b   ngspice shared library as the controller uses it: compile + NgspiceBackend.run + read accumulators
   c   the naive way without this package: write the deck to a file, ``ngspice -b -r out.raw`` as a
@@ -167,16 +167,17 @@ def bench(descriptions: list[str], quick: bool, repeats: int, cap_s: float) -> l
                 return compile_tcl(spec, drive=drive, cell=cell, sim=sim, inputs_v=x, targets_v=y)
 
             circuit = compile_()
-            names = [c.accumulator for c in circuit.cells]
+            names = circuit.cells.accumulator
 
-            def sample_native(compile_=compile_, names=names):
-                result = native.run(compile_())
-                return np.array([result.v(w)[-1] for w in names])
+            def sample_native(compile_=compile_):
+                compiled = compile_()
+                return native.run(compiled).rows(compiled.cells.accumulator)[:, -1].copy()
 
-            def sample_ngspice(compile_=compile_, names=names):
-                result = ngspice.run(compile_())
+            def sample_ngspice(compile_=compile_):
+                compiled = compile_()
+                result = ngspice.run(compiled)
                 sample_ngspice.points = result.axis.size
-                return np.array([result.v(w)[-1] for w in names])
+                return result.rows(compiled.cells.accumulator)[:, -1].copy()
 
             rule = TclRule(native, drive, cell, sim, 1e-7)
             row = {"network": description, "nodes": spec.n_nodes, "edges": spec.n_edges}
@@ -374,7 +375,7 @@ def accuracy() -> None:
     difference at two ngspice tolerances, for both threshold shapes (the tables of docs/native.md)."""
 
     def accumulators(result, circuit):
-        return np.array([result.v(c.accumulator)[-1] for c in circuit.cells])
+        return result.rows(circuit.cells.accumulator)[:, -1].copy()
 
     def relative(a, b):
         return float(np.linalg.norm(a - b) / np.linalg.norm(b))

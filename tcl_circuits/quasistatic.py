@@ -233,8 +233,7 @@ class QuasiStaticSolution:
     """Node voltages at P points as v_free = base + Z j(t): ``base`` (n_free, 1 or P) with every clamp off,
     ``z`` = L_ff^-1 U (n_free, K) and the clamp currents ``j`` (P, K); driven nodes at ``driven_v``.
 
-    Kept in this form because what the cells need, the voltage across every edge, is then one small product
-    (P x K by K x E) instead of a gather from the full (n_nodes x P) voltages.
+    The full node voltages are one product (n_free x K by K x P) away (``node_voltages``).
     """
 
     def __init__(
@@ -270,31 +269,6 @@ class QuasiStaticSolution:
         np.matmul(self.z, self.clamp_currents.T, out=free_part)
         free_part += self.base
         return full
-
-    def drops(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """v(a) - v(b) for node pairs (internal positions a, b: arrays of E), one row per pair (E, P).
-
-        When the sources are constant over the points, v(a) - v(b) = d0 + (z_a - z_b) . j(t): one
-        (E x K) @ (K x P) product; otherwise a gather from the full node voltages.
-        """
-        top = self.topology
-        n_free = top.n_free
-        out = np.empty((a.size, self.points)) if out is None else out
-        ends = np.concatenate([a, b])
-        driven = np.unique(ends[(ends >= n_free) & (ends < top.n_nodes)]) - n_free
-        held = self.driven_v[:, driven]
-        if self.base.shape[1] != 1 or not np.all(held == held[:1]):
-            voltages = self.node_voltages()
-            np.subtract(voltages[a], voltages[b], out=out)
-            return out
-        constant = np.zeros(top.n_nodes + 1)
-        constant[:n_free] = self.base[:, 0]
-        constant[n_free : top.n_nodes] = self.driven_v[0]
-        z_rows = np.zeros((top.n_nodes + 1, top.n_clamps))
-        z_rows[:n_free] = self.z
-        np.matmul(z_rows[a] - z_rows[b], self.clamp_currents.T, out=out)
-        out += (constant[a] - constant[b])[:, None]
-        return out
 
 
 def _clamp_currents_common(

@@ -107,6 +107,9 @@ def test_interrupted_run_resumes_where_it_stopped(task, tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.load(tmp_path / "cut" / "final_conductance_s.npy"), final_straight)
     assert resumed["samples"] == straight["samples"] == 60
     assert resumed["final_test_loss"] == straight["final_test_loss"]
+    # the 2 samples run after the last checkpoint are recorded once, not twice
+    for name in ("samples.csv", "samples.jsonl"):
+        assert (tmp_path / "cut" / name).read_text() == (tmp_path / "straight" / name).read_text()
 
 
 def test_non_finite_update_is_a_learning_error(task, tmp_path, monkeypatch):
