@@ -50,7 +50,9 @@ def test_array_and_single_elements_write_the_same_netlist_and_simulate_the_same(
     assert all(isinstance(e, FeedbackCell) for e in singles.cells)
     assert write_netlist(singles) == write_netlist(circuit)
     assert singles.cells.accumulator == circuit.cells.accumulator
-    np.testing.assert_array_equal(singles.resistor_table.resistance_ohm, circuit.resistor_table.resistance_ohm)
+    np.testing.assert_array_equal(
+        singles.resistor_table.resistance_ohm, circuit.resistor_table.resistance_ohm
+    )
     a, b = NativeBackend().run(circuit), NativeBackend().run(singles)
     assert a.vectors.keys() == b.vectors.keys()
     for name in a.vectors:

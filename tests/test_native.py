@@ -7,6 +7,7 @@ import pytest
 
 from tcl_circuits.backends import open_backend
 from tcl_circuits.backends.native import NativeBackend
+from tcl_circuits.cell_dynamics import integrate_cells, threshold_step_integral
 from tcl_circuits.circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
 from tcl_circuits.compiler import compile_phases, compile_tcl
 from tcl_circuits.config import (
@@ -20,7 +21,6 @@ from tcl_circuits.drive import beta_at
 from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
 from tcl_circuits.linear import LinearNetwork
-from tcl_circuits.cell_dynamics import integrate_cells, threshold_step_integral
 from tcl_circuits.tasks import teacher_task
 
 

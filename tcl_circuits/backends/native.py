@@ -1,24 +1,26 @@
-"""The native engine: the circuit IR simulated in numpy/scipy, without SPICE, for large training runs.
+"""The native engine: the circuit IR simulated without SPICE (scipy for the network, compiled loops for the
+cells), for large training runs.
 
 It reads the same ``Circuit`` the netlist writer reads and reproduces the writer's element semantics:
 
-- ``Resistor``: a linear conductance; ``VoltageSource`` (to ground): DC, or PWL in time (held flat outside
+- ``Resistor`` (single or in a ``ResistorArray``): a linear conductance; ``VoltageSource`` (to ground): DC, or PWL in time (held flat outside
   its breakpoints; at the DC operating point and in a DC sweep a PWL source takes its t = 0 value, like
   ngspice's); ``Clamp``: I = G * v(beta) * (v(node) - v(target)) with ``beta`` a source-driven node.
-- ``FeedbackCell``: v(s) = (v(a) - v(b))^2; series C_K from s to u, R_K from u to ground, so
+- ``FeedbackCell`` (single or in a ``FeedbackCellArray``): v(s) = (v(a) - v(b))^2; series C_K from s to u, R_K from u to ground, so
   du/dt = ds/dt - u / (R_K C_K); threshold g(u) (HARD: u where |u| >= theta; DEAD_ZONE:
   sign(u) max(|u| - theta, 0)); accumulator dv(w)/dt = -gain * g(u) on 1 F. At t = 0 (beta at its t = 0
   value) every C_K is charged to the operating-point s, so u(0) = 0, and v(w)(0) = 0 (the writer's ``.ic``).
 
 The network has no capacitance, so its node voltages are quasi-static: at every time point they are the
 exact DC solution for that point's source values and clamp conductances (``quasistatic.LowRankNetwork``:
-one factorisation per run, the clamps as a rank-K update). The cells are integrated over the whole grid at
-once, vectorised over edges, with s piecewise linear between grid points and the high-pass and the
-thresholded integral exact under that assumption (see docs/native.md for the measured discretisation error).
+one factorisation per run, the clamps as a rank-K update). The cells are integrated edge by edge over the
+grid (``cell_dynamics``), with s piecewise linear between grid points and the high-pass and the thresholded
+integral exact under that assumption (see docs/native.md for the measured discretisation error).
 
 Results come back as a ``SimResult`` under the vector names ngspice uses: node names (``n3``, ``t0``,
-``beta``), cell nodes (``s<e>``, ``u<e>``, ``w<e>``), and ``time`` or ``v-sweep``. Branch currents are not
-produced.
+``beta``), cell nodes (``s<e>``, ``u<e>``, ``w<e>``), and ``time`` or ``v-sweep``; each vector is a row of
+one of five blocks (``BlockVectors``), so ``SimResult.rows`` hands out all s, u or w of a run without a copy.
+Branch currents are not produced.
 """
 
 from __future__ import annotations
