@@ -321,23 +321,21 @@ class Circuit:
     @cached_property
     def resistor_table(self) -> ResistorArray:
         """Every fixed resistor, single or in a ``ResistorArray``, as one array (in element order)."""
-        parts = [e for e in self.elements if isinstance(e, Resistor | ResistorArray)]
-        if len(parts) == 1 and isinstance(parts[0], ResistorArray):
-            return parts[0]
-        return ResistorArray.of(
-            [single for part in parts for single in ((part,) if isinstance(part, Resistor) else part)]
-        )
+        return self._gathered(Resistor, ResistorArray)
 
     @cached_property
     def cells(self) -> FeedbackCellArray:
         """Every feedback cell, single or in a ``FeedbackCellArray``: iterate for ``FeedbackCell`` elements,
         or read whole columns (``cells.accumulator``, ``cells.r_k_ohm``)."""
-        parts = [e for e in self.elements if isinstance(e, FeedbackCell | FeedbackCellArray)]
-        if len(parts) == 1 and isinstance(parts[0], FeedbackCellArray):
+        return self._gathered(FeedbackCell, FeedbackCellArray)
+
+    def _gathered(self, single: type, array: type):
+        """The elements of one kind, single or in arrays, as one array (the compiler's array itself when it
+        is the only one)."""
+        parts = [e for e in self.elements if isinstance(e, single | array)]
+        if len(parts) == 1 and isinstance(parts[0], array):
             return parts[0]
-        return FeedbackCellArray.of(
-            [cell for part in parts for cell in ((part,) if isinstance(part, FeedbackCell) else part)]
-        )
+        return array.of([one for part in parts for one in ((part,) if isinstance(part, single) else part)])
 
     @cached_property
     def clamps(self) -> tuple[Clamp, ...]:

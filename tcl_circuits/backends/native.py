@@ -3,12 +3,13 @@ cells), for large training runs.
 
 It reads the same ``Circuit`` the netlist writer reads and reproduces the writer's element semantics:
 
-- ``Resistor`` (single or in a ``ResistorArray``): a linear conductance; ``VoltageSource`` (to ground): DC, or PWL in time (held flat outside
-  its breakpoints; at the DC operating point and in a DC sweep a PWL source takes its t = 0 value, like
-  ngspice's); ``Clamp``: I = G * v(beta) * (v(node) - v(target)) with ``beta`` a source-driven node.
-- ``FeedbackCell`` (single or in a ``FeedbackCellArray``): v(s) = (v(a) - v(b))^2; series C_K from s to u, R_K from u to ground, so
-  du/dt = ds/dt - u / (R_K C_K); threshold g(u) (HARD: u where |u| >= theta; DEAD_ZONE:
-  sign(u) max(|u| - theta, 0)); accumulator dv(w)/dt = -gain * g(u) on 1 F. At t = 0 (beta at its t = 0
+- ``Resistor`` (single or in a ``ResistorArray``): a linear conductance; ``VoltageSource`` (to ground):
+  DC, or PWL in time (held flat outside its breakpoints; at the DC operating point and in a DC sweep a PWL
+  source takes its t = 0 value, like ngspice's); ``Clamp``: I = G * v(beta) * (v(node) - v(target)) with
+  ``beta`` a source-driven node.
+- ``FeedbackCell`` (single or in a ``FeedbackCellArray``): v(s) = (v(a) - v(b))^2; series C_K from s to u,
+  R_K from u to ground, so du/dt = ds/dt - u / (R_K C_K); threshold g(u) (HARD: u where |u| >= theta;
+  DEAD_ZONE: sign(u) max(|u| - theta, 0)); accumulator dv(w)/dt = -gain * g(u) on 1 F. At t = 0 (beta at its t = 0
   value) every C_K is charged to the operating-point s, so u(0) = 0, and v(w)(0) = 0 (the writer's ``.ic``).
 
 The network has no capacitance, so its node voltages are quasi-static: at every time point they are the
@@ -95,6 +96,9 @@ def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
 
+_SUPPORTED = (Resistor, ResistorArray, VoltageSource, Clamp, FeedbackCell, FeedbackCellArray)
+
+
 class _Parsed:
     """The IR as index arrays: node numbering, resistors, sources, clamps, cells.
 
@@ -103,24 +107,14 @@ class _Parsed:
     """
 
     def __init__(self, circuit: Circuit, previous: _Parsed | None = None) -> None:
-        buckets: dict[type, list] = {
-            Resistor: [],
-            ResistorArray: [],
-            VoltageSource: [],
-            Clamp: [],
-            FeedbackCell: [],
-            FeedbackCellArray: [],
-        }
         for element in circuit.elements:
-            bucket = buckets.get(type(element))
-            if bucket is None:
+            if not isinstance(element, _SUPPORTED):
                 label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
                 raise SimulationError(
                     f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
                     "supports resistors, VoltageSource (to ground), Clamp and feedback cells"
                 )
-            bucket.append(element)
-        sources, clamps = buckets[VoltageSource], buckets[Clamp]
+        sources, clamps = list(circuit.of_type(VoltageSource)), list(circuit.of_type(Clamp))
         for source in sources:
             if source.neg != "0" or source.pos == "0":
                 raise SimulationError(
