@@ -79,6 +79,17 @@ class ResistorArray:
 
 
 @dataclass(frozen=True)
+class Capacitor:
+    """A capacitor between nodes a and b (the compiler puts one from each free network node to ground)."""
+
+    name: str
+    a: str
+    b: str
+    capacitance_f: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class VoltageSource:
     """A voltage source pos -> neg: DC, or piecewise-linear in time when ``pwl`` is given."""
 
@@ -285,7 +296,16 @@ class DcSweep:
     step: float
 
 
-Element = Resistor | ResistorArray | VoltageSource | Clamp | FeedbackCell | FeedbackCellArray | MemristorCell
+Element = (
+    Resistor
+    | ResistorArray
+    | Capacitor
+    | VoltageSource
+    | Clamp
+    | FeedbackCell
+    | FeedbackCellArray
+    | MemristorCell
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .config import (
     SimulatorConfig,
     ThresholdShape,
 )
-from .errors import TclCircuitsError
+from .errors import ConfigError, TclCircuitsError
 
 
 def _add_circuit_options(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,12 @@ def _add_circuit_options(parser: argparse.ArgumentParser) -> None:
         help="threshold theta on u in volts, or 'auto' to place the learning window over the initial contrasts",
     )
     group.add_argument("--threshold-shape", choices=[s.value for s in ThresholdShape], default="hard")
+    group.add_argument(
+        "--node-capacitance",
+        type=float,
+        default=0.0,
+        help="capacitance from every free network node to ground, F (default 0: the network settles instantly)",
+    )
 
 
 def _drive(args) -> SawtoothConfig:
@@ -92,7 +98,13 @@ def cmd_compile(args) -> int:
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
     cell = _cell(args, drive, spec, x, y)
     circuit = compile_tcl(
-        spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, title=f"TCL cycle of {args.graph}"
+        spec,
+        drive=drive,
+        cell=cell,
+        sim=SimulatorConfig(node_capacitance_f=args.node_capacitance),
+        inputs_v=x,
+        targets_v=y,
+        title=f"TCL cycle of {args.graph}",
     )
     text = write_netlist(circuit, measure_accumulators=True)
     if args.output == "-":
@@ -115,7 +127,9 @@ def _run_config(args, task):
     learning = LearningConfig(
         rule=RuleKind(args.rule), learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed
     )
-    sim = SimulatorConfig(verify_every=getattr(args, "verify_every", 0))
+    sim = SimulatorConfig(
+        verify_every=getattr(args, "verify_every", 0), node_capacitance_f=args.node_capacitance
+    )
     return RunConfig(task.name, BackendKind(args.backend), drive, cell, sim, learning)
 
 
@@ -126,6 +140,8 @@ def cmd_train(args) -> int:
     if args.device != "resistor":
         from .memristor_cli import train_memristor
 
+        if args.node_capacitance:
+            raise ConfigError("--node-capacitance applies to resistor networks; memristor streams have none")
         args.backend = args.backend or BackendKind.NGSPICE.value
         return train_memristor(args)
     args.backend = args.backend or BackendKind.NATIVE.value
@@ -153,7 +169,13 @@ def cmd_compare(args) -> int:
     cell = _cell(args, drive, task.student, task.x_test[:1], task.y_test[:1], headroom=1.5)
     with open_backend(BackendKind(args.backend)) as backend:
         result = compare_updates(
-            task.student, task.x_test[0], task.y_test[0], backend=backend, drive=drive, cell=cell
+            task.student,
+            task.x_test[0],
+            task.y_test[0],
+            backend=backend,
+            drive=drive,
+            cell=cell,
+            sim=SimulatorConfig(node_capacitance_f=args.node_capacitance),
         )
     if args.json:
         print(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .circuit import (
+    Capacitor,
     Circuit,
     Clamp,
     DcSweep,
@@ -140,6 +141,15 @@ def output_clamps(
     return elements
 
 
+def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor, ...]:
+    """``cn<i>`` from every free network node to ground (finite relaxation time of the network)."""
+    nodes, r = _per_topology(spec, _names).nodes, spec.label_reprs
+    return tuple(
+        Capacitor(f"cn{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
+        for i in spec.free_nodes
+    )
+
+
 def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCellArray:
     """The cells depend only on the topology and the cell config, so a training run builds them once."""
     names = _per_topology(spec, _names)
@@ -182,6 +192,8 @@ def compile_tcl(
     )
     names, elements = _network_elements(spec, inputs, targets, drive, beta)
     elements.append(_per_topology(spec, _feedback_cells, cell))
+    if sim.node_capacitance_f > 0:
+        elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
     lo, hi = cell.window_contrast_v2(drive)
     notes = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max!r} in {drive.tau_rise_s!r} s, back to 0 in {drive.tau_fall_s!r} s",
@@ -190,6 +202,8 @@ def compile_tcl(
         f"at the end v(w<e>) ~ -{cell.accumulator_gain!r} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
     )
+    if sim.node_capacitance_f > 0:
+        notes += (f"node capacitance {sim.node_capacitance_f!r} F from every free network node to ground",)
     max_step = cell.tau_k_s / sim.points_per_tau_k
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
     return Circuit(

@@ -150,6 +150,9 @@ class SimulatorConfig:
     """ngspice relative tolerance."""
     verify_every: int = 0
     """With a non-ngspice backend, re-run every k-th training sample in ngspice and record the disagreement."""
+    node_capacitance_f: float = 0.0
+    """Capacitance from every free network node to ground, farads. 0: the network settles instantly (the
+    regime the circuit is designed for); > 0: node voltages relax with time constants ~ C / G."""
 
     def __post_init__(self) -> None:
         _require(
@@ -160,6 +163,12 @@ class SimulatorConfig:
         _finite_positive("timeout_s", self.timeout_s)
         _finite_positive("reltol", self.reltol)
         _require(self.reltol < 0.1, f"reltol must be < 0.1, got {self.reltol!r}")
+        _require(
+            isinstance(self.node_capacitance_f, int | float)
+            and math.isfinite(self.node_capacitance_f)
+            and self.node_capacitance_f >= 0,
+            f"node_capacitance_f must be a finite number >= 0, got {self.node_capacitance_f!r}",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,6 +38,7 @@ from threadpoolctl import ThreadpoolController
 from .. import allocator
 from ..cell_dynamics import integrate_cells, squared_drops
 from ..circuit import (
+    Capacitor,
     Circuit,
     Clamp,
     DcSweep,
@@ -50,6 +51,7 @@ from ..circuit import (
 )
 from ..config import ThresholdShape
 from ..errors import ConfigError, NetlistError, SimulationError
+from ..node_dynamics import GAMMA, relaxing_free_voltages
 from ..quasistatic import GROUND, LowRankNetwork, NetworkTopology, QuasiStaticSolution
 from .base import BlockVectors, SimResult
 
@@ -96,7 +98,7 @@ def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
 
-_SUPPORTED = (Resistor, ResistorArray, VoltageSource, Clamp, FeedbackCell, FeedbackCellArray)
+_SUPPORTED = (Resistor, ResistorArray, Capacitor, VoltageSource, Clamp, FeedbackCell, FeedbackCellArray)
 
 
 class _Parsed:
@@ -112,7 +114,7 @@ class _Parsed:
                 label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
                 raise SimulationError(
                     f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
-                    "supports resistors, VoltageSource (to ground), Clamp and feedback cells"
+                    "supports resistors, capacitors to ground, VoltageSource (to ground), Clamp and feedback cells"
                 )
         sources, clamps = list(circuit.of_type(VoltageSource)), list(circuit.of_type(Clamp))
         for source in sources:
@@ -162,7 +164,26 @@ class _Parsed:
                     f"clamp {clamp.name}: its beta node {clamp.beta!r} must be driven by a voltage source "
                     "(the native engine treats the clamp as a time-varying linear conductance)"
                 )
+        self._capacitors(circuit.of_type(Capacitor))
         self._cells(circuit.cells, previous)
+
+    def _capacitors(self, capacitors: tuple[Capacitor, ...]) -> None:
+        """Capacitors from a network node to ground: node index and capacitance of each."""
+        for capacitor in capacitors:
+            node = capacitor.b if capacitor.a == "0" else capacitor.a
+            if "0" not in (capacitor.a, capacitor.b) or node == "0":
+                raise SimulationError(
+                    f"capacitor {capacitor.name}: the native engine supports only capacitors from a node to "
+                    f"ground, got {capacitor.a!r} -> {capacitor.b!r}"
+                )
+            if node not in self.index:
+                raise NetlistError(
+                    f"capacitor {capacitor.name} is on node {node!r}, which no resistor connects"
+                )
+        self.cap_node = _indices(self.index, [c.b if c.a == "0" else c.a for c in capacitors])
+        self.cap_f = _checked(
+            [c.capacitance_f for c in capacitors], lambda k: capacitors[k].name, "capacitance", positive=True
+        )
 
     def _sources(self, sources: list[VoltageSource]) -> None:
         self.sources: dict[str, VoltageSource] = {}
@@ -315,8 +336,12 @@ class NativeBackend:
             raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
         topology = self._topology(parsed)
         points, edges = axis.size, len(parsed.cells)
-        solution = _network_solution(parsed, driven_v, topology)
-        voltages = solution.node_voltages(out=self._buffer("voltages", (topology.n_nodes + 1, points)))
+        voltages = self._buffer("voltages", (topology.n_nodes + 1, points))
+        capacitance = _free_capacitance(parsed, topology)
+        if isinstance(analysis, Transient) and np.any(capacitance > 0):
+            _relaxing_voltages(parsed, topology, capacitance, axis, step, driven_v, voltages)
+        else:  # no capacitance (or a DC sweep, where capacitors are open): quasi-static
+            _network_solution(parsed, driven_v, topology).node_voltages(out=voltages)
         # one row per cell: each cell's samples are contiguous for the integration along time
         signal, feedback, accumulator = (
             self._buffer(name, (edges, points)) for name in ("signal", "feedback", "accumulator")
@@ -419,6 +444,45 @@ class NativeBackend:
             times[-1][-1] = t1
             steps.append(np.full(n, (t1 - t0) / n))
         return np.concatenate(times), np.concatenate(steps)
+
+
+def _free_capacitance(parsed: _Parsed, topology: NetworkTopology) -> np.ndarray:
+    """Capacitance to ground of every free node (in the topology's free order), farads."""
+    capacitance = np.zeros(topology.n_free)
+    rows = topology.position[parsed.cap_node]
+    on_free = rows < topology.n_free  # a capacitor on a driven node changes no voltage
+    np.add.at(capacitance, rows[on_free], parsed.cap_f[on_free])
+    return capacitance
+
+
+def _relaxing_voltages(
+    parsed: _Parsed,
+    topology: NetworkTopology,
+    capacitance_f: np.ndarray,
+    axis: np.ndarray,
+    step: np.ndarray,
+    driven_v: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Node voltages (n_nodes + 1, P) of a network with node capacitance (``node_dynamics``), starting from
+    the DC operating point at the first point (capacitors open), as ngspice does."""
+    n_free, n_nodes = topology.n_free, topology.n_nodes
+    beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
+    stage_driven_v = parsed.source_values(axis[:-1] + GAMMA * step, axis.size - 1)
+    initial = _network_solution(parsed, driven_v[:1], topology).node_voltages()[:n_free, 0]
+    out[:n_free] = relaxing_free_voltages(
+        topology,
+        parsed.res_g,
+        capacitance_f,
+        initial,
+        step,
+        driven_v,
+        driven_v[:, beta_columns] * parsed.clamp_g,
+        stage_driven_v,
+        stage_driven_v[:, beta_columns] * parsed.clamp_g,
+    )
+    out[n_free:n_nodes] = driven_v.T
+    out[n_nodes] = 0.0
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import math
 import re
 
 from ..circuit import (
+    Capacitor,
     Circuit,
     Clamp,
     DcSweep,
@@ -88,6 +89,10 @@ def _lines_for(element) -> list[str]:
     if isinstance(element, Resistor):
         lines.append(
             f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.resistance_ohm)}"
+        )
+    elif isinstance(element, Capacitor):
+        lines.append(
+            f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.capacitance_f)}"
         )
     elif isinstance(element, VoltageSource):
         head = f"{name(element.name)} {name(element.pos)} {name(element.neg)}"
