@@ -21,7 +21,10 @@ With --accuracy it prints the discretisation-error and ngspice-parity tables of 
 With --training it also runs (1) a 1,000-sample teacher run on the 32x32 lattice with the native engine and
 (2) the 4x4 teacher task (500 samples) on both engines with the same seed, and compares their final losses.
 
+With --node-capacitance C every free node gets C to ground in both engines.
+
 Usage: .venv/bin/python scripts/bench_engines.py [--quick] [--training] [--cap-s 300] [--out out/bench]
+       [--node-capacitance 1e-9]
 """
 
 from __future__ import annotations
@@ -155,13 +158,15 @@ def timed_slow(call, repeats: int) -> tuple[float, object]:
     return median_seconds(call, repeats), value
 
 
-def bench(descriptions: list[str], quick: bool, repeats: int, cap_s: float) -> list[dict]:
+def bench(
+    descriptions: list[str], quick: bool, repeats: int, cap_s: float, node_capacitance_f: float = 0.0
+) -> list[dict]:
     rows = []
     native = NativeBackend()
     with NgspiceBackend(timeout_s=cap_s, retries_after_crash=0) as ngspice:
         for description in descriptions:
             spec, x, y, drive, cell = setup(description)
-            sim = SimulatorConfig()
+            sim = SimulatorConfig(node_capacitance_f=node_capacitance_f)
 
             def compile_(spec=spec, x=x, y=y, drive=drive, cell=cell, sim=sim):
                 return compile_tcl(spec, drive=drive, cell=cell, sim=sim, inputs_v=x, targets_v=y)
@@ -456,9 +461,16 @@ def main() -> None:
     parser.add_argument("--training", action="store_true", help="also run the training comparisons")
     parser.add_argument("--networks", nargs="*", default=NETWORKS)
     parser.add_argument("--accuracy", action="store_true", help="print the discretisation and parity tables")
+    parser.add_argument(
+        "--node-capacitance",
+        type=float,
+        default=0.0,
+        help="F from every free node to ground (the native engine then integrates the network: TR-BDF2); "
+        "d stays the quasi-static floor",
+    )
     args = parser.parse_args()
     out = Path(args.out)
-    rows = bench(args.networks, args.quick, args.repeats, args.cap_s)
+    rows = bench(args.networks, args.quick, args.repeats, args.cap_s, args.node_capacitance)
     if rows:
         write_outputs(rows, out)
         print(f"wrote {out / 'bench.csv'} and {out / 'bench.png'}")

@@ -49,15 +49,18 @@ class _StageSolver:
         self.s = clamp_columns.T @ self.z
         self.d = d
 
-    def solve(self, rhs: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    def woodbury(self, gamma: np.ndarray) -> np.ndarray:
+        """(points, K, K) matrices (I + d Gamma S)^-1 d Gamma for clamp conductances (points, K), all at once."""
+        dg = self.d * gamma
+        k = gamma.shape[1]
+        return np.linalg.solve(np.eye(k) + dg[:, :, None] * self.s[None], dg[:, :, None] * np.eye(k)[None])
+
+    def solve(self, rhs: np.ndarray, woodbury: np.ndarray) -> np.ndarray:
+        """x with (M + U d Gamma U^T) x = rhs: x = y - Z (I + d Gamma S)^-1 d Gamma U^T y, y = M^-1 rhs."""
         y = self.lu.solve(rhs)
         if not self.u.shape[1]:
             return y
-        k = gamma.size
-        dg = self.d * gamma
-        # (M + U dG U^T) x = r  =>  x = y - Z (I + dG S)^-1 dG U^T y
-        j = np.linalg.solve(np.eye(k) + dg[:, None] * self.s, dg * (self.u.T @ y))
-        return y - self.z @ j
+        return y - self.z @ (woodbury @ (self.u.T @ y))
 
 
 def relaxing_free_voltages(
@@ -103,18 +106,21 @@ def relaxing_free_voltages(
         return coupling @ driven.T - u @ (gamma * e).T
 
     b_grid, b_stage = b(driven_v, clamp_s), b(stage_driven_v, stage_clamp_s)
-    solvers: dict[float, _StageSolver] = {}
+    steps = step_s.tolist()
+    solvers: dict[float, tuple[_StageSolver, np.ndarray, np.ndarray]] = {}
+    for h in set(steps):
+        solver = _StageSolver((sp.diags(c) + _D * h * laplacian).tocsc(), u, _D * h)
+        # Woodbury factors of every stage and grid point (only those of steps of length h are used)
+        solvers[h] = (solver, solver.woodbury(stage_clamp_s), solver.woodbury(clamp_s))
     v = out[:, 0].copy()
-    for n, h in enumerate(step_s.tolist()):
-        solver = solvers.get(h)
-        if solver is None:
-            solver = solvers[h] = _StageSolver((sp.diags(c) + _D * h * laplacian).tocsc(), u, _D * h)
+    for n, h in enumerate(steps):
+        solver, stage_factors, grid_factors = solvers[h]
         d = _D * h
         # TR stage to t + gamma h: (C + d A_g) v_g = C v + d f_n + d b_g, f_n = b_n - A_n v
         f_n = b_grid[:, n] - laplacian @ v - u @ (clamp_s[n] * (u.T @ v))
-        v_stage = solver.solve(c * v + d * (f_n + b_stage[:, n]), stage_clamp_s[n])
+        v_stage = solver.solve(c * v + d * (f_n + b_stage[:, n]), stage_factors[n])
         # BDF2 stage to t + h: (C + d A_1) v_1 = C (BDF_NEW v_g - BDF_OLD v) + d b_1
-        v = solver.solve(c * (_BDF_NEW * v_stage - _BDF_OLD * v) + d * b_grid[:, n + 1], clamp_s[n + 1])
+        v = solver.solve(c * (_BDF_NEW * v_stage - _BDF_OLD * v) + d * b_grid[:, n + 1], grid_factors[n + 1])
         out[:, n + 1] = v
     return out
 
