@@ -39,13 +39,12 @@ def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np
         raise ConfigError(f"need {len(spec.input_nodes)} input voltages, got shape {inputs.shape}")
     if targets.shape != (len(spec.output_nodes),):
         raise ConfigError(f"need {len(spec.output_nodes)} targets, got shape {targets.shape}")
-    for values, nodes, what in (
-        (inputs, spec.input_nodes, "voltage"),
-        (targets, spec.output_nodes, "target"),
+    for values, nodes, role, what in (
+        (inputs, spec.input_nodes, "input", "voltage"),
+        (targets, spec.output_nodes, "output", "target"),
     ):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            role = "input" if what == "voltage" else "output"
             raise ConfigError(f"{role} node {spec.labels[nodes[bad[0]]]!r} has no finite {what}")
     return inputs, targets
 

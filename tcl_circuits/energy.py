@@ -18,10 +18,12 @@ from .circuit import Circuit
 
 
 @lru_cache(maxsize=8)
-def _incidence(ends_a: tuple[str, ...], ends_b: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _incidence(
+    ends_a: tuple[str, ...], ends_b: tuple[str, ...]
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Distinct non-ground nodes and, per resistor, the rows of its two ends (-1 for ground). The same for
     every sample of a run."""
-    nodes = sorted((set(ends_a) | set(ends_b)) - {"0"})
+    nodes = tuple(sorted((set(ends_a) | set(ends_b)) - {"0"}))
     row = {node: k for k, node in enumerate(nodes)}
     row["0"] = -1
     return nodes, np.array([row[n] for n in ends_a]), np.array([row[n] for n in ends_b])

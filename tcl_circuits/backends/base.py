@@ -32,7 +32,7 @@ class BlockVectors(Mapping[str, np.ndarray]):
         self.whole = whole
         """(names, block): name sequences that are a whole block in order, answered by ``rows`` at once."""
         self.memo = {} if memo is None else memo
-        """Located rows of name sequences asked for before (shared across runs of one topology)."""
+        """Located rows of name tuples asked for before (shared across runs of one topology)."""
 
     def __getitem__(self, name: str) -> np.ndarray:
         block, row = self.index[name]
@@ -58,7 +58,7 @@ class BlockVectors(Mapping[str, np.ndarray]):
             located = known[1]
         else:
             located = np.array([self.index[name] for name in names], dtype=int)
-            if len(self.memo) < 64:
+            if isinstance(names, tuple) and len(self.memo) < 64:  # immutable: the located rows stay valid
                 self.memo[id(names)] = (names, located)  # holding ``names`` keeps its id unique
         if np.all(located[:, 0] == located[0, 0]):
             return np.take(self.blocks[located[0, 0]], located[:, 1], axis=0)
@@ -90,8 +90,8 @@ class SimResult:
             ) from None
 
     def rows(self, nodes: Sequence[str]) -> np.ndarray:
-        """Voltages of many nodes stacked, (len(nodes), points); ground reads as zeros. Possibly a read-only
-        view of the backend's arrays: copy before writing."""
+        """Voltages of many nodes stacked, (len(nodes), points); ground reads as zeros. May be a view of the
+        result's own arrays: copy before writing into it."""
         if not nodes:
             return np.zeros((0, self.axis.size))
         if isinstance(self.vectors, BlockVectors):
