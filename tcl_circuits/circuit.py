@@ -7,7 +7,6 @@ ASCII identifiers, never user labels; node "0" is ground.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -198,28 +197,26 @@ class FeedbackCellArray:
         return len(self.index)
 
     def __iter__(self) -> Iterator[FeedbackCell]:
-        comments = self.comments or ("",) * len(self)
-        values = [getattr(self, f).tolist() for f in self._VALUES]
-        for k in range(len(self)):
-            yield FeedbackCell(
-                index=self.index[k],
-                a=self.a[k],
-                b=self.b[k],
-                signal=self.signal[k],
-                feedback=self.feedback[k],
-                accumulator=self.accumulator[k],
-                c_k_f=values[0][k],
-                r_k_ohm=values[1][k],
-                threshold_v=values[2][k],
-                shape=self.shape[k],
-                gain_a_per_v=values[3][k],
-                comment=comments[k],
-            )
+        return (self[k] for k in range(len(self)))
 
     def __getitem__(self, k: int) -> FeedbackCell:
+        """Cell k as a single ``FeedbackCell`` element."""
         if not -len(self) <= k < len(self):
             raise IndexError(f"cell {k} of {len(self)}")
-        return next(itertools.islice(iter(self), k % len(self), None))
+        return FeedbackCell(
+            index=self.index[k],
+            a=self.a[k],
+            b=self.b[k],
+            signal=self.signal[k],
+            feedback=self.feedback[k],
+            accumulator=self.accumulator[k],
+            c_k_f=float(self.c_k_f[k]),
+            r_k_ohm=float(self.r_k_ohm[k]),
+            threshold_v=float(self.threshold_v[k]),
+            shape=self.shape[k],
+            gain_a_per_v=float(self.gain_a_per_v[k]),
+            comment=self.comments[k] if self.comments else "",
+        )
 
 
 @dataclass(frozen=True)

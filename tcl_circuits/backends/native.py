@@ -91,7 +91,7 @@ def _checked(
 
 
 def _cell_label(cells: FeedbackCellArray) -> Callable[[int], str]:
-    return lambda k: f"cell {cells[k].index}"
+    return lambda k: f"cell {cells.index[k]}"
 
 
 def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
@@ -169,8 +169,8 @@ class _Parsed:
 
     def _capacitors(self, capacitors: tuple[Capacitor, ...]) -> None:
         """Capacitors from a network node to ground: node index and capacitance of each."""
-        for capacitor in capacitors:
-            node = capacitor.b if capacitor.a == "0" else capacitor.a
+        nodes = [c.b if c.a == "0" else c.a for c in capacitors]
+        for capacitor, node in zip(capacitors, nodes, strict=True):
             if "0" not in (capacitor.a, capacitor.b) or node == "0":
                 raise SimulationError(
                     f"capacitor {capacitor.name}: the native engine supports only capacitors from a node to "
@@ -180,7 +180,7 @@ class _Parsed:
                 raise NetlistError(
                     f"capacitor {capacitor.name} is on node {node!r}, which no resistor connects"
                 )
-        self.cap_node = _indices(self.index, [c.b if c.a == "0" else c.a for c in capacitors])
+        self.cap_node = _indices(self.index, nodes)
         self.cap_f = _checked(
             [c.capacitance_f for c in capacitors], lambda k: capacitors[k].name, "capacitance", positive=True
         )

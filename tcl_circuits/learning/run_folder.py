@@ -28,8 +28,13 @@ def jsonable(value):
 
 def write_json(path: Path, data: dict) -> None:
     """Write atomically: a crash leaves either the old or the new file, never half of one."""
+    _replace_text(path, json.dumps(jsonable(data), indent=1))
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file and a rename, so the file is never half written."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(jsonable(data), indent=1))
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -80,9 +85,7 @@ class SampleLog:
 
 def write_lines(path: Path, records: list[dict]) -> None:
     """``records`` as JSON lines, replacing the file atomically."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("".join(json.dumps(jsonable(r)) + "\n" for r in records))
-    os.replace(tmp, path)
+    _replace_text(path, "".join(json.dumps(jsonable(r)) + "\n" for r in records))
 
 
 def versions() -> dict[str, str]:
