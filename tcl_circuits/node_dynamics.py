@@ -98,12 +98,10 @@ def relaxing_free_voltages(
     )
     u = topology.clamp_columns
     c = np.asarray(capacitance_f, dtype=float)
-    fixed_a, fixed_b = _fixed_ends(topology, driven_v.shape[1])
 
     def b(driven: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         """b at many points, (n_free, points), from (points, n_driven) and (points, K)."""
-        e = (fixed_a @ driven.T - fixed_b @ driven.T).T  # clamp voltage set by non-free ends, (points, K)
-        return coupling @ driven.T - u @ (gamma * e).T
+        return coupling @ driven.T - u @ (gamma * topology.fixed_clamp_v(driven)).T
 
     b_grid, b_stage = b(driven_v, clamp_s), b(stage_driven_v, stage_clamp_s)
     steps = step_s.tolist()
@@ -123,16 +121,3 @@ def relaxing_free_voltages(
         v = solver.solve(c * (_BDF_NEW * v_stage - _BDF_OLD * v) + d * b_grid[:, n + 1], grid_factors[n + 1])
         out[:, n + 1] = v
     return out
-
-
-def _fixed_ends(topology: NetworkTopology, n_driven: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Selection matrices (K, n_driven) picking each clamp's driven end voltages (ground ends pick nothing)."""
-    n_free, k = topology.n_free, topology.n_clamps
-    mats = []
-    for ends in (topology.clamp_a, topology.clamp_b):
-        driven = ends - n_free
-        keep = (ends >= n_free) & (driven < n_driven)
-        mats.append(
-            sp.csr_matrix((np.ones(keep.sum()), (np.flatnonzero(keep), driven[keep])), shape=(k, n_driven))
-        )
-    return mats[0], mats[1]

@@ -98,6 +98,18 @@ class NetworkTopology:
             if j < n_free:
                 u_f[j, column] -= 1.0
         self.clamp_columns = u_f
+        # the driven ends of each clamp: clamp_fixed @ v_driven is the part of v(a) - v(b) they set
+        fixed = np.zeros((self.n_clamps, driven.size))
+        for column, (i, j) in enumerate(zip(self.clamp_a.tolist(), self.clamp_b.tolist(), strict=True)):
+            if n_free <= i < n_nodes:
+                fixed[column, i - n_free] += 1.0
+            if n_free <= j < n_nodes:
+                fixed[column, j - n_free] -= 1.0
+        self.clamp_fixed = fixed
+
+    def fixed_clamp_v(self, driven_v: np.ndarray) -> np.ndarray:
+        """(P, K): the part of each clamp's voltage v(a) - v(b) set by its driven ends (ground sets 0)."""
+        return driven_v @ self.clamp_fixed.T
 
     def _check_connected(self, a: np.ndarray, b: np.ndarray, names: list[str] | None) -> None:
         """Every free node needs a resistive path to a driven node or ground (internal positions a, b)."""
@@ -210,11 +222,7 @@ class LowRankNetwork:
         z_rows = np.zeros((self.n_nodes + 1, self.n_clamps))
         z_rows[:n_free] = z
         s_matrix = z_rows[top.clamp_a] - z_rows[top.clamp_b]
-        delta0 = np.empty((points, self.n_clamps))  # clamp voltages with every clamp off
-        for column, (i, j) in enumerate(zip(top.clamp_a.tolist(), top.clamp_b.tolist(), strict=True)):
-            end_i = base[i] if i < n_free else _fixed(driven_v, i - n_free)
-            end_j = base[j] if j < n_free else _fixed(driven_v, j - n_free)
-            np.subtract(end_i, end_j, out=delta0[:, column])
+        delta0 = (top.clamp_columns.T @ base).T + top.fixed_clamp_v(driven_v)  # clamp voltages, clamps off
         if waveform is not None:
             j = _clamp_currents_common(
                 s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s
@@ -222,11 +230,6 @@ class LowRankNetwork:
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))
         return QuasiStaticSolution(top, driven_v, base, z, j)
-
-
-def _fixed(driven_v: np.ndarray, column: int) -> np.ndarray | float:
-    """Voltage of a non-free node over the points: a driven column, or 0 for ground (column n_driven)."""
-    return driven_v[:, column] if column < driven_v.shape[1] else 0.0
 
 
 class QuasiStaticSolution:
