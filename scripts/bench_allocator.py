@@ -19,7 +19,7 @@ WORK = """
 import sys, time
 import numpy as np
 if sys.argv[1] == "raised":
-    from tcl_circuits import allocator
+    from tcl_circuits.backends.native import allocator
     assert allocator.keep_freed_memory()
 rng = np.random.default_rng(0)
 voltages = rng.random((1024, 201))

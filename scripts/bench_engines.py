@@ -42,9 +42,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from tcl_circuits.backends.native import NativeBackend
+from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.backends.ngspice import NgspiceBackend
-from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import (
     BackendKind,
     FeedbackCellConfig,
@@ -56,10 +56,10 @@ from tcl_circuits.config import (
 from tcl_circuits.errors import WorkerCrashedError
 from tcl_circuits.learning.controller import RunConfig, train
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
-from tcl_circuits.network import NetworkSpec
+from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.network.spec import NetworkSpec
 from tcl_circuits.spice.rawfile import read_rawfile
 from tcl_circuits.spice.writer import write_netlist
-from tcl_circuits.tasks import teacher_task
 
 NETWORKS = ["lattice:4x4", "lattice:8x8", "lattice:16x16", "lattice:32x32", "layered:32-32-8"]
 

@@ -35,14 +35,14 @@ from tcl_circuits.config import (
 )
 from tcl_circuits.devices import ProgrammingConfig, ProgrammingMode, preset
 from tcl_circuits.learning.controller import RunConfig, train
-from tcl_circuits.learning.rules import calibrate_threshold_v
-from tcl_circuits.learning.stream import (
+from tcl_circuits.learning.memristor import (
     MemristorRunConfig,
     StreamConfig,
     learning_rate_for_loop_gain,
     train_stream,
 )
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.learning.tasks import teacher_task
 
 # steep state equations need the driver's limit to keep the in-cycle loop gain finite (docs/memristor.md)
 SATURATION = {"vteam": 3.0, "yakopcic": 3.0}

@@ -22,14 +22,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from tcl_circuits.kernel_energy import (  # noqa: E402
+from tcl_circuits.kernels.energy import (  # noqa: E402
     ROOM_TEMPERATURE_K,
     markov_energy_per_cycle,
     rc_error_energy_sweep,
 )
-from tcl_circuits.kernels import EColiKernel, RCKernel  # noqa: E402
-from tcl_circuits.markov import esa_kernel, random_gammas  # noqa: E402
-from tcl_circuits.synapse import (  # noqa: E402
+from tcl_circuits.kernels.kernel import EColiKernel, RCKernel  # noqa: E402
+from tcl_circuits.kernels.markov import esa_kernel, random_gammas  # noqa: E402
+from tcl_circuits.kernels.synapse import (  # noqa: E402
     Sawtooth,
     delta_w,
     learning_window,

@@ -24,7 +24,7 @@ from tcl_circuits.config import (
 )
 from tcl_circuits.learning.controller import RunConfig, train
 from tcl_circuits.learning.rules import calibrate_threshold_v
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.tasks import teacher_task
 
 
 def main() -> None:

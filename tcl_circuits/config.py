@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import ConfigError
+from tcl_circuits.errors import ConfigError
 
 
 class Role(Enum):

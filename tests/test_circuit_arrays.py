@@ -7,15 +7,15 @@ import platform
 import numpy as np
 import pytest
 
-from tcl_circuits import allocator
 from tcl_circuits.backends.base import SimResult
-from tcl_circuits.backends.native import NativeBackend
-from tcl_circuits.circuit import FeedbackCell, FeedbackCellArray, Resistor, ResistorArray
-from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.backends.native import allocator
+from tcl_circuits.backends.native.engine import NativeBackend
+from tcl_circuits.circuit.compile import compile_tcl
+from tcl_circuits.circuit.ir import FeedbackCell, FeedbackCellArray, Resistor, ResistorArray
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig
 from tcl_circuits.errors import SimulationError
+from tcl_circuits.learning.tasks import teacher_task
 from tcl_circuits.spice.writer import write_netlist
-from tcl_circuits.tasks import teacher_task
 
 
 @pytest.fixture(scope="module")

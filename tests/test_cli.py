@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from tcl_circuits.cli import main
+from tcl_circuits.cli.main import main
 
 
 @pytest.mark.ngspice

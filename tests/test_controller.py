@@ -15,7 +15,7 @@ from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.learning import controller
 from tcl_circuits.learning.controller import RunConfig, train
 from tcl_circuits.learning.rules import RuleStep, calibrate_threshold_v
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.tasks import teacher_task
 
 SUMMARY_KEYS = {
     "rule",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from tcl_circuits import devices
+import tcl_circuits.devices as devices
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig
 from tcl_circuits.devices import (
     BIOLEK_2009,

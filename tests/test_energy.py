@@ -5,10 +5,10 @@ import pytest
 from scipy.integrate import trapezoid
 
 from tcl_circuits import network
-from tcl_circuits.compiler import compile_tcl
-from tcl_circuits.drive import beta_at
-from tcl_circuits.energy import feedback_energy_j, network_energy_j
-from tcl_circuits.linear import LinearNetwork
+from tcl_circuits.circuit.compile import compile_tcl
+from tcl_circuits.circuit.drive import beta_at
+from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
+from tcl_circuits.physics.linear import LinearNetwork
 
 pytestmark = pytest.mark.ngspice
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tcl_circuits.errors import ConfigError, NetlistError
-from tcl_circuits.kernel_energy import rc_error_energy_sweep, rc_heat_estimate_j, rc_heat_per_cycle_j
-from tcl_circuits.kernels import DerivativeKernel, EColiKernel, RCKernel, SecondOrderKernel
+from tcl_circuits.kernels.energy import rc_error_energy_sweep, rc_heat_estimate_j, rc_heat_per_cycle_j
+from tcl_circuits.kernels.kernel import DerivativeKernel, EColiKernel, RCKernel, SecondOrderKernel
+from tcl_circuits.kernels.synapse import Sawtooth, delta_w
 from tcl_circuits.spice.kernel_cells import assert_safe_text, kernel_cell, sawtooth_deck, spice_number
 from tcl_circuits.spice.rawfile import run_ngspice_batch
-from tcl_circuits.synapse import Sawtooth, delta_w
 
 SAW = Sawtooth(1.0, 1.0, 0.02, 0.18)  # volts, seconds
 KERNELS = [
@@ -147,7 +147,7 @@ def test_invalid_energy_requests_raise(call, match):
 
 def test_rc_realisation_reference_values():
     """physics.md §7.7: R = 1, C = 0.05, A = 50, τ_f = 1, τ_s = 9: peak 2.5, slow −0.278, ∫g(i)dt = 2.38."""
-    from tcl_circuits.kernels import periodic_convolve
+    from tcl_circuits.kernels.kernel import periodic_convolve
 
     k = RCKernel(1.0, 0.05)
     saw = Sawtooth(50.0, 0.0, 1.0, 9.0)

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from tcl_circuits.cli.kernel import add_kernel_parser, build_kernel, main
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernel_cli import add_kernel_parser, build_kernel, main
-from tcl_circuits.kernels import EColiKernel
-from tcl_circuits.synapse import Sawtooth, delta_w
+from tcl_circuits.kernels.kernel import EColiKernel
+from tcl_circuits.kernels.synapse import Sawtooth, delta_w
 
 BASE = ["--amplitude", "50", "--mean", "0", "--tau-fast", "1", "--tau-slow", "9", "--threshold", str(100 / 9)]
 

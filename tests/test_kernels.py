@@ -10,7 +10,7 @@ import scipy.integrate as si
 import scipy.linalg as sl
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels import (
+from tcl_circuits.kernels.kernel import (
     DerivativeKernel,
     EColiKernel,
     ExponentialSumKernel,

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tcl_circuits import network
-from tcl_circuits.compiler import compile_phases
-from tcl_circuits.linear import LinearNetwork, mean_loss
+from tcl_circuits.circuit.compile import compile_phases
+from tcl_circuits.physics.linear import LinearNetwork, mean_loss
 
 
 def test_kirchhoff_current_law_holds(triangle):

@@ -9,8 +9,8 @@ import pytest
 import scipy.linalg as sl
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernel_energy import kt_to_joules, markov_energy_per_cycle
-from tcl_circuits.markov import (
+from tcl_circuits.kernels.energy import kt_to_joules, markov_energy_per_cycle
+from tcl_circuits.kernels.markov import (
     EsaLadder,
     entropy_production,
     esa_kernel,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from tcl_circuits.cli.memristor import EXAMPLE_NETLIST, example_cycle_netlist
 from tcl_circuits.devices import (
     BIOLEK_2009,
     JOGLEKAR_2009,
@@ -17,7 +18,6 @@ from tcl_circuits.devices import (
     VTEAM_KVATINSKY_2015,
     YAKOPCIC_2011,
 )
-from tcl_circuits.memristor_cli import EXAMPLE_NETLIST, example_cycle_netlist
 from tcl_circuits.spice.memristor_cells import read_current, state_rate
 from tcl_circuits.spice.writer import check_deck, number
 
@@ -115,7 +115,7 @@ def test_cell_lines_name_every_part_from_the_index_and_keep_labels_in_comments()
 def test_example_netlist_is_current_and_shows_one_learning_cycle():
     deck = NETLISTS / EXAMPLE_NETLIST
     text, expected = example_cycle_netlist()
-    assert deck.read_text() == text, "regenerate with: python -m tcl_circuits.memristor_cli example"
+    assert deck.read_text() == text, "regenerate with: python -m tcl_circuits.cli.memristor example"
     check_deck(text)
     run = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=120)
     assert "Error" not in run.stdout + run.stderr

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from tcl_circuits.backends import open_backend
-from tcl_circuits.backends.native import NativeBackend
-from tcl_circuits.cell_dynamics import integrate_cells, threshold_step_integral
-from tcl_circuits.circuit import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
-from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.backends.native.cell_dynamics import integrate_cells, threshold_step_integral
+from tcl_circuits.backends.native.engine import NativeBackend
+from tcl_circuits.circuit.compile import compile_phases, compile_tcl
+from tcl_circuits.circuit.drive import beta_at
+from tcl_circuits.circuit.ir import Circuit, Clamp, DcSweep, FeedbackCell, Resistor, Transient, VoltageSource
 from tcl_circuits.config import (
     BackendKind,
     FeedbackCellConfig,
@@ -17,11 +18,10 @@ from tcl_circuits.config import (
     SimulatorConfig,
     ThresholdShape,
 )
-from tcl_circuits.drive import beta_at
 from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
-from tcl_circuits.linear import LinearNetwork
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.physics.linear import LinearNetwork
 
 
 @pytest.fixture(scope="module")

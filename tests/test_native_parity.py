@@ -4,11 +4,11 @@ voltages and cell traces over the cycle, and the DC sweep of the free and clampe
 import numpy as np
 import pytest
 
-from tcl_circuits.backends.native import NativeBackend
-from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.backends.native.engine import NativeBackend
+from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
 from tcl_circuits.learning.rules import calibrate_threshold_v
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.tasks import teacher_task
 
 pytestmark = pytest.mark.ngspice
 

@@ -8,7 +8,7 @@ import pytest
 
 from tcl_circuits import network
 from tcl_circuits.backends.ngspice import NgspiceBackend
-from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.errors import ConvergenceError, NetlistError, SimulationError, SimulationTimeoutError
 
 pytestmark = pytest.mark.ngspice

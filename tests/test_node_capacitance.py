@@ -4,15 +4,15 @@ against the exact RC response and against ngspice, and the quasi-static limit.""
 import numpy as np
 import pytest
 
-from tcl_circuits.backends.native import NativeBackend
+from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.backends.ngspice import NgspiceBackend
-from tcl_circuits.circuit import Capacitor, Circuit, Resistor, Transient, VoltageSource
-from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.circuit.compile import compile_tcl
+from tcl_circuits.circuit.ir import Capacitor, Circuit, Resistor, Transient, VoltageSource
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
 from tcl_circuits.errors import ConfigError, SimulationError
 from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.learning.tasks import teacher_task
 from tcl_circuits.spice.writer import write_netlist
-from tcl_circuits.tasks import teacher_task
 
 R_OHM, C_F, RAMP_S = 1e3, 1e-9, 5e-6
 
@@ -127,7 +127,7 @@ def test_relaxing_network_matches_ngspice(sample):
 
 
 def test_cli_compiles_and_trains_with_node_capacitance(tmp_path, capsys):
-    from tcl_circuits.cli import main
+    from tcl_circuits.cli.main import main
 
     deck = tmp_path / "deck.cir"
     assert main(["compile", "lattice:3x3", "--node-capacitance", "1e-9", "--output", str(deck)]) == 0

@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 from tcl_circuits import network
-from tcl_circuits.compiler import compile_tcl
+from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.spice.writer import write_netlist
 
 pytestmark = pytest.mark.ngspice

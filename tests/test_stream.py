@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from tcl_circuits.backends.base import SimResult
+from tcl_circuits.cli.memristor import parse_device, run_config_from_args, train_memristor
 from tcl_circuits.config import FeedbackCellConfig, LearningConfig, RuleKind, SawtoothConfig, SimulatorConfig
 from tcl_circuits.devices import ProgrammingConfig, ProgrammingMode
 from tcl_circuits.errors import ConfigError, ConvergenceError, LearningError
-from tcl_circuits.learning import stream
-from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
-from tcl_circuits.learning.stream import (
+from tcl_circuits.learning import memristor as stream
+from tcl_circuits.learning.memristor import (
     GateMode,
     MemristorRunConfig,
     StreamConfig,
@@ -25,9 +25,9 @@ from tcl_circuits.learning.stream import (
     run_chunk,
     train_stream,
 )
-from tcl_circuits.linear import LinearNetwork
-from tcl_circuits.memristor_cli import parse_device, run_config_from_args, train_memristor
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
+from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.physics.linear import LinearNetwork
 
 RESISTOR_SUMMARY_KEYS = {
     "rule",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels import DerivativeKernel, EColiKernel, ExponentialSumKernel, SineKernel
-from tcl_circuits.markov import random_gammas
-from tcl_circuits.synapse import (
+from tcl_circuits.kernels.kernel import DerivativeKernel, EColiKernel, ExponentialSumKernel, SineKernel
+from tcl_circuits.kernels.markov import random_gammas
+from tcl_circuits.kernels.synapse import (
     Sawtooth,
     apply_nonlinearity,
     classify_regimes,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from tcl_circuits import network
-from tcl_circuits.compare import compare_updates, cosine
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
+from tcl_circuits.learning.compare import compare_updates, cosine
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
-from tcl_circuits.tasks import teacher_task
+from tcl_circuits.learning.tasks import teacher_task
 
 pytestmark = pytest.mark.ngspice
 

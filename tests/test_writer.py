@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tcl_circuits import network
-from tcl_circuits.compiler import compile_phases, compile_tcl
+from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, ThresholdShape
 from tcl_circuits.errors import ConfigError, NetlistError
 from tcl_circuits.spice.writer import check_deck, comment, name, number, write_netlist

@@ -5,8 +5,8 @@ Concrete backends are imported lazily so that importing tcl_circuits never loads
 
 from __future__ import annotations
 
-from ..config import BackendKind, SimulatorConfig
-from .base import Backend, SimResult
+from tcl_circuits.backends.base import Backend, SimResult
+from tcl_circuits.config import BackendKind, SimulatorConfig
 
 __all__ = ["Backend", "SimResult", "open_backend"]
 
@@ -15,11 +15,11 @@ def open_backend(kind: BackendKind, sim: SimulatorConfig | None = None) -> Backe
     """Start a backend of the given kind (close it, or use it as a context manager)."""
     sim = sim or SimulatorConfig()
     if kind is BackendKind.NGSPICE:
-        from .ngspice import NgspiceBackend
+        from tcl_circuits.backends.ngspice import NgspiceBackend
 
         return NgspiceBackend(timeout_s=sim.timeout_s)
     if kind is BackendKind.NATIVE:
-        from .native import NativeBackend
+        from tcl_circuits.backends.native.engine import NativeBackend
 
         return NativeBackend()
     raise TypeError(f"unknown backend kind {kind!r}")

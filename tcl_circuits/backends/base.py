@@ -8,8 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..circuit import Circuit
-from ..errors import SimulationError
+from tcl_circuits.circuit.ir import Circuit
+from tcl_circuits.errors import SimulationError
 
 
 class BlockVectors(Mapping[str, np.ndarray]):

@@ -21,10 +21,10 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from ..circuit import Circuit, DcSweep, Transient
-from ..errors import ConvergenceError, SimulationError, SimulationTimeoutError, WorkerCrashedError
-from ..spice.writer import check_deck, write_netlist
-from .base import SimResult
+from tcl_circuits.backends.base import SimResult
+from tcl_circuits.circuit.ir import Circuit, DcSweep, Transient
+from tcl_circuits.errors import ConvergenceError, SimulationError, SimulationTimeoutError, WorkerCrashedError
+from tcl_circuits.spice.writer import check_deck, write_netlist
 
 _FAILURE_PATTERNS = (
     (re.compile(r"timestep too small", re.I), ConvergenceError),

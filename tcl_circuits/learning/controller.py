@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..backends import open_backend
-from ..compiler import compile_tcl
-from ..config import (
+from tcl_circuits.backends import open_backend
+from tcl_circuits.circuit.compile import compile_tcl
+from tcl_circuits.config import (
     BackendKind,
     FeedbackCellConfig,
     LearningConfig,
@@ -27,12 +27,20 @@ from ..config import (
     SawtoothConfig,
     SimulatorConfig,
 )
-from ..errors import ConfigError
-from ..linear import mean_loss
-from ..spice.writer import write_netlist
-from ..tasks import RegressionTask
-from .rules import ContrastiveRule, GradientRule, TclRule
-from .run_folder import SampleLog, jsonable, summary_core, versions, window_summary, write_json, write_records
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, TclRule
+from tcl_circuits.learning.run_folder import (
+    SampleLog,
+    jsonable,
+    summary_core,
+    versions,
+    window_summary,
+    write_json,
+    write_records,
+)
+from tcl_circuits.learning.tasks import RegressionTask
+from tcl_circuits.physics.linear import mean_loss
+from tcl_circuits.spice.writer import write_netlist
 
 CHECKPOINT = "checkpoint.json"
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backends.base import Backend
-from ..compiler import compile_phases, compile_tcl
-from ..config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
-from ..energy import feedback_energy_j, network_energy_j
-from ..errors import LearningError
-from ..linear import LinearNetwork
-from ..network import NetworkSpec
+from tcl_circuits.backends.base import Backend
+from tcl_circuits.circuit.compile import compile_phases, compile_tcl
+from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from tcl_circuits.errors import LearningError
+from tcl_circuits.network.spec import NetworkSpec
+from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
+from tcl_circuits.physics.linear import LinearNetwork
 
 
 @dataclass

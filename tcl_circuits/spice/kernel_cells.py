@@ -2,9 +2,9 @@
 
 Owns the subcircuit text of the realisable kernels and a standalone sawtooth test deck:
 
-* :class:`~tcl_circuits.kernels.RCKernel`: series C then R to ground, driven by s(t); u is the branch
+* :class:`~tcl_circuits.kernels.kernel.RCKernel`: series C then R to ground, driven by s(t); u is the branch
   current (read as v(x)/R); the optional leak resistor sits across C.
-* :class:`~tcl_circuits.kernels.SecondOrderKernel`: series L, C, then R to ground; u is the voltage across
+* :class:`~tcl_circuits.kernels.kernel.SecondOrderKernel`: series L, C, then R to ground; u is the voltage across
   R (τ_u = L/R, τ_z = R·C), the optional leak resistor across C (τ_L = R_L·C). The resistance is a free
   design choice (``resistance_ohm``).
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcl_circuits.errors import ConfigError, NetlistError
-from tcl_circuits.kernels import Kernel, RCKernel, SecondOrderKernel
-from tcl_circuits.synapse import Sawtooth
+from tcl_circuits.kernels.kernel import Kernel, RCKernel, SecondOrderKernel
+from tcl_circuits.kernels.synapse import Sawtooth
 
 __all__ = ["KernelCell", "kernel_cell", "sawtooth_deck", "spice_number", "assert_safe_text"]
 

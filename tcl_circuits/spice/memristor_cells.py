@@ -1,4 +1,4 @@
-"""SPICE text of a memristor edge cell (:class:`~tcl_circuits.circuit.MemristorCell`), called by the writer.
+"""SPICE text of a memristor edge cell (:class:`~tcl_circuits.circuit.ir.MemristorCell`), called by the writer.
 
 Each cell is written inline as B-sources (ngspice-notes section 2: behavioural state equations on a 1 F
 capacitor are the working ngspice form; the XSPICE memristor is broken):
@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import math
 
-from ..circuit import MemristorCell
-from ..config import ThresholdShape
-from ..devices import (
+from tcl_circuits.circuit.ir import MemristorCell
+from tcl_circuits.config import ThresholdShape
+from tcl_circuits.devices import (
     LinearDriftDevice,
     ProgrammingMode,
     VteamDevice,
     WindowKind,
     YakopcicDevice,
 )
-from ..errors import NetlistError
-from .writer import name, number
+from tcl_circuits.errors import NetlistError
+from tcl_circuits.spice.writer import name, number
 
 
 def _n(value: float) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..circuit import (
+from tcl_circuits.circuit.ir import (
     Capacitor,
     Circuit,
     Clamp,
@@ -24,8 +24,8 @@ from ..circuit import (
     Transient,
     VoltageSource,
 )
-from ..config import ThresholdShape
-from ..errors import NetlistError
+from tcl_circuits.config import ThresholdShape
+from tcl_circuits.errors import NetlistError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
 _COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
@@ -119,7 +119,7 @@ def _lines_for(element) -> list[str]:
             f"{n['c_acc']} {w} 0 1",
         ]
     elif isinstance(element, MemristorCell):
-        from .memristor_cells import memristor_cell_lines
+        from tcl_circuits.spice.memristor_cells import memristor_cell_lines
 
         lines += memristor_cell_lines(element)
     else:

@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import ConvergenceError
-from .quasistatic import NetworkTopology
+from tcl_circuits.backends.native.quasistatic import NetworkTopology
+from tcl_circuits.errors import ConvergenceError
 
 GAMMA = 2.0 - math.sqrt(2.0)
 """Where the TR stage ends, as a fraction of the step."""

@@ -6,7 +6,7 @@ steady-state entropy-production rate σ(γ) in kT per Markov time unit.
 
 The response is exact: after the step the master equation dp/dt = M(s)p is linear with constant M, so
 p(t) = Σ_j c_j v_j e^{λ_j t} from the eigendecomposition of M(s). The activity a(t) (top-row occupancy)
-is a sum of exponentials and the kernel da/dt is an :class:`~tcl_circuits.kernels.ExponentialSumKernel`
+is a sum of exponentials and the kernel da/dt is an :class:`~tcl_circuits.kernels.kernel.ExponentialSumKernel`
 whose taps are exact on any grid, however stiff the vertical rates (up to RF·e⁶ ≈ 1e4).
 
 Conventions follow the single-synapse analysis code: the kernel time is Markov time divided by
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels import ExponentialSumKernel
+from tcl_circuits.kernels.kernel import ExponentialSumKernel
 
 __all__ = [
     "N_METHYLATION",

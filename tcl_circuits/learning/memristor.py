@@ -1,7 +1,7 @@
 """Learning that runs entirely inside a memristor circuit: a whole training stream in ngspice.
 
 Owns the memristor-mode training loop. Every learning edge is a memristor programmed by its own
-integral-feedback element (:class:`~tcl_circuits.circuit.MemristorCell`); the controller only presents
+integral-feedback element (:class:`~tcl_circuits.circuit.ir.MemristorCell`); the controller only presents
 inputs and targets. A stream of samples is simulated in chunks of K samples, each one transient whose
 inputs, targets, sawtooth and learn-enable gate are piecewise-linear sequences; the memristor states are
 handed from one chunk to the next with ``.ic v(x<e>)=...`` (the operating point of each chunk is computed
@@ -31,10 +31,10 @@ import numpy as np
 from scipy.integrate import trapezoid
 from tqdm import tqdm
 
-from ..backends.base import SimResult
-from ..circuit import Circuit, Clamp, MemristorCell, Transient, VoltageSource
-from ..compiler import BETA_NODE, output_clamps
-from ..config import (
+from tcl_circuits.backends.base import SimResult
+from tcl_circuits.circuit.compile import BETA_NODE, output_clamps
+from tcl_circuits.circuit.ir import Circuit, Clamp, MemristorCell, Transient, VoltageSource
+from tcl_circuits.config import (
     FeedbackCellConfig,
     LearningConfig,
     Role,
@@ -43,7 +43,7 @@ from ..config import (
     SimulatorConfig,
     ThresholdShape,
 )
-from ..devices import (
+from tcl_circuits.devices import (
     Device,
     ProgrammingConfig,
     ProgrammingMode,
@@ -58,12 +58,20 @@ from ..devices import (
     spread_devices,
     state_for_conductance,
 )
-from ..errors import ConfigError, ConvergenceError, LearningError
-from ..linear import LinearNetwork, mean_loss
-from ..network import NetworkSpec
-from ..spice.writer import write_netlist
-from ..tasks import RegressionTask
-from .run_folder import SampleLog, jsonable, summary_core, versions, window_summary, write_json, write_records
+from tcl_circuits.errors import ConfigError, ConvergenceError, LearningError
+from tcl_circuits.learning.run_folder import (
+    SampleLog,
+    jsonable,
+    summary_core,
+    versions,
+    window_summary,
+    write_json,
+    write_records,
+)
+from tcl_circuits.learning.tasks import RegressionTask
+from tcl_circuits.network.spec import NetworkSpec
+from tcl_circuits.physics.linear import LinearNetwork, mean_loss
+from tcl_circuits.spice.writer import write_netlist
 
 CHECKPOINT = "checkpoint.json"
 ENABLE_NODE = "en"
@@ -724,7 +732,7 @@ def train_stream(
     stops the stream after that many chunks of this call (the checkpoint then resumes it), for benches and
     tests of resumption.
     """
-    from .controller import plot_learning_curve
+    from tcl_circuits.learning.controller import plot_learning_curve
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import math
 import sys
 
 from tcl_circuits.errors import ConfigError, TclCircuitsError
-from tcl_circuits.kernels import (
+from tcl_circuits.kernels.kernel import (
     DerivativeKernel,
     EColiKernel,
     Kernel,
@@ -71,7 +71,7 @@ def build_kernel(args: argparse.Namespace) -> Kernel:
     if name == "second-order":
         return SecondOrderKernel(_require(args, "tau-u"), _require(args, "tau-z"), args.tau_leak)
     if name == "markov":
-        from tcl_circuits.markov import esa_kernel
+        from tcl_circuits.kernels.markov import esa_kernel
 
         return esa_kernel(_require(args, "gamma"), args.rate_factor, args.step_um).kernel
     if name == "sine":
@@ -83,7 +83,7 @@ def build_kernel(args: argparse.Namespace) -> Kernel:
 
 def cmd_update(args: argparse.Namespace) -> int:
     """Δw of one periodic sawtooth."""
-    from tcl_circuits.synapse import Sawtooth, delta_w
+    from tcl_circuits.kernels.synapse import Sawtooth, delta_w
 
     kernel = build_kernel(args)
     saw = Sawtooth(args.amplitude, args.mean, args.tau_fast, args.tau_slow)
@@ -99,7 +99,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     """Area, first moment and timescale (and σ for Markov kernels)."""
     info: dict[str, float | str | bool] = dict(build_kernel(args).describe())
     if args.kernel == "markov":
-        from tcl_circuits.markov import entropy_production, esa_kernel
+        from tcl_circuits.kernels.markov import entropy_production, esa_kernel
 
         mk = esa_kernel(args.gamma, args.rate_factor, args.step_um)
         info["derivative_like"] = mk.derivative_like

@@ -3,7 +3,7 @@
 ``train_memristor(args)`` takes the namespace of ``tcl-circuits train`` plus ``device`` ("memristor:vteam",
 optionally "memristor:<model>:<device|cell>" to choose the programming mode), ``spread`` (sigma/mu) and
 ``chunk_samples``, runs the whole training stream inside ngspice and writes the run folder (summary.json
-with the resistor-mode keys plus device information). ``python -m tcl_circuits.memristor_cli example``
+with the resistor-mode keys plus device information). ``python -m tcl_circuits.cli.memristor example``
 rewrites ``netlists/memristor_vteam_cycle.cir``.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from .config import (
+from tcl_circuits.config import (
     FeedbackCellConfig,
     LearningConfig,
     RuleKind,
@@ -25,8 +25,8 @@ from .config import (
     SimulatorConfig,
     ThresholdShape,
 )
-from .devices import DriveKind, ProgrammingConfig, ProgrammingMode, preset
-from .errors import ConfigError, TclCircuitsError
+from tcl_circuits.devices import DriveKind, ProgrammingConfig, ProgrammingMode, preset
+from tcl_circuits.errors import ConfigError, TclCircuitsError
 
 EXAMPLE_NETLIST = "memristor_vteam_cycle.cir"
 DEFAULT_DEVICE = "memristor:vteam"
@@ -57,7 +57,7 @@ def parse_device(text: str) -> tuple[str, ProgrammingMode]:
 
 
 def _threshold(args, drive: SawtoothConfig, student, x, y) -> float:
-    from .learning.rules import calibrate_threshold_v
+    from tcl_circuits.learning.rules import calibrate_threshold_v
 
     if str(args.threshold).lower() == "auto":
         return calibrate_threshold_v(student, x, y, drive, args.tau_k, headroom=0.4)
@@ -71,7 +71,7 @@ def _threshold(args, drive: SawtoothConfig, student, x, y) -> float:
 
 def run_config_from_args(args, task):
     """The MemristorRunConfig a ``train`` namespace describes (threshold 'auto' as in resistor mode)."""
-    from .learning.stream import MemristorRunConfig, StreamConfig
+    from tcl_circuits.learning.memristor import MemristorRunConfig, StreamConfig
 
     if args.rule != RuleKind.TCL.value:
         raise ConfigError(f"memristor networks learn in the circuit by TCL only, got --rule {args.rule}")
@@ -113,9 +113,9 @@ def run_config_from_args(args, task):
 
 def train_memristor(args) -> int:
     """``tcl-circuits train --device memristor:<model>``: the whole stream in ngspice; prints the summary."""
-    from .backends.ngspice import NgspiceBackend
-    from .learning.stream import learning_rate_for_loop_gain, train_stream
-    from .tasks import teacher_task
+    from tcl_circuits.backends.ngspice import NgspiceBackend
+    from tcl_circuits.learning.memristor import learning_rate_for_loop_gain, train_stream
+    from tcl_circuits.learning.tasks import teacher_task
 
     if args.task != "teacher":
         raise TclCircuitsError(f"unknown task {args.task!r}; available: teacher")
@@ -159,10 +159,16 @@ def example_cycle_netlist(graph: nx.Graph | None = None) -> tuple[str, dict]:
     show: the states before and each edge's contrast s_clamped - s_free (the state of a VTEAM edge rises,
     lowering G, where the contrast is positive).
     """
-    from .learning.rules import calibrate_threshold_v, linear_contrasts
-    from .learning.stream import MemristorRunConfig, build_network, check_loop_gain, compile_chunk, loop_gains
-    from .network import from_graph
-    from .spice.writer import check_deck, name, number, write_netlist
+    from tcl_circuits.learning.memristor import (
+        MemristorRunConfig,
+        build_network,
+        check_loop_gain,
+        compile_chunk,
+        loop_gains,
+    )
+    from tcl_circuits.learning.rules import calibrate_threshold_v, linear_contrasts
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.spice.writer import check_deck, name, number, write_netlist
 
     spec = from_graph(graph if graph is not None else _triangle())
     x, y = spec.input_voltage_v[None], spec.target_v[None]
@@ -212,7 +218,7 @@ def example_cycle_netlist(graph: nx.Graph | None = None) -> tuple[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] != "example":
-        print("usage: python -m tcl_circuits.memristor_cli example [path]", file=sys.stderr)
+        print("usage: python -m tcl_circuits.cli.memristor example [path]", file=sys.stderr)
         return 2
     path = Path(argv[1]) if len(argv) > 1 else Path(__file__).parent.parent / "netlists" / EXAMPLE_NETLIST
     text, expected = example_cycle_netlist()

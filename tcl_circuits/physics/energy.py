@@ -12,9 +12,9 @@ from functools import lru_cache
 import numpy as np
 from scipy.integrate import trapezoid
 
-from .backends.base import SimResult
-from .cell_dynamics import squared_drops
-from .circuit import Circuit
+from tcl_circuits.backends.base import SimResult
+from tcl_circuits.backends.native.cell_dynamics import squared_drops
+from tcl_circuits.circuit.ir import Circuit
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import (
+from tcl_circuits.circuit.drive import sawtooth_points
+from tcl_circuits.circuit.ir import (
     Capacitor,
     Circuit,
     Clamp,
@@ -23,10 +24,9 @@ from .circuit import (
     Transient,
     VoltageSource,
 )
-from .config import FeedbackCellConfig, Role, SawtoothConfig, SimulatorConfig
-from .drive import sawtooth_points
-from .errors import ConfigError
-from .network import NetworkSpec
+from tcl_circuits.config import FeedbackCellConfig, Role, SawtoothConfig, SimulatorConfig
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.network.spec import NetworkSpec
 
 BETA_NODE = "beta"
 BETA_SOURCE = "vbeta"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import SawtoothConfig
+from tcl_circuits.config import SawtoothConfig
 
 
 def sawtooth_points(drive: SawtoothConfig) -> tuple[tuple[float, float], ...]:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels import RCKernel, periodic_convolve
-from tcl_circuits.markov import entropy_production
-from tcl_circuits.synapse import Sawtooth, default_dt, delta_w_periodic
+from tcl_circuits.kernels.kernel import RCKernel, periodic_convolve
+from tcl_circuits.kernels.markov import entropy_production
+from tcl_circuits.kernels.synapse import Sawtooth, default_dt, delta_w_periodic
 
 __all__ = [
     "BOLTZMANN_J_PER_K",

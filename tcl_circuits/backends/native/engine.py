@@ -35,9 +35,17 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .. import allocator
-from ..cell_dynamics import integrate_cells, squared_drops
-from ..circuit import (
+from tcl_circuits.backends.base import BlockVectors, SimResult
+from tcl_circuits.backends.native import allocator
+from tcl_circuits.backends.native.cell_dynamics import integrate_cells, squared_drops
+from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
+from tcl_circuits.backends.native.quasistatic import (
+    GROUND,
+    LowRankNetwork,
+    NetworkTopology,
+    QuasiStaticSolution,
+)
+from tcl_circuits.circuit.ir import (
     Capacitor,
     Circuit,
     Clamp,
@@ -49,11 +57,8 @@ from ..circuit import (
     Transient,
     VoltageSource,
 )
-from ..config import ThresholdShape
-from ..errors import ConfigError, NetlistError, SimulationError
-from ..node_dynamics import GAMMA, relaxing_free_voltages
-from ..quasistatic import GROUND, LowRankNetwork, NetworkTopology, QuasiStaticSolution
-from .base import BlockVectors, SimResult
+from tcl_circuits.config import ThresholdShape
+from tcl_circuits.errors import ConfigError, NetlistError, SimulationError
 
 TIME_VECTOR = "time"
 SWEEP_VECTOR = "v-sweep"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import (
+from tcl_circuits.config import (
     BackendKind,
     FeedbackCellConfig,
     LearningConfig,
@@ -18,7 +18,7 @@ from .config import (
     SimulatorConfig,
     ThresholdShape,
 )
-from .errors import ConfigError, TclCircuitsError
+from tcl_circuits.errors import ConfigError, TclCircuitsError
 
 
 def _add_circuit_options(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +61,7 @@ def _drive(args) -> SawtoothConfig:
 
 
 def _cell(args, drive: SawtoothConfig, spec, x, y, *, headroom: float = 0.4) -> FeedbackCellConfig:
-    from .learning.rules import calibrate_threshold_v
+    from tcl_circuits.learning.rules import calibrate_threshold_v
 
     if str(args.threshold).lower() == "auto":
         theta = calibrate_threshold_v(
@@ -83,10 +83,10 @@ def _cell(args, drive: SawtoothConfig, spec, x, y, *, headroom: float = 0.4) -> 
 
 
 def cmd_compile(args) -> int:
-    from .compiler import compile_tcl
-    from .network import build, from_graph, load_graph
-    from .spice.writer import write_netlist
-    from .tasks import teacher_task
+    from tcl_circuits.circuit.compile import compile_tcl
+    from tcl_circuits.learning.tasks import teacher_task
+    from tcl_circuits.network import build, from_graph, load_graph
+    from tcl_circuits.spice.writer import write_netlist
 
     drive = _drive(args)
     if Path(args.graph).is_file():
@@ -119,7 +119,7 @@ def cmd_compile(args) -> int:
 
 
 def _run_config(args, task):
-    from .learning.controller import RunConfig
+    from tcl_circuits.learning.controller import RunConfig
 
     drive = _drive(args)
     n_cal = min(len(task.x_train), 20)
@@ -134,11 +134,11 @@ def _run_config(args, task):
 
 
 def cmd_train(args) -> int:
-    from .learning.controller import train
-    from .tasks import teacher_task
+    from tcl_circuits.learning.controller import train
+    from tcl_circuits.learning.tasks import teacher_task
 
     if args.device != "resistor":
-        from .memristor_cli import train_memristor
+        from tcl_circuits.cli.memristor import train_memristor
 
         if args.node_capacitance:
             raise ConfigError("--node-capacitance applies to resistor networks; memristor streams have none")
@@ -159,9 +159,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .backends import open_backend
-    from .compare import compare_updates
-    from .tasks import teacher_task
+    from tcl_circuits.backends import open_backend
+    from tcl_circuits.learning.compare import compare_updates
+    from tcl_circuits.learning.tasks import teacher_task
 
     task = teacher_task(args.network, train_samples=20, test_samples=1, seed=args.seed)
     drive = _drive(args)
@@ -201,8 +201,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .learning.controller import train
-    from .tasks import teacher_task
+    from tcl_circuits.learning.controller import train
+    from tcl_circuits.learning.tasks import teacher_task
 
     print("TCL demo: a 4x4 resistor lattice learns a teacher network in ngspice, sample by sample")
     task = teacher_task("lattice:4x4", train_samples=100, test_samples=50, seed=args.seed)
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_circuit_options(p)
     p.set_defaults(func=cmd_demo)
 
-    from .kernel_cli import add_kernel_parser
+    from tcl_circuits.cli.kernel import add_kernel_parser
 
     add_kernel_parser(sub)
     return parser

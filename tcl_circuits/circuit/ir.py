@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .config import ThresholdShape
-from .devices import Device, ProgrammingMode
+from tcl_circuits.config import ThresholdShape
+from tcl_circuits.devices import Device, ProgrammingMode
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ period is: fast ramp free → clamped over τ_f, then slow ramp back over τ_s. 
 waveform as a "reversed" sawtooth (slow rise, fast fall) up to a time shift, and gives Δw ≈ −|A|. Times
 are in the kernel's time unit. The period is sampled on N uniform points, t_n = n·T/N; Δw is the periodic
 trapezoid rule dt·Σ g(u_n). u is exact at the grid points when the ramp corners lie on the grid (first-
-order-hold taps, see :mod:`tcl_circuits.kernels`).
+order-hold taps, see :mod:`tcl_circuits.kernels.kernel`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from enum import StrEnum
 import numpy as np
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels import Kernel, periodic_convolve
+from tcl_circuits.kernels.kernel import Kernel, periodic_convolve
 
 __all__ = [
     "Nonlinearity",
@@ -373,7 +373,7 @@ def markov_dissipation_sweep(
     as in the paper's runs (seeded); otherwise RF = 25 and s = 200 µM. σ is always evaluated at RF = 25,
     s = 0, as in the paper.
     """
-    from tcl_circuits.markov import entropy_production, esa_kernel
+    from tcl_circuits.kernels.markov import entropy_production, esa_kernel
 
     _adaptive_threshold(threshold_rule, 0.0, 1.0, 1.0, 1.0)  # validates the rule name early
     g = np.asarray(gammas, dtype=float)

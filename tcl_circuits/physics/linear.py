@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .network import NetworkSpec
+from tcl_circuits.network.spec import NetworkSpec
 
 
 class LinearNetwork:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends.base import Backend
-from .config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
-from .learning.rules import GradientRule, TclRule, linear_contrasts, regime_fractions
-from .network import NetworkSpec
+from tcl_circuits.backends.base import Backend
+from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
+from tcl_circuits.learning.rules import GradientRule, TclRule, linear_contrasts, regime_fractions
+from tcl_circuits.network.spec import NetworkSpec
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

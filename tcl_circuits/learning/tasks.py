@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
-from .linear import LinearNetwork
-from .network import NetworkSpec, from_graph, graph_from_argument
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
+from tcl_circuits.physics.linear import LinearNetwork
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import ConvergenceError
+from tcl_circuits.errors import ConvergenceError
 
 GROUND = -1
 """Index that stands for node 0 (ground) in every index array of this module."""

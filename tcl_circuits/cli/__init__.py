@@ -1,0 +1,1 @@
+"""The ``tcl-circuits`` command line."""

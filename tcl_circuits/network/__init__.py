@@ -1,0 +1,33 @@
+"""Learning networks: the validated NetworkSpec, builders (``lattice:4x4``), and graph files.
+
+``spec`` holds the NetworkSpec itself (no networkx); ``builders`` and ``io`` are the only modules of the
+package that import networkx.
+"""
+
+from tcl_circuits.network.builders import build, erdos_renyi, lattice, layered, random_regular
+from tcl_circuits.network.io import (
+    from_graph,
+    graph_from_argument,
+    load_edgelist,
+    load_graph,
+    load_graphml,
+    to_graph,
+)
+from tcl_circuits.network.spec import DEFAULT_G_MAX_S, DEFAULT_G_MIN_S, NetworkSpec
+
+__all__ = [
+    "DEFAULT_G_MAX_S",
+    "DEFAULT_G_MIN_S",
+    "NetworkSpec",
+    "build",
+    "erdos_renyi",
+    "from_graph",
+    "graph_from_argument",
+    "lattice",
+    "layered",
+    "load_edgelist",
+    "load_graph",
+    "load_graphml",
+    "random_regular",
+    "to_graph",
+]

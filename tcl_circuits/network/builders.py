@@ -1,0 +1,186 @@
+"""Network builders: lattices, random graphs, layered networks, and the short descriptions (``lattice:4x4``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+
+from tcl_circuits.config import Role
+from tcl_circuits.errors import GraphError
+
+
+# --- builders --------------------------------------------------------------------------------------
+def _random_conductances(graph: nx.Graph, rng: np.random.Generator, g_range_s: tuple[float, float]) -> None:
+    lo, hi = g_range_s
+    if not (0 < lo <= hi):
+        raise GraphError(f"conductance range must satisfy 0 < low <= high, got {g_range_s!r}")
+    for a, b in graph.edges:
+        graph.edges[a, b]["conductance"] = float(rng.uniform(lo, hi))
+
+
+def lattice(
+    rows: int,
+    cols: int,
+    *,
+    n_inputs: int | None = None,
+    n_outputs: int | None = None,
+    seed: int = 0,
+    g_range_s: tuple[float, float] = (5e-4, 2e-3),
+) -> nx.Graph:
+    """A rows x cols square lattice: inputs down the left column, ground at its bottom, outputs on the right.
+
+    Nodes are labelled ``(row, col)``. By default rows-1 inputs and rows//2 outputs taken from the middle of
+    the right column.
+    """
+    if rows < 2 or cols < 2:
+        raise GraphError(f"a lattice needs at least 2x2 nodes, got {rows}x{cols}")
+    n_inputs = rows - 1 if n_inputs is None else n_inputs
+    n_outputs = max(1, rows // 2) if n_outputs is None else n_outputs
+    if not 1 <= n_inputs <= rows - 1:
+        raise GraphError(f"a {rows}x{cols} lattice takes 1..{rows - 1} inputs, got {n_inputs}")
+    if not 1 <= n_outputs <= rows:
+        raise GraphError(f"a {rows}x{cols} lattice takes 1..{rows} outputs, got {n_outputs}")
+    graph = nx.grid_2d_graph(rows, cols)
+    for node in graph.nodes:
+        graph.nodes[node]["role"] = Role.HIDDEN.value
+    for r in range(n_inputs):
+        graph.nodes[(r, 0)]["role"] = Role.INPUT.value
+    graph.nodes[(rows - 1, 0)]["role"] = Role.GROUND.value
+    first = (rows - n_outputs) // 2
+    for r in range(first, first + n_outputs):
+        graph.nodes[(r, cols - 1)]["role"] = Role.OUTPUT.value
+    _random_conductances(graph, np.random.default_rng(seed), g_range_s)
+    return graph
+
+
+def _assign_roles(graph: nx.Graph, n_inputs: int, n_outputs: int, rng: np.random.Generator) -> None:
+    nodes = list(graph.nodes)
+    if n_inputs + n_outputs + 1 > len(nodes):
+        raise GraphError(
+            f"{len(nodes)} nodes cannot hold {n_inputs} inputs, {n_outputs} outputs and a ground"
+        )
+    order = rng.permutation(len(nodes))
+    for k, idx in enumerate(order):
+        node = nodes[idx]
+        if k < n_inputs:
+            role = Role.INPUT
+        elif k == n_inputs:
+            role = Role.GROUND
+        elif k <= n_inputs + n_outputs:
+            role = Role.OUTPUT
+        else:
+            role = Role.HIDDEN
+        graph.nodes[node]["role"] = role.value
+
+
+def _with_roles_and_conductances(
+    graph: nx.Graph,
+    what: str,
+    n_inputs: int,
+    n_outputs: int,
+    rng: np.random.Generator,
+    g_range_s: tuple[float, float],
+) -> nx.Graph:
+    """Refuse a disconnected random graph, then place roles and draw conductances."""
+    if not nx.is_connected(graph):
+        raise GraphError(f"{what} is not connected; try another seed (or a denser graph)")
+    _assign_roles(graph, n_inputs, n_outputs, rng)
+    _random_conductances(graph, rng, g_range_s)
+    return graph
+
+
+def random_regular(
+    n_nodes: int,
+    degree: int,
+    *,
+    n_inputs: int = 3,
+    n_outputs: int = 2,
+    seed: int = 0,
+    g_range_s: tuple[float, float] = (5e-4, 2e-3),
+) -> nx.Graph:
+    """A random degree-regular graph with randomly placed inputs, one ground and outputs."""
+    if n_nodes * degree % 2 or degree >= n_nodes or degree < 1:
+        raise GraphError(f"no {degree}-regular graph on {n_nodes} nodes (need degree < n and n*degree even)")
+    rng = np.random.default_rng(seed)
+    graph = nx.random_regular_graph(degree, n_nodes, seed=int(rng.integers(2**31)))
+    return _with_roles_and_conductances(
+        graph, f"the {degree}-regular graph drawn with seed {seed}", n_inputs, n_outputs, rng, g_range_s
+    )
+
+
+def erdos_renyi(
+    n_nodes: int,
+    edge_probability: float,
+    *,
+    n_inputs: int = 3,
+    n_outputs: int = 2,
+    seed: int = 0,
+    g_range_s: tuple[float, float] = (5e-4, 2e-3),
+) -> nx.Graph:
+    """A connected Erdos-Renyi G(n, p) graph with randomly placed inputs, one ground and outputs."""
+    if not 0 < edge_probability <= 1:
+        raise GraphError(f"edge probability must be in (0, 1], got {edge_probability!r}")
+    rng = np.random.default_rng(seed)
+    graph = nx.gnp_random_graph(n_nodes, edge_probability, seed=int(rng.integers(2**31)))
+    return _with_roles_and_conductances(
+        graph, f"G({n_nodes}, {edge_probability}) drawn with seed {seed}", n_inputs, n_outputs, rng, g_range_s
+    )
+
+
+def layered(
+    sizes: Sequence[int],
+    *,
+    seed: int = 0,
+    g_range_s: tuple[float, float] = (5e-4, 2e-3),
+) -> nx.Graph:
+    """Dense bipartite layers: sizes[0] inputs (plus a ground node acting as bias), hidden layers, outputs.
+
+    Nodes are labelled ``(layer, k)``; the ground node is ``(0, sizes[0])``.
+    """
+    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
+        raise GraphError(f"layered networks need at least 2 layers of size >= 1, got {list(sizes)!r}")
+    graph = nx.Graph()
+    layers: list[list[tuple[int, int]]] = []
+    for depth, size in enumerate(sizes):
+        layer = [(depth, k) for k in range(int(size))]
+        role = Role.INPUT if depth == 0 else Role.OUTPUT if depth == len(sizes) - 1 else Role.HIDDEN
+        for node in layer:
+            graph.add_node(node, role=role.value)
+        if depth == 0:
+            ground = (0, int(size))
+            graph.add_node(ground, role=Role.GROUND.value)
+            layer = [*layer, ground]
+        layers.append(layer)
+    for upper, lower in zip(layers, layers[1:], strict=False):
+        for a in upper:
+            for b in lower:
+                graph.add_edge(a, b)
+    _random_conductances(graph, np.random.default_rng(seed), g_range_s)
+    return graph
+
+
+_BUILDER_PATTERN = re.compile(
+    r"^(?:lattice:(?P<rows>\d+)x(?P<cols>\d+)"
+    r"|regular:(?P<rn>\d+),(?P<rd>\d+)"
+    r"|er:(?P<en>\d+),(?P<ep>[0-9.]+)"
+    r"|layered:(?P<sizes>\d+(?:-\d+)+))$"
+)
+
+
+def build(description: str, *, seed: int = 0) -> nx.Graph:
+    """Build a graph from a short description: ``lattice:4x4``, ``regular:20,3``, ``er:20,0.2``, ``layered:4-8-2``."""
+    match = _BUILDER_PATTERN.match(description.strip())
+    if match is None:
+        raise GraphError(
+            f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P or layered:A-B-C"
+        )
+    if match["rows"]:
+        return lattice(int(match["rows"]), int(match["cols"]), seed=seed)
+    if match["rn"]:
+        return random_regular(int(match["rn"]), int(match["rd"]), seed=seed)
+    if match["en"]:
+        return erdos_renyi(int(match["en"]), float(match["ep"]), seed=seed)
+    return layered([int(s) for s in match["sizes"].split("-")], seed=seed)

@@ -1,0 +1,206 @@
+"""NetworkSpec: a validated, immutable learning network (node order, roles, edges, conductances, bounds).
+
+A NetworkSpec fixes the node order (index i is SPICE node
+``n<i>``), the node roles, the edge list and the per-edge conductances and bounds; everything downstream
+works on indices, and user labels are kept only for messages and sanitised comments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from tcl_circuits.config import Role
+from tcl_circuits.errors import GraphError
+
+DEFAULT_G_MIN_S = 1e-5
+DEFAULT_G_MAX_S = 1e-2
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkSpec:
+    """An ordered, validated resistor network with node roles.
+
+    Attributes
+    ----------
+    labels : the user's node labels, in SPICE order (node i is ``n<i>``).
+    roles : the Role of each node.
+    edges : (i, j) index pairs, i < j, one per learning edge (edge e is ``re<e>``).
+    conductance_s : conductance of each edge, siemens.
+    g_min_s, g_max_s : per-edge bounds that learning clips to, siemens.
+    input_voltage_v : default voltage of each input node (NaN where the graph gives none).
+    target_v : default target of each output node (NaN where the graph gives none).
+    """
+
+    labels: tuple[Hashable, ...]
+    roles: tuple[Role, ...]
+    edges: tuple[tuple[int, int], ...]
+    conductance_s: np.ndarray
+    g_min_s: np.ndarray
+    g_max_s: np.ndarray
+    input_voltage_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    target_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        for name in ("conductance_s", "g_min_s", "g_max_s", "input_voltage_v", "target_v"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if not self.input_voltage_v.size:
+            object.__setattr__(self, "input_voltage_v", _frozen(np.full(len(self.input_nodes), np.nan)))
+        if not self.target_v.size:
+            object.__setattr__(self, "target_v", _frozen(np.full(len(self.output_nodes), np.nan)))
+        _validate(self)
+
+    # --- derived index sets -------------------------------------------------------------------
+    def nodes_with(self, role: Role) -> tuple[int, ...]:
+        """Indices of the nodes that have this role, in order."""
+        return tuple(i for i, r in enumerate(self.roles) if r is role)
+
+    @cached_property
+    def input_nodes(self) -> tuple[int, ...]:
+        return self.nodes_with(Role.INPUT)
+
+    @cached_property
+    def output_nodes(self) -> tuple[int, ...]:
+        return self.nodes_with(Role.OUTPUT)
+
+    @cached_property
+    def ground_nodes(self) -> tuple[int, ...]:
+        return self.nodes_with(Role.GROUND)
+
+    @cached_property
+    def free_nodes(self) -> tuple[int, ...]:
+        """Nodes whose voltage the network decides (hidden and output)."""
+        return tuple(i for i, r in enumerate(self.roles) if r in (Role.HIDDEN, Role.OUTPUT))
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    @cached_property
+    def edge_array(self) -> np.ndarray:
+        """Edges as an (E, 2) int array (read-only)."""
+        array = np.array(self.edges, dtype=int).reshape(-1, 2)
+        array.setflags(write=False)
+        return array
+
+    @cached_property
+    def topology_key(self) -> object:
+        """A token standing for this network's labels, roles and edges. Copies made by ``with_conductances``
+        share it, so work that depends only on the topology is done once per training run, not per sample."""
+        return object()
+
+    @cached_property
+    def label_reprs(self) -> tuple[str, ...]:
+        """repr() of every node label (for messages and comments; computed once per topology)."""
+        return tuple(repr(label) for label in self.labels)
+
+    @cached_property
+    def edge_descriptions(self) -> tuple[str, ...]:
+        """``'a'-'b'`` for every edge, from the labels (computed once per topology)."""
+        r = self.label_reprs
+        return tuple(f"{r[i]}-{r[j]}" for i, j in self.edges)
+
+    def edge_label(self, e: int) -> tuple[Hashable, Hashable]:
+        i, j = self.edges[e]
+        return (self.labels[i], self.labels[j])
+
+    def with_conductances(self, conductance_s: np.ndarray) -> NetworkSpec:
+        """The same network with new conductances (validated, not clipped).
+
+        The topology was validated when this spec was built, so only the new values are checked (this runs
+        once per training sample).
+        """
+        g = _frozen(conductance_s)
+        if g.shape != self.conductance_s.shape:
+            raise GraphError(
+                f"conductance_s must have one value per edge ({self.n_edges}), got shape {g.shape}"
+            )
+        bad = np.flatnonzero(~(np.isfinite(g) & (g > 0)))
+        if bad.size:
+            i, j = self.edges[bad[0]]
+            raise GraphError(
+                f"edge {self.labels[i]!r}-{self.labels[j]!r}: conductance must be finite and > 0 siemens, "
+                f"got {g[bad[0]]!r}"
+            )
+        copy = object.__new__(NetworkSpec)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items()})
+        object.__setattr__(copy, "conductance_s", g)
+        return copy
+
+    def clip(self, conductance_s: np.ndarray) -> np.ndarray:
+        """Conductances clipped to each edge's bounds."""
+        return np.clip(conductance_s, self.g_min_s, self.g_max_s)
+
+
+def _validate(spec: NetworkSpec) -> None:
+    n = len(spec.labels)
+    if len(spec.roles) != n:
+        raise GraphError(f"{len(spec.roles)} roles for {n} nodes")
+    if len(set(spec.labels)) != n:
+        raise GraphError("node labels must be unique")
+    for label, role in zip(spec.labels, spec.roles, strict=True):
+        if not isinstance(role, Role):
+            raise GraphError(f"node {label!r}: role must be a Role, got {role!r}")
+    E = len(spec.edges)
+    for name in ("conductance_s", "g_min_s", "g_max_s"):
+        if getattr(spec, name).shape != (E,):
+            raise GraphError(
+                f"{name} must have one value per edge ({E}), got shape {getattr(spec, name).shape}"
+            )
+    seen = set()
+    for e, (i, j) in enumerate(spec.edges):
+        if not (0 <= i < n and 0 <= j < n):
+            raise GraphError(f"edge {e} refers to a node index outside 0..{n - 1}")
+        if i == j:
+            raise GraphError(f"edge {spec.labels[i]!r}-{spec.labels[j]!r} is a self-loop")
+        key = (min(i, j), max(i, j))
+        if key in seen:
+            raise GraphError(f"edge {spec.labels[i]!r}-{spec.labels[j]!r} appears twice")
+        seen.add(key)
+        g, lo, hi = spec.conductance_s[e], spec.g_min_s[e], spec.g_max_s[e]
+        where = f"edge {spec.labels[i]!r}-{spec.labels[j]!r}"
+        if not (math.isfinite(g) and g > 0):
+            raise GraphError(f"{where}: conductance must be finite and > 0 siemens, got {g!r}")
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+            raise GraphError(f"{where}: need finite bounds 0 < g_min <= g_max, got {lo!r}, {hi!r}")
+    if not spec.input_nodes:
+        raise GraphError("the network has no node with role 'input'")
+    if not spec.output_nodes:
+        raise GraphError("the network has no node with role 'output'")
+    if spec.input_voltage_v.shape != (len(spec.input_nodes),):
+        raise GraphError("input_voltage_v must have one value per input node")
+    if spec.target_v.shape != (len(spec.output_nodes),):
+        raise GraphError("target_v must have one value per output node")
+    # every free node must be reached from a driven node (input or ground), else its voltage is undefined
+    driven = set(spec.input_nodes) | set(spec.ground_nodes)
+    adjacency: list[list[int]] = [[] for _ in range(n)]
+    for i, j in spec.edges:
+        adjacency[i].append(j)
+        adjacency[j].append(i)
+    reached = set(driven)
+    stack = list(driven)
+    while stack:
+        for k in adjacency[stack.pop()]:
+            if k not in reached:
+                reached.add(k)
+                stack.append(k)
+    floating = [spec.labels[i] for i in range(n) if i not in reached]
+    if floating:
+        raise GraphError(
+            f"node {floating[0]!r} is not connected to any input or ground node (floating)"
+            + (f"; {len(floating) - 1} more" if len(floating) > 1 else "")
+        )
