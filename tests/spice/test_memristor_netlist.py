@@ -21,7 +21,7 @@ from tcl_circuits.devices import (
 from tcl_circuits.spice.memristor_cells import read_current, state_rate
 from tcl_circuits.spice.writer import check_deck, number
 
-NETLISTS = Path(__file__).parent.parent / "netlists"
+NETLISTS = Path(__file__).parents[2] / "netlists"
 
 
 def _deck(device, drive_points, x0, v_read, stop):
