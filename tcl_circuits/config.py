@@ -11,6 +11,19 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.nonlinearity import ThresholdShape
+
+__all__ = [
+    "BackendKind",
+    "FeedbackCellConfig",
+    "ProgrammingMode",
+    "LearningConfig",
+    "Role",
+    "RuleKind",
+    "SawtoothConfig",
+    "SimulatorConfig",
+    "ThresholdShape",
+]
 
 
 class Role(Enum):
@@ -22,23 +35,25 @@ class Role(Enum):
     GROUND = "ground"
 
 
-class ThresholdShape(Enum):
-    """The nonlinearity g(u) between the integral-feedback output u and the accumulator.
-
-    HARD is the paper's linear-threshold g(u) = u if |u| >= theta else 0; DEAD_ZONE is the continuous
-    g(u) = sign(u) * max(|u| - theta, 0), which loses theta * tau_fast from every update.
-    """
-
-    HARD = "hard"
-    DEAD_ZONE = "dead_zone"
-
-
 class RuleKind(Enum):
     """Learning rule: TCL (memory in the circuit), explicit contrastive (memory in the controller), exact gradient."""
 
     TCL = "tcl"
     CONTRASTIVE = "contrastive"
     GRADIENT = "gradient"
+
+
+class ProgrammingMode(Enum):
+    """How the edge cell's integral-feedback output u programs the device state.
+
+    DEVICE_THRESHOLD: v_p = A_p * u drives the device's own state equation, so the device's switching
+    threshold is the dead zone g (the physical TCL memristor). Needs a device with thresholds.
+    CELL_THRESHOLD: the cell's threshold g(u) (hard or dead zone) sets a programming current A_i * g(u) that
+    drives the state; for the threshold-less drift models.
+    """
+
+    DEVICE_THRESHOLD = "device"
+    CELL_THRESHOLD = "cell"
 
 
 class BackendKind(Enum):

@@ -6,22 +6,14 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from tcl_circuits import network
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig
 
 
 @pytest.fixture
 def triangle() -> nx.Graph:
-    """input -- hidden -- output, plus ground, with fixed conductances."""
-    g = nx.Graph()
-    g.add_node("in", role="input", voltage=1.0)
-    g.add_node("h", role="hidden")
-    g.add_node("out", role="output", target=0.3)
-    g.add_node("gnd", role="ground")
-    g.add_edge("in", "h", conductance=1e-3)
-    g.add_edge("h", "out", conductance=2e-3)
-    g.add_edge("out", "gnd", conductance=1e-3)
-    g.add_edge("h", "gnd", conductance=5e-4)
-    return g
+    """input -- hidden -- output, plus ground, with fixed conductances (``network.triangle``)."""
+    return network.triangle()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -22,6 +23,8 @@ def _quiet(call, *args) -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the worker, which must not print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     reply = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     requests = Connection(0, writable=False)
@@ -48,7 +51,7 @@ def main() -> None:
         if plot_name != "const":
             for key, vector in ng.plot(None, plot_name).items():
                 key = key.lower()
-                if wanted is None or key in wanted:
+                if wanted is None or key in wanted or key in ("time", "v-sweep"):
                     vectors[key] = np.real(np.asarray(vector._data)).astype(float)
         for command in ("destroy all", "remcirc"):
             _quiet(ng.exec_command, command)

@@ -20,6 +20,7 @@ from tcl_circuits.circuit.ir import (
     DcSweep,
     Element,
     FeedbackCellArray,
+    Measure,
     ResistorArray,
     Transient,
     VoltageSource,
@@ -178,8 +179,13 @@ def compile_tcl(
     inputs_v: np.ndarray | None = None,
     targets_v: np.ndarray | None = None,
     title: str = "tcl_circuits TCL cycle",
+    measure_accumulators: bool = False,
 ) -> Circuit:
-    """One sawtooth cycle of the network with a feedback cell on every edge (a transient analysis)."""
+    """One sawtooth cycle of the network with a feedback cell on every edge (a transient analysis).
+
+    With ``measure_accumulators`` the deck also prints every accumulator's final value when run standalone
+    (``ngspice -b deck.cir``): ``acc<e>``.
+    """
     sim = sim or SimulatorConfig()
     inputs, targets = _sample_values(spec, inputs_v, targets_v)
     if cell.tau_k_s >= drive.tau_rise_s or cell.tau_k_s >= drive.tau_fall_s:
@@ -195,16 +201,20 @@ def compile_tcl(
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
     lo, hi = cell.window_contrast_v2(drive)
     notes = (
-        f"one sawtooth cycle: beta 0 -> {drive.beta_max!r} in {drive.tau_rise_s!r} s, back to 0 in {drive.tau_fall_s!r} s",
-        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s!r} s, threshold {cell.threshold_v!r} V on v(u<e>)",
+        f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
+        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {cell.threshold_v:.6g} V on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
-        f"at the end v(w<e>) ~ -{cell.accumulator_gain!r} * (s_clamped - s_free) of edge e",
+        f"at the end v(w<e>) ~ -{cell.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
     )
     if sim.node_capacitance_f > 0:
-        notes += (f"node capacitance {sim.node_capacitance_f!r} F from every free network node to ground",)
+        notes += (f"node capacitance {sim.node_capacitance_f:.6g} F from every free network node to ground",)
     max_step = cell.tau_k_s / sim.points_per_tau_k
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
+    measures = ()
+    if measure_accumulators:
+        accumulators = _per_topology(spec, _feedback_cells, cell).accumulator
+        measures = tuple(Measure(f"acc{e}", w, analysis.stop_s) for e, w in enumerate(accumulators))
     return Circuit(
         title=title,
         elements=tuple(elements),
@@ -214,6 +224,7 @@ def compile_tcl(
         reltol=sim.reltol,
         notes=notes,
         header_comments=names.header,
+        measures=measures,
     )
 
 

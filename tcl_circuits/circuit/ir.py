@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
-from tcl_circuits.config import ThresholdShape
-from tcl_circuits.devices import Device, ProgrammingMode
+from tcl_circuits.config import ProgrammingMode, ThresholdShape
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,8 @@ class MemristorCell:
     drive: str
     state: str
     enable: str
-    device: Device
+    device: Any
+    """A ``tcl_circuits.devices`` model (held, not imported: the IR does not depend on device physics)."""
     state_initial: float
     mode: ProgrammingMode
     c_k_f: float
@@ -293,15 +294,79 @@ class DcSweep:
     step: float
 
 
+@dataclass(frozen=True)
+class Inductor:
+    """An inductor between nodes a and b."""
+
+    name: str
+    a: str
+    b: str
+    inductance_h: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ThresholdCurrent:
+    """A current source I = gain_a_per_v * g(v(control)) flowing from ``pos`` through the source to ``neg``.
+
+    g is the threshold nonlinearity (``kernels.nonlinearity``) of half-width ``threshold_v``: the stage that
+    feeds an accumulator capacitor in the kernel cells.
+    """
+
+    name: str
+    pos: str
+    neg: str
+    control: str
+    threshold_v: float
+    shape: ThresholdShape
+    gain_a_per_v: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance of a subcircuit (``SubcircuitDef``) connected to ``nodes`` in port order."""
+
+    name: str
+    subcircuit: str
+    nodes: tuple[str, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class SubcircuitDef:
+    """A subcircuit: ports in order and elements on local node names (written as ``.subckt`` ... ``.ends``).
+
+    A user can swap a stage for their own model by keeping the name and ports.
+    """
+
+    name: str
+    ports: tuple[str, ...]
+    elements: tuple[Element, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A value printed by a standalone run (``.meas tran NAME FIND v(node) AT=at_s``)."""
+
+    name: str
+    node: str
+    at_s: float
+
+
 Element = (
     Resistor
     | ResistorArray
     | Capacitor
+    | Inductor
     | VoltageSource
     | Clamp
+    | ThresholdCurrent
     | FeedbackCell
     | FeedbackCellArray
     | MemristorCell
+    | Instance
 )
 
 
@@ -323,6 +388,14 @@ class Circuit:
     """Generated explanatory comment lines (no user text)."""
     header_comments: tuple[str, ...] = field(default_factory=tuple)
     """Comment lines that carry user labels (sanitised by the writer)."""
+    subcircuits: tuple[SubcircuitDef, ...] = ()
+    """Subcircuit definitions the elements instantiate."""
+    measures: tuple[Measure, ...] = ()
+    """Values a standalone run prints (ignored by backends: they return the vectors)."""
+    initial_conditions: tuple[tuple[str, float], ...] = ()
+    """Extra ``.ic`` node voltages (node, volts) besides the accumulators and memristor states."""
+    saves: frozenset[str] | None = None
+    """Vectors the caller needs (lower-case names); None: all. A backend may return more."""
 
     @cached_property
     def _by_type(self) -> dict[type, tuple]:

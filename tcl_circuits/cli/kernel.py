@@ -125,7 +125,7 @@ def add_kernel_parser(subparsers) -> None:
     g.add_argument("--tau-fast", type=float, required=True, help="fast ramp free->clamped")
     g.add_argument("--tau-slow", type=float, required=True, help="slow ramp clamped->free")
     g.add_argument("--threshold", type=float, required=True, help="dead-zone half-width theta on u")
-    g.add_argument("--nonlinearity", choices=("linear", "cubic"), default="linear")
+    g.add_argument("--nonlinearity", choices=("hard", "dead_zone", "cubic"), default="hard")
     g.add_argument("--dt", type=float, default=None, help="grid step (default: resolves kernel and ramp)")
     p.set_defaults(func=cmd_update)
 

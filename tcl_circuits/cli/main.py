@@ -105,8 +105,9 @@ def cmd_compile(args) -> int:
         inputs_v=x,
         targets_v=y,
         title=f"TCL cycle of {args.graph}",
+        measure_accumulators=True,
     )
-    text = write_netlist(circuit, measure_accumulators=True)
+    text = write_netlist(circuit)
     if args.output == "-":
         sys.stdout.write(text)
     else:

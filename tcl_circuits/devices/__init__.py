@@ -1,6 +1,7 @@
 """Memristor devices: published models (``models``), parameter sets (``presets``), range mapping and spread
 (``mapping``), and the calibrated programming drive of an edge cell (``programming``)."""
 
+from tcl_circuits.config import ProgrammingMode
 from tcl_circuits.devices.mapping import (
     RangeMap,
     device_from_dict,
@@ -15,7 +16,6 @@ from tcl_circuits.devices.models import (
     DriveKind,
     LinearDriftDevice,
     ModelKind,
-    ProgrammingMode,
     VteamDevice,
     WindowKind,
     YakopcicDevice,

@@ -53,19 +53,6 @@ class DriveKind(Enum):
     CURRENT = "current"
 
 
-class ProgrammingMode(Enum):
-    """How the edge cell's integral-feedback output u programs the device state.
-
-    DEVICE_THRESHOLD: v_p = A_p * u drives the device's own state equation, so the device's switching
-    threshold is the dead zone g (the physical TCL memristor). Needs a device with thresholds.
-    CELL_THRESHOLD: the cell's threshold g(u) (hard or dead zone) sets a programming current A_i * g(u) that
-    drives the state; for the threshold-less drift models.
-    """
-
-    DEVICE_THRESHOLD = "device"
-    CELL_THRESHOLD = "cell"
-
-
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)

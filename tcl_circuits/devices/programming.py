@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig
+from tcl_circuits.config import FeedbackCellConfig, ProgrammingMode, SawtoothConfig
 from tcl_circuits.devices.mapping import RangeMap, device_to_dict, dg_dx
-from tcl_circuits.devices.models import Device, DriveKind, ProgrammingMode, _finite, _positive, _require
+from tcl_circuits.devices.models import Device, DriveKind, _finite, _positive, _require
 from tcl_circuits.errors import ConfigError
 
 # --- programming: how u becomes a state change -----------------------------------------------------------

@@ -18,16 +18,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.kernel import Kernel, periodic_convolve
+from tcl_circuits.kernels.nonlinearity import ThresholdShape, threshold_g
 
 __all__ = [
-    "Nonlinearity",
+    "ThresholdShape",
     "Sawtooth",
+    "sawtooth_breakpoints",
     "apply_nonlinearity",
     "default_dt",
     "delta_w",
@@ -45,13 +46,6 @@ _MAX_POINTS = 2_000_000
 _CHUNK_ELEMENTS = 4_000_000
 
 
-class Nonlinearity(StrEnum):
-    """Shape of g: ``linear`` threshold g(u) = u·[|u| ≥ θ]; ``cubic`` g(u) = u³/θ."""
-
-    LINEAR = "linear"
-    CUBIC = "cubic"
-
-
 def _finite(name: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value)):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -61,6 +55,36 @@ def _positive(name: str, value: float) -> None:
     _finite(name, value)
     if value <= 0:
         raise ConfigError(f"{name} must be > 0, got {value!r}")
+
+
+def sawtooth_breakpoints(
+    low: float,
+    high: float,
+    tau_fast: float,
+    tau_slow: float,
+    starts: Sequence[float] = (0.0,),
+    origin: float = 0.0,
+) -> tuple[tuple[float, float], ...]:
+    """The sawtooth as PWL breakpoints (t, value): the one definition of the protocol's shape.
+
+    Each cycle starts at ``low`` at its start time, reaches ``high`` after ``tau_fast`` (the fast ramp) and is
+    back at ``low`` after ``tau_fast + tau_slow``; the waveform holds ``low`` from ``origin`` to the first start
+    and between cycles. Starts must increase by at least one period.
+    """
+    _positive("tau_fast", tau_fast)
+    _positive("tau_slow", tau_slow)
+    points: list[tuple[float, float]] = []
+    period = tau_fast + tau_slow
+    for t0 in starts:
+        t0 = float(t0)
+        if points and t0 < points[-1][0] - 1e-12 * period:
+            raise ConfigError(f"sawtooth cycles overlap: a cycle starts at {t0!r} before {points[-1][0]!r}")
+        if not points and t0 > origin:
+            points.append((float(origin), float(low)))
+        if not points or t0 > points[-1][0]:
+            points.append((t0, float(low)))
+        points += [(t0 + tau_fast, float(high)), (t0 + period, float(low))]
+    return tuple(points)
 
 
 @dataclass(frozen=True)
@@ -95,10 +119,14 @@ class Sawtooth:
 
     def shape(self, t: np.ndarray) -> np.ndarray:
         """Unit-amplitude, zero-mean waveform φ(t) ∈ [−½, ½]; s = s̄ + A·φ."""
-        tm = np.mod(np.asarray(t, dtype=float), self.period)
-        rise = tm / self.tau_fast - 0.5
-        fall = 0.5 - (tm - self.tau_fast) / self.tau_slow
-        return np.where(tm <= self.tau_fast, rise, fall)
+        times, values = zip(*sawtooth_breakpoints(-0.5, 0.5, self.tau_fast, self.tau_slow), strict=True)
+        return np.interp(np.mod(np.asarray(t, dtype=float), self.period), times, values)
+
+    def breakpoints(self, cycles: int = 1) -> tuple[tuple[float, float], ...]:
+        """PWL breakpoints (t, s) of ``cycles`` periods from s_free at t = 0."""
+        low, high = self.mean - self.amplitude / 2, self.mean + self.amplitude / 2
+        starts = [k * self.period for k in range(cycles)]
+        return sawtooth_breakpoints(low, high, self.tau_fast, self.tau_slow, starts)
 
     def grid(self, dt: float) -> tuple[np.ndarray, float]:
         """Sample times over one period, t_n = n·T/N with N = round(T/dt), and the actual step T/N."""
@@ -117,27 +145,19 @@ class Sawtooth:
         return t, self.mean + self.amplitude * self.shape(t), step
 
 
-def _as_nonlinearity(kind: Nonlinearity | str) -> Nonlinearity:
+def _as_shape(kind: ThresholdShape | str) -> ThresholdShape:
     try:
-        return Nonlinearity(kind)
+        return kind if isinstance(kind, ThresholdShape) else ThresholdShape(kind)
     except ValueError:
-        choices = ", ".join(k.value for k in Nonlinearity)
+        choices = ", ".join(k.value for k in ThresholdShape)
         raise ConfigError(f"nonlinearity must be one of {choices}, got {kind!r}") from None
 
 
 def apply_nonlinearity(
-    u: np.ndarray, threshold: float, kind: Nonlinearity | str = Nonlinearity.LINEAR
+    u: np.ndarray, threshold: float, kind: ThresholdShape | str = ThresholdShape.HARD
 ) -> np.ndarray:
-    """g(u): dead zone of half-width θ (``linear``) or u³/θ (``cubic``, needs θ > 0)."""
-    _finite("threshold", threshold)
-    if threshold < 0:
-        raise ConfigError(f"threshold must be >= 0, got {threshold!r}")
-    kind = _as_nonlinearity(kind)
-    if kind is Nonlinearity.CUBIC:
-        if threshold == 0:
-            raise ConfigError("threshold must be > 0 for the cubic nonlinearity u**3/threshold")
-        return u**3 / threshold
-    return np.where(np.abs(u) >= threshold, u, 0.0)
+    """g(u) of ``nonlinearity.threshold_g`` (kind by enum or by its value: hard, dead_zone, cubic)."""
+    return threshold_g(u, threshold, _as_shape(kind))
 
 
 def default_dt(kernel: Kernel, tau_fast: float, tau_slow: float) -> float:
@@ -153,7 +173,7 @@ def delta_w_periodic(
     dt: float,
     kernel: Kernel,
     threshold: float,
-    kind: Nonlinearity | str = Nonlinearity.LINEAR,
+    kind: ThresholdShape | str = ThresholdShape.HARD,
 ) -> float:
     """Δw = ∫ g(K ⊛ s) dt over one period of an arbitrary periodic signal sampled at step ``dt``."""
     s = np.asarray(signal, dtype=float)
@@ -169,7 +189,7 @@ def delta_w(
     sawtooth: Sawtooth,
     threshold: float,
     dt: float | None = None,
-    kind: Nonlinearity | str = Nonlinearity.LINEAR,
+    kind: ThresholdShape | str = ThresholdShape.HARD,
 ) -> float:
     """Weight update of one sawtooth period (see module docstring)."""
     step_req = default_dt(kernel, sawtooth.tau_fast, sawtooth.tau_slow) if dt is None else dt
@@ -195,7 +215,7 @@ def response_curve(
     tau_slow: float,
     threshold: float,
     dt: float | None = None,
-    kind: Nonlinearity | str = Nonlinearity.LINEAR,
+    kind: ThresholdShape | str = ThresholdShape.HARD,
 ) -> np.ndarray:
     """Δw for each amplitude, using linearity: u = I·s̄ + A·(K ⊛ φ), so one convolution serves all A."""
     amps = np.asarray(amplitudes, dtype=float)
@@ -207,7 +227,7 @@ def response_curve(
 
 
 def _curve_from_unit(
-    b: np.ndarray, step: float, c: float, amps: np.ndarray, threshold: float, kind: Nonlinearity | str
+    b: np.ndarray, step: float, c: float, amps: np.ndarray, threshold: float, kind: ThresholdShape | str
 ) -> np.ndarray:
     """Δw(A) = step·Σ g(c + A·b) for every amplitude, in memory-bounded chunks."""
     out = np.empty(amps.size)
@@ -402,8 +422,8 @@ def markov_dissipation_sweep(
         area = mk.area
         theta = _adaptive_threshold(threshold_rule, area, a_max, mean_signal, tau_slow)
         b, step = _unit_response(mk.kernel, tau_fast, tau_slow, dt)
-        dw = _curve_from_unit(b, step, area * mean_signal, amps, theta, Nonlinearity.LINEAR)
-        dw0 = _curve_from_unit(b, step, 0.0, amps, theta, Nonlinearity.LINEAR)
+        dw = _curve_from_unit(b, step, area * mean_signal, amps, theta, ThresholdShape.HARD)
+        dw0 = _curve_from_unit(b, step, 0.0, amps, theta, ThresholdShape.HARD)
         above = np.nonzero(dw / a_max > 0.05)[0]
         a_lo = float(amps[above[0]]) if above.size else math.nan
         in_fit = (amps >= a_lo) & (amps <= a_max) if above.size else np.zeros(amps.size, dtype=bool)

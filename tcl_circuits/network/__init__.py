@@ -4,7 +4,7 @@
 package that import networkx.
 """
 
-from tcl_circuits.network.builders import build, erdos_renyi, lattice, layered, random_regular
+from tcl_circuits.network.builders import build, erdos_renyi, lattice, layered, random_regular, triangle
 from tcl_circuits.network.io import (
     from_graph,
     graph_from_argument,
@@ -30,4 +30,5 @@ __all__ = [
     "load_graphml",
     "random_regular",
     "to_graph",
+    "triangle",
 ]

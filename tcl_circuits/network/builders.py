@@ -162,6 +162,21 @@ def layered(
     return graph
 
 
+def triangle() -> nx.Graph:
+    """The 4-edge example network: input 'in' (1 V) - hidden 'h' - output 'out' (target 0.3 V), and ground
+    'gnd' below 'h' and 'out', with fixed conductances (the reviewed decks in netlists/ use it)."""
+    graph = nx.Graph()
+    graph.add_node("in", role=Role.INPUT.value, voltage=1.0)
+    graph.add_node("h", role=Role.HIDDEN.value)
+    graph.add_node("out", role=Role.OUTPUT.value, target=0.3)
+    graph.add_node("gnd", role=Role.GROUND.value)
+    graph.add_edge("in", "h", conductance=1e-3)
+    graph.add_edge("h", "out", conductance=2e-3)
+    graph.add_edge("out", "gnd", conductance=1e-3)
+    graph.add_edge("h", "gnd", conductance=5e-4)
+    return graph
+
+
 _BUILDER_PATTERN = re.compile(
     r"^(?:lattice:(?P<rows>\d+)x(?P<cols>\d+)"
     r"|regular:(?P<rn>\d+),(?P<rd>\d+)"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 from tcl_circuits.circuit.ir import MemristorCell
-from tcl_circuits.config import ThresholdShape
 from tcl_circuits.devices import (
     LinearDriftDevice,
     ProgrammingMode,
@@ -28,16 +27,8 @@ from tcl_circuits.devices import (
     YakopcicDevice,
 )
 from tcl_circuits.errors import NetlistError
-from tcl_circuits.spice.writer import name, number
-
-
-def _n(value: float) -> str:
-    text = number(value)
-    return f"({text})" if text.startswith("-") else text
-
-
-def _v(node: str) -> str:
-    return "0" if node == "0" else f"v({name(node)})"
+from tcl_circuits.spice.syntax import name, number, threshold_expression, voltage
+from tcl_circuits.spice.syntax import signed as _n
 
 
 def _window(kind: WindowKind, p: int, x: str, up: bool) -> str:
@@ -95,25 +86,18 @@ def state_rate(device, d: str, x: str) -> str:
     raise NetlistError(f"no SPICE form for device {device!r}")
 
 
-def _threshold(u: str, theta: float, shape: ThresholdShape) -> str:
-    t = _n(theta)
-    if shape is ThresholdShape.HARD:
-        return f"(abs({u}) >= {t} ? {u} : 0)"
-    return f"(max({u}-{t},0)-max(-{u}-{t},0))"
-
-
 def memristor_cell_lines(cell: MemristorCell) -> list[str]:
     """The SPICE lines of one memristor edge cell (without its comment line)."""
     n = {key: name(value) for key, value in cell.names.items()}
     a, b = name(cell.a), name(cell.b)
     s, u, p, x = name(cell.signal), name(cell.feedback), name(cell.drive), name(cell.state)
-    vab = f"({_v(cell.a)}-{_v(cell.b)})"
+    vab = f"({voltage(cell.a)}-{voltage(cell.b)})"
     x_read = _n(cell.state_initial) if cell.frozen_read else f"v({x})"
     read = read_current(cell.device, vab, x_read)
     if cell.mode is ProgrammingMode.DEVICE_THRESHOLD:
         w = f"v({u})"
     else:
-        w = _threshold(f"v({u})", cell.threshold_v, cell.shape)
+        w = threshold_expression(f"v({u})", cell.threshold_v, cell.shape)
 
     def limited(gain: float, limit: float) -> str:
         scaled = f"{_n(gain)}*{w}"
@@ -123,7 +107,7 @@ def memristor_cell_lines(cell: MemristorCell) -> list[str]:
         f"({w} >= 0 ? {_n(cell.sign_down_g)}*{limited(cell.gain_down_g, cell.limit_down_g)}"
         f" : {_n(cell.sign_up_g)}*{limited(-cell.gain_up_g, cell.limit_up_g)})"
     )
-    drive = f"{_v(cell.enable)}*{program}"
+    drive = f"{voltage(cell.enable)}*{program}"
     if cell.read_coupling:
         coupled = read if cell.device.drive_kind.value == "current" else vab
         drive += f"+{_n(cell.read_coupling)}*{coupled}"

@@ -1,25 +1,21 @@
-"""Reader for ngspice rawfiles (binary and ASCII) and a checked batch run of ngspice.
+"""Reader for ngspice rawfiles (binary and ASCII): ``ngspice -b -r out.raw`` output as numpy arrays.
 
-Owns: parsing ``ngspice -b -r out.raw`` output into numpy arrays (dict name → array, names lower-case as
-ngspice writes them, e.g. ``time``, ``v(acc)``, ``i(vs)``), and the checks that turn ngspice's silent
-failures (exit code 0 with an error in the text) into :class:`~tcl_circuits.errors.SimulationError`:
-error words in the log, a missing or short rawfile, and a transient that stopped before ``tstop``.
+Names are lower-case as ngspice writes them (``time``, ``v(acc)``, ``i(vs)``); a malformed or short file is a
+:class:`~tcl_circuits.errors.SimulationError`. ``backends.ngspice_batch`` runs the batch mode.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tcl_circuits.errors import ConvergenceError, SimulationError
+from tcl_circuits.errors import SimulationError
 
-__all__ = ["RawPlot", "parse_rawfile", "read_rawfile", "check_log", "check_tstop", "run_ngspice_batch"]
+__all__ = ["RawPlot", "parse_rawfile", "read_rawfile"]
 
 _CONVERGENCE_PATTERNS = ("timestep too small", "singular matrix", "aborted")
 _ERROR_RE = re.compile(r"\berror\b", re.IGNORECASE)
@@ -142,71 +138,3 @@ def read_rawfile(path: str | os.PathLike[str], plot: int = -1) -> dict[str, np.n
     if not p.is_file():
         raise SimulationError(f"rawfile {p.name!r} was not written")
     return parse_rawfile(p.read_bytes())[plot].variables
-
-
-def check_log(log: str, netlist: str = "") -> None:
-    """Raise if ngspice's output text reports an error (its exit code is 0 regardless)."""
-    low = log.lower()
-    for pattern in _CONVERGENCE_PATTERNS:
-        if pattern in low:
-            raise ConvergenceError(f"ngspice reported {pattern!r}", netlist=netlist, log=log)
-    if _ERROR_RE.search(log):
-        line = next(ln for ln in log.splitlines() if _ERROR_RE.search(ln))
-        raise SimulationError(f"ngspice reported an error: {line.strip()}", netlist=netlist, log=log)
-
-
-def check_tstop(variables: dict[str, np.ndarray], tstop: float, netlist: str = "", log: str = "") -> None:
-    """Raise unless the transient's last time point equals ``tstop`` (relative tolerance 1e-9)."""
-    t = variables.get("time")
-    if t is None or t.size == 0:
-        raise SimulationError("rawfile has no 'time' vector", netlist=netlist, log=log)
-    last = float(np.real(t[-1]))
-    if not math.isclose(last, tstop, rel_tol=1e-9, abs_tol=0.0):
-        raise SimulationError(
-            f"transient stopped at t={last!r}, expected tstop={tstop!r}", netlist=netlist, log=log
-        )
-
-
-def run_ngspice_batch(
-    netlist: str,
-    workdir: str | os.PathLike[str],
-    tstop: float,
-    timeout_s: float = 120.0,
-    executable: str = "ngspice",
-) -> dict[str, np.ndarray]:
-    """Run ``ngspice -b -r out.raw deck.cir`` in ``workdir`` (also used as HOME) and return the checked
-    transient vectors."""
-    wd = Path(workdir)
-    wd.mkdir(parents=True, exist_ok=True)
-    (wd / "deck.cir").write_text(netlist)
-    raw = wd / "out.raw"
-    if raw.exists():
-        raw.unlink()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(wd), "LC_ALL": "C"}
-    try:
-        proc = subprocess.run(
-            [executable, "-b", "-r", raw.name, "deck.cir"],
-            cwd=wd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SimulationError(
-            f"ngspice exceeded {timeout_s} s", netlist=netlist, log=str(exc.output or "")
-        ) from None
-    except OSError as exc:
-        raise SimulationError(f"cannot start ngspice ({executable!r}): {exc}", netlist=netlist) from None
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        raise SimulationError(f"ngspice exited with code {proc.returncode}", netlist=netlist, log=log)
-    check_log(log, netlist)
-    try:
-        variables = read_rawfile(raw)
-    except SimulationError as exc:
-        raise SimulationError(str(exc), netlist=netlist, log=log) from None
-    check_tstop(variables, tstop, netlist, log)
-    return variables

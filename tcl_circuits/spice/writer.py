@@ -1,154 +1,132 @@
-"""The one place that writes SPICE (ngspice dialect) text, and the safety scan of everything it emits.
+"""The one place that turns a compiled Circuit into SPICE (ngspice dialect) text.
 
-Numbers are written with repr() after a finiteness check (never SPICE suffixes: ``1M`` is milli). Names come
-from the compiler; user text reaches the deck only in ``*`` comments after sanitising to a small alphabet.
-Every emitted deck is scanned: control blocks, includes, libraries, code-model loading, shell escapes,
-backquotes and ``;`` are refused, so a deck can never run a command.
+Names come from the compiler; user text reaches the deck only in ``*`` comments after sanitising (``syntax``).
+Every emitted deck passes ``syntax.check_deck``, so a deck can never run a command.
 """
 
 from __future__ import annotations
-
-import math
-import re
 
 from tcl_circuits.circuit.ir import (
     Capacitor,
     Circuit,
     Clamp,
     DcSweep,
+    Element,
     FeedbackCell,
     FeedbackCellArray,
+    Inductor,
+    Instance,
     MemristorCell,
     Resistor,
     ResistorArray,
+    SubcircuitDef,
+    ThresholdCurrent,
     Transient,
     VoltageSource,
 )
-from tcl_circuits.config import ThresholdShape
 from tcl_circuits.errors import NetlistError
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
-_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
-_FORBIDDEN_START = (
-    ".control",
-    ".endc",
-    ".include",
-    ".inc",
-    ".lib",
-    ".exec",
-    "codemodel",
-    "osdi",
-    "shell",
-    "source",
+from tcl_circuits.spice.memristor_cells import memristor_cell_lines
+from tcl_circuits.spice.syntax import (
+    check_deck,
+    comment,
+    name,
+    note,
+    number,
+    threshold_expression,
+    time_point,
+    voltage,
 )
-_FORBIDDEN_ANYWHERE = (".control", ".include", ".lib ", ".endc", "`", ";")
+
+__all__ = ["check_deck", "write_netlist"]
 
 
-def number(value: float) -> str:
-    """A float as plain SPICE text (repr), refusing NaN and infinities."""
-    value = float(value)
-    if not math.isfinite(value):
-        raise NetlistError(f"cannot write non-finite number {value!r} into a netlist")
-    return repr(value)
+def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str:
+    return f"{name(element.name)} {name(element.a)} {name(element.b)} {number(value)}"
 
 
-def name(identifier: str) -> str:
-    """A generated identifier, checked against the safe pattern."""
-    if not isinstance(identifier, str) or not _NAME.match(identifier):
-        raise NetlistError(f"unsafe or invalid SPICE identifier {identifier!r}")
-    return identifier
-
-
-def comment(text: str) -> str:
-    """A ``*`` comment line carrying user text, reduced to a harmless alphabet on one line."""
-    return "* " + _COMMENT_UNSAFE.sub("_", str(text))[:200]
-
-
-def note(text: str) -> str:
-    """A ``*`` comment line of generated text, which must be a single line."""
-    if "\n" in text or "\r" in text:
-        raise NetlistError(f"a note must be one line: {text[:60]!r}")
-    return "* " + text
-
-
-def _v(node: str) -> str:
-    return "0" if node == "0" else f"v({name(node)})"
-
-
-def _threshold(cell: FeedbackCell) -> str:
-    u, theta = _v(cell.feedback), number(cell.threshold_v)
-    if cell.shape is ThresholdShape.HARD:
-        return f"(abs({u}) >= {theta} ? {u} : 0)"
-    return f"(max({u}-{theta},0)-max(-{u}-{theta},0))"
-
-
-def _lines_for(element) -> list[str]:
+def _lines_for(element: Element) -> list[str]:
     if isinstance(element, ResistorArray | FeedbackCellArray):
-        return [line for resistor in element for line in _lines_for(resistor)]
+        return [line for single in element for line in _lines_for(single)]
     lines = [comment(element.comment)] if element.comment else []
     if isinstance(element, Resistor):
-        lines.append(
-            f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.resistance_ohm)}"
-        )
+        lines.append(_two_terminal(element, element.resistance_ohm))
     elif isinstance(element, Capacitor):
-        lines.append(
-            f"{name(element.name)} {name(element.a)} {name(element.b)} {number(element.capacitance_f)}"
-        )
+        lines.append(_two_terminal(element, element.capacitance_f))
+    elif isinstance(element, Inductor):
+        lines.append(_two_terminal(element, element.inductance_h))
     elif isinstance(element, VoltageSource):
         head = f"{name(element.name)} {name(element.pos)} {name(element.neg)}"
         if element.pwl is None:
             lines.append(f"{head} DC {number(element.dc_v)}")
         else:
-            points = " ".join(f"{number(t)} {number(v)}" for t, v in element.pwl)
+            points = " ".join(f"{time_point(t)} {number(v)}" for t, v in element.pwl)
             lines.append(f"{head} PWL({points})")
     elif isinstance(element, Clamp):
-        dv = f"({_v(element.node)}-{_v(element.target)})"
+        dv = f"({voltage(element.node)}-{voltage(element.target)})"
         lines.append(
             f"{name(element.name)} {name(element.node)} {name(element.target)} "
-            f"I = {number(element.conductance_s)}*{_v(element.beta)}*{dv}"
+            f"I = {number(element.conductance_s)}*{voltage(element.beta)}*{dv}"
+        )
+    elif isinstance(element, ThresholdCurrent):
+        g = threshold_expression(voltage(element.control), element.threshold_v, element.shape)
+        lines.append(
+            f"{name(element.name)} {name(element.pos)} {name(element.neg)} I = {number(element.gain_a_per_v)}*{g}"
         )
     elif isinstance(element, FeedbackCell):
         n = element.names
-        dv = f"({_v(element.a)}-{_v(element.b)})"
+        dv = f"({voltage(element.a)}-{voltage(element.b)})"
         s, u, w = name(element.signal), name(element.feedback), name(element.accumulator)
+        g = threshold_expression(voltage(u), element.threshold_v, element.shape)
         lines += [
             f"{n['squarer']} {s} 0 V = {dv}*{dv}",
             f"{n['c_k']} {s} {u} {number(element.c_k_f)}",
             f"{n['r_k']} {u} 0 {number(element.r_k_ohm)}",
-            f"{n['threshold']} {w} 0 I = {number(element.gain_a_per_v)}*{_threshold(element)}",
+            f"{n['threshold']} {w} 0 I = {number(element.gain_a_per_v)}*{g}",
             f"{n['c_acc']} {w} 0 1",
         ]
     elif isinstance(element, MemristorCell):
-        from tcl_circuits.spice.memristor_cells import memristor_cell_lines
-
         lines += memristor_cell_lines(element)
+    elif isinstance(element, Instance):
+        if not element.name.startswith("x"):
+            raise NetlistError(f"subcircuit instance names start with 'x', got {element.name!r}")
+        nodes = " ".join(name(node) for node in element.nodes)
+        lines.append(f"{name(element.name)} {nodes} {name(element.subcircuit)}")
     else:
         raise NetlistError(f"no SPICE form for element {element!r}")
     return lines
 
 
-def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> str:
-    """The ngspice deck of a compiled circuit (title line first, ``.end`` last), after the safety scan.
+def _subcircuit_lines(definition: SubcircuitDef) -> list[str]:
+    lines = [comment(definition.comment)] if definition.comment else []
+    ports = " ".join(name(port) for port in definition.ports)
+    lines.append(f".subckt {name(definition.name)} {ports}")
+    for element in definition.elements:
+        lines += _lines_for(element)
+    lines.append(f".ends {name(definition.name)}")
+    return lines
 
-    With ``measure_accumulators`` a transient deck also prints every accumulator's final value when run
-    standalone (``ngspice -b deck.cir``), through ``.meas`` statements.
-    """
+
+def write_netlist(circuit: Circuit) -> str:
+    """The ngspice deck of a compiled circuit (title line first, ``.end`` last), after the safety scan."""
     lines = [comment(circuit.title)[2:] or "tcl_circuits"]
     lines += [note(text) for text in circuit.notes]
     lines += [comment(text) for text in circuit.header_comments]
+    for definition in circuit.subcircuits:
+        lines += _subcircuit_lines(definition)
     for element in circuit.elements:
         lines += _lines_for(element)
-    accumulators = circuit.cells.accumulator
-    for start in range(0, len(accumulators), 8):
-        lines.append(".ic " + " ".join(f"v({name(w)})=0" for w in accumulators[start : start + 8]))
-    states = [(cell.state, cell.state_initial) for cell in circuit.memristor_cells]
-    for start in range(0, len(states), 8):
-        lines.append(".ic " + " ".join(f"v({name(x)})={number(x0)}" for x, x0 in states[start : start + 8]))
+    initial = [(w, 0.0) for w in circuit.cells.accumulator]
+    initial += [(cell.state, cell.state_initial) for cell in circuit.memristor_cells]
+    initial += list(circuit.initial_conditions)
+    for start in range(0, len(initial), 8):
+        lines.append(
+            ".ic " + " ".join(f"v({name(node)})={number(v)}" for node, v in initial[start : start + 8])
+        )
     lines.append(f".options reltol={number(circuit.reltol)}")
     analysis = circuit.analysis
     if isinstance(analysis, Transient):
         lines.append(
-            f".tran {number(analysis.step_s)} {number(analysis.stop_s)} 0 {number(analysis.max_step_s)}"
+            f".tran {time_point(analysis.step_s)} {time_point(analysis.stop_s)} 0 {time_point(analysis.max_step_s)}"
         )
     elif isinstance(analysis, DcSweep):
         lines.append(
@@ -156,23 +134,13 @@ def write_netlist(circuit: Circuit, *, measure_accumulators: bool = False) -> st
         )
     else:
         raise NetlistError(f"no SPICE form for analysis {analysis!r}")
-    if measure_accumulators and isinstance(analysis, Transient):
-        for cell in circuit.cells:
-            lines.append(
-                f".meas tran acc{cell.index} FIND v({name(cell.accumulator)}) AT={number(analysis.stop_s)}"
-            )
+    for measure in circuit.measures:
+        if not isinstance(analysis, Transient):
+            raise NetlistError("measures need a transient analysis")
+        lines.append(
+            f".meas tran {name(measure.name)} FIND v({name(measure.node)}) AT={time_point(measure.at_s)}"
+        )
     lines.append(".end")
     text = "\n".join(lines) + "\n"
     check_deck(text)
     return text
-
-
-def check_deck(text: str) -> None:
-    """Refuse any deck that could run commands or read files; raises NetlistError naming the line."""
-    for number_, line in enumerate(text.splitlines(), start=1):
-        low = line.strip().lower()
-        if any(low.startswith(word) for word in _FORBIDDEN_START):
-            raise NetlistError(f"line {number_} starts with a forbidden directive: {line[:60]!r}")
-        for token in _FORBIDDEN_ANYWHERE:
-            if token in low:
-                raise NetlistError(f"line {number_} contains forbidden {token.strip()!r}: {line[:60]!r}")

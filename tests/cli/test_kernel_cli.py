@@ -91,7 +91,7 @@ def test_errors_print_a_message_and_return_2(capsys):
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "rc", *BASE])
     assert code == 2 and "--tau-k is required for --kernel rc" in err
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "ecoli", *BASE[:-1], "-1"])
-    assert code == 2 and "threshold must be >= 0" in err
+    assert code == 2 and "threshold must be a finite number >= 0" in err
     code, _, err = _run(capsys, ["kernel", "info", "--kernel", "markov", "--gamma", "2"])
     assert code == 2 and "gamma must lie in (0, 1]" in err
 

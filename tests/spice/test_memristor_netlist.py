@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from tcl_circuits.cli.memristor import EXAMPLE_NETLIST, example_cycle_netlist
 from tcl_circuits.devices import (
     BIOLEK_2009,
     JOGLEKAR_2009,
@@ -18,8 +17,9 @@ from tcl_circuits.devices import (
     VTEAM_KVATINSKY_2015,
     YAKOPCIC_2011,
 )
+from tcl_circuits.examples import memristor_cycle
 from tcl_circuits.spice.memristor_cells import read_current, state_rate
-from tcl_circuits.spice.writer import check_deck, number
+from tcl_circuits.spice.syntax import check_deck, number
 
 NETLISTS = Path(__file__).parents[2] / "netlists"
 
@@ -101,7 +101,7 @@ def test_cell_lines_name_every_part_from_the_index_and_keep_labels_in_comments()
     g.add_node("g", role="ground")
     for a, b in ((hostile, "h;`rm`"), ("h;`rm`", "out"), ("out", "g"), ("h;`rm`", "g")):
         g.add_edge(a, b, conductance=1e-3)
-    text, _ = example_cycle_netlist(graph=g)
+    text, _ = memristor_cycle(graph=g)
     check_deck(text)
     for line in text.splitlines():
         if not line.startswith("*"):
@@ -113,10 +113,8 @@ def test_cell_lines_name_every_part_from_the_index_and_keep_labels_in_comments()
 
 @pytest.mark.ngspice
 def test_example_netlist_is_current_and_shows_one_learning_cycle():
-    deck = NETLISTS / EXAMPLE_NETLIST
-    text, expected = example_cycle_netlist()
-    assert deck.read_text() == text, "regenerate with: python -m tcl_circuits.cli.memristor example"
-    check_deck(text)
+    deck = NETLISTS / "memristor_vteam_cycle.cir"
+    _, expected = memristor_cycle()  # examples.check (tests/test_netlists_dir.py) holds the deck to this code
     run = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=120)
     assert "Error" not in run.stdout + run.stderr
     m = {k: float(v) for k, v in re.findall(r"^(\w+)\s+=\s+(\S+)", run.stdout, re.M)}

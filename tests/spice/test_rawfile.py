@@ -5,14 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tcl_circuits.errors import ConvergenceError, SimulationError
-from tcl_circuits.spice.rawfile import (
-    check_log,
-    check_tstop,
-    parse_rawfile,
-    read_rawfile,
-    run_ngspice_batch,
-)
+from tcl_circuits.backends.ngspice import failure_in_log
+from tcl_circuits.backends.ngspice_batch import NgspiceBatchBackend, shared_name
+from tcl_circuits.errors import ConvergenceError, SimulationError, SimulationTimeoutError
+from tcl_circuits.spice.rawfile import parse_rawfile, read_rawfile
 
 
 def _header(names: list[str], n_points: int, flags: str = "real", plot: str = "Transient Analysis") -> bytes:
@@ -93,51 +89,48 @@ def test_missing_rawfile_raises(tmp_path):
 @pytest.mark.parametrize(
     ("log", "exc", "match"),
     [
-        ("doAnalyses: TRAN:  Timestep too small; time = 1e-9", ConvergenceError, "timestep too small"),
+        ("doAnalyses: TRAN:  Timestep too small; time = 1e-9", ConvergenceError, "Timestep too small"),
         ("Warning: singular matrix:  check node x", ConvergenceError, "singular matrix"),
         ("run simulation(s) aborted", ConvergenceError, "aborted"),
         ("Circuit: t\nError on line 3 : bx 0 a I = (\n", SimulationError, "Error on line 3"),
     ],
 )
-def test_check_log_detects_failures(log, exc, match):
-    with pytest.raises(exc, match=match) as info:
-        check_log(log, netlist="deck")
-    assert info.value.log == log and info.value.netlist == "deck"
+def test_failure_in_log_detects_failures(log, exc, match):
+    error = failure_in_log(log, netlist="deck")
+    assert isinstance(error, exc) and match in str(error)
+    assert error.log == log and error.netlist == "deck"
 
 
-def test_check_log_accepts_a_clean_run_and_check_tstop():
-    check_log("Circuit: t\nNo. of Data Rows : 10\nTotal analysis time (seconds) = 0.01\n")
-    check_tstop({"time": np.array([0.0, 0.5, 1.0])}, 1.0)
-    with pytest.raises(SimulationError, match=r"stopped at t=0.5, expected tstop=1.0"):
-        check_tstop({"time": np.array([0.0, 0.5])}, 1.0)
-    with pytest.raises(SimulationError, match="no 'time' vector"):
-        check_tstop({"v(a)": np.array([1.0])}, 1.0)
+def test_a_clean_log_is_no_failure_and_vector_names_map_to_shared_mode():
+    assert failure_in_log("Circuit: t\nNo. of Data Rows : 10\nTotal analysis time (seconds) = 0.01\n") is None
+    assert shared_name("v(n1)") == "n1" and shared_name("i(vs)") == "vs#branch" and shared_name("time") == "time"
 
 
-def test_run_batch_reports_process_failures(tmp_path):
+def test_batch_backend_reports_process_failures(tmp_path):
+    deck = "t\nr1 a 0 1\n.end\n"
     with pytest.raises(SimulationError, match="exited with code 1"):
-        run_ngspice_batch("t\n.end\n", tmp_path / "a", 1.0, executable="false")
+        NgspiceBatchBackend(executable="false").run_netlist(deck)
     with pytest.raises(SimulationError, match="was not written"):
-        run_ngspice_batch("t\n.end\n", tmp_path / "b", 1.0, executable="true")
+        NgspiceBatchBackend(executable="true").run_netlist(deck)
     with pytest.raises(SimulationError, match="cannot start ngspice"):
-        run_ngspice_batch("t\n.end\n", tmp_path / "c", 1.0, executable=str(tmp_path / "no-such-binary"))
+        NgspiceBatchBackend(executable=str(tmp_path / "no-such-binary")).run_netlist(deck)
     slow = tmp_path / "slow.sh"
     slow.write_text("#!/bin/sh\nsleep 5\n")
     slow.chmod(0o755)
-    with pytest.raises(SimulationError, match="exceeded 0.3 s"):
-        run_ngspice_batch("t\n.end\n", tmp_path / "d", 1.0, timeout_s=0.3, executable=str(slow))
+    with pytest.raises(SimulationTimeoutError, match="did not finish within 0.3 s"):
+        NgspiceBatchBackend(timeout_s=0.3, executable=str(slow)).run_netlist(deck)
 
 
 @pytest.mark.ngspice
-def test_real_ngspice_run_and_its_error_text(tmp_path):
+def test_real_ngspice_batch_run_and_its_error_text():
     deck = "rc\nvs a 0 PWL(0 0 1e-3 1)\nr1 a b 1000\nc1 b 0 1e-6\n.tran 1e-5 2e-3\n.end\n"
-    v = run_ngspice_batch(deck, tmp_path / "ok", 2e-3)
+    v = NgspiceBatchBackend().run_netlist(deck).vectors
     assert v["time"][-1] == pytest.approx(2e-3)
     # RC step-ramp response at t = 2 ms: v(b) = 1 − τ/T·(e^{−(t−T)/τ} − e^{−t/τ}) with τ = 1 ms, T = 1 ms
     tau, ramp = 1e-3, 1e-3
     expected = 1 - tau / ramp * (np.exp(-(2e-3 - ramp) / tau) - np.exp(-2e-3 / tau))
-    assert v["v(b)"][-1] == pytest.approx(expected, rel=2e-3)
+    assert v["b"][-1] == pytest.approx(expected, rel=2e-3)
     bad = "bad\nvs a 0 1\nbx b 0 V = (v(a)\n.tran 1e-5 1e-4\n.end\n"
     with pytest.raises(SimulationError) as info:
-        run_ngspice_batch(bad, tmp_path / "bad", 1e-4)
+        NgspiceBatchBackend().run_netlist(bad)
     assert "bx" in info.value.log.lower() and info.value.netlist == bad

@@ -50,8 +50,8 @@ def test_the_payload_is_live_when_pasted_unescaped(tmp_path):
 def test_compiled_hostile_graph_runs_no_command(tmp_path, ngspice, drive, cell):
     marker = tmp_path / "pwned"
     spec = network.from_graph(_hostile_graph(marker))
-    circuit = compile_tcl(spec, drive=drive, cell=cell)
-    text = write_netlist(circuit, measure_accumulators=True)
+    circuit = compile_tcl(spec, drive=drive, cell=cell, measure_accumulators=True)
+    text = write_netlist(circuit)
     result = ngspice.run(circuit)  # shared library in the worker
     assert result.axis[-1] == pytest.approx(drive.period_s)
     (tmp_path / "deck.cir").write_text(text)

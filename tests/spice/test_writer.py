@@ -1,5 +1,3 @@
-import os
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -7,42 +5,42 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tcl_circuits import network
-from tcl_circuits.circuit.compile import compile_phases, compile_tcl
+from tcl_circuits import examples, network
+from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, ThresholdShape
 from tcl_circuits.errors import ConfigError, NetlistError
-from tcl_circuits.spice.writer import check_deck, comment, name, number, write_netlist
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def _golden(case: str, text: str) -> None:
-    path = GOLDEN / f"{case}.cir"
-    if os.environ.get("TCL_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text(), (
-        f"netlist differs from {path}; review and set TCL_UPDATE_GOLDEN=1 to accept"
-    )
+from tcl_circuits.spice.decks import first_difference
+from tcl_circuits.spice.syntax import check_deck, comment, name, number
+from tcl_circuits.spice.writer import write_netlist
 
 
-def test_triangle_tcl_netlist_matches_golden(triangle, drive, cell):
-    circuit = compile_tcl(network.from_graph(triangle), drive=drive, cell=cell)
-    _golden("triangle_tcl", write_netlist(circuit, measure_accumulators=True))
+def test_generated_decks_match_the_reviewed_copies_within_tolerance():
+    """Every generated deck of netlists/ (triangle TCL cycle, triangle phases, 3x3 lattice, memristor cycle)
+    is what the code writes now, numbers within 1e-9 relative; ``tcl-circuits netlists regenerate`` rewrites
+    them, never a test."""
+    assert examples.check() == {}
 
 
-def test_triangle_phases_netlist_matches_golden(triangle, drive):
-    circuit = compile_phases(network.from_graph(triangle), drive=drive)
-    _golden("triangle_phases", write_netlist(circuit))
+def test_deck_comparison_tolerates_last_digits_only():
+    deck = "t\nr1 a b 8.37406248245274e-06\n.end\n"
+    assert first_difference(deck.replace("45274e", "45453e"), deck) is None
+    assert "line 2" in first_difference(deck.replace("8.374", "8.375"), deck)
+    note = "* window 0.0004401 < contrast\n"
+    assert first_difference(note.replace("4401", "4402"), note) is None  # one unit in the last digit shown
+    assert first_difference(note.replace("4401", "4403"), note) is not None
+    assert "line 2" in first_difference(deck.replace("r1 a b", "r1 a c"), deck)
+    assert first_difference(deck + "x\n", deck) == "4 lines, expected 3"
 
 
 def test_dead_zone_threshold_expression(triangle, drive):
     cell = FeedbackCellConfig(threshold_shape=ThresholdShape.DEAD_ZONE, threshold_v=2e-5)
     text = write_netlist(compile_tcl(network.from_graph(triangle), drive=drive, cell=cell))
-    assert "I = 20000000.0*(max(v(u0)-2e-05,0)-max(-v(u0)-2e-05,0))" in text
+    assert "I = 20000000*(max(v(u0)-2e-05,0)-max(-v(u0)-2e-05,0))" in text
 
 
 def test_numbers_are_plain_floats_never_suffixes():
-    assert number(1e6) == "1000000.0" and number(1e-3) == "0.001" and number(5) == "5.0"
+    assert number(1e6) == "1000000" and number(1e-3) == "0.001" and number(5) == "5"
+    assert number(8.374062482454533e-06) == "8.37406248245453e-06"  # 15 significant digits
     for bad in (float("nan"), float("inf"), -float("inf")):
         with pytest.raises(NetlistError, match="non-finite"):
             number(bad)

@@ -1,0 +1,125 @@
+"""SPICE syntax primitives shared by the writer and the cell writers: numbers, names, comments, the threshold
+expression, and the safety scan that every emitted deck passes.
+
+Numbers are written at a fixed 15 significant digits after a finiteness check, never with SPICE suffixes
+(``1M`` is milli); times are written exactly (``time_point``). Computed values (thresholds from quantiles,
+solves by sparse LU) may differ in their last digits between numpy/scipy releases, so decks compare token
+by token with a relative tolerance (``spice.decks``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from tcl_circuits.errors import NetlistError
+from tcl_circuits.kernels.nonlinearity import ThresholdShape
+
+SIGNIFICANT_DIGITS = 15
+"""Significant digits of every number written into a netlist."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
+_FORBIDDEN_START = (
+    ".control",
+    ".endc",
+    ".include",
+    ".inc",
+    ".lib",
+    ".exec",
+    ".param",
+    ".func",
+    ".csparam",
+    ".osdi",
+    ".probe",
+    "codemodel",
+    "osdi",
+    "shell",
+    "source",
+    "*#",
+)
+_FORBIDDEN_ANYWHERE = (".control", ".include", ".lib ", ".endc", "`", ";", "\\")
+
+
+def number(value: float) -> str:
+    """A float as plain SPICE text at SIGNIFICANT_DIGITS digits, refusing NaN, infinities and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise NetlistError(f"number expected, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise NetlistError(f"cannot write non-finite number {value!r} into a netlist")
+    return format(value, f".{SIGNIFICANT_DIGITS}g")
+
+
+def time_point(value: float) -> str:
+    """A time in seconds as its shortest exact form (``repr``): breakpoints, stop times and steps.
+
+    Times are sums like k * period + offset; rounding them to SIGNIFICANT_DIGITS moves breakpoints by up to
+    1e-15 relative, which was measured to tip ngspice's step control into 'timestep too small' on stiff
+    memristor streams (tests/learning/test_stream.py, gate held open). Times are set by the protocol, not
+    computed from data, so their text is the same on every machine anyway.
+    """
+    number(value)
+    return repr(float(value))
+
+
+def signed(value: float) -> str:
+    """``number`` with negative values in parentheses, for use inside an expression (no ``/-`` or ``*-``)."""
+    text = number(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def name(identifier: str) -> str:
+    """A generated identifier, checked against the safe pattern (lower-case ASCII, at most 31 characters)."""
+    if not isinstance(identifier, str) or not _NAME.match(identifier):
+        raise NetlistError(f"unsafe or invalid SPICE identifier {identifier!r}")
+    return identifier
+
+
+def comment(text: str) -> str:
+    """A ``*`` comment line carrying user text, reduced to a harmless alphabet on one line."""
+    return "* " + _COMMENT_UNSAFE.sub("_", str(text))[:200]
+
+
+def note(text: str) -> str:
+    """A ``*`` comment line of generated text, which must be a single line."""
+    if "\n" in text or "\r" in text:
+        raise NetlistError(f"a note must be one line: {text[:60]!r}")
+    return "* " + text
+
+
+def voltage(node: str) -> str:
+    """The expression of a node voltage (``0`` for ground)."""
+    return "0" if node == "0" else f"v({name(node)})"
+
+
+def threshold_expression(u: str, theta_v: float, shape: ThresholdShape) -> str:
+    """g(u) (``kernels.nonlinearity.threshold_g``) as a B-source expression of the expression ``u``."""
+    t = signed(theta_v)
+    if shape is ThresholdShape.HARD:
+        return f"(abs({u}) >= {t} ? {u} : 0)"
+    if shape is ThresholdShape.DEAD_ZONE:
+        return f"(max({u}-{t},0)-max(-{u}-{t},0))"
+    raise NetlistError(f"threshold shape {shape!r} has no circuit form (hard and dead_zone do)")
+
+
+def check_deck(text: str) -> None:
+    """Refuse any deck that could run commands or read files; raises NetlistError naming the line.
+
+    Refused: control blocks and ngspice's ``*#`` control-comment lines, a first line ``*ng_script`` (which
+    turns a deck into a control script), includes and libraries, parameter and function definitions
+    (they evaluate expressions we did not write), code-model and OSDI loading, shell escapes, backquotes,
+    backslashes and ``;``.
+    """
+    lines = text.splitlines()
+    if lines and lines[0].strip().lower().startswith("*ng_script"):
+        raise NetlistError("line 1 makes the deck an ngspice control script ('*ng_script')")
+    for number_, line in enumerate(lines, start=1):
+        low = line.strip().lower()
+        if any(low.startswith(word) for word in _FORBIDDEN_START):
+            raise NetlistError(f"line {number_} starts with a forbidden directive: {line[:60]!r}")
+        for token in _FORBIDDEN_ANYWHERE:
+            if token in low:
+                raise NetlistError(f"line {number_} contains forbidden {token.strip()!r}: {line[:60]!r}")
