@@ -1,29 +1,172 @@
 """Configuration: frozen, validated dataclasses (SI units, unit in the field name) and the Enums for choices.
 
-Every config checks itself on construction and raises ConfigError naming the field and what was expected,
-so a bad value fails at the boundary instead of deep inside a simulation.
+Every field is declared with ``param``: its default, unit, one-line help, bounds and (optionally) its
+command-line flag. ``Checked.__post_init__`` validates every field from that metadata and raises ConfigError
+naming the field, so a bad value fails at the boundary instead of deep inside a simulation; the command line
+(``cli.options``) is generated from the same metadata, so flags, defaults, units and checks never drift apart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
+from types import UnionType
+from typing import Any
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
 
 __all__ = [
     "BackendKind",
+    "Checked",
     "FeedbackCellConfig",
-    "ProgrammingMode",
     "LearningConfig",
+    "ProgrammingMode",
     "Role",
     "RuleKind",
     "SawtoothConfig",
     "SimulatorConfig",
     "ThresholdShape",
+    "param",
 ]
+
+SEED_MAX = 2**32 - 1
+
+
+def param(
+    default: Any,
+    *,
+    unit: str = "",
+    help: str = "",
+    flag: str | None = None,
+    minimum: float | None = None,
+    above: float | None = None,
+    maximum: float | None = None,
+    below: float | None = None,
+    none: str = "",
+    cli: bool = True,
+) -> Any:
+    """A config field: default, unit (SI symbol, '' for dimensionless), help, bounds (``minimum``/``maximum``
+    inclusive, ``above``/``below`` exclusive), the meaning of None where None is allowed (``none``, e.g.
+    'auto'), the command-line flag (default: the field name without its unit suffix, dashed) and whether the
+    command line exposes it at all."""
+    metadata = {
+        "unit": unit,
+        "help": help,
+        "flag": flag,
+        "minimum": minimum,
+        "above": above,
+        "maximum": maximum,
+        "below": below,
+        "none": none,
+        "cli": cli,
+    }
+    if isinstance(default, list | dict | set):
+        raise TypeError("mutable defaults need a factory")
+    if dataclasses.is_dataclass(default):
+        return field(default_factory=lambda: default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@cache
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved type hints of a config class (annotations are strings under ``from __future__``)."""
+    return typing.get_type_hints(cls)
+
+
+def base_type(hint: Any) -> tuple[Any, bool]:
+    """(the type without None, whether None is allowed) of a field's type hint."""
+    if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return (args[0] if len(args) == 1 else hint), len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
+def _bound(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _describe_bounds(meta: dict) -> str:
+    parts = []
+    for key, sign in (("above", ">"), ("minimum", ">="), ("below", "<"), ("maximum", "<=")):
+        if meta[key] is not None:
+            parts.append(f"{sign} {_bound(meta[key])}")
+    return " and ".join(parts)
+
+
+def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
+    """Raise ConfigError(field=name) unless ``value`` has the field's type and lies within its bounds."""
+    kind, nullable = base_type(hint)
+    if value is None:
+        if nullable:
+            return
+        raise ConfigError(f"{name} must not be None", field=name)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        if not isinstance(value, kind):
+            choices = ", ".join(str(m.value) for m in kind)
+            raise ConfigError(f"{name} must be one of {choices}, got {value!r}", field=name)
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false, got {value!r}", field=name)
+        return
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number, got {value!r}", field=name)
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}", field=name)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, got {value!r}", field=name)
+        return
+    else:
+        return  # nested configs check themselves
+    bounds = _describe_bounds(meta)
+    ok = (
+        (meta["above"] is None or value > meta["above"])
+        and (meta["minimum"] is None or value >= meta["minimum"])
+        and (meta["below"] is None or value < meta["below"])
+        and (meta["maximum"] is None or value <= meta["maximum"])
+    )
+    if not ok:
+        unit = f" {meta['unit']}" if meta["unit"] else ""
+        raise ConfigError(f"{name} must be {bounds}, got {value!r}{unit}", field=name)
+
+
+class Checked:
+    """Mixin of the config dataclasses: every field is validated from its ``param`` metadata on construction,
+    then ``check`` adds the checks that involve several fields."""
+
+    def __post_init__(self) -> None:
+        hints = field_types(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            check_value(f.name, getattr(self, f.name), hints[f.name], dict(f.metadata) or _NO_META)
+        self.check()
+
+    def check(self) -> None:
+        """Checks across fields (override)."""
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+_NO_META = {
+    "unit": "",
+    "help": "",
+    "flag": None,
+    "minimum": None,
+    "above": None,
+    "maximum": None,
+    "below": None,
+    "none": "",
+    "cli": False,
+}
 
 
 class Role(Enum):
@@ -63,40 +206,23 @@ class BackendKind(Enum):
     NATIVE = "native"
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
-
-
-def _finite_positive(name: str, value: float) -> None:
-    _require(
-        isinstance(value, int | float) and math.isfinite(value) and value > 0,
-        f"{name} must be a finite number > 0, got {value!r}",
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
-class SawtoothConfig:
+class SawtoothConfig(Checked):
     """The clamp drive beta(t): ramp 0 -> beta_max over tau_rise_s, back to 0 over tau_fall_s.
 
     TCL needs a fast rise and a slow fall (tau_rise_s < tau_fall_s; the paper uses 1 : 9). Equal times give a
-    symmetric triangle (no contrastive update); rise slower than fall reverses the sign of the update.
+    symmetric triangle (no contrastive update); rise slower than fall reverses the sign of the update. Both
+    are allowed here for physics experiments; a training run refuses them (``check_learning_order``).
     """
 
-    tau_rise_s: float = 1e-4
-    """Duration of the free -> clamped ramp (the fast ramp in TCL), seconds."""
-    tau_fall_s: float = 9e-4
-    """Duration of the clamped -> free ramp (the slow ramp in TCL), seconds."""
-    beta_max: float = 0.5
-    """Peak nudge factor: the clamp conductance at the peak is beta_max * clamp_conductance_s."""
-    clamp_conductance_s: float = 1e-3
-    """Clamp conductance per unit beta between each output node and its target source, siemens."""
-
-    def __post_init__(self) -> None:
-        _finite_positive("tau_rise_s", self.tau_rise_s)
-        _finite_positive("tau_fall_s", self.tau_fall_s)
-        _finite_positive("beta_max", self.beta_max)
-        _finite_positive("clamp_conductance_s", self.clamp_conductance_s)
+    tau_rise_s: float = param(1e-4, unit="s", help="fast ramp free -> clamped", above=0)
+    tau_fall_s: float = param(9e-4, unit="s", help="slow ramp clamped -> free", above=0)
+    beta_max: float = param(
+        0.5, help="peak nudge factor (clamp conductance at the peak / clamp conductance)", above=0
+    )
+    clamp_conductance_s: float = param(
+        1e-3, unit="S", help="clamp conductance per unit beta", flag="--clamp-conductance", above=0
+    )
 
     @property
     def period_s(self) -> float:
@@ -108,9 +234,18 @@ class SawtoothConfig:
         """Clamp conductance at the top of the ramp, siemens."""
         return self.beta_max * self.clamp_conductance_s
 
+    def check_learning_order(self) -> None:
+        """Raise unless the rise is faster than the fall (what TCL learns with)."""
+        if not self.tau_fall_s > self.tau_rise_s:
+            raise ConfigError(
+                f"tau_fall_s ({self.tau_fall_s:g} s) must exceed tau_rise_s ({self.tau_rise_s:g} s): TCL learns with "
+                "a fast rise and a slow fall; equal ramps give no update and a slower rise reverses its sign",
+                field="tau_fall_s",
+            )
+
 
 @dataclass(frozen=True, kw_only=True)
-class FeedbackCellConfig:
+class FeedbackCellConfig(Checked):
     """The per-edge integral-feedback cell: squarer -> series C_K/R_K -> threshold -> accumulator.
 
     The squarer writes s = (V_a - V_b)^2 as a voltage (1 V per V^2). The series C_K, R_K branch gives
@@ -119,75 +254,91 @@ class FeedbackCellConfig:
     v(acc) ~ -accumulator_gain * (s_clamped - s_free).
     """
 
-    tau_k_s: float = 5e-6
-    """Kernel time constant R_K * C_K, seconds. Needs tau_k_s << tau_rise_s."""
-    r_k_ohm: float = 1e3
-    """Series resistance of the feedback element (sets C_K = tau_k_s / r_k_ohm and its Joule heat), ohms."""
-    threshold_v: float = 1e-5
-    """Threshold theta on u, volts. Learning window in contrast: theta*tau_rise/tau_k < |ds| < theta*tau_fall/tau_k."""
-    threshold_shape: ThresholdShape = ThresholdShape.HARD
-    """Shape of g(u); see ThresholdShape."""
-    accumulator_gain: float = 100.0
-    """Accumulator volts per V^2 of contrast (dimensionless scale keeping the accumulator O(0.01..1) V)."""
+    tau_k_s: float = param(5e-6, unit="s", help="kernel time R_K*C_K (needs tau_k << tau_rise)", above=0)
+    r_k_ohm: float = param(1e3, unit="ohm", help="feedback resistor R_K (C_K = tau_k / R_K)", above=0)
+    threshold_v: float | None = param(
+        1e-5,
+        unit="V",
+        help="threshold theta on u; learning window in contrast: theta*tau_rise/tau_k < |ds| < theta*tau_fall/tau_k",
+        flag="--threshold",
+        above=0,
+        none="auto: top of the window at threshold_headroom x the largest initial contrasts",
+    )
+    threshold_headroom: float = param(
+        0.4,
+        help="auto threshold: window top / 99th percentile of the initial contrasts",
+        above=0,
+        maximum=100,
+    )
+    threshold_shape: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
+    accumulator_gain: float = param(
+        100.0, help="accumulator volts per V^2 of contrast (keeps the accumulator O(0.01..1) V)", above=0
+    )
 
-    def __post_init__(self) -> None:
-        _finite_positive("tau_k_s", self.tau_k_s)
-        _finite_positive("r_k_ohm", self.r_k_ohm)
-        _finite_positive("threshold_v", self.threshold_v)
-        _finite_positive("accumulator_gain", self.accumulator_gain)
-        _require(
-            isinstance(self.threshold_shape, ThresholdShape),
-            f"threshold_shape must be a ThresholdShape, got {self.threshold_shape!r}",
-        )
+    def check(self) -> None:
+        if self.threshold_shape is ThresholdShape.CUBIC:
+            raise ConfigError(
+                "threshold_shape cubic has no circuit form; use hard or dead_zone", field="threshold_shape"
+            )
 
     @property
     def c_k_f(self) -> float:
         """Capacitance of the feedback element, farads."""
         return self.tau_k_s / self.r_k_ohm
 
+    @property
+    def theta_v(self) -> float:
+        """The threshold, volts (ConfigError while it is still 'auto')."""
+        if self.threshold_v is None:
+            raise ConfigError(
+                "the threshold is 'auto': calibrate it on samples first (learning.rules.calibrate_cell)",
+                field="threshold_v",
+            )
+        return self.threshold_v
+
     def window_contrast_v2(self, drive: SawtoothConfig) -> tuple[float, float]:
         """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2."""
         return (
-            self.threshold_v * drive.tau_rise_s / self.tau_k_s,
-            self.threshold_v * drive.tau_fall_s / self.tau_k_s,
+            self.theta_v * drive.tau_rise_s / self.tau_k_s,
+            self.theta_v * drive.tau_fall_s / self.tau_k_s,
         )
 
 
 @dataclass(frozen=True, kw_only=True)
-class SimulatorConfig:
+class SimulatorConfig(Checked):
     """Transient settings shared by every backend."""
 
-    points_per_tau_k: float = 1.0
-    """Maximum time step = tau_k_s / points_per_tau_k (ngspice refines further where LTE needs it)."""
-    timeout_s: float = 120.0
-    """Wall-time limit of one simulation before the worker is killed and replaced, seconds."""
-    reltol: float = 1e-4
-    """ngspice relative tolerance."""
-    verify_every: int = 0
-    """With a non-ngspice backend, re-run every k-th training sample in ngspice and record the disagreement."""
-    node_capacitance_f: float = 0.0
-    """Capacitance from every free network node to ground, farads. 0: the network settles instantly (the
-    regime the circuit is designed for); > 0: node voltages relax with time constants ~ C / G."""
-
-    def __post_init__(self) -> None:
-        _require(
-            isinstance(self.verify_every, int) and self.verify_every >= 0,
-            f"verify_every must be an int >= 0, got {self.verify_every!r}",
-        )
-        _finite_positive("points_per_tau_k", self.points_per_tau_k)
-        _finite_positive("timeout_s", self.timeout_s)
-        _finite_positive("reltol", self.reltol)
-        _require(self.reltol < 0.1, f"reltol must be < 0.1, got {self.reltol!r}")
-        _require(
-            isinstance(self.node_capacitance_f, int | float)
-            and math.isfinite(self.node_capacitance_f)
-            and self.node_capacitance_f >= 0,
-            f"node_capacitance_f must be a finite number >= 0, got {self.node_capacitance_f!r}",
-        )
+    points_per_tau_k: float = param(
+        1.0, help="maximum time step = tau_k / points_per_tau_k", above=0, maximum=1000
+    )
+    timeout_s: float | None = param(
+        None,
+        unit="s",
+        help="ngspice: wall-time limit of one run before its worker is replaced",
+        flag="--timeout",
+        above=0,
+        none="auto: scaled by the deck's size and time points",
+    )
+    reltol: float = param(1e-4, help="ngspice relative tolerance", above=0, below=0.1)
+    verify_every: int = param(
+        0, help="with the native engine, re-run every k-th training sample in ngspice (0: never)", minimum=0
+    )
+    node_capacitance_f: float = param(
+        0.0,
+        unit="F",
+        help="capacitance from every free network node to ground (0: the network settles instantly)",
+        minimum=0,
+    )
+    max_time_points: int = param(
+        200_000,
+        help="native engine: most time points one cycle may take (guards against a tiny tau_k or a huge period)",
+        minimum=2,
+        maximum=100_000_000,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
-class LearningConfig:
+class LearningConfig(Checked):
     """The training loop: rule, step size, epochs, checkpoints.
 
     All rules share one step size: Delta G_e = -learning_rate * dC/dG_e, with C = sum_o (V_o - V_target)^2
@@ -195,23 +346,12 @@ class LearningConfig:
     (s_clamped - s_free) / (beta_max * clamp_conductance_s).
     """
 
-    rule: RuleKind = RuleKind.TCL
-    learning_rate_s2_per_v2: float = 5e-6
-    """Step size of gradient descent on conductances, S^2/V^2."""
-    epochs: int = 5
-    seed: int = 0
-    checkpoint_every: int = 25
-    """Samples between checkpoints (a checkpoint is also written at the end of every epoch)."""
-
-    def __post_init__(self) -> None:
-        _require(isinstance(self.rule, RuleKind), f"rule must be a RuleKind, got {self.rule!r}")
-        _finite_positive("learning_rate_s2_per_v2", self.learning_rate_s2_per_v2)
-        _require(
-            isinstance(self.epochs, int) and self.epochs >= 0,
-            f"epochs must be an int >= 0, got {self.epochs!r}",
-        )
-        _require(isinstance(self.seed, int), f"seed must be an int, got {self.seed!r}")
-        _require(
-            isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
-            f"checkpoint_every must be an int >= 1, got {self.checkpoint_every!r}",
-        )
+    rule: RuleKind = param(RuleKind.TCL, help="learning rule")
+    learning_rate_s2_per_v2: float = param(
+        5e-6, unit="S^2/V^2", help="step size: Delta G = -lr * dC/dG", flag="--lr", above=0
+    )
+    epochs: int = param(5, help="passes over the training samples", minimum=1, maximum=100_000)
+    seed: int = param(
+        0, help="seed of the task, the initial conductances and the sample order", minimum=0, maximum=SEED_MAX
+    )
+    checkpoint_every: int = param(25, help="samples between checkpoints (also at every epoch end)", minimum=1)

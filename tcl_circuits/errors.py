@@ -8,7 +8,15 @@ class TclCircuitsError(Exception):
 
 
 class ConfigError(TclCircuitsError, ValueError):
-    """A configuration value is invalid (out of range, wrong combination, unknown name)."""
+    """A configuration value is invalid (out of range, wrong combination, unknown name).
+
+    ``field`` names the config field at fault when there is one (``tau_rise_s``), so the command line can
+    name its flag instead.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class GraphError(TclCircuitsError, ValueError):

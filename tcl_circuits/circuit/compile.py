@@ -163,7 +163,7 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
         accumulator=tuple(f"w{e}" for e in range(count)),
         c_k_f=np.full(count, cell.c_k_f),
         r_k_ohm=np.full(count, cell.r_k_ohm),
-        threshold_v=np.full(count, cell.threshold_v),
+        threshold_v=np.full(count, cell.theta_v),
         shape=(cell.threshold_shape,) * count,
         gain_a_per_v=np.full(count, cell.accumulator_gain / cell.tau_k_s),
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
@@ -202,7 +202,7 @@ def compile_tcl(
     lo, hi = cell.window_contrast_v2(drive)
     notes = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
-        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {cell.threshold_v:.6g} V on v(u<e>)",
+        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {cell.theta_v:.6g} V on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
         f"at the end v(w<e>) ~ -{cell.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",

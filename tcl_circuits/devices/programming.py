@@ -136,7 +136,7 @@ def plan_programming(
     on a voltage-threshold device (two dead zones in series).
     """
     device = mapped.device
-    theta = cell.threshold_v
+    theta = cell.theta_v
     _positive("learning_rate_s2_per_v2", learning_rate_s2_per_v2)
     if programming.mode is ProgrammingMode.DEVICE_THRESHOLD and device.drive_kind is DriveKind.CURRENT:
         raise ConfigError(

@@ -395,7 +395,7 @@ def compile_chunk(
                 c_k_f=cell.c_k_f,
                 r_k_ohm=cell.r_k_ohm,
                 signal_gain=1.0 / (c * c),
-                threshold_v=cell.threshold_v,
+                threshold_v=cell.theta_v,
                 shape=cell.threshold_shape,
                 sign_down_g=plan.sign_down_g,
                 gain_down_g=plan.gain_down_g,
@@ -415,7 +415,7 @@ def compile_chunk(
         f"edge e is a {net.devices[0].kind.value} memristor: bm<e> read current through the device at state v(x<e>)",
         f"bs<e> squarer (gain {1.0 / (c * c):.6g}: s in task units at read scale {c:.6g} V per task volt), ck<e>/rk<e> "
         f"high-pass, v(u<e>) ~ tau_k ds/dt with tau_k = {cell.tau_k_s:.6g} s",
-        f"bp<e> programming port ({plan.mode.value} threshold, theta = {cell.threshold_v:.6g} V on v(u<e>)): "
+        f"bp<e> programming port ({plan.mode.value} threshold, theta = {cell.theta_v:.6g} V on v(u<e>)): "
         f"v(en) * driver(v(u<e>)) + {net.read_coupling:.6g} * read, acting on the state equation only",
         "bx<e> and cx<e>: the device's own state equation on a 1 F capacitor, x<e> in [0, 1], .ic carries it in",
     )
@@ -505,7 +505,7 @@ def loop_gains(
         / delta
     )
     u_max = cell.tau_k_s * slope_beta * drive.beta_max / drive.tau_rise_s
-    theta = cell.threshold_v
+    theta = cell.theta_v
     plan = net.plan
     fractions = np.linspace(0.0, 1.0, 65)[1:]
     eta = np.zeros_like(u_max)
