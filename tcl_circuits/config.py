@@ -24,6 +24,8 @@ __all__ = [
     "BackendKind",
     "Checked",
     "FeedbackCellConfig",
+    "GateMode",
+    "StreamConfig",
     "LearningConfig",
     "ProgrammingMode",
     "Role",
@@ -31,7 +33,9 @@ __all__ = [
     "SawtoothConfig",
     "SimulatorConfig",
     "ThresholdShape",
+    "from_dict",
     "param",
+    "to_dict",
 ]
 
 SEED_MAX = 2**32 - 1
@@ -347,11 +351,105 @@ class LearningConfig(Checked):
     """
 
     rule: RuleKind = param(RuleKind.TCL, help="learning rule")
-    learning_rate_s2_per_v2: float = param(
-        5e-6, unit="S^2/V^2", help="step size: Delta G = -lr * dC/dG", flag="--lr", above=0
+    learning_rate_s2_per_v2: float | None = param(
+        5e-6,
+        unit="S^2/V^2",
+        help="step size: Delta G = -lr * dC/dG",
+        flag="--lr",
+        above=0,
+        none="auto: 5e-6 for resistor networks; for memristors the rate that puts the in-cycle loop gain at 0.5",
     )
     epochs: int = param(5, help="passes over the training samples", minimum=1, maximum=100_000)
     seed: int = param(
         0, help="seed of the task, the initial conductances and the sample order", minimum=0, maximum=SEED_MAX
     )
     checkpoint_every: int = param(25, help="samples between checkpoints (also at every epoch end)", minimum=1)
+
+
+class GateMode(Enum):
+    """The learn-enable gate of the programming drive.
+
+    CYCLES: open only during the sawtooth cycles (closed while inputs and targets move); ALWAYS: never
+    closed (transitions program the devices too); CLOSED: never open (reads only: programming disabled).
+    """
+
+    CYCLES = "cycles"
+    ALWAYS = "always"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamConfig(Checked):
+    """How samples follow each other inside one long transient."""
+
+    chunk_samples: int = param(
+        50,
+        help="memristor stream: samples per ngspice run (a checkpoint after each)",
+        minimum=1,
+        maximum=100_000,
+    )
+    transition_s: float = param(
+        5e-5, unit="s", help="ramp time of inputs and targets from one sample to the next", above=0, cli=False
+    )
+    settle_s: float = param(
+        5e-5, unit="s", help="hold after the transition, gate closed (>> tau_k)", above=0, cli=False
+    )
+    gate_ramp_s: float = param(
+        1e-5, unit="s", help="rise and fall time of the learn-enable gate", above=0, cli=False
+    )
+    gate: GateMode = param(GateMode.CYCLES, help="when the programming drive is enabled", cli=False)
+
+    def sample_period_s(self, drive: SawtoothConfig) -> float:
+        return self.transition_s + self.settle_s + 2 * self.gate_ramp_s + drive.period_s
+
+    def cycle_offset_s(self) -> float:
+        """Start of the sawtooth within a sample's slot."""
+        return self.transition_s + self.settle_s + self.gate_ramp_s
+
+
+def to_dict(config: Any) -> dict:
+    """A config as plain JSON-able data (Enums by value), the form config.json stores."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out[f.name] = to_dict(value)
+        elif isinstance(value, Enum):
+            out[f.name] = value.value
+        else:
+            out[f.name] = value
+    return out
+
+
+def from_dict(cls: type, data: Any, where: str = "") -> Any:
+    """The config of class ``cls`` that ``to_dict`` gave ``data``; unknown or ill-typed keys are a ConfigError
+    naming their dotted path. Missing keys take their defaults."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    hints = field_types(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {where}{unknown[0]!r} (known: {', '.join(known)})", field=f"{where}{unknown[0]}"
+        )
+    values: dict[str, Any] = {}
+    for name, raw in data.items():
+        kind, _ = base_type(hints[name])
+        path = f"{where}{name}"
+        if raw is not None and dataclasses.is_dataclass(kind):
+            values[name] = from_dict(kind, raw, f"{path}.")
+        elif raw is not None and isinstance(kind, type) and issubclass(kind, Enum):
+            try:
+                values[name] = kind(raw)
+            except ValueError:
+                choices = ", ".join(str(m.value) for m in kind)
+                raise ConfigError(f"{path} must be one of {choices}, got {raw!r}", field=path) from None
+        elif kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+            values[name] = float(raw)
+        else:
+            values[name] = raw
+    try:
+        return cls(**values)
+    except ConfigError as error:
+        raise ConfigError(str(error), field=f"{where}{error.field}" if error.field else None) from None

@@ -21,5 +21,5 @@ def open_backend(kind: BackendKind, sim: SimulatorConfig | None = None) -> Backe
     if kind is BackendKind.NATIVE:
         from tcl_circuits.backends.native.engine import NativeBackend
 
-        return NativeBackend()
+        return NativeBackend(max_time_points=sim.max_time_points)
     raise TypeError(f"unknown backend kind {kind!r}")

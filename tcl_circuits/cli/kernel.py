@@ -1,17 +1,11 @@
-"""The ``tcl-circuits kernel`` command: single-synapse updates and kernel properties from the shell.
+"""``tcl-circuits kernel``: single-synapse updates and kernel properties from the shell.
 
-``add_kernel_parser(subparsers)`` adds the ``kernel`` subcommand (sub-subcommands ``update`` and ``info``)
-to the package CLI; ``main(argv)`` runs it standalone. Kernels by name:
-
-* ``ecoli`` (``--area I``, ``--decay-rate B`` = 20): A·e^{−Bt}(t − Ct²), area I, first moment −1;
-* ``rc`` (``--tau-k``, optional ``--leak-resistance``): series C/R with C = 1 and R = τ_k, so u is the
-  branch current ≈ ds/dt (first moment −1); the leak (in the same units as R) gives area 1/(R + R_L);
-* ``second-order`` (``--tau-u``, ``--tau-z``, optional ``--tau-leak``): the (u, z) loop, first moment −τ_z;
-* ``markov`` (``--gamma``, ``--rate-factor`` = 25, ``--step-um`` = 200): the ESA ladder kernel;
-* ``sine`` (``--duration`` = 0.1, ``--sine-amplitude`` = 1/3): the MNIST code's zero-sum kernel;
-* ``derivative``: the ideal u = ds/dt.
-
-Times are in the kernel's time unit (the E. coli kernel decays as e^{−20 t}).
+Kernels by name: ``ecoli`` (``--area I``, ``--decay-rate B``): A·e^{−Bt}(t − Ct²), area I, first moment −1;
+``rc`` (``--tau-k``, optional ``--leak-resistance``): series C/R with C = 1 and R = τ_k, so u is the branch
+current ≈ ds/dt; ``second-order`` (``--tau-u``, ``--tau-z``, optional ``--tau-leak``); ``markov``
+(``--gamma``, ``--rate-factor``, ``--step-um``): the ESA ladder kernel; ``sine`` (``--duration``,
+``--sine-amplitude``): the MNIST code's zero-sum kernel; ``derivative``: the ideal u = ds/dt. Times are in
+the kernel's time unit (the E. coli kernel decays as e^{−20 t}).
 """
 
 from __future__ import annotations
@@ -19,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
+from dataclasses import dataclass
+from enum import Enum
 
-from tcl_circuits.errors import ConfigError, TclCircuitsError
+from tcl_circuits.config import Checked, param
+from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.kernel import (
     DerivativeKernel,
     EColiKernel,
@@ -30,121 +26,142 @@ from tcl_circuits.kernels.kernel import (
     SecondOrderKernel,
     SineKernel,
 )
-
-__all__ = ["KERNEL_NAMES", "add_kernel_parser", "build_kernel", "main"]
-
-KERNEL_NAMES = ("ecoli", "rc", "second-order", "markov", "sine", "derivative")
+from tcl_circuits.kernels.nonlinearity import ThresholdShape
 
 
-def _add_kernel_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("kernel")
-    g.add_argument("--kernel", choices=KERNEL_NAMES, required=True, help="kernel family")
-    g.add_argument("--area", type=float, default=0.0, help="ecoli: kernel area I (default 0)")
-    g.add_argument("--decay-rate", type=float, default=20.0, help="ecoli: decay rate B (default 20)")
-    g.add_argument("--tau-k", type=float, help="rc: kernel time R*C (C = 1)")
-    g.add_argument("--leak-resistance", type=float, default=math.inf, help="rc: leak across C (default none)")
-    g.add_argument("--tau-u", type=float, help="second-order: time constant of u")
-    g.add_argument("--tau-z", type=float, help="second-order: integration time of z")
-    g.add_argument("--tau-leak", type=float, default=math.inf, help="second-order: leak time of z")
-    g.add_argument("--gamma", type=float, help="markov: reverse-rate suppression in (0, 1]")
-    g.add_argument("--rate-factor", type=float, default=25.0, help="markov: vertical rate scale RF")
-    g.add_argument("--step-um", type=float, default=200.0, help="markov: ligand step in uM")
-    g.add_argument("--duration", type=float, default=0.1, help="sine: kernel duration")
-    g.add_argument("--sine-amplitude", type=float, default=1 / 3, help="sine: amplitude")
-    g.add_argument("--json", action="store_true", help="print JSON")
+class KernelName(Enum):
+    """Kernel families."""
+
+    ECOLI = "ecoli"
+    RC = "rc"
+    SECOND_ORDER = "second-order"
+    MARKOV = "markov"
+    SINE = "sine"
+    DERIVATIVE = "derivative"
 
 
-def _require(args: argparse.Namespace, name: str) -> float:
-    value = getattr(args, name.replace("-", "_"))
+@dataclass(frozen=True, kw_only=True)
+class KernelOptions(Checked):
+    """Memory kernel"""
+
+    kernel: KernelName = param(KernelName.ECOLI, help="kernel family")
+    area: float = param(0.0, help="ecoli: kernel area I")
+    decay_rate: float = param(20.0, help="ecoli: decay rate B", above=0)
+    tau_k: float | None = param(None, help="rc: kernel time R*C (C = 1)", above=0, none="none: not set")
+    leak_resistance: float | None = param(None, help="rc: leak across C", above=0, none="none: no leak")
+    tau_u: float | None = param(None, help="second-order: time constant of u", above=0, none="none: not set")
+    tau_z: float | None = param(
+        None, help="second-order: integration time of z", above=0, none="none: not set"
+    )
+    tau_leak: float | None = param(None, help="second-order: leak time of z", above=0, none="none: no leak")
+    gamma: float | None = param(
+        None, help="markov: reverse-rate suppression in (0, 1]", above=0, maximum=1, none="none: not set"
+    )
+    rate_factor: float = param(25.0, help="markov: vertical rate scale RF", above=0)
+    step_um: float = param(200.0, unit="uM", help="markov: ligand step", above=0)
+    duration: float = param(0.1, help="sine: kernel duration", above=0)
+    sine_amplitude: float = param(1 / 3, help="sine: amplitude", above=0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateOptions(Checked):
+    """Sawtooth protocol"""
+
+    amplitude: float | None = param(None, help="A = s_clamped - s_free (signed)", none="none: required")
+    mean: float = param(0.0, help="mean signal")
+    tau_fast: float | None = param(None, help="fast ramp free->clamped", above=0, none="none: required")
+    tau_slow: float | None = param(None, help="slow ramp clamped->free", above=0, none="none: required")
+    threshold: float | None = param(None, help="threshold theta on u", minimum=0, none="none: required")
+    nonlinearity: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
+    dt: float | None = param(None, help="grid step", above=0, none="auto: resolves kernel and ramp")
+
+
+def _required(value: float | None, flag: str, kernel: KernelName | None = None) -> float:
     if value is None:
-        raise ConfigError(f"--{name} is required for --kernel {args.kernel}")
-    return float(value)
+        raise ConfigError(f"{flag} is required" + (f" for --kernel {kernel.value}" if kernel else ""))
+    return value
 
 
-def build_kernel(args: argparse.Namespace) -> Kernel:
-    """The kernel named by ``args.kernel`` with its parameters (raises ConfigError when one is missing)."""
-    name = args.kernel
-    if name == "ecoli":
-        return EColiKernel(args.area, args.decay_rate)
-    if name == "rc":
-        return RCKernel(_require(args, "tau-k"), 1.0, args.leak_resistance)
-    if name == "second-order":
-        return SecondOrderKernel(_require(args, "tau-u"), _require(args, "tau-z"), args.tau_leak)
-    if name == "markov":
+def build_kernel(options: KernelOptions) -> Kernel:
+    """The kernel the options name, with its parameters (ConfigError when a required one is missing)."""
+    name = options.kernel
+    if name is KernelName.ECOLI:
+        return EColiKernel(options.area, options.decay_rate)
+    if name is KernelName.RC:
+        leak = math.inf if options.leak_resistance is None else options.leak_resistance
+        return RCKernel(_required(options.tau_k, "--tau-k", name), 1.0, leak)
+    if name is KernelName.SECOND_ORDER:
+        leak = math.inf if options.tau_leak is None else options.tau_leak
+        return SecondOrderKernel(
+            _required(options.tau_u, "--tau-u", name), _required(options.tau_z, "--tau-z", name), leak
+        )
+    if name is KernelName.MARKOV:
         from tcl_circuits.kernels.markov import esa_kernel
 
-        return esa_kernel(_require(args, "gamma"), args.rate_factor, args.step_um).kernel
-    if name == "sine":
-        return SineKernel(args.sine_amplitude, args.duration)
-    if name == "derivative":
-        return DerivativeKernel()
-    raise ConfigError(f"--kernel must be one of {', '.join(KERNEL_NAMES)}, got {name!r}")
+        return esa_kernel(
+            _required(options.gamma, "--gamma", name), options.rate_factor, options.step_um
+        ).kernel
+    if name is KernelName.SINE:
+        return SineKernel(options.sine_amplitude, options.duration)
+    return DerivativeKernel()
 
 
-def cmd_update(args: argparse.Namespace) -> int:
+def update(kernel_options: KernelOptions, update_options: UpdateOptions, as_json: bool) -> int:
     """Δw of one periodic sawtooth."""
     from tcl_circuits.kernels.synapse import Sawtooth, delta_w
 
-    kernel = build_kernel(args)
-    saw = Sawtooth(args.amplitude, args.mean, args.tau_fast, args.tau_slow)
-    dw = delta_w(kernel, saw, args.threshold, dt=args.dt, kind=args.nonlinearity)
-    if args.json:
+    kernel = build_kernel(kernel_options)
+    u = update_options
+    amplitude = _required(u.amplitude, "--amplitude")
+    saw = Sawtooth(
+        amplitude, u.mean, _required(u.tau_fast, "--tau-fast"), _required(u.tau_slow, "--tau-slow")
+    )
+    dw = delta_w(kernel, saw, _required(u.threshold, "--threshold"), dt=u.dt, kind=u.nonlinearity)
+    if as_json:
         print(json.dumps({"dw": dw}))
     else:
-        print(f"dw = {dw:.12g}  (dw/A = {dw / args.amplitude if args.amplitude else math.nan:.6g})")
+        print(f"dw = {dw:.12g}  (dw/A = {dw / amplitude if amplitude else math.nan:.6g})")
     return 0
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def info(kernel_options: KernelOptions, as_json: bool) -> int:
     """Area, first moment and timescale (and σ for Markov kernels)."""
-    info: dict[str, float | str | bool] = dict(build_kernel(args).describe())
-    if args.kernel == "markov":
+    information: dict[str, float | str | bool] = dict(build_kernel(kernel_options).describe())
+    if kernel_options.kernel is KernelName.MARKOV:
         from tcl_circuits.kernels.markov import entropy_production, esa_kernel
 
-        mk = esa_kernel(args.gamma, args.rate_factor, args.step_um)
-        info["derivative_like"] = mk.derivative_like
-        info["entropy_production_kt_per_markov_time"] = entropy_production(args.gamma)
-    if args.json:
-        print(json.dumps(info))
+        gamma = _required(kernel_options.gamma, "--gamma", kernel_options.kernel)
+        mk = esa_kernel(gamma, kernel_options.rate_factor, kernel_options.step_um)
+        information["derivative_like"] = mk.derivative_like
+        information["entropy_production_kt_per_markov_time"] = entropy_production(gamma)
+    if as_json:
+        print(json.dumps(information))
     else:
-        for key, value in info.items():
+        for key, value in information.items():
             print(f"{key}: {value}")
     return 0
 
 
-def add_kernel_parser(subparsers) -> None:
-    """Add the ``kernel`` subcommand (``update``, ``info``) to an argparse subparsers object."""
+def add_kernel_commands(subparsers: argparse._SubParsersAction, parser_class: type) -> None:
+    """The ``kernel`` command with ``update`` and ``info``, options generated from the dataclasses above."""
+    from tcl_circuits.cli.options import add_config_options, apply_options
+
     kp = subparsers.add_parser("kernel", help="memory kernels: single-synapse updates and properties")
-    ksub = kp.add_subparsers(dest="kernel_command", required=True)
+    ksub = kp.add_subparsers(dest="kernel_command", required=True, parser_class=parser_class)
 
     p = ksub.add_parser("update", help="weight update of one periodic sawtooth through a kernel")
-    _add_kernel_options(p)
-    g = p.add_argument_group("protocol")
-    g.add_argument("--amplitude", type=float, required=True, help="A = s_clamped - s_free (signed)")
-    g.add_argument("--mean", type=float, default=0.0, help="mean signal (default 0)")
-    g.add_argument("--tau-fast", type=float, required=True, help="fast ramp free->clamped")
-    g.add_argument("--tau-slow", type=float, required=True, help="slow ramp clamped->free")
-    g.add_argument("--threshold", type=float, required=True, help="dead-zone half-width theta on u")
-    g.add_argument("--nonlinearity", choices=("hard", "dead_zone", "cubic"), default="hard")
-    g.add_argument("--dt", type=float, default=None, help="grid step (default: resolves kernel and ramp)")
-    p.set_defaults(func=cmd_update)
+    kernel_opts = add_config_options(p, KernelOptions())
+    update_opts = add_config_options(p, UpdateOptions())
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(
+        run=lambda args: update(
+            apply_options(KernelOptions(), args, kernel_opts),
+            apply_options(UpdateOptions(), args, update_opts),
+            args.json,
+        )
+    )
 
     p = ksub.add_parser("info", help="area, first moment and timescale of a kernel")
-    _add_kernel_options(p)
-    p.set_defaults(func=cmd_info)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``kernel ...`` standalone; errors of the package print on stderr and return 2."""
-    parser = argparse.ArgumentParser(prog="tcl-circuits")
-    add_kernel_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except TclCircuitsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    info_opts = add_config_options(p, KernelOptions())
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=lambda args: info(apply_options(KernelOptions(), args, info_opts), args.json))

@@ -1,220 +1,96 @@
-"""The ``tcl-circuits`` command: compile netlists, train, compare learning rules, run the demo."""
+"""The ``tcl-circuits`` command: compile netlists, train, compare learning rules, run the demo, kernels,
+example decks. Options are generated from the config dataclasses (``cli.options``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from tcl_circuits.config import (
-    BackendKind,
-    FeedbackCellConfig,
-    LearningConfig,
-    RuleKind,
-    SawtoothConfig,
-    SimulatorConfig,
-    ThresholdShape,
-)
 from tcl_circuits.errors import ConfigError, TclCircuitsError
 
-
-def _add_circuit_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("circuit and protocol")
-    group.add_argument(
-        "--tau-rise", type=float, default=1e-4, help="fast ramp free->clamped, s (default 1e-4)"
-    )
-    group.add_argument(
-        "--tau-fall", type=float, default=9e-4, help="slow ramp clamped->free, s (default 9e-4)"
-    )
-    group.add_argument("--beta-max", type=float, default=0.5, help="peak nudge factor (default 0.5)")
-    group.add_argument(
-        "--clamp-conductance", type=float, default=1e-3, help="clamp conductance per unit beta, S"
-    )
-    group.add_argument(
-        "--tau-k", type=float, default=5e-6, help="feedback kernel time R_K*C_K, s (default 5e-6)"
-    )
-    group.add_argument("--r-k", type=float, default=1e3, help="feedback resistor R_K, ohm (default 1e3)")
-    group.add_argument(
-        "--threshold",
-        default="auto",
-        help="threshold theta on u in volts, or 'auto' to place the learning window over the initial contrasts",
-    )
-    group.add_argument("--threshold-shape", choices=[s.value for s in ThresholdShape], default="hard")
-    group.add_argument(
-        "--node-capacitance",
-        type=float,
-        default=0.0,
-        help="capacitance from every free network node to ground, F (default 0: the network settles instantly)",
-    )
+DEMO_DIR = Path("runs")
 
 
-def _drive(args) -> SawtoothConfig:
-    return SawtoothConfig(
-        tau_rise_s=args.tau_rise,
-        tau_fall_s=args.tau_fall,
-        beta_max=args.beta_max,
-        clamp_conductance_s=args.clamp_conductance,
-    )
+def _load_config_file(path: str) -> Any:
+    """A RunConfig from a run's config.json (its "config" entry), a bare config JSON, or a TOML file."""
+    from tcl_circuits.config import from_dict
+    from tcl_circuits.learning.run_config import RunConfig
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
+    try:
+        if file.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = json.loads(text)
+    except ValueError as error:
+        raise ConfigError(
+            f"--config {path}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({error})"
+        ) from None
+    if isinstance(data, dict) and "config" in data and isinstance(data["config"], dict):
+        data = data["config"]
+    try:
+        return from_dict(RunConfig, data)
+    except ConfigError as error:
+        raise ConfigError(f"--config {path}: {error}") from None
 
 
-def _cell(args, drive: SawtoothConfig, spec, x, y, *, headroom: float = 0.4) -> FeedbackCellConfig:
-    from tcl_circuits.learning.rules import calibrate_threshold_v
+def _print_json(data: Any) -> None:
+    from tcl_circuits.learning.run_folder import dumps
 
-    if str(args.threshold).lower() == "auto":
-        theta = calibrate_threshold_v(
-            spec, np.atleast_2d(x), np.atleast_2d(y), drive, args.tau_k, headroom=headroom
-        )
-    else:
-        try:
-            theta = float(args.threshold)
-        except ValueError:
-            raise TclCircuitsError(
-                f"--threshold must be a number of volts or 'auto', got {args.threshold!r}"
-            ) from None
-    return FeedbackCellConfig(
-        tau_k_s=args.tau_k,
-        r_k_ohm=args.r_k,
-        threshold_v=theta,
-        threshold_shape=ThresholdShape(args.threshold_shape),
-    )
+    print(dumps(data))
 
 
-def cmd_compile(args) -> int:
-    from tcl_circuits.circuit.compile import compile_tcl
-    from tcl_circuits.learning.tasks import teacher_task
-    from tcl_circuits.network import build, from_graph, load_graph
-    from tcl_circuits.spice.writer import write_netlist
+# --- train -----------------------------------------------------------------------------------------------
 
-    drive = _drive(args)
-    if Path(args.graph).is_file():
-        spec = from_graph(load_graph(args.graph))
-        x, y = spec.input_voltage_v, spec.target_v
-    else:
-        build(args.graph)  # fails early with a clear message on a bad description
-        task = teacher_task(args.graph, train_samples=1, test_samples=1, seed=args.seed)
-        spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    cell = _cell(args, drive, spec, x, y)
-    circuit = compile_tcl(
-        spec,
-        drive=drive,
-        cell=cell,
-        sim=SimulatorConfig(node_capacitance_f=args.node_capacitance),
-        inputs_v=x,
-        targets_v=y,
-        title=f"TCL cycle of {args.graph}",
-        measure_accumulators=True,
-    )
-    text = write_netlist(circuit)
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text)
-        print(
-            f"wrote {args.output}: {spec.n_nodes} nodes, {spec.n_edges} learning edges, threshold {cell.threshold_v:.4g} V"
-        )
+
+def _run(config: Any, out: Path, *, resume: bool, progress: bool) -> dict:
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.preflight import check_fits
+    from tcl_circuits.learning.tasks import make_task
+
+    task = make_task(config.task, config.learning.seed)
+    found = check_fits(config, task)
+    if found.seconds > 60:
+        print(f"estimate: {found.describe()}", file=sys.stderr)
+    return train(task, config, out, resume=resume, progress=progress)
+
+
+def cmd_train(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.learning.run_config import RunConfig
+
+    base = _load_config_file(args.config) if args.config else RunConfig()
+    config = apply_options(base, args, options)
+    summary = _run(config, Path(args.out), resume=args.resume, progress=not args.no_progress)
+    _print_json(summary)
     return 0
 
 
-def _run_config(args, task):
-    from tcl_circuits.learning.controller import RunConfig
+def cmd_demo(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.config import BackendKind, LearningConfig, RuleKind
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import TaskConfig
 
-    drive = _drive(args)
-    n_cal = min(len(task.x_train), 20)
-    cell = _cell(args, drive, task.student, task.x_train[:n_cal], task.y_train[:n_cal])
-    learning = LearningConfig(
-        rule=RuleKind(args.rule), learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed
+    base = RunConfig(
+        task=TaskConfig(network="lattice:4x4", train_samples=100, test_samples=50),
+        backend=BackendKind.NGSPICE,
+        learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=5),
     )
-    sim = SimulatorConfig(
-        verify_every=getattr(args, "verify_every", 0), node_capacitance_f=args.node_capacitance
-    )
-    return RunConfig(task.name, BackendKind(args.backend), drive, cell, sim, learning)
-
-
-def cmd_train(args) -> int:
-    from tcl_circuits.learning.controller import train
-    from tcl_circuits.learning.tasks import teacher_task
-
-    if args.device != "resistor":
-        from tcl_circuits.cli.memristor import train_memristor
-
-        if args.node_capacitance:
-            raise ConfigError("--node-capacitance applies to resistor networks; memristor streams have none")
-        args.backend = args.backend or BackendKind.NGSPICE.value
-        return train_memristor(args)
-    args.backend = args.backend or BackendKind.NATIVE.value
-    args.lr = 5e-6 if args.lr is None else args.lr
-    if args.task != "teacher":
-        raise TclCircuitsError(f"unknown task {args.task!r}; available: teacher")
-    task = teacher_task(
-        args.network, train_samples=args.train_samples, test_samples=args.test_samples, seed=args.seed
-    )
-    summary = train(
-        task, _run_config(args, task), args.out, resume=args.resume, progress=not args.no_progress
-    )
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
-def cmd_compare(args) -> int:
-    from tcl_circuits.backends import open_backend
-    from tcl_circuits.learning.compare import compare_updates
-    from tcl_circuits.learning.tasks import teacher_task
-
-    task = teacher_task(args.network, train_samples=20, test_samples=1, seed=args.seed)
-    drive = _drive(args)
-    # 'auto' places the window over this sample's own contrasts: the comparison is about the linear regime
-    cell = _cell(args, drive, task.student, task.x_test[:1], task.y_test[:1], headroom=1.5)
-    with open_backend(BackendKind(args.backend)) as backend:
-        result = compare_updates(
-            task.student,
-            task.x_test[0],
-            task.y_test[0],
-            backend=backend,
-            drive=drive,
-            cell=cell,
-            sim=SimulatorConfig(node_capacitance_f=args.node_capacitance),
-        )
-    if args.json:
-        print(
-            json.dumps(
-                {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()}, indent=2
-            )
-        )
-    else:
-        print(
-            f"held-out sample of teacher task on {args.network} (seed {args.seed}), {task.student.n_edges} edges"
-        )
-        for key in (
-            "cos_tcl_contrastive",
-            "cos_tcl_gradient",
-            "cos_contrastive_gradient",
-            "tcl_over_contrastive_norm",
-        ):
-            print(f"  {key:28s} {result[key]: .4f}")
-        print(
-            f"  edges below/in/above window {result['frac_below']:.2f} / {result['frac_window']:.2f} / {result['frac_above']:.2f}"
-        )
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from tcl_circuits.learning.controller import train
-    from tcl_circuits.learning.tasks import teacher_task
-
+    config = apply_options(base, args, options)
+    out = Path(args.out) if args.out else DEMO_DIR / time.strftime("demo-%Y%m%d-%H%M%S")
     print("TCL demo: a 4x4 resistor lattice learns a teacher network in ngspice, sample by sample")
-    task = teacher_task("lattice:4x4", train_samples=100, test_samples=50, seed=args.seed)
-    args.rule, args.backend, args.lr, args.epochs = "tcl", "ngspice", 5e-6, 5
-    config = _run_config(args, task)
-    out = Path(args.out)
-    if (out / "checkpoint.json").exists() and not args.resume:
-        import shutil
-
-        shutil.rmtree(out)
-    summary = train(task, config, out, resume=args.resume)
+    summary = _run(config, out, resume=args.resume, progress=True)
     print(
         f"\ntest loss {summary['initial_test_loss']:.3e} -> {summary['final_test_loss']:.3e} V^2 "
         f"(ratio 1/{1 / summary['loss_ratio']:.1f}) in {summary['seconds']:.1f} s, "
@@ -224,90 +100,209 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tcl-circuits", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+# --- compile, compare, netlists --------------------------------------------------------------------------
 
-    p = sub.add_parser("compile", help="compile a graph into an ngspice netlist of one TCL cycle")
-    p.add_argument("graph", help="GraphML/edge-list file, or a description such as lattice:4x4")
-    p.add_argument("-o", "--output", default="-", help="netlist path ('-' for stdout)")
-    p.add_argument("--seed", type=int, default=0)
-    _add_circuit_options(p)
-    p.set_defaults(func=cmd_compile)
+
+def cmd_compile(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.examples import cycle_netlist
+    from tcl_circuits.files import write_text_atomic
+    from tcl_circuits.learning.run_config import RunConfig
+
+    config = apply_options(RunConfig(), args, options)
+    config.drive.check_learning_order()
+    out = None if args.output == "-" else Path(args.output)
+    if out is not None:
+        if out.is_dir():
+            raise ConfigError(f"-o {out} is a folder; give a file name such as {out / 'cycle.cir'}")
+        if out.exists() and not args.force:
+            raise ConfigError(f"-o {out} exists; add --force to replace it")
+        if not out.parent.is_dir():
+            raise ConfigError(f"-o {out}: the folder {out.parent} does not exist")
+    text, cell, edges = cycle_netlist(
+        args.graph,
+        seed=config.learning.seed,
+        drive=config.drive,
+        cell=config.cell if config.cell.threshold_v is not None else None,
+        sim=config.sim,
+        threshold_headroom=config.cell.threshold_headroom,
+    )
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_text_atomic(out, text)
+        except OSError as error:
+            raise ConfigError(f"-o {out}: cannot write it ({error.strerror})") from None
+        print(f"wrote {out}: {edges} learning edges, threshold {cell.theta_v:.4g} V")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, options: list) -> int:
+    import numpy as np
+
+    from tcl_circuits.backends import open_backend
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.learning.compare import compare_updates
+    from tcl_circuits.learning.rules import calibrate_cell
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import teacher_task
+
+    config = apply_options(RunConfig(), args, options)
+    config.drive.check_learning_order()
+    task = teacher_task(config.task.network, train_samples=20, test_samples=1, seed=config.learning.seed)
+    # 'auto' places the window over this sample's own contrasts: the comparison is about the linear regime
+    cell = config.cell if config.cell.threshold_v is not None else config.cell.replace(threshold_headroom=1.5)
+    cell = calibrate_cell(cell, task.student, task.x_test[:1], task.y_test[:1], config.drive)
+    with open_backend(args.backend_choice, config.sim) as backend:
+        result = compare_updates(
+            task.student,
+            task.x_test[0],
+            task.y_test[0],
+            backend=backend,
+            drive=config.drive,
+            cell=cell,
+            sim=config.sim,
+        )
+    if args.json:
+        _print_json({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()})
+        return 0
+    print(
+        f"held-out sample of teacher task on {config.task.network} (seed {config.learning.seed}), {task.student.n_edges} edges"
+    )
+    for key in (
+        "cos_tcl_contrastive",
+        "cos_tcl_gradient",
+        "cos_contrastive_gradient",
+        "tcl_over_contrastive_norm",
+    ):
+        print(f"  {key:28s} {result[key]: .4f}")
+    print(
+        f"  edges below/in/above window {result['frac_below']:.2f} / {result['frac_window']:.2f} / {result['frac_above']:.2f}"
+    )
+    return 0
+
+
+def cmd_netlists(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits import examples
+
+    directory = Path(args.dir) if args.dir else examples.NETLISTS_DIR
+    if not directory.is_dir():
+        raise ConfigError(f"--dir {directory} is not a folder (the netlists/ folder of a source checkout)")
+    if args.netlists_command == "regenerate":
+        for path in examples.regenerate(directory):
+            print(f"wrote {path}")
+        return 0
+    differences = examples.check(directory)
+    for name, difference in differences.items():
+        print(f"{name}: {difference}")
+    if differences:
+        print("regenerate with: tcl-circuits netlists regenerate (then review the diff)")
+        return 1
+    print(f"all {len(examples.GENERATED)} generated decks in {directory} match the code")
+    return 0
+
+
+# --- the parser ------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tcl_circuits.cli.kernel import add_kernel_commands
+    from tcl_circuits.cli.options import Parser, add_config_options
+    from tcl_circuits.config import (
+        BackendKind,
+        FeedbackCellConfig,
+        LearningConfig,
+        SawtoothConfig,
+        SimulatorConfig,
+    )
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import TaskConfig
+
+    parser = Parser(prog="tcl-circuits", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def seed(p: argparse.ArgumentParser) -> list:
+        return add_config_options(p, LearningConfig(), title="run", root=("learning",), only={"seed"})
+
+    def circuit_options(p: argparse.ArgumentParser) -> list:
+        """Protocol and cell options (compile, compare), rooted in a RunConfig."""
+        return (
+            seed(p)
+            + add_config_options(p, SawtoothConfig(), title="protocol", root=("drive",))
+            + add_config_options(
+                p, FeedbackCellConfig(threshold_v=None), title="feedback cell", root=("cell",)
+            )
+            + add_config_options(
+                p, SimulatorConfig(), title="network", root=("sim",), only={"node_capacitance_f"}
+            )
+        )
 
     p = sub.add_parser("train", help="train a network sample by sample")
-    p.add_argument("--task", default="teacher", help="task (teacher)")
     p.add_argument(
-        "--network", default="lattice:4x4", help="lattice:RxC, regular:N,D, er:N,P, layered:A-B-C or a file"
+        "--out", required=True, help="run folder: new or empty, or this run's folder with --resume"
     )
-    p.add_argument("--rule", choices=[r.value for r in RuleKind], default="tcl")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument(
-        "--backend",
-        choices=[b.value for b in BackendKind],
-        default=None,
-        help="simulator (default: native for resistor networks, ngspice for memristor streams)",
+        "--config",
+        metavar="FILE",
+        help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
-    p.add_argument(
-        "--device",
-        default="resistor",
-        help="resistor (controller rewrites conductances between samples) or memristor:MODEL[:device|cell] "
-        "with MODEL one of vteam, hp, biolek, joglekar, yakopcic, vteam_symmetric (learning entirely in the circuit)",
-    )
-    p.add_argument("--spread", type=float, default=0.0, help="memristor device-to-device spread sigma/mu")
-    p.add_argument("--chunk-samples", type=int, default=50, help="memristor stream: samples per ngspice run")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--train-samples", type=int, default=100)
-    p.add_argument("--test-samples", type=int, default=50)
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="learning rate, S^2/V^2 (Delta G = -lr dC/dG); default 5e-6 for resistor networks, and for "
-        "memristor streams the rate that puts the in-cycle loop gain at 0.5",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    p.add_argument(
-        "--verify-every",
-        type=int,
-        default=0,
-        metavar="K",
-        help="with --backend native, re-run every K-th sample in ngspice and record the update disagreement",
-    )
-    p.add_argument("--no-progress", action="store_true")
-    _add_circuit_options(p)
-    p.set_defaults(func=cmd_train)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train_options = add_config_options(p, RunConfig())
+    p.set_defaults(run=lambda args: cmd_train(args, train_options))
+
+    p = sub.add_parser("demo", help="the demo: TCL on a 4x4 lattice teacher task in ngspice")
+    p.add_argument("--out", help="run folder (default: a new runs/demo-<date>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the demo run in --out")
+    demo_options = seed(p) + add_config_options(p, SawtoothConfig(), title="protocol", root=("drive",))
+    p.set_defaults(run=lambda args: cmd_demo(args, demo_options))
+
+    p = sub.add_parser("compile", help="compile a graph into a standalone ngspice netlist of one TCL cycle")
+    p.add_argument("graph", help="a .graphml / edge-list file, or a description such as lattice:4x4")
+    p.add_argument("-o", "--output", default="-", help="netlist file ('-': standard output) (default: -)")
+    p.add_argument("--force", action="store_true", help="replace -o when it exists")
+    compile_options = circuit_options(p)
+    p.set_defaults(run=lambda args: cmd_compile(args, compile_options))
 
     p = sub.add_parser(
         "compare", help="TCL vs explicit contrastive vs gradient update on one held-out sample"
     )
-    p.add_argument("--network", default="lattice:4x4")
-    p.add_argument("--backend", choices=[b.value for b in BackendKind], default="ngspice")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
-    _add_circuit_options(p)
-    p.set_defaults(func=cmd_compare)
+    p.add_argument(
+        "--backend",
+        dest="backend_choice",
+        type=BackendKind,
+        choices=list(BackendKind),
+        default=BackendKind.NGSPICE,
+        help="simulator of the TCL cycle (default: ngspice)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    compare_options = circuit_options(p) + add_config_options(
+        p, TaskConfig(), title="network", root=("task",), only={"network"}
+    )
+    p.set_defaults(run=lambda args: cmd_compare(args, compare_options))
 
-    p = sub.add_parser("demo", help="the demo: TCL on a 4x4 lattice teacher task in ngspice")
-    p.add_argument("--out", default="runs/demo")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
-    _add_circuit_options(p)
-    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("netlists", help="the reviewed example decks of netlists/")
+    nsub = p.add_subparsers(dest="netlists_command", required=True, parser_class=Parser)
+    for name, text in (
+        ("regenerate", "rewrite the generated decks from the code"),
+        ("check", "compare them with the code"),
+    ):
+        q = nsub.add_parser(name, help=text)
+        q.add_argument("--dir", help="the netlists folder (default: netlists/ of the source checkout)")
+        q.set_defaults(run=lambda args: cmd_netlists(args, []))
 
-    from tcl_circuits.cli.kernel import add_kernel_parser
-
-    add_kernel_parser(sub)
+    add_kernel_commands(sub, Parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except TclCircuitsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        return args.run(args)
+    except TclCircuitsError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; rerun with --resume to continue from the last checkpoint", file=sys.stderr)

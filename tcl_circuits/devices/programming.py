@@ -7,68 +7,76 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.config import FeedbackCellConfig, ProgrammingMode, SawtoothConfig
+from tcl_circuits.config import Checked, FeedbackCellConfig, ProgrammingMode, SawtoothConfig, param
 from tcl_circuits.devices.mapping import RangeMap, device_to_dict, dg_dx
-from tcl_circuits.devices.models import Device, DriveKind, _finite, _positive, _require
+from tcl_circuits.devices.models import Device, DriveKind, _positive
 from tcl_circuits.errors import ConfigError
 
 # --- programming: how u becomes a state change -----------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProgrammingConfig:
+class ProgrammingConfig(Checked):
     """The programming port of a memristor edge cell and its calibration.
 
     The drive acts on the state equation only (a separate programming port); the read current through the
     network is unaffected by it. ``read_coupling`` says how much of the device's own read voltage (VTEAM,
     Yakopcic) or read current (linear drift) also enters its state equation: 1 is a two-terminal device as
     published (reads disturb the state as the physics says), 0 an ideal three-terminal device.
+
+    ``voltage_saturation``: steep state equations (VTEAM alpha = 3, Yakopcic's exponential) need a limit:
+    without one their slope far above threshold makes the in-cycle loop gain tens to hundreds. But a limit
+    caps the fast ramp and not the slow one, so an edge above the learning window gets an update of the
+    wrong sign (dead-zone devices: once the contrast exceeds the window top by about the limit; measured in
+    docs/memristor.md). ``current_saturation`` None keeps the hard threshold's update vanishing above the
+    window, as in resistor mode, instead of reversing.
     """
 
-    mode: ProgrammingMode = ProgrammingMode.DEVICE_THRESHOLD
-    read_coupling: float = 1.0
-    """Fraction of the read voltage (or current) that acts on the state equation (0..1)."""
-    read_margin: float = 0.25
-    """Threshold devices: read voltages are scaled so no edge drop exceeds this fraction of the smallest
-    device threshold (then reads never move a VTEAM state)."""
-    voltage_saturation: float | None = None
-    """DEVICE_THRESHOLD: the programming voltage saturates at this multiple of the device threshold (the
-    driver's rails); None (default): no limit. Steep state equations (VTEAM alpha = 3, Yakopcic's
-    exponential) need a limit: without one their slope far above threshold makes the in-cycle loop gain
-    tens to hundreds. But a limit caps the fast ramp and not the slow one, so an edge above the learning
-    window gets an update of the wrong sign (dead-zone devices: once the contrast exceeds the window top
-    by about the limit; measured in docs/memristor.md)."""
-    current_saturation: float | None = None
-    """CELL_THRESHOLD: the programming current saturates at this multiple of its value at the threshold;
-    None (default): no limit, so the hard threshold's update vanishes above the window as in resistor mode
-    instead of reversing."""
-    current_gain_a_per_v: float = 100.0
-    """CELL_THRESHOLD on current-controlled devices: programming current per volt of g(u), A/V. Larger
-    values make the read current's share of the state drive smaller."""
-    reference_contrast: float = 3.0
-    """Calibration point, in units of the learning window's lower edge A_min: a linear-ramp contrast of
-    reference_contrast * A_min changes G by what resistor-mode TCL would (3 is the window's geometric middle
-    at tau_fall/tau_rise = 9)."""
-    max_loop_gain: float = 1.0
-    """Compile-time bound on the in-cycle loop gain eta * tau_k * |ds/dG| of any edge that can program."""
-
-    def __post_init__(self) -> None:
-        _require(isinstance(self.mode, ProgrammingMode), f"mode must be a ProgrammingMode, got {self.mode!r}")
-        _finite("read_coupling", self.read_coupling)
-        _require(0 <= self.read_coupling <= 1, f"read_coupling must be in [0, 1], got {self.read_coupling!r}")
-        _finite("read_margin", self.read_margin)
-        _require(0 < self.read_margin < 1, f"read_margin must be in (0, 1), got {self.read_margin!r}")
-        for name in ("voltage_saturation", "current_saturation"):
-            value = getattr(self, name)
-            if value is not None:
-                _finite(name, value)
-                _require(value > 1, f"{name} must be > 1 or None, got {value!r}")
-        _positive("current_gain_a_per_v", self.current_gain_a_per_v)
-        _finite("reference_contrast", self.reference_contrast)
-        _require(
-            self.reference_contrast > 1, f"reference_contrast must be > 1, got {self.reference_contrast!r}"
-        )
-        _positive("max_loop_gain", self.max_loop_gain)
+    mode: ProgrammingMode = param(
+        ProgrammingMode.DEVICE_THRESHOLD,
+        help="device: u drives the device threshold; cell: the cell's g(u) drives a current",
+        cli=False,
+    )
+    read_coupling: float = param(
+        1.0,
+        help="fraction of the read voltage (or current) acting on the state equation (1: two-terminal device)",
+        minimum=0,
+        maximum=1,
+    )
+    read_margin: float = param(
+        0.25,
+        help="threshold devices: read voltages stay below this fraction of the smallest device threshold",
+        above=0,
+        below=1,
+    )
+    voltage_saturation: float | None = param(
+        None,
+        help="device mode: the programming voltage saturates at this multiple of the device threshold",
+        above=1,
+        none="none: no limit",
+    )
+    current_saturation: float | None = param(
+        None,
+        help="cell mode: the programming current saturates at this multiple of its value at the threshold",
+        above=1,
+        none="none: no limit",
+    )
+    current_gain_a_per_v: float = param(
+        100.0,
+        unit="A/V",
+        help="cell mode on current-driven devices: programming current per volt of g(u)",
+        above=0,
+    )
+    reference_contrast: float = param(
+        3.0,
+        help="calibration contrast in units of the window's lower edge (3: its geometric middle at 1:9)",
+        above=1,
+    )
+    max_loop_gain: float = param(
+        1.0,
+        help="bound on the in-cycle loop gain of any programming edge (checked before every chunk)",
+        above=0,
+    )
 
 
 @dataclass(frozen=True)

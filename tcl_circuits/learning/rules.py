@@ -11,13 +11,14 @@ All rules step the same way, Delta G = -learning_rate * (estimate of dC/dG), so 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
-from tcl_circuits.errors import LearningError
+from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.network.spec import NetworkSpec
 from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
 from tcl_circuits.physics.linear import LinearNetwork
@@ -44,10 +45,18 @@ def _edge_signal(spec: NetworkSpec, voltages: np.ndarray) -> np.ndarray:
     return dv * dv
 
 
+class LearningRule(Protocol):
+    """What the resistor learner asks of a rule: one sample's update of the network's conductances."""
+
+    kind: RuleKind
+
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep: ...
+
+
 def regime_fractions(
     contrast_v2: np.ndarray, drive: SawtoothConfig, cell: FeedbackCellConfig
 ) -> dict[str, float]:
-    """Fraction of edges below, inside and above the TCL learning window for these contrasts."""
+    """Fraction of edges below, inside and above the TCL learning window for these contrasts (V^2)."""
     lo, hi = cell.window_contrast_v2(drive)
     a = np.abs(contrast_v2)
     return {
@@ -184,10 +193,30 @@ def calibrate_threshold_v(
     from the early leakage yet (3x3: 0.4 -> 1/260, 0.2 -> 0.39), so the default 0.4 trades some final loss
     for a fast start and sits 4-8x above the collapse.
     """
+    x, y = np.atleast_2d(x), np.atleast_2d(y)
+    for values, nodes, what in ((x, spec.input_nodes, "voltage"), (y, spec.output_nodes, "target")):
+        bad = np.flatnonzero(~np.all(np.isfinite(values), axis=0))
+        if bad.size:
+            raise ConfigError(
+                f"node {spec.labels[nodes[bad[0]]]!r} has no {what} (volts): the automatic threshold needs the "
+                "sample's input voltages and output targets (give them in the graph file, or a fixed --threshold)"
+            )
     contrasts = np.abs(linear_contrasts(spec, x, y, drive))
     a_max = headroom * float(np.quantile(contrasts, quantile))
     if not a_max > 0:
         raise LearningError(
-            "all contrasts are zero on the calibration samples: the student already fits them"
+            "all contrasts are zero on the calibration samples (the outputs already sit on their targets, or "
+            "no input drives them): there is nothing to place the automatic threshold on; give --threshold"
         )
     return a_max * tau_k_s / drive.tau_fall_s
+
+
+def calibrate_cell(
+    cell: FeedbackCellConfig, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig
+) -> FeedbackCellConfig:
+    """The cell with its threshold resolved: unchanged when fixed, else placed by ``calibrate_threshold_v``
+    on samples (x, y) with the cell's ``threshold_headroom``."""
+    if cell.threshold_v is not None:
+        return cell
+    theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
+    return cell.replace(threshold_v=theta)

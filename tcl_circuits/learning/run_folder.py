@@ -1,91 +1,305 @@
-"""Run-folder I/O shared by every training loop: JSON that survives a crash, CSV records, versions."""
+"""Run folders: owned by one run at a time, never deleting what the run did not create, resumed only by the
+same run, with checkpoints and records whose integrity is checked.
+
+A run folder is marked by ``run.json`` (written first): the run's fingerprint (configuration, task data and
+code version, each with its SHA-256). ``--out`` must name a new or empty folder, or the folder of the same
+run (then ``--resume`` continues it); anything else is refused before a single file is written. While a
+run works in a folder it holds an exclusive OS lock on ``.lock``, so a second run on the same folder is
+refused. Every file is replaced atomically and fsynced (``files.write_text_atomic``); per-sample records
+are appended to ``samples.jsonl`` at each checkpoint and the checkpoint stores their count and SHA-256, so a
+resume verifies them and cuts away what was written after the checkpoint.
+"""
 
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
+import io
 import json
+import math
 import os
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from tcl_circuits.errors import ConfigError, DataError
+from tcl_circuits.files import fsync_dir, write_text_atomic
 
-def jsonable(value):
-    """Enums, numpy scalars and arrays, tuples -> plain JSON types (recursively)."""
+MARKER = "run.json"
+LOCK = ".lock"
+CHECKPOINT = "checkpoint.json"
+RECORDS = "samples.jsonl"
+
+
+def jsonable(value: Any) -> Any:
+    """Enums, numpy scalars and arrays, tuples -> plain JSON types (recursively); NaN and infinities -> None."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write atomically: a crash leaves either the old or the new file, never half of one."""
-    _replace_text(path, json.dumps(jsonable(data), indent=1))
+def dumps(data: Any) -> str:
+    """Strict JSON (never NaN), keys sorted: the form that is hashed and written."""
+    return json.dumps(jsonable(data), indent=1, sort_keys=True, allow_nan=False)
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """``text`` into ``path`` through a temporary file and a rename, so the file is never half written."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def sha256(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-class SampleLog:
-    """The per-sample records of a run, kept in memory and appended to ``samples.jsonl`` at each checkpoint.
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys at which two JSON values differ, with both values (for error messages)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    if old != new:
+        return [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+    return []
 
-    Checkpoints hold only the record count: rewriting every record into each checkpoint made checkpointing
-    cost grow with the square of the run's length. On resume the file is cut back to the checkpoint's count,
-    which drops records written after the last checkpoint (their samples are run again) and a line left half
-    written by a crash.
-    """
 
-    FILE = "samples.jsonl"
+class RecordLog:
+    """Per-sample records: kept in memory, appended to a JSON-lines file at each checkpoint, with a running
+    SHA-256 of the bytes written so that a checkpoint can vouch for exactly its records."""
 
-    def __init__(self, out: Path, state: dict | None = None) -> None:
-        """A fresh log in ``out``, or with ``state`` (a loaded checkpoint) the log of the run it resumes."""
-        self.path = out / self.FILE
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.records: list[dict] = []
-        if state is None:
-            self.path.unlink(missing_ok=True)
-        elif "sample_records" in state:  # checkpoints written before the log existed
-            self.records = list(state["sample_records"])
-            write_lines(self.path, self.records)
-        else:
-            count = int(state["sample_count"])
-            with open(self.path) as handle:
-                self.records = [json.loads(line) for line, _ in zip(handle, range(count), strict=False)]
-            if len(self.records) != count:
-                raise ValueError(
-                    f"{self.path} holds {len(self.records)} complete records, the checkpoint {count}"
-                )
-            write_lines(self.path, self.records)
-        self._written = len(self.records)
+        self._written = 0
+        self._hash = hashlib.sha256()
+
+    def start(self) -> None:
+        """A fresh log (the file is created empty)."""
+        write_text_atomic(self.path, "")
+
+    def resume(self, count: int, digest: str) -> None:
+        """Load the first ``count`` records, verify them against ``digest`` and cut away the rest."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"{self.path.name} is missing: the run folder cannot be resumed") from None
+        lines = data.split(b"\n")
+        if len(lines) - 1 < count:
+            raise DataError(
+                f"{self.path.name} holds {len(lines) - 1} complete records, its checkpoint {count}: the folder was "
+                "damaged or edited"
+            )
+        kept = b"".join(line + b"\n" for line in lines[:count])
+        if sha256(kept) != digest:
+            raise DataError(
+                f"{self.path.name} does not match its checkpoint (checksum differs): the records were edited or "
+                "mixed with another run's"
+            )
+        try:
+            self.records = [json.loads(line) for line in lines[:count]]
+        except ValueError as error:
+            raise DataError(f"{self.path.name} is damaged: {error}") from None
+        write_text_atomic(self.path, kept.decode())
+        self._written = count
+        self._hash = hashlib.sha256(kept)
 
     def append(self, record: dict) -> None:
         self.records.append(record)
 
-    def flush(self) -> dict:
-        """Append the records not yet on disk; returns what a checkpoint stores to resume this log."""
-        with open(self.path, "a") as handle:
-            for record in self.records[self._written :]:
-                handle.write(json.dumps(jsonable(record)) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+    def flush(self) -> tuple[int, str]:
+        """Append the records not yet on disk (fsynced); returns (count, SHA-256) for the checkpoint."""
+        new = "".join(json.dumps(jsonable(r), allow_nan=False) + "\n" for r in self.records[self._written :])
+        if new:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(new)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._hash.update(new.encode())
         self._written = len(self.records)
-        return {"sample_count": self._written}
+        return self._written, self._hash.hexdigest()
 
 
-def write_lines(path: Path, records: list[dict]) -> None:
-    """``records`` as JSON lines, replacing the file atomically."""
-    _replace_text(path, "".join(json.dumps(jsonable(r)) + "\n" for r in records))
+def _check_path(path: Path, flag: str) -> None:
+    if str(path).strip() == "" or path == Path(""):
+        raise ConfigError(f"{flag} must name a folder, got an empty path")
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            what = "is a file" if parent == path else f"lies under the file {parent}"
+            raise ConfigError(f"{flag} {path} {what}: give a folder")
+
+
+class RunFolder:
+    """The folder of one run, opened for that run only (see the module docstring).
+
+    Parameters
+    ----------
+    path : the folder (``--out``).
+    fingerprint : what identifies the run: {"config": ..., "data_sha256": ..., "code_version": ...}.
+    resume : continue the run found in the folder (a fresh start when the folder is new or empty).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], fingerprint: dict, *, resume: bool, flag: str = "--out"
+    ) -> None:
+        self.path = Path(path)
+        self.flag = flag
+        _check_path(self.path, flag)
+        self.fingerprint = jsonable(fingerprint)
+        self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock_handle = open(self.path / LOCK, "a+")  # noqa: SIM115 - held for the run's life
+        except OSError as error:
+            raise ConfigError(
+                f"{flag} {self.path}: cannot create or write the folder ({error.strerror})"
+            ) from None
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_handle.seek(0)
+            holder = self._lock_handle.read().strip() or "another process"
+            self._lock_handle.close()
+            raise ConfigError(
+                f"{flag} {self.path} is in use by another run ({holder}); wait for it or choose another folder"
+            ) from None
+        self._lock_handle.seek(0)
+        self._lock_handle.truncate()
+        self._lock_handle.write(f"pid {os.getpid()}\n")
+        self._lock_handle.flush()
+        try:
+            self.resuming = self._admit(resume)
+        except BaseException:
+            self.close()
+            raise
+        self.records = RecordLog(self.path / RECORDS)
+
+    def _admit(self, resume: bool) -> bool:
+        """True when continuing the run in the folder, False when starting one; refuses everything else."""
+        marker = self.path / MARKER
+        if marker.exists():
+            try:
+                stored = json.loads(marker.read_text())
+            except (OSError, ValueError) as error:
+                raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
+            changed = differences(stored.get("fingerprint"), self.fingerprint)
+            if changed:
+                shown = "; ".join(changed[:4]) + (
+                    f"; and {len(changed) - 4} more" if len(changed) > 4 else ""
+                )
+                raise ConfigError(
+                    f"{self.flag} {self.path} holds a different run ({shown}); use the same settings to resume it, "
+                    "or choose a new folder"
+                )
+            if not resume:
+                raise ConfigError(
+                    f"{self.flag} {self.path} already holds this run; add --resume to continue it, or choose a new folder"
+                )
+            return (self.path / CHECKPOINT).exists()
+        others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
+        if others:
+            raise ConfigError(
+                f"{self.flag} {self.path} is not empty and is not a run folder (it holds {', '.join(others[:3])}"
+                f"{', ...' if len(others) > 3 else ''}); choose a new or empty folder: a run never writes among "
+                "files it did not create"
+            )
+        write_text_atomic(
+            marker, dumps({"fingerprint": self.fingerprint, "fingerprint_sha256": self.fingerprint_sha256})
+        )
+        return False
+
+    # --- files -------------------------------------------------------------------------------------------
+    def write_json(self, name: str, data: Any) -> None:
+        write_text_atomic(self.path / name, dumps(data) + "\n")
+
+    def write_text(self, name: str, text: str) -> None:
+        write_text_atomic(self.path / name, text)
+
+    def write_csv(self, name: str, rows: list[dict]) -> None:
+        """Rows as CSV (columns: every key, in order of first appearance)."""
+        if not rows:
+            return
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        stream = io.StringIO()
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(jsonable(rows))
+        self.write_text(name, stream.getvalue())
+
+    def file(self, name: str) -> Path:
+        """Path of a file this run writes by other means (plots, arrays); call ``synced`` after writing."""
+        return self.path / name
+
+    def synced(self) -> None:
+        fsync_dir(self.path)
+
+    # --- checkpoints ---------------------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict) -> None:
+        """Flush the records, then write the checkpoint with their count and SHA-256 and its own checksum."""
+        count, digest = self.records.flush()
+        body = {
+            **jsonable(state),
+            "records": count,
+            "records_sha256": digest,
+            "fingerprint_sha256": self.fingerprint_sha256,
+        }
+        self.write_json(CHECKPOINT, {**body, "checksum": sha256(dumps(body))})
+
+    def load_checkpoint(self) -> dict:
+        """The verified checkpoint (its checksum and fingerprint), with the records restored up to it."""
+        path = self.path / CHECKPOINT
+        try:
+            data = json.loads(path.read_text())
+            body = {k: v for k, v in data.items() if k != "checksum"}
+            checksum = data["checksum"]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise DataError(
+                f"{path} is damaged and cannot be resumed ({type(error).__name__}: {error})"
+            ) from None
+        if sha256(dumps(body)) != checksum:
+            raise DataError(
+                f"{path} was modified or damaged (its checksum does not match); it cannot be resumed"
+            )
+        if body.get("fingerprint_sha256") != self.fingerprint_sha256:
+            raise DataError(f"{path} belongs to another run than {MARKER} describes")
+        self.records.resume(int(body["records"]), str(body["records_sha256"]))
+        return body
+
+    def start_records(self) -> None:
+        self.records.start()
+
+    def close(self) -> None:
+        handle = getattr(self, "_lock_handle", None)
+        if handle is not None and not handle.closed:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def window_summary(sample_records: Iterable[dict], last: int = 50) -> dict[str, float]:
+    """Mean fraction of edges below, inside and above the learning window over the last samples."""
+    records = list(sample_records)
+    if not records or "frac_window" not in records[-1]:
+        return {}
+    tail = records[-min(len(records), last) :]
+    return {
+        f"{key}_last{last}": float(np.mean([r[key] for r in tail]))
+        for key in ("frac_below", "frac_window", "frac_above")
+    }
 
 
 def versions() -> dict[str, str]:
@@ -93,68 +307,9 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for package in ("tcl_circuits", "numpy", "scipy", "networkx", "PySpice"):
+    for package in ("tcl_circuits", "numpy", "scipy", "networkx", "numba", "PySpice", "scikit-learn"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def write_records(out: Path, sample_records: list[dict], epoch_records: list[dict]) -> None:
-    """samples.csv and epochs.csv."""
-    for name, rows in (("samples.csv", sample_records), ("epochs.csv", epoch_records)):
-        if not rows:
-            continue
-        with open(out / name, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-def window_summary(sample_records: list[dict], last: int = 50) -> dict[str, float]:
-    """Mean fraction of edges below, inside and above the learning window over the last samples."""
-    if not sample_records or "frac_window" not in sample_records[-1]:
-        return {}
-    tail = sample_records[-min(len(sample_records), last) :]
-    return {
-        f"{key}_last{last}": float(np.mean([r[key] for r in tail]))
-        for key in ("frac_below", "frac_window", "frac_above")
-    }
-
-
-def summary_core(
-    *,
-    rule: str,
-    backend: str,
-    task: str,
-    edges: int,
-    epochs: int,
-    threshold_v: float,
-    initial_test_loss: float,
-    sample_records: list[dict],
-    epoch_records: list[dict],
-    seconds: float,
-) -> dict:
-    """The summary.json keys every training mode reports (losses in V^2, energies in J per sample)."""
-    energies = [r["energy_network_j"] for r in sample_records]
-    feedback = [r["energy_feedback_j"] for r in sample_records]
-    final = epoch_records[-1]["test_loss"]
-    return {
-        "rule": rule,
-        "backend": backend,
-        "task": task,
-        "edges": edges,
-        "initial_test_loss": initial_test_loss,
-        "final_test_loss": final,
-        "loss_ratio": final / initial_test_loss if initial_test_loss else float("nan"),
-        "initial_train_loss": epoch_records[0]["train_loss"],
-        "final_train_loss": epoch_records[-1]["train_loss"],
-        "epochs": epochs,
-        "samples": len(sample_records),
-        "seconds": seconds,
-        "seconds_per_sample": seconds / max(1, len(sample_records)),
-        "energy_per_sample_j": float(np.mean(energies)) if energies else float("nan"),
-        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else float("nan"),
-        "threshold_v": threshold_v,
-    }

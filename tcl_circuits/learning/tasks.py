@@ -1,15 +1,41 @@
-"""Training tasks. Teacher-student regression: a teacher network with the same graph and other conductances
-labels random input voltages, so a student with the right conductances fits the data exactly."""
+"""Training tasks: what the network learns and how it is scored.
+
+``teacher``: teacher-student regression. A teacher network with the same graph and other conductances labels
+random input voltages, so a student with the right conductances fits the data exactly. The loss is
+C = sum over outputs of (V_out - V_target)^2 in V^2, averaged over samples.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
+from tcl_circuits.config import Checked, param
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
 from tcl_circuits.physics.linear import LinearNetwork
+
+
+class TaskKind(Enum):
+    """The learning task."""
+
+    TEACHER = "teacher"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskConfig(Checked):
+    """Which task, on which network, with how many samples."""
+
+    task: TaskKind = param(TaskKind.TEACHER, help="what to learn")
+    network: str = param(
+        "lattice:4x4",
+        help="network: lattice:RxC, regular:N,D, er:N,P, layered:A-B-C, or a .graphml / edge-list file",
+    )
+    train_samples: int = param(100, help="training samples per epoch", minimum=1, maximum=10_000_000)
+    test_samples: int = param(50, help="held-out samples", minimum=1, maximum=10_000_000)
 
 
 @dataclass(frozen=True)
@@ -23,6 +49,20 @@ class RegressionTask:
     x_test: np.ndarray
     y_test: np.ndarray
     teacher: NetworkSpec | None = None
+
+    loss_units = "V^2 (sum over outputs of (V_out - V_target)^2, mean over samples)"
+
+    def metrics(self, outputs_v: np.ndarray, targets_v: np.ndarray) -> dict[str, float]:
+        """Scores of free-state outputs (samples, outputs) against targets: the mean loss, V^2."""
+        return {"loss": float(np.mean(np.sum((outputs_v - targets_v) ** 2, axis=1)))}
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything the task feeds a run: samples and the student's initial network."""
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test, self.student.conductance_s):
+            digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        digest.update(repr((self.student.labels, self.student.roles, self.student.edges)).encode())
+        return digest.hexdigest()
 
 
 def teacher_task(
@@ -60,4 +100,11 @@ def teacher_task(
         x_test=x[train_samples:],
         y_test=y[train_samples:],
         teacher=teacher,
+    )
+
+
+def make_task(config: TaskConfig, seed: int) -> RegressionTask:
+    """The task a TaskConfig describes, drawn with ``seed``."""
+    return teacher_task(
+        config.network, train_samples=config.train_samples, test_samples=config.test_samples, seed=seed
     )

@@ -178,24 +178,51 @@ def triangle() -> nx.Graph:
 
 
 _BUILDER_PATTERN = re.compile(
-    r"^(?:lattice:(?P<rows>\d+)x(?P<cols>\d+)"
-    r"|regular:(?P<rn>\d+),(?P<rd>\d+)"
-    r"|er:(?P<en>\d+),(?P<ep>[0-9.]+)"
-    r"|layered:(?P<sizes>\d+(?:-\d+)+))$"
+    r"^(?:lattice:(?P<rows>\d{1,7})x(?P<cols>\d{1,7})"
+    r"|regular:(?P<rn>\d{1,7}),(?P<rd>\d{1,7})"
+    r"|er:(?P<en>\d{1,7}),(?P<ep>(?:0|1)?(?:\.\d+)?|1)"
+    r"|layered:(?P<sizes>\d{1,7}(?:-\d{1,7})+))$"
 )
 
 
 def build(description: str, *, seed: int = 0) -> nx.Graph:
     """Build a graph from a short description: ``lattice:4x4``, ``regular:20,3``, ``er:20,0.2``, ``layered:4-8-2``."""
     match = _BUILDER_PATTERN.match(description.strip())
-    if match is None:
+    if match is None or (match["en"] and not match["ep"]):
         raise GraphError(
-            f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P or layered:A-B-C"
+            f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P (0 < P <= 1) or "
+            "layered:A-B-C with whole numbers"
         )
     if match["rows"]:
-        return lattice(int(match["rows"]), int(match["cols"]), seed=seed)
+        rows, cols = int(match["rows"]), int(match["cols"])
+        check_size(f"lattice:{rows}x{cols}", rows * cols, 2 * rows * cols)
+        return lattice(rows, cols, seed=seed)
     if match["rn"]:
-        return random_regular(int(match["rn"]), int(match["rd"]), seed=seed)
+        n, d = int(match["rn"]), int(match["rd"])
+        check_size(f"regular:{n},{d}", n, n * d // 2)
+        return random_regular(n, d, seed=seed)
     if match["en"]:
-        return erdos_renyi(int(match["en"]), float(match["ep"]), seed=seed)
-    return layered([int(s) for s in match["sizes"].split("-")], seed=seed)
+        n, p = int(match["en"]), float(match["ep"])
+        check_size(f"er:{n},{p}", n, int(p * n * (n - 1) / 2))
+        return erdos_renyi(n, p, seed=seed)
+    sizes = [int(s) for s in match["sizes"].split("-")]
+    check_size(
+        description.strip(),
+        sum(sizes) + 1,
+        sum(a * b for a, b in zip([sizes[0] + 1, *sizes[1:]], sizes[1:], strict=False)),
+    )
+    return layered(sizes, seed=seed)
+
+
+MAX_NODES = 250_000
+"""Largest network a builder makes (a 500 x 500 lattice): beyond it one cycle needs tens of GB."""
+MAX_EDGES = 2_000_000
+
+
+def check_size(description: str, nodes: int, edges: int) -> None:
+    """Refuse a network beyond MAX_NODES nodes or MAX_EDGES edges before building it."""
+    if nodes > MAX_NODES or edges > MAX_EDGES:
+        raise GraphError(
+            f"network {description} would have {nodes:,} nodes and {edges:,} edges; the limit is {MAX_NODES:,} nodes "
+            f"and {MAX_EDGES:,} edges (one native cycle stores every node and edge signal at every time point)"
+        )

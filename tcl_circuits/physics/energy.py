@@ -1,8 +1,10 @@
 """Energy dissipated during a simulated cycle, integrated from the simulated node voltages.
 
-Counted: the network's resistors, the clamp conductances (I*V of a resistor-like element), and the resistors
-R_K of the feedback cells. Not counted: the ideal behavioural sources (squarer, threshold, accumulator
-drive), which stand for circuits whose own consumption depends on how they are built.
+Power waveforms by block: the network's resistors, the clamp conductances (I*V of a resistor-like element),
+and the resistors R_K of the feedback cells (resistor and memristor cells alike). Not counted: the ideal
+behavioural sources (squarer, threshold, accumulator drive), which stand for circuits whose own
+consumption depends on how they are built. Memristor devices dissipate through their own I-V; the
+memristor learner adds that from the device models.
 """
 
 from __future__ import annotations
@@ -29,24 +31,50 @@ def _incidence(
     return nodes, np.array([row[n] for n in ends_a]), np.array([row[n] for n in ends_b])
 
 
-def network_energy_j(circuit: Circuit, result: SimResult) -> float:
-    """Joule heat in the edge resistors and the clamp conductances over the simulated interval, joules."""
+def resistor_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
+    """Joule power in the fixed resistors over the simulated axis, watts."""
     resistors = circuit.resistor_table
     power = np.zeros_like(result.axis)
     if len(resistors):
         nodes, a, b = _incidence(resistors.a, resistors.b)
         power += (1.0 / resistors.resistance_ohm) @ squared_drops(result.rows(nodes), a, b)
+    return power
+
+
+def clamp_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
+    """Power in the clamp conductances G * beta(t) over the simulated axis, watts."""
+    power = np.zeros_like(result.axis)
     for clamp in circuit.clamps:
         dv = result.v(clamp.node) - result.v(clamp.target)
         power += clamp.conductance_s * result.v(clamp.beta) * dv * dv
-    return float(trapezoid(power, result.axis))
+    return power
+
+
+def feedback_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
+    """Joule power in the feedback resistors R_K of every cell (u^2 / R_K) over the simulated axis, watts."""
+    power = np.zeros_like(result.axis)
+    cells = circuit.cells
+    if len(cells):
+        u = result.rows(cells.feedback)
+        power += (1.0 / cells.r_k_ohm) @ (u * u)
+    for cell in circuit.memristor_cells:
+        u = result.v(cell.feedback)
+        power += u * u / cell.r_k_ohm
+    return power
+
+
+def energy_j(power_w: np.ndarray, time_s: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """The integral of a power waveform over time (over ``mask`` only when given), joules."""
+    if mask is not None:
+        power_w, time_s = power_w[mask], time_s[mask]
+    return float(trapezoid(power_w, time_s))
+
+
+def network_energy_j(circuit: Circuit, result: SimResult) -> float:
+    """Joule heat in the edge resistors and the clamp conductances over the simulated interval, joules."""
+    return energy_j(resistor_power_w(circuit, result) + clamp_power_w(circuit, result), result.axis)
 
 
 def feedback_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the feedback resistors R_K over the simulated interval, joules."""
-    cells = circuit.cells
-    if not cells:
-        return 0.0
-    u = result.rows(cells.feedback)
-    power = (1.0 / cells.r_k_ohm) @ (u * u)
-    return float(trapezoid(power, result.axis))
+    return energy_j(feedback_power_w(circuit, result), result.axis)

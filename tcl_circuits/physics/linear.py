@@ -53,6 +53,22 @@ class LinearNetwork:
         v[:, self.free] = self._lu.solve(rhs).T
         return v
 
+    def transfer_resistance(self) -> np.ndarray:
+        """K = B L_ff^-1 B^T, edges x edges, ohms: the drop across edge e per unit current injected across edge
+        f (B the edge-node incidence on the free nodes, driven nodes held, clamps as factorised here).
+
+        dV_e/dG_f = -K_ef V_f, so K carries every edge's influence on every other edge's signal.
+        """
+        e = self.spec.edge_array
+        position = np.full(self.spec.n_nodes, -1)
+        position[self.free] = np.arange(self.free.size)
+        incidence = np.zeros((self.spec.n_edges, self.free.size))
+        rows = np.arange(self.spec.n_edges)
+        for column, sign in ((0, 1.0), (1, -1.0)):
+            on_free = position[e[:, column]] >= 0
+            incidence[rows[on_free], position[e[on_free, column]]] = sign
+        return incidence @ self._lu.solve(np.ascontiguousarray(incidence.T))
+
     def edge_drops(self, voltages: np.ndarray) -> np.ndarray:
         """V_a - V_b for every edge, shape (samples, edges)."""
         e = self.spec.edge_array

@@ -289,11 +289,16 @@ class NativeBackend:
         (docs/native.md).
     keep_freed_memory : raise glibc's malloc thresholds for this process (``allocator.keep_freed_memory``),
         so that each sample's large temporaries reuse memory instead of faulting in fresh pages.
+    max_time_points : most grid points one run may take (ConfigError beyond: a tiny tau_k or a huge period
+        would otherwise allocate gigabytes).
     """
 
-    def __init__(self, *, refine: int = 1, keep_freed_memory: bool = True) -> None:
+    def __init__(
+        self, *, refine: int = 1, keep_freed_memory: bool = True, max_time_points: int = 200_000
+    ) -> None:
         if not isinstance(refine, int) or refine < 1:
             raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
+        self.max_time_points = max_time_points
         if keep_freed_memory:
             allocator.keep_freed_memory()
         self.refine = refine
@@ -442,6 +447,16 @@ class NativeBackend:
             for source in parsed.sources.values():
                 corners.update(t for t, _ in source.pwl or () if 0.0 < t < stop)
         corners_sorted = sorted(corners)
+        count = sum(
+            max(1, math.ceil((t1 - t0) / step))
+            for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True)
+        )
+        if count + 1 > self.max_time_points:
+            raise ConfigError(
+                f"the transient would take {count + 1:,} time points (stop {stop:g} s, step {step:g} s), over the limit "
+                f"of {self.max_time_points:,}: raise tau_k_s or points_per_tau_k, shorten the ramps, or raise max_time_points",
+                field="max_time_points",
+            )
         times, steps = [np.zeros(1)], []
         for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True):
             n = max(1, math.ceil((t1 - t0) / step * (1 - 1e-12)))

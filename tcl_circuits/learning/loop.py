@@ -1,0 +1,248 @@
+"""The one training loop: samples presented one after another, as a hardware bench would, for every learner.
+
+Per run: open the run folder (refusing anything but a new folder or the same run), build the learner
+(resistor or memristor), then per epoch a seeded order of the training samples, presented in steps of the
+learner's size (1 sample for resistor networks, a chunk for memristor streams), with checkpoints (records,
+learner state) every ``checkpoint_every`` samples or after every step where the learner needs it, and a
+free-state evaluation of train and held-out data after every epoch. At the end: summary.json, samples.csv,
+epochs.csv, the learner's arrays and the learning-curve plot. A run resumes exactly (bit for bit) from its
+last checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+import tcl_circuits
+from tcl_circuits.backends.base import Backend
+from tcl_circuits.config import to_dict
+from tcl_circuits.errors import DataError
+from tcl_circuits.learning.plots import plot_learning_curve
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.run_folder import RunFolder, versions, window_summary
+from tcl_circuits.learning.tasks import RegressionTask
+
+
+class Learner(Protocol):
+    """A way of learning on hardware; the loop does everything else."""
+
+    samples_per_step: int
+    checkpoint_each_step: bool
+
+    def netlist(self, x: np.ndarray, y: np.ndarray) -> str: ...
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> list[dict]: ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+    def state(self) -> dict: ...
+
+    def restore(self, state: dict) -> None: ...
+
+    def summary(self, records: list[dict]) -> dict: ...
+
+    def save_results(self, folder: RunFolder, records: list[dict]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def make_learner(task: RegressionTask, config: RunConfig, backend: Backend | None = None) -> Learner:
+    """The learner a run configuration asks for."""
+    if config.memristor_device is not None:
+        from tcl_circuits.learning.memristor import MemristorLearner
+
+        return MemristorLearner(task, config, backend=backend)
+    from tcl_circuits.learning.resistor import ResistorLearner
+
+    return ResistorLearner(task, config, backend=backend)
+
+
+def fingerprint(config: RunConfig, task: RegressionTask) -> dict:
+    """What identifies a run: its configuration, its data and the code version."""
+    return {
+        "config": to_dict(config),
+        "data_sha256": task.fingerprint(),
+        "code_version": tcl_circuits.__version__,
+    }
+
+
+def _evaluate(task: RegressionTask, learner: Learner) -> dict[str, float]:
+    out = {}
+    for split, x, y in (("train", task.x_train, task.y_train), ("test", task.x_test, task.y_test)):
+        for key, value in task.metrics(learner.predict(x), y).items():
+            out[f"{split}_{key}"] = value
+    return out
+
+
+def _csv_rows(records: list[dict]) -> list[dict]:
+    """Records without their list-valued fields (kept in samples.jsonl and the learner's arrays)."""
+    return [{k: v for k, v in r.items() if not isinstance(v, list)} for r in records]
+
+
+def train(
+    task: RegressionTask,
+    config: RunConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    backend: Backend | None = None,
+    stop_after_samples: int | None = None,
+) -> dict[str, Any]:
+    """Train ``task.student`` as ``config`` says, in the run folder ``out_dir``; returns the summary.
+
+    ``resume`` continues the run found in ``out_dir``. ``backend`` overrides the simulator the config names
+    (for tests and benches). ``stop_after_samples`` stops (after a checkpoint) once that many samples have
+    been presented in this call, as an interrupted run would; ``resume`` then continues it.
+    """
+    n_train = len(task.x_train)
+    learning = config.learning
+    started = time.perf_counter()
+    with RunFolder(out_dir, fingerprint(config, task), resume=resume) as folder:
+        learner = make_learner(task, config, backend)
+        try:
+            if folder.resuming:
+                state = folder.load_checkpoint()
+                try:
+                    epoch, position = int(state["epoch"]), int(state["position"])
+                    epoch_records = list(state["epoch_records"])
+                    elapsed_before = float(state["seconds"])
+                except (KeyError, TypeError, ValueError) as error:
+                    raise DataError(f"checkpoint.json is damaged ({error})") from None
+                if not (
+                    0 <= epoch <= learning.epochs
+                    and 0 <= position < n_train
+                    and state["records"] == epoch * n_train + position
+                ):
+                    raise DataError(
+                        f"checkpoint.json is inconsistent (epoch {epoch}, position {position}, {state['records']} "
+                        f"records for {n_train} samples per epoch); it cannot be resumed"
+                    )
+                learner.restore(state["learner"])
+            else:
+                epoch, position, elapsed_before = 0, 0, 0.0
+                folder.start_records()
+                folder.write_json(
+                    "config.json",
+                    {
+                        "config": to_dict(config),
+                        "seed": learning.seed,
+                        "task": task.name,
+                        "versions": versions(),
+                    },
+                )
+                folder.write_text("first_sample.cir", learner.netlist(task.x_train[0], task.y_train[0]))
+                epoch_records = [{"epoch": 0, **_evaluate(task, learner), "seconds": 0.0}]
+
+            def seconds() -> float:
+                return elapsed_before + time.perf_counter() - started
+
+            def checkpoint() -> None:
+                folder.save_checkpoint(
+                    {
+                        "epoch": epoch,
+                        "position": position,
+                        "epoch_records": epoch_records,
+                        "seconds": seconds(),
+                        "learner": learner.state(),
+                    }
+                )
+
+            log = folder.records
+            bar = tqdm(
+                total=learning.epochs * n_train,
+                initial=epoch * n_train + position,
+                disable=not progress,
+                unit="sample",
+                desc=learning.rule.value if config.memristor_device is None else config.device,
+            )
+            presented, since_checkpoint = 0, 0
+            while epoch < learning.epochs:
+                order = np.random.default_rng([learning.seed, epoch]).permutation(n_train)
+                while position < n_train:
+                    if stop_after_samples is not None and presented >= stop_after_samples:
+                        bar.close()
+                        return {"stopped": True, "epoch": epoch, "position": position}
+                    picked = order[position : position + learner.samples_per_step]
+                    records = learner.step(task.x_train[picked], task.y_train[picked])
+                    for k, record in enumerate(records):
+                        log.append(
+                            {"epoch": epoch + 1, "position": position + k, "sample": int(picked[k]), **record}
+                        )
+                    position += len(picked)
+                    presented += len(picked)
+                    since_checkpoint += len(picked)
+                    bar.update(len(picked))
+                    if position < n_train and (
+                        learner.checkpoint_each_step or since_checkpoint >= learning.checkpoint_every
+                    ):
+                        checkpoint()
+                        since_checkpoint = 0
+                epoch += 1
+                position = 0
+                epoch_records.append({"epoch": epoch, **_evaluate(task, learner), "seconds": seconds()})
+                bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
+                checkpoint()
+                since_checkpoint = 0
+            bar.close()
+            records = log.records
+            summary = _summary(task, config, learner, records, epoch_records, seconds())
+            folder.write_csv("samples.csv", _csv_rows(records))
+            folder.write_csv("epochs.csv", epoch_records)
+            learner.save_results(folder, records)
+            plot_learning_curve(
+                epoch_records,
+                folder.file("learning_curve.png"),
+                title=f"{learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
+                sample_records=records,
+            )
+            folder.synced()
+            folder.write_json("summary.json", summary)
+            return summary
+        finally:
+            learner.close()
+
+
+def _summary(
+    task: RegressionTask,
+    config: RunConfig,
+    learner: Learner,
+    records: list[dict],
+    epoch_records: list[dict],
+    seconds: float,
+) -> dict:
+    """The summary.json of a finished run (losses in the task's units, energies in J per sample)."""
+    first, last = epoch_records[0], epoch_records[-1]
+    energies = [r["energy_network_j"] for r in records if r.get("energy_network_j") is not None]
+    feedback = [r["energy_feedback_j"] for r in records if r.get("energy_feedback_j") is not None]
+    initial = first["test_loss"]
+    summary = {
+        "rule": config.learning.rule.value,
+        "backend": config.resolved_backend.value,
+        "device": config.device,
+        "task": task.name,
+        "edges": task.student.n_edges,
+        "initial_test_loss": initial,
+        "final_test_loss": last["test_loss"],
+        "loss_ratio": last["test_loss"] / initial if initial else None,
+        "initial_train_loss": first["train_loss"],
+        "final_train_loss": last["train_loss"],
+        "loss_units": task.loss_units,
+        "epochs": config.learning.epochs,
+        "samples": len(records),
+        "seconds": seconds,
+        "seconds_per_sample": seconds / max(1, len(records)),
+        "energy_per_sample_j": float(np.mean(energies)) if energies else None,
+        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else None,
+    }
+    for key, value in last.items():
+        if key.startswith(("train_", "test_")) and key not in ("train_loss", "test_loss"):
+            summary[f"final_{key}"] = value
+    summary.update(learner.summary(records))
+    summary.update(window_summary(records))
+    return summary

@@ -1,0 +1,98 @@
+"""Before a run starts: how long and how much memory it will take, and refusal of runs that cannot fit.
+
+The per-sample costs are the measured ones of ``scripts/bench_engines.py`` (docs/native.md) on the 2-core
+development machine: they give the order of magnitude a user needs to decide, not a promise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tcl_circuits.config import BackendKind
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.tasks import RegressionTask
+
+NATIVE_S_PER_EDGE_POINT = 2e-8
+"""Native engine: seconds per edge per time point (cells, squarer, read-out), 32x32 lattice."""
+NATIVE_S_FIXED = 1e-3
+NGSPICE_S_PER_EDGE_POINT = 1.75e-5
+"""ngspice: about 3.5 ms per edge for a 200-point cycle (B-source evaluation dominates)."""
+BYTES_PER_VALUE = 8
+WORK_ARRAYS = 4
+"""Node voltages, s, u, w: the native engine's arrays of (rows, time points)."""
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Size and cost of a run."""
+
+    time_points: int
+    memory_bytes: float
+    seconds_per_sample: float
+    samples: int
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_per_sample * self.samples
+
+    def describe(self) -> str:
+        return (
+            f"{self.samples:,} samples of {self.time_points:,} time points: about {_duration(self.seconds)} "
+            f"({self.seconds_per_sample * 1e3:.3g} ms per sample), {self.memory_bytes / 2**20:,.0f} MiB per cycle"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def available_memory_bytes() -> float | None:
+    """MemAvailable of /proc/meminfo (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
+    """Time points per cycle, memory of one cycle and seconds per sample of a run."""
+    step = config.cell.tau_k_s / config.sim.points_per_tau_k
+    points = math.ceil(config.drive.period_s / step) + 3
+    spec = task.student
+    rows = spec.n_nodes + 3 * spec.n_edges
+    memory = WORK_ARRAYS * rows * points * BYTES_PER_VALUE
+    if config.resolved_backend is BackendKind.NATIVE:
+        per_sample = NATIVE_S_FIXED + NATIVE_S_PER_EDGE_POINT * spec.n_edges * points
+    else:
+        per_sample = NGSPICE_S_PER_EDGE_POINT * max(spec.n_edges, 1) * points
+    return RunEstimate(points, float(memory), per_sample, config.learning.epochs * len(task.x_train))
+
+
+def check_fits(config: RunConfig, task: RegressionTask) -> RunEstimate:
+    """The estimate, after refusing a run whose cycle has too many time points or cannot fit in memory."""
+    found = estimate(config, task)
+    if found.time_points > config.sim.max_time_points:
+        raise ConfigError(
+            f"one cycle would take {found.time_points:,} time points (period {config.drive.period_s:g} s / step "
+            f"{config.cell.tau_k_s / config.sim.points_per_tau_k:g} s), over the limit of {config.sim.max_time_points:,}: "
+            "raise tau_k_s or shorten the ramps (or raise max_time_points)",
+            field="max_time_points",
+        )
+    available = available_memory_bytes()
+    if available is not None and found.memory_bytes > 0.8 * available:
+        raise ConfigError(
+            f"one cycle would need about {found.memory_bytes / 2**30:.1f} GiB, more than the {available / 2**30:.1f} GiB "
+            "of memory available: use a smaller network or fewer time points (tau_k_s, points_per_tau_k)",
+            field="max_time_points",
+        )
+    return found

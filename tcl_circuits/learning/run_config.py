@@ -1,0 +1,151 @@
+"""RunConfig: everything that defines a training run, resistor or memristor, in one validated tree.
+
+It is stored in every run folder's config.json, hashed into the run's fingerprint (a resume must match it),
+loaded back by ``--config FILE``, and the command line of ``tcl-circuits train`` is generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tcl_circuits.config import (
+    BackendKind,
+    Checked,
+    FeedbackCellConfig,
+    LearningConfig,
+    ProgrammingMode,
+    RuleKind,
+    SawtoothConfig,
+    SimulatorConfig,
+    StreamConfig,
+    param,
+)
+from tcl_circuits.devices import DriveKind, ProgrammingConfig, preset
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.learning.tasks import TaskConfig
+
+RESISTOR = "resistor"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemristorConfig(Checked):
+    """Memristor networks: device spread, range mapping, read scale, programming port and the sample stream."""
+
+    spread_cv: float = param(
+        0.0,
+        help="device-to-device spread sigma/mu of resistances, thresholds and rates",
+        flag="--spread",
+        minimum=0,
+        maximum=1,
+    )
+    range_widening: float = param(
+        1.5,
+        help="the device range covers the initial conductances widened by this factor at each end",
+        minimum=1,
+        maximum=1000,
+    )
+    read_scale_v: float | None = param(
+        None,
+        unit="V",
+        help="volts per task volt on inputs and targets",
+        above=0,
+        none="auto: from the device thresholds and read_margin",
+    )
+    programming: ProgrammingConfig = param(ProgrammingConfig())
+    stream: StreamConfig = param(StreamConfig())
+
+
+def parse_device(text: str) -> tuple[str, ProgrammingMode] | None:
+    """``resistor`` -> None; ``memristor:<model>[:<device|cell>]`` -> (preset name, programming mode).
+
+    Without a mode, threshold devices (VTEAM, Yakopcic) use their own threshold and the drift models (hp,
+    biolek, joglekar) the cell's.
+    """
+    if text.strip().lower() == RESISTOR:
+        return None
+    parts = [p.strip().lower() for p in str(text).split(":")]
+    if len(parts) not in (2, 3) or parts[0] != "memristor":
+        raise ConfigError(
+            f"device must be resistor or memristor:<model>[:device|cell], got {text!r}", field="device"
+        )
+    try:
+        device = preset(parts[1])
+    except ConfigError as error:
+        raise ConfigError(str(error), field="device") from None
+    if len(parts) == 3:
+        try:
+            mode = ProgrammingMode(parts[2])
+        except ValueError:
+            raise ConfigError(
+                f"device programming mode must be 'device' or 'cell', got {parts[2]!r}", field="device"
+            ) from None
+    else:
+        mode = (
+            ProgrammingMode.CELL_THRESHOLD
+            if device.drive_kind is DriveKind.CURRENT
+            else ProgrammingMode.DEVICE_THRESHOLD
+        )
+    return parts[1], mode
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig(Checked):
+    """A training run: task, device, backend, protocol, cell, simulator, learning and memristor settings."""
+
+    task: TaskConfig = param(TaskConfig())
+    device: str = param(
+        RESISTOR,
+        help="resistor (the controller rewrites conductances between samples) or memristor:MODEL[:device|cell] "
+        "(learning entirely in the circuit; MODEL: vteam, vteam_symmetric, hp, biolek, joglekar, yakopcic)",
+    )
+    backend: BackendKind | None = param(
+        None, help="simulator", none="auto: native for resistor networks, ngspice for memristor networks"
+    )
+    drive: SawtoothConfig = param(SawtoothConfig())
+    cell: FeedbackCellConfig = param(FeedbackCellConfig(threshold_v=None))
+    sim: SimulatorConfig = param(SimulatorConfig())
+    learning: LearningConfig = param(LearningConfig(learning_rate_s2_per_v2=None))
+    memristor: MemristorConfig = param(MemristorConfig())
+
+    def check(self) -> None:
+        self.drive.check_learning_order()
+        if self.cell.tau_k_s * 2 > self.drive.tau_rise_s:
+            raise ConfigError(
+                f"tau_k_s ({self.cell.tau_k_s:g} s) must be well below tau_rise_s ({self.drive.tau_rise_s:g} s): the "
+                "feedback cell differentiates the fast ramp",
+                field="tau_k_s",
+            )
+        memristor = parse_device(self.device)
+        if memristor is None:
+            return
+        if self.learning.rule is not RuleKind.TCL:
+            raise ConfigError(
+                f"memristor networks learn inside the circuit by TCL only, got rule {self.learning.rule.value}",
+                field="rule",
+            )
+        if self.backend is BackendKind.NATIVE:
+            raise ConfigError(
+                "memristor networks run in ngspice only (the native engine has no device models)",
+                field="backend",
+            )
+        if self.sim.node_capacitance_f:
+            raise ConfigError(
+                "node_capacitance_f applies to resistor networks; memristor streams have none",
+                field="node_capacitance_f",
+            )
+        if self.sim.verify_every:
+            raise ConfigError(
+                "verify_every applies to the native engine; memristor streams already run in ngspice",
+                field="verify_every",
+            )
+
+    @property
+    def memristor_device(self) -> tuple[str, ProgrammingMode] | None:
+        """(preset name, programming mode) of a memristor run, None for a resistor run."""
+        return parse_device(self.device)
+
+    @property
+    def resolved_backend(self) -> BackendKind:
+        if self.backend is not None:
+            return self.backend
+        return BackendKind.NGSPICE if self.memristor_device else BackendKind.NATIVE
