@@ -44,6 +44,7 @@ import scipy.sparse.linalg as spla
 
 from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.backends.ngspice import NgspiceBackend
+from tcl_circuits.backends.ngspice_batch import NgspiceBatchBackend
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import (
     BackendKind,
@@ -54,11 +55,11 @@ from tcl_circuits.config import (
     ThresholdShape,
 )
 from tcl_circuits.errors import WorkerCrashedError
-from tcl_circuits.learning.controller import RunConfig, train
+from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
+from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import teacher_task
 from tcl_circuits.network.spec import NetworkSpec
-from tcl_circuits.spice.rawfile import read_rawfile
 from tcl_circuits.spice.writer import write_netlist
 
 NETWORKS = ["lattice:4x4", "lattice:8x8", "lattice:16x16", "lattice:32x32", "layered:32-32-8"]
@@ -98,20 +99,10 @@ def setup(description: str):
 
 
 def naive_batch(netlist: str, workdir: Path, accumulators: list[str], timeout_s: float) -> np.ndarray:
-    """Deck to file, ngspice as a batch subprocess writing a binary rawfile, rawfile parsed."""
-    deck, raw = workdir / "deck.cir", workdir / "out.raw"
-    deck.write_text(netlist)
-    subprocess.run(
-        ["ngspice", "-b", "-r", str(raw), str(deck)],
-        cwd=workdir,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(workdir)},
-        capture_output=True,
-        check=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout_s,
-    )
-    vectors = read_rawfile(raw)
-    return np.array([vectors[f"v({w})"][-1] for w in accumulators])
+    """Deck to file, ngspice as a batch subprocess writing a binary rawfile, rawfile parsed
+    (``NgspiceBatchBackend``: a fresh process and folder per run)."""
+    vectors = NgspiceBatchBackend(timeout_s=timeout_s).run_netlist(netlist).vectors
+    return np.array([vectors[w][-1] for w in accumulators])
 
 
 def floor_call(spec: NetworkSpec, x: np.ndarray, drive: SawtoothConfig, points: int):
@@ -318,15 +309,13 @@ def training(out: Path) -> dict:
     task = teacher_task("lattice:32x32", train_samples=200, test_samples=50, seed=0)
     theta = calibrate_threshold_v(task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6)
     config = RunConfig(
-        task.name,
-        BackendKind.NATIVE,
-        drive,
-        FeedbackCellConfig(threshold_v=theta),
-        SimulatorConfig(),
-        LearningConfig(epochs=5),
+        backend=BackendKind.NATIVE,
+        drive=drive,
+        cell=FeedbackCellConfig(threshold_v=theta),
+        sim=SimulatorConfig(),
+        learning=LearningConfig(epochs=5),
     )
-    folder = out / "train_32x32_native"
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp()) / "train_32x32_native"
     started = time.perf_counter()
     summary = train(task, config, folder, progress=False)
     results["32x32_native"] = {
@@ -343,15 +332,13 @@ def training(out: Path) -> dict:
     theta = calibrate_threshold_v(task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6)
     for kind in (BackendKind.NATIVE, BackendKind.NGSPICE):
         config = RunConfig(
-            task.name,
-            kind,
-            drive,
-            FeedbackCellConfig(threshold_v=theta),
-            SimulatorConfig(),
-            LearningConfig(epochs=5),
+            backend=kind,
+            drive=drive,
+            cell=FeedbackCellConfig(threshold_v=theta),
+            sim=SimulatorConfig(),
+            learning=LearningConfig(epochs=5),
         )
-        folder = out / f"train_4x4_{kind.value}"
-        shutil.rmtree(folder, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp()) / f"train_4x4_{kind.value}"
         started = time.perf_counter()
         summary = train(task, config, folder, progress=False)
         results[f"4x4_{kind.value}"] = {

@@ -32,16 +32,13 @@ from tcl_circuits.config import (
     RuleKind,
     SawtoothConfig,
     SimulatorConfig,
+    StreamConfig,
 )
 from tcl_circuits.devices import ProgrammingConfig, ProgrammingMode, preset
-from tcl_circuits.learning.controller import RunConfig, train
-from tcl_circuits.learning.memristor import (
-    MemristorRunConfig,
-    StreamConfig,
-    learning_rate_for_loop_gain,
-    train_stream,
-)
+from tcl_circuits.learning.loop import train
+from tcl_circuits.learning.memristor import learning_rate_for_loop_gain
 from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.learning.run_config import MemristorConfig, RunConfig
 from tcl_circuits.learning.tasks import teacher_task
 
 # steep state equations need the driver's limit to keep the in-cycle loop gain finite (docs/memristor.md)
@@ -59,18 +56,17 @@ def memristor_config(task, name, lr, *, drive, cell, epochs, seed, spread, chunk
         if device.drive_kind.value == "current"
         else ProgrammingMode.DEVICE_THRESHOLD
     )
-    return MemristorRunConfig(
-        task=task.name,
-        device=name,
+    return RunConfig(
+        device=f"memristor:{name}:{mode.value}",
         drive=drive,
         cell=cell,
         sim=SimulatorConfig(),
         learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=lr, epochs=epochs, seed=seed),
-        programming=ProgrammingConfig(
-            mode=mode, voltage_saturation=SATURATION.get(name), read_coupling=read_coupling
+        memristor=MemristorConfig(
+            programming=ProgrammingConfig(voltage_saturation=SATURATION.get(name), read_coupling=read_coupling),
+            stream=StreamConfig(chunk_samples=chunk),
+            spread_cv=spread,
         ),
-        stream=StreamConfig(chunk_samples=chunk),
-        spread_cv=spread,
     )
 
 
@@ -144,12 +140,11 @@ def main(argv=None) -> int:
         flush=True,
     )
     config = RunConfig(
-        task.name,
-        BackendKind.NGSPICE,
-        drive,
-        cell,
-        SimulatorConfig(),
-        LearningConfig(
+        backend=BackendKind.NGSPICE,
+        drive=drive,
+        cell=cell,
+        sim=SimulatorConfig(),
+        learning=LearningConfig(
             rule=RuleKind.TCL, learning_rate_s2_per_v2=args.resistor_lr, epochs=args.epochs, seed=args.seed
         ),
     )
@@ -172,12 +167,12 @@ def main(argv=None) -> int:
         )
         wanted = min(
             args.resistor_lr,
-            learning_rate_for_loop_gain(task, probe, args.target_loop_gain, args.chunk_samples),
+            learning_rate_for_loop_gain(task, probe, cell, args.target_loop_gain, args.chunk_samples),
         )
         if lr is None:
             lr = wanted
             rates[name] = lr
-        elif learning_rate_for_loop_gain(task, probe, 1.0, args.chunk_samples) <= lr:
+        elif learning_rate_for_loop_gain(task, probe, cell, 1.0, args.chunk_samples) <= lr:
             # the spread-free rate would be refused by the loop-gain check for these devices: use theirs
             print(
                 f"  {label}: loop gain >= 1 at lr {lr:.3g}; using {wanted:.3g} (loop gain {args.target_loop_gain})"
@@ -190,7 +185,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         try:
             with NgspiceBackend() as backend:
-                summary = train_stream(task, config, folder, backend=backend, progress=False)
+                summary = train(task, config, folder, backend=backend, progress=False)
         except Exception as exc:  # a failing model is a result too: record why
             print(f"  {label}: FAILED after {time.perf_counter() - started:.0f} s: {exc}", flush=True)
             rows.append(

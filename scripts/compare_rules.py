@@ -20,8 +20,9 @@ from tcl_circuits.config import (
     SawtoothConfig,
     SimulatorConfig,
 )
-from tcl_circuits.learning.controller import RunConfig, train
+from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import teacher_task
 
 
@@ -43,12 +44,11 @@ def main() -> None:
     rows, curves = [], {}
     for rule in RuleKind:
         config = RunConfig(
-            task.name,
-            BackendKind(args.backend),
-            drive,
-            FeedbackCellConfig(threshold_v=theta),
-            SimulatorConfig(),
-            LearningConfig(rule=rule, learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed),
+            backend=BackendKind(args.backend),
+            drive=drive,
+            cell=FeedbackCellConfig(threshold_v=theta),
+            sim=SimulatorConfig(),
+            learning=LearningConfig(rule=rule, learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed),
         )
         run_dir = Path(tempfile.mkdtemp())
         summary = train(task, config, run_dir, progress=False)

@@ -22,8 +22,9 @@ from tcl_circuits.config import (
     SawtoothConfig,
     SimulatorConfig,
 )
-from tcl_circuits.learning.controller import RunConfig, train
+from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.rules import calibrate_threshold_v
+from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import teacher_task
 
 
@@ -48,12 +49,11 @@ def main() -> None:
             task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6, headroom=headroom
         )
         config = RunConfig(
-            task.name,
-            BackendKind(args.backend),
-            drive,
-            dataclasses.replace(FeedbackCellConfig(), threshold_v=theta),
-            SimulatorConfig(),
-            LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=args.epochs),
+            backend=BackendKind(args.backend),
+            drive=drive,
+            cell=dataclasses.replace(FeedbackCellConfig(), threshold_v=theta),
+            sim=SimulatorConfig(),
+            learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=args.epochs),
         )
         run_dir = Path(tempfile.mkdtemp())
         summary = train(task, config, run_dir, progress=False)

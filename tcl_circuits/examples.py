@@ -113,34 +113,30 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
     text and what it should show: the states before and each edge's contrast s_clamped - s_free (the state
     of a VTEAM edge rises, lowering G, where the contrast is positive).
     """
+    from tcl_circuits.circuit.compile import compile_chunk
     from tcl_circuits.devices import ProgrammingConfig
-    from tcl_circuits.learning.memristor import (
-        MemristorRunConfig,
-        build_network,
-        check_loop_gain,
-        compile_chunk,
-        loop_gains,
-    )
+    from tcl_circuits.learning.memristor import build_network
     from tcl_circuits.learning.rules import calibrate_threshold_v, linear_contrasts
+    from tcl_circuits.learning.run_config import MemristorConfig, RunConfig
     from tcl_circuits.network import from_graph, triangle
+    from tcl_circuits.physics.loop_gain import check_loop_gain, loop_gains
 
     spec = from_graph(graph if graph is not None else triangle())
     x, y = spec.input_voltage_v[None], spec.target_v[None]
     drive = SawtoothConfig()
     cell = FeedbackCellConfig(threshold_v=calibrate_threshold_v(spec, x, y, drive, 5e-6, headroom=1.5))
-    config = MemristorRunConfig(
-        task="example",
-        device="vteam",
+    learning_rate = 1.5e-7
+    config = RunConfig(
+        device="memristor:vteam",
         drive=drive,
         cell=cell,
-        sim=SimulatorConfig(),
-        learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=1.5e-7, epochs=1),
+        learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=learning_rate, epochs=1),
         # the published set's ON branch is cubic: the driver's limit keeps the in-cycle loop gain < 1
-        programming=ProgrammingConfig(voltage_saturation=3.0),
+        memristor=MemristorConfig(programming=ProgrammingConfig(voltage_saturation=3.0)),
     )
-    net = build_network(spec, config, x, y)
+    net = build_network(spec, config, x, y, cell=cell, learning_rate_s2_per_v2=learning_rate)
     gain = loop_gains(net, x, y, drive, cell)
-    check_loop_gain(gain, config.programming.max_loop_gain, spec, config.learning.learning_rate_s2_per_v2)
+    check_loop_gain(gain, config.memristor.programming.max_loop_gain, spec, learning_rate)
     circuit, timeline = compile_chunk(
         net,
         x,
@@ -149,7 +145,7 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
         drive=drive,
         cell=cell,
         sim=config.sim,
-        stream=config.stream,
+        stream=config.memristor.stream,
         title="tcl_circuits example: one TCL cycle of a VTEAM memristor network",
     )
     measures = []

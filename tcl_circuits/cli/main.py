@@ -53,7 +53,7 @@ def _print_json(data: Any) -> None:
 # --- train -----------------------------------------------------------------------------------------------
 
 
-def _run(config: Any, out: Path, *, resume: bool, progress: bool) -> dict:
+def _run(config: Any, out: str, *, resume: bool, progress: bool) -> dict:
     from tcl_circuits.learning.loop import train
     from tcl_circuits.learning.preflight import check_fits
     from tcl_circuits.learning.tasks import make_task
@@ -71,7 +71,7 @@ def cmd_train(args: argparse.Namespace, options: list) -> int:
 
     base = _load_config_file(args.config) if args.config else RunConfig()
     config = apply_options(base, args, options)
-    summary = _run(config, Path(args.out), resume=args.resume, progress=not args.no_progress)
+    summary = _run(config, args.out, resume=args.resume, progress=not args.no_progress)
     _print_json(summary)
     return 0
 
@@ -88,7 +88,7 @@ def cmd_demo(args: argparse.Namespace, options: list) -> int:
         learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=5),
     )
     config = apply_options(base, args, options)
-    out = Path(args.out) if args.out else DEMO_DIR / time.strftime("demo-%Y%m%d-%H%M%S")
+    out = args.out if args.out is not None else str(DEMO_DIR / time.strftime("demo-%Y%m%d-%H%M%S"))
     print("TCL demo: a 4x4 resistor lattice learns a teacher network in ngspice, sample by sample")
     summary = _run(config, out, resume=args.resume, progress=True)
     print(
@@ -298,7 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a bad option (2, one line already printed)
+        return int(stop.code or 0)
     try:
         return args.run(args)
     except TclCircuitsError as error:

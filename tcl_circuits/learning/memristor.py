@@ -261,6 +261,26 @@ def free_losses_ngspice(
     return np.array([r["loss"] for r in chunk.records])
 
 
+def learning_rate_for_loop_gain(
+    task: RegressionTask,
+    config: RunConfig,
+    cell: FeedbackCellConfig,
+    target: float = LOOP_GAIN_TARGET,
+    probe_samples: int | None = None,
+) -> float:
+    """The learning rate at which the in-cycle loop gain over the first samples (a chunk by default) equals
+    ``target``. The loop gain is linear in the learning rate, so one evaluation scales to any target."""
+    probe_rate = 1e-9
+    probe = build_network(
+        task.student, config, task.x_train, task.y_train, cell=cell, learning_rate_s2_per_v2=probe_rate
+    )
+    k = probe_samples or config.memristor.stream.chunk_samples
+    gain = loop_gains(probe, task.x_train[:k], task.y_train[:k], config.drive, cell).network
+    if not gain > 0:
+        raise LearningError("no edge can program on the first samples (loop gain 0): give --lr")
+    return probe_rate * target / gain
+
+
 # --- the learner -----------------------------------------------------------------------------------------
 
 
@@ -280,23 +300,8 @@ class MemristorLearner:
             config.cell, task.student, task.x_train[:n_cal], task.y_train[:n_cal], config.drive
         )
         lr = config.learning.learning_rate_s2_per_v2
-        if (
-            lr is None
-        ):  # the rate at which the loop gain over the first chunk is LOOP_GAIN_TARGET (gain is linear in it)
-            probe_rate = 1e-9
-            probe = build_network(
-                task.student,
-                config,
-                task.x_train,
-                task.y_train,
-                cell=self.cell,
-                learning_rate_s2_per_v2=probe_rate,
-            )
-            k = self.samples_per_step
-            gain = loop_gains(probe, task.x_train[:k], task.y_train[:k], config.drive, self.cell).network
-            if not gain > 0:
-                raise LearningError("no edge can program on the first samples (loop gain 0): give --lr")
-            lr = probe_rate * LOOP_GAIN_TARGET / gain
+        if lr is None:
+            lr = learning_rate_for_loop_gain(task, config, self.cell)
         self.learning_rate = lr
         self.net = build_network(
             task.student, config, task.x_train, task.y_train, cell=self.cell, learning_rate_s2_per_v2=lr

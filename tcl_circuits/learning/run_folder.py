@@ -130,8 +130,6 @@ class RecordLog:
 
 
 def _check_path(path: Path, flag: str) -> None:
-    if str(path).strip() == "" or path == Path(""):
-        raise ConfigError(f"{flag} must name a folder, got an empty path")
     for parent in [path, *path.parents]:
         if parent.exists() and not parent.is_dir():
             what = "is a file" if parent == path else f"lies under the file {parent}"
@@ -151,6 +149,8 @@ class RunFolder:
     def __init__(
         self, path: str | os.PathLike[str], fingerprint: dict, *, resume: bool, flag: str = "--out"
     ) -> None:
+        if not os.fspath(path).strip():
+            raise ConfigError(f"{flag} must name a folder, got an empty path")
         self.path = Path(path)
         self.flag = flag
         _check_path(self.path, flag)

@@ -33,14 +33,31 @@ def test_compile_graph_file(tmp_path, capsys):
     ("argv", "message"),
     [
         (["compile", "torus:3"], "unknown network 'torus:3'"),
-        (["compile", "lattice:3x3", "--threshold", "big"], "--threshold must be a number"),
-        (["compile", "lattice:3x3", "--tau-rise", "-1"], "tau_rise_s"),
-        (["train", "--task", "mnist", "--out", "x"], "unknown task 'mnist'"),
+        (["compile", "lattice:3x3", "--threshold", "big"], "--threshold: expected a number"),
+        (["compile", "lattice:3x3", "--tau-rise", "-1"], "--tau-rise must be > 0"),
+        (["compile", "lattice:3x3", "--tau-rise", "1e-3", "--tau-fall", "1e-4"], "--tau-fall (0.0001 s) must exceed --tau-rise"),
+        (["train", "--task", "nonsense", "--out", "x"], "--task: expected one of teacher"),
+        (["train", "--seed", "-1", "--out", "x"], "--seed must be >= 0"),
+        (["train", "--epochs", "0", "--out", "x"], "--epochs must be >= 1"),
+        (["train", "--lr", "0_8", "--out", "x"], "--lr: expected a number"),
+        (["train", "--network", "er:10,1..2", "--out", "x"], "unknown network 'er:10,1..2'"),
+        (["train", "--network", "lattice:100000x100000", "--out", "x"], "the limit is 250,000 nodes"),
+        (["train", "--tau-k", "1e-12", "--tau-rise", "1e-4", "--out", "x"], "time points"),
+        (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
     ],
 )
-def test_bad_input_gives_a_clear_error_and_exit_code_2(argv, message, capsys):
+def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x").exists()  # nothing was written
+
+
+def test_values_take_spice_suffixes(tmp_path, capsys):
+    assert main(["compile", "lattice:3x3", "--tau-rise", "100u", "--tau-fall", "0.9m", "--threshold", "20u"]) == 0
+    text = capsys.readouterr().out
+    assert "threshold 2e-05 V" in text and "beta 0 -> 0.5 in 0.0001 s, back to 0 in 0.0009 s" in text
 
 
 def test_train_gradient_prints_summary(tmp_path, capsys):
@@ -64,7 +81,7 @@ def test_train_gradient_prints_summary(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["rule"] == "gradient" and summary["samples"] == 10
     assert main(argv) == 2  # the folder holds a run now
-    assert "already holds a run" in capsys.readouterr().err
+    assert "already holds this run; add --resume" in capsys.readouterr().err
 
 
 @pytest.mark.ngspice

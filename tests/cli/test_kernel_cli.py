@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from tcl_circuits.cli.kernel import add_kernel_parser, build_kernel, main
+from tcl_circuits.cli.kernel import KernelName, KernelOptions, build_kernel
+from tcl_circuits.cli.main import main
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.kernel import EColiKernel
 from tcl_circuits.kernels.synapse import Sawtooth, delta_w
@@ -77,25 +77,20 @@ def test_human_readable_output_and_info(capsys):
     assert code == 0 and "first_moment: -1.0" in out
 
 
-def test_add_kernel_parser_wires_into_a_host_parser():
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_kernel_parser(sub)
-    args = parser.parse_args(["kernel", "update", "--kernel", "ecoli", *BASE, "--json"])
-    assert args.func(args) == 0
-    args = parser.parse_args(["kernel", "info", "--kernel", "sine"])
-    assert callable(args.func)
-
-
 def test_errors_print_a_message_and_return_2(capsys):
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "rc", *BASE])
     assert code == 2 and "--tau-k is required for --kernel rc" in err
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "ecoli", *BASE[:-1], "-1"])
-    assert code == 2 and "threshold must be a finite number >= 0" in err
+    assert code == 2 and err == "error: --threshold must be >= 0, got -1.0\n"
     code, _, err = _run(capsys, ["kernel", "info", "--kernel", "markov", "--gamma", "2"])
-    assert code == 2 and "gamma must lie in (0, 1]" in err
+    assert code == 2 and err == "error: --gamma must be > 0 and <= 1, got 2.0\n"
+    code, _, err = _run(capsys, ["kernel", "info", "--kernel", "bogus"])
+    assert code == 2 and "--kernel" in err and "ecoli" in err and err.count("\n") == 1
+    code, _, err = _run(capsys, ["kernel", "update", "--kernel", "ecoli", "--amplitude", "5"])
+    assert code == 2 and "--tau-fast is required" in err
 
 
-def test_build_kernel_rejects_unknown_names():
-    with pytest.raises(ConfigError, match="--kernel must be one of ecoli"):
-        build_kernel(argparse.Namespace(kernel="bogus"))
+def test_build_kernel_requires_the_parameters_of_its_family():
+    assert build_kernel(KernelOptions(kernel=KernelName.RC, tau_k=0.05)).describe()["area"] == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ConfigError, match="--tau-u is required for --kernel second-order"):
+        build_kernel(KernelOptions(kernel=KernelName.SECOND_ORDER))

@@ -186,7 +186,7 @@ def test_device_configs_are_validated(cls, changes, message):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"mode": "device"}, "mode must be a ProgrammingMode"),
+        ({"mode": "device"}, "mode must be one of device, cell"),
         ({"read_coupling": 1.5}, "read_coupling"),
         ({"read_margin": 1.0}, "read_margin"),
         ({"voltage_saturation": 1.0}, "voltage_saturation"),

@@ -1,34 +1,35 @@
 """Memristor training streams in ngspice: reads vs programming, gating, in-cycle feedback, loop gain,
 checkpoints and resumption, energy, held-out evaluation, the CLI entry point."""
 
-import dataclasses
 import json
-from argparse import Namespace
 
 import numpy as np
 import pytest
 
 from tcl_circuits.backends.base import SimResult
 from tcl_circuits.backends.ngspice import check_reached_end
-from tcl_circuits.cli.memristor import parse_device, run_config_from_args, train_memristor
-from tcl_circuits.config import FeedbackCellConfig, LearningConfig, RuleKind, SawtoothConfig, SimulatorConfig
+from tcl_circuits.circuit import compile as compiler
+from tcl_circuits.circuit.compile import compile_chunk
+from tcl_circuits.cli.main import main
+from tcl_circuits.config import (
+    BackendKind,
+    FeedbackCellConfig,
+    GateMode,
+    LearningConfig,
+    RuleKind,
+    SawtoothConfig,
+    SimulatorConfig,
+    StreamConfig,
+)
 from tcl_circuits.devices import ProgrammingConfig, ProgrammingMode
 from tcl_circuits.errors import ConfigError, ConvergenceError, LearningError
-from tcl_circuits.learning import memristor as stream
-from tcl_circuits.learning.memristor import (
-    GateMode,
-    MemristorRunConfig,
-    StreamConfig,
-    build_network,
-    compile_chunk,
-    free_losses_ngspice,
-    loop_gains,
-    run_chunk,
-    train_stream,
-)
+from tcl_circuits.learning.loop import train
+from tcl_circuits.learning.memristor import build_network, free_losses_ngspice, run_chunk, wanted_vectors
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
-from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.learning.run_config import MemristorConfig, RunConfig, parse_device
+from tcl_circuits.learning.tasks import TaskConfig, teacher_task
 from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.loop_gain import check_loop_gain, loop_gains
 from tcl_circuits.spice.writer import write_netlist
 
 RESISTOR_SUMMARY_KEYS = {
@@ -59,16 +60,27 @@ def _config(task, device="vteam", lr=1e-6, mode=None, epochs=1, **changes):
             if device in ("hp", "biolek", "joglekar")
             else ProgrammingMode.DEVICE_THRESHOLD
         )
-    programming = changes.pop("programming", ProgrammingConfig(mode=mode))
-    return MemristorRunConfig(
-        task=task.name,
-        device=device,
+    programming = changes.pop("programming", ProgrammingConfig())
+    stream = changes.pop("stream", StreamConfig())
+    return RunConfig(
+        task=TaskConfig(network="lattice:3x3", train_samples=12, test_samples=6),
+        device=f"memristor:{device}:{mode.value}",
         drive=drive,
         cell=FeedbackCellConfig(threshold_v=theta),
         sim=SimulatorConfig(),
         learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=lr, epochs=epochs, seed=2),
-        programming=programming,
-        **changes,
+        memristor=MemristorConfig(programming=programming, stream=stream, **changes),
+    )
+
+
+def _net(task, config):
+    return build_network(
+        task.student,
+        config,
+        task.x_train,
+        task.y_train,
+        cell=config.cell,
+        learning_rate_s2_per_v2=config.learning.learning_rate_s2_per_v2,
     )
 
 
@@ -94,7 +106,7 @@ def _chunk(ngspice, net, config, x, y, *, gate=GateMode.CYCLES, frozen_read=Fals
 @pytest.mark.ngspice
 def test_reads_below_threshold_never_move_a_vteam_state(ngspice, task):
     config = _config(task)
-    net = build_network(task.student, config, task.x_train, task.y_train)
+    net = _net(task, config)
     assert net.read_scale_v == pytest.approx(
         0.25 * 0.02 / np.max(np.abs(np.r_[task.x_train.ravel(), task.y_train.ravel()]))
     )
@@ -109,7 +121,7 @@ def test_reads_below_threshold_never_move_a_vteam_state(ngspice, task):
 @pytest.mark.ngspice
 def test_reads_above_threshold_drift_the_state_as_the_device_law_says(ngspice, task):
     config = _config(task, read_scale_v=0.3)  # edge drops up to ~0.3 V against v_off = 0.02 V, v_on = -0.2 V
-    net = build_network(task.student, config, task.x_train, task.y_train)
+    net = _net(task, config)
     result, chunk = _chunk(ngspice, net, config, task.x_train[:2], task.y_train[:2], gate=GateMode.CLOSED)
     e_arr = task.student.edge_array
     nodes = [
@@ -138,9 +150,9 @@ def test_drift_device_reads_move_the_state_only_through_the_read_coupling(ngspic
         config = _config(
             task,
             device="biolek",
-            programming=ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD, read_coupling=coupling),
+            programming=ProgrammingConfig(read_coupling=coupling),
         )
-        net = build_network(task.student, config, task.x_train, task.y_train)
+        net = _net(task, config)
         _, chunk = _chunk(ngspice, net, config, task.x_train[:2], task.y_train[:2], gate=GateMode.CLOSED)
         change = np.abs(chunk.final_states - net.states).max()
         assert (change > 1e-6) == moves, (coupling, change)
@@ -156,7 +168,7 @@ def test_gate_keeps_transitions_from_programming(ngspice, task):
         drive=SawtoothConfig(beta_max=1e-9),
         programming=ProgrammingConfig(voltage_saturation=3.0),
     )
-    net = build_network(task.student, config, task.x_train, task.y_train)
+    net = _net(task, config)
     x, y = task.x_train[:3], task.y_train[:3]
     _, gated = _chunk(ngspice, net, config, x, y, gate=GateMode.CYCLES)
     assert np.abs(gated.final_states - net.states).max() < 1e-14
@@ -183,9 +195,9 @@ def test_in_cycle_conductance_change_alters_the_update_by_an_amount_that_grows_w
             task,
             device="hp",
             lr=lr,
-            programming=ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD, read_coupling=0.0),
+            programming=ProgrammingConfig(read_coupling=0.0),
         )
-        net = build_network(task.student, config, task.x_train, task.y_train)
+        net = _net(task, config)
         g0 = net.conductance_s()
         for k in (1, 3):
             x, y = task.x_train[k : k + 1], task.y_train[k : k + 1]
@@ -218,13 +230,16 @@ def test_loop_gain_bound_raises_before_simulating(task, tmp_path):
     config = _config(task, device="hp", lr=1e-3, mode=ProgrammingMode.CELL_THRESHOLD)
 
     class NoBackend:
-        def run_netlist(self, *args, **kwargs):
+        def run(self, *args, **kwargs):
             raise AssertionError("must not simulate")
 
+        def close(self):
+            pass
+
     with pytest.raises(ConfigError, match="in-cycle loop gain"):
-        train_stream(task, config, tmp_path, backend=NoBackend(), progress=False)
+        train(task, config, tmp_path, backend=NoBackend(), progress=False)
     gain = loop_gains(
-        build_network(task.student, config, task.x_train, task.y_train),
+            _net(task, config),
         task.x_train,
         task.y_train,
         config.drive,
@@ -232,8 +247,8 @@ def test_loop_gain_bound_raises_before_simulating(task, tmp_path):
     )
     assert gain.network >= gain.edges.max() > 1  # the network loop is at least as strong as any single edge
     with pytest.raises(ConfigError, match="below about"):
-        stream.check_loop_gain(gain, 1.0, task.student, 1e-3)
-    stream.check_loop_gain(gain, gain.network * 1.01, task.student, 1e-3)
+        check_loop_gain(gain, 1.0, task.student, 1e-3)
+    check_loop_gain(gain, gain.network * 1.01, task.student, 1e-3)
 
 
 # --- stream, checkpoints, records --------------------------------------------------------------------
@@ -243,21 +258,19 @@ def test_loop_gain_bound_raises_before_simulating(task, tmp_path):
 @pytest.mark.slow
 def test_interrupted_stream_resumes_to_the_same_states(ngspice, task, tmp_path):
     config = _config(task, device="hp", lr=1.5e-6, stream=StreamConfig(chunk_samples=4), epochs=2)
-    whole = train_stream(task, config, tmp_path / "whole", backend=ngspice, progress=False)
-    partial = train_stream(
-        task, config, tmp_path / "split", backend=ngspice, progress=False, stop_after_chunks=4
-    )
+    whole = train(task, config, tmp_path / "whole", backend=ngspice, progress=False)
+    partial = train(task, config, tmp_path / "split", backend=ngspice, progress=False, stop_after_samples=16)
     assert partial == {"stopped": True, "epoch": 1, "position": 4}
-    with pytest.raises(ConfigError, match="already holds a run"):
-        train_stream(task, config, tmp_path / "split", backend=ngspice, progress=False)
-    other = dataclasses.replace(config, spread_cv=0.1)
-    with pytest.raises(ConfigError, match="another configuration"):
-        train_stream(task, other, tmp_path / "split", backend=ngspice, progress=False, resume=True)
-    resumed = train_stream(task, config, tmp_path / "split", backend=ngspice, progress=False, resume=True)
+    with pytest.raises(ConfigError, match="already holds this run"):
+        train(task, config, tmp_path / "split", backend=ngspice, progress=False)
+    other = config.replace(memristor=config.memristor.replace(spread_cv=0.1))
+    with pytest.raises(ConfigError, match="holds a different run .*spread_cv: 0.0 -> 0.1"):
+        train(task, other, tmp_path / "split", backend=ngspice, progress=False, resume=True)
+    resumed = train(task, config, tmp_path / "split", backend=ngspice, progress=False, resume=True)
     a = np.load(tmp_path / "whole" / "final_states.npy")
     b = np.load(tmp_path / "split" / "final_states.npy")
-    np.testing.assert_allclose(b, a, rtol=1e-6, atol=0)
-    assert resumed["final_test_loss"] == pytest.approx(whole["final_test_loss"], rel=1e-6)
+    np.testing.assert_array_equal(b, a)  # bit for bit
+    assert resumed["final_test_loss"] == whole["final_test_loss"]
     assert np.load(tmp_path / "split" / "states.npy").shape == (24, task.student.n_edges)
     assert RESISTOR_SUMMARY_KEYS <= set(whole)
     for name in (
@@ -267,17 +280,17 @@ def test_interrupted_stream_resumes_to_the_same_states(ngspice, task, tmp_path):
         "epochs.csv",
         "checkpoint.json",
         "learning_curve.png",
-        "first_chunk.cir",
+        "first_sample.cir",
     ):
         assert (tmp_path / "whole" / name).exists(), name
-    assert json.loads((tmp_path / "whole" / "summary.json").read_text())["device"] == "memristor:hp"
+    assert json.loads((tmp_path / "whole" / "summary.json").read_text())["device"] == "memristor:hp:cell"
 
 
 @pytest.mark.ngspice
 def test_energy_is_the_power_of_the_frozen_network_integrated_over_the_slot(ngspice, task):
     """Reads only (gate closed), the same sample repeated, no clamp: energy = c^2 P_task T_slot."""
     config = _config(task, drive=SawtoothConfig(beta_max=1e-9))
-    net = build_network(task.student, config, task.x_train, task.y_train)
+    net = _net(task, config)
     x = np.repeat(task.x_train[:1], 2, axis=0)
     y = np.repeat(task.y_train[:1], 2, axis=0)
     _, chunk = _chunk(ngspice, net, config, x, y, gate=GateMode.CLOSED)
@@ -296,7 +309,7 @@ def test_yakopcic_small_signal_evaluation_agrees_with_ngspice(ngspice, task):
     """Held-out loss uses G = (a1+a2)/2 b x; the sinh I-V differs by (b V)^2/6 at the read voltages."""
     for scale in (None, 1.0):  # the default read scale (below threshold) and 1 V per task volt
         config = _config(task, device="yakopcic", read_scale_v=scale)
-        net = build_network(task.student, config, task.x_train, task.y_train)
+        net = _net(task, config)
         spice = free_losses_ngspice(
             ngspice, net, task.x_test, task.y_test, drive=config.drive, cell=config.cell, sim=config.sim
         )
@@ -310,25 +323,26 @@ def test_yakopcic_small_signal_evaluation_agrees_with_ngspice(ngspice, task):
 
 def test_configs_and_chunks_are_validated(task):
     with pytest.raises(ConfigError, match="TCL only"):
-        dataclasses.replace(_config(task), learning=LearningConfig(rule=RuleKind.GRADIENT))
+        _config(task).replace(learning=LearningConfig(rule=RuleKind.GRADIENT))
     for changes, message in (
         ({"spread_cv": 2.0}, "spread_cv"),
         ({"range_widening": 0.5}, "range_widening"),
         ({"read_scale_v": -1.0}, "read_scale_v"),
-        ({"device": "nope"}, "unknown memristor model"),
     ):
         with pytest.raises(ConfigError, match=message):
-            dataclasses.replace(_config(task), **changes)
+            MemristorConfig(**changes)
+    with pytest.raises(ConfigError, match="unknown memristor model"):
+        _config(task).replace(device="memristor:nope")
     for changes, message in (
         ({"chunk_samples": 0}, "chunk_samples"),
         ({"settle_s": 0.0}, "settle_s"),
-        ({"gate": True}, "gate must be a GateMode"),
+        ({"gate": True}, "gate must be one of cycles"),
     ):
         with pytest.raises(ConfigError, match=message):
             StreamConfig(**changes)
     config = _config(task)
-    net = build_network(task.student, config, task.x_train, task.y_train)
-    kwargs = dict(drive=config.drive, cell=config.cell, sim=config.sim, stream=config.stream)
+    net = _net(task, config)
+    kwargs = dict(drive=config.drive, cell=config.cell, sim=config.sim, stream=config.memristor.stream)
     prev = (task.x_train[0], task.y_train[0])
     with pytest.raises(ConfigError, match="need inputs of shape"):
         compile_chunk(net, task.x_train[:2, :1], task.y_train[:2], prev, **kwargs)
@@ -336,13 +350,8 @@ def test_configs_and_chunks_are_validated(task):
     bad[0, 0] = np.nan
     with pytest.raises(ConfigError, match="finite"):
         compile_chunk(net, bad, task.y_train[:2], prev, **kwargs)
-    with pytest.raises(LearningError, match="increase in time"):
-        stream._pwl([(0.0, 0.0), (0.0, 1.0)])
-
-
-def test_stop_after_chunks_is_checked(task, tmp_path):
-    with pytest.raises(ConfigError, match="stop_after_chunks"):
-        train_stream(task, _config(task), tmp_path, backend=None, progress=False, stop_after_chunks=0)
+    with pytest.raises(ConfigError, match="increase in time"):
+        compiler._pwl([(0.0, 0.0), (0.0, 1.0)])
 
 
 class _FakeBackend:
@@ -359,13 +368,13 @@ class _FakeBackend:
 
 def test_run_chunk_refuses_truncated_runs_and_runaway_states(task):
     config = _config(task)
-    net = build_network(task.student, config, task.x_train, task.y_train)
+    net = _net(task, config)
     x, y = task.x_train[:1], task.y_train[:1]
     circuit, timeline = compile_chunk(
-        net, x, y, (x[0], y[0]), drive=config.drive, cell=config.cell, sim=config.sim, stream=config.stream
+        net, x, y, (x[0], y[0]), drive=config.drive, cell=config.cell, sim=config.sim, stream=config.memristor.stream
     )
     t = np.linspace(0, timeline.stop_s, 50)
-    vectors = {name: np.zeros_like(t) for name in stream.wanted_vectors(circuit)}
+    vectors = {name: np.zeros_like(t) for name in wanted_vectors(circuit)}
     vectors["time"] = t[:25]
     with pytest.raises(ConvergenceError, match="before tstop"):
         run_chunk(_FakeBackend(vectors), net, circuit, timeline, y, config.drive, config.cell)
@@ -378,40 +387,13 @@ def test_run_chunk_refuses_truncated_runs_and_runaway_states(task):
 # --- CLI entry point -------------------------------------------------------------------------------------
 
 
-def _args(tmp_path, **changes):
-    base = dict(
-        task="teacher",
-        network="lattice:3x3",
-        rule="tcl",
-        backend="ngspice",
-        epochs=1,
-        train_samples=6,
-        test_samples=4,
-        lr=1e-6,
-        seed=4,
-        out=str(tmp_path / "run"),
-        resume=False,
-        no_progress=True,
-        tau_rise=1e-4,
-        tau_fall=9e-4,
-        beta_max=0.5,
-        clamp_conductance=1e-3,
-        tau_k=5e-6,
-        r_k=1e3,
-        threshold="auto",
-        threshold_shape="hard",
-        device="memristor:biolek",
-        spread=0.05,
-        chunk_samples=3,
-    )
-    base.update(changes)
-    return Namespace(**base)
-
-
 @pytest.mark.ngspice
 @pytest.mark.slow
-def test_train_memristor_entry_point_writes_the_resistor_mode_summary_keys(tmp_path, capsys):
-    assert train_memristor(_args(tmp_path)) == 0
+def test_train_memristor_from_the_command_line_writes_the_resistor_mode_summary_keys(tmp_path, capsys):
+    argv = ["train", "--device", "memristor:biolek", "--network", "lattice:3x3", "--epochs", "1"]
+    argv += ["--train-samples", "6", "--test-samples", "4", "--lr", "1u", "--seed", "4", "--spread", "0.05"]
+    argv += ["--chunk-samples", "3", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(argv) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert RESISTOR_SUMMARY_KEYS <= set(summary)
     assert summary["device"] == "memristor:biolek" and summary["spread_cv"] == 0.05
@@ -419,24 +401,23 @@ def test_train_memristor_entry_point_writes_the_resistor_mode_summary_keys(tmp_p
     assert '"loss_ratio"' in capsys.readouterr().out
 
 
-def test_cli_arguments_are_checked(task, tmp_path):
+def test_device_descriptions_and_memristor_settings_are_checked(task):
     assert parse_device("memristor:VTEAM") == ("vteam", ProgrammingMode.DEVICE_THRESHOLD)
     assert parse_device("memristor:joglekar") == ("joglekar", ProgrammingMode.CELL_THRESHOLD)
     assert parse_device("memristor:yakopcic:device") == ("yakopcic", ProgrammingMode.DEVICE_THRESHOLD)
+    assert parse_device("resistor") is None
     for text, message in (
-        ("vteam", "must look like"),
+        ("vteam", "must be resistor or memristor"),
         ("memristor:vteam:x", "'device' or 'cell'"),
         ("memristor:foo", "unknown"),
     ):
         with pytest.raises(ConfigError, match=message):
             parse_device(text)
+    config = _config(task)
     for changes, message in (
-        ({"rule": "gradient"}, "TCL only"),
-        ({"backend": "native"}, "ngspice only"),
-        ({"threshold": "abc"}, "--threshold"),
+        ({"learning": LearningConfig(rule=RuleKind.GRADIENT)}, "TCL only"),
+        ({"backend": BackendKind.NATIVE}, "ngspice only"),
+        ({"sim": SimulatorConfig(node_capacitance_f=1e-9)}, "resistor networks"),
     ):
         with pytest.raises(ConfigError, match=message):
-            run_config_from_args(_args(tmp_path, **changes), task)
-    assert run_config_from_args(_args(tmp_path, threshold="1e-5"), task).cell.threshold_v == 1e-5
-    with pytest.raises(Exception, match="unknown task"):
-        train_memristor(_args(tmp_path, task="iris"))
+            config.replace(**changes)

@@ -12,10 +12,11 @@ from tcl_circuits.config import (
     SimulatorConfig,
 )
 from tcl_circuits.errors import ConfigError, LearningError
-from tcl_circuits.learning import controller
-from tcl_circuits.learning.controller import RunConfig, train
+from tcl_circuits.learning import resistor
+from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.rules import RuleStep, calibrate_threshold_v
-from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.tasks import TaskConfig, teacher_task
 
 SUMMARY_KEYS = {
     "rule",
@@ -33,12 +34,11 @@ def _config(task, rule=RuleKind.GRADIENT, epochs=2, lr=5e-6, backend=BackendKind
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6)
     return RunConfig(
-        task.name,
-        backend,
-        drive,
-        FeedbackCellConfig(threshold_v=theta),
-        SimulatorConfig(),
-        LearningConfig(rule=rule, learning_rate_s2_per_v2=lr, epochs=epochs, **learning),
+        task=TaskConfig(network="lattice:3x3", train_samples=len(task.x_train), test_samples=len(task.x_test)),
+        backend=backend,
+        drive=drive,
+        cell=FeedbackCellConfig(threshold_v=theta),
+        learning=LearningConfig(rule=rule, learning_rate_s2_per_v2=lr, epochs=epochs, **learning),
     )
 
 
@@ -71,38 +71,22 @@ def test_gradient_training_lowers_the_loss_and_writes_a_self_describing_folder(t
 
 def test_existing_run_is_not_overwritten_and_resume_needs_the_same_config(task, tmp_path):
     train(task, _config(task, epochs=1), tmp_path, progress=False)
-    with pytest.raises(ConfigError, match="already holds a run"):
+    with pytest.raises(ConfigError, match="already holds this run"):
         train(task, _config(task, epochs=1), tmp_path, progress=False)
-    with pytest.raises(ConfigError, match="another configuration"):
+    with pytest.raises(ConfigError, match=r"holds a different run \(config.learning.learning_rate_s2_per_v2: 5e-06 -> 1e-06\)"):
         train(task, _config(task, epochs=1, lr=1e-6), tmp_path, resume=True, progress=False)
+    other_data = teacher_task("lattice:3x3", train_samples=30, test_samples=10, seed=5)
+    with pytest.raises(ConfigError, match="data_sha256"):
+        train(other_data, _config(task, epochs=1), tmp_path, resume=True, progress=False)
 
 
-def test_interrupted_run_resumes_where_it_stopped(task, tmp_path, monkeypatch):
+def test_interrupted_run_resumes_where_it_stopped(task, tmp_path):
     straight = train(task, _config(task, checkpoint_every=7), tmp_path / "straight", progress=False)
     final_straight = np.load(tmp_path / "straight" / "final_conductance_s.npy")
-
-    real_make_rule = controller.make_rule
-    calls = {"n": 0}
-
-    def interrupting_make_rule(config, backend):
-        rule = real_make_rule(config, backend)
-        update = rule.update
-
-        def update_then_interrupt(spec, x, y):
-            calls["n"] += 1
-            if calls["n"] == 40:
-                raise KeyboardInterrupt
-            return update(spec, x, y)
-
-        rule.update = update_then_interrupt
-        return rule
-
-    monkeypatch.setattr(controller, "make_rule", interrupting_make_rule)
-    with pytest.raises(KeyboardInterrupt):
-        train(task, _config(task, checkpoint_every=7), tmp_path / "cut", progress=False)
+    stopped = train(task, _config(task, checkpoint_every=7), tmp_path / "cut", progress=False, stop_after_samples=39)
+    assert stopped == {"stopped": True, "epoch": 1, "position": 9}
     state = json.loads((tmp_path / "cut" / "checkpoint.json").read_text())
     assert (state["epoch"], state["position"]) == (1, 7)  # 30 + 7 samples done: the last checkpoint
-    monkeypatch.setattr(controller, "make_rule", real_make_rule)
     resumed = train(task, _config(task, checkpoint_every=7), tmp_path / "cut", resume=True, progress=False)
     np.testing.assert_array_equal(np.load(tmp_path / "cut" / "final_conductance_s.npy"), final_straight)
     assert resumed["samples"] == straight["samples"] == 60
@@ -121,7 +105,7 @@ def test_non_finite_update_is_a_learning_error(task, tmp_path, monkeypatch):
                 RuleStep(delta_g_s=np.full(spec.n_edges, np.nan), dc_dg_estimate=np.zeros(spec.n_edges))
             )
 
-    monkeypatch.setattr(controller, "make_rule", lambda config, backend: Broken())
+    monkeypatch.setattr(resistor, "make_rule", lambda *args: Broken())
     with pytest.raises(LearningError, match="non-finite"):
         train(task, _config(task), tmp_path, progress=False)
 
@@ -157,7 +141,7 @@ def test_acceptance_tcl_in_ngspice_reaches_one_twentieth_of_the_initial_loss(tmp
 def test_verify_every_reruns_samples_in_ngspice_and_records_the_disagreement(tmp_path):
     task = teacher_task("lattice:4x4", train_samples=20, test_samples=5, seed=0)
     config = _config(task, rule=RuleKind.TCL, epochs=1, backend=BackendKind.NATIVE)
-    config = RunConfig(**{**config.__dict__, "sim": SimulatorConfig(verify_every=5)})
+    config = config.replace(sim=SimulatorConfig(verify_every=5))
     summary = train(task, config, tmp_path, progress=False)
     assert summary["verified_samples"] == 4
     assert summary["verify_update_rel_error_max"] < 0.02
