@@ -1,30 +1,62 @@
-"""Graphs in and out: networkx graph <-> NetworkSpec, and the GraphML and edge-list file formats."""
+"""Graphs in and out: networkx graph <-> NetworkSpec, and the GraphML and edge-list file formats.
+
+Every input is read strictly: numbers are plain decimals or SPICE suffixes (never ``0_8``, never ``inf``),
+units are fixed (voltages and targets in volts, conductances in siemens), a duplicate node or edge, an
+unknown attribute or an unknown edge element is an error naming the file and line (or node id), never a
+silent choice.
+
+Attributes. Nodes: ``role`` (input, output, hidden, ground; required), ``voltage`` (inputs, V), ``target``
+(outputs, V). Edges: ``element`` (``resistor``, the default: a learning conductance), ``conductance`` (S),
+``g_min`` and ``g_max`` (S, the bounds learning clips to).
+"""
 
 from __future__ import annotations
 
-import math
 import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Hashable
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
 from tcl_circuits.config import Role
-from tcl_circuits.errors import GraphError
+from tcl_circuits.errors import ConfigError, GraphError
 from tcl_circuits.network.spec import DEFAULT_G_MAX_S, DEFAULT_G_MIN_S, NetworkSpec
+from tcl_circuits.units import parse_quantity
+
+NODE_ATTRIBUTES = {"role": "", "voltage": "V", "target": "V"}
+"""Node attributes and their units."""
+EDGE_ELEMENTS = {"resistor": {"conductance": "S", "g_min": "S", "g_max": "S"}}
+"""Edge elements and the attributes (with units) each takes besides ``element``."""
+MAX_FILE_BYTES = 256 * 2**20
+
+
+def _number(value: object, where: str, name: str, unit: str) -> float:
+    """A finite number from a file or graph attribute (floats as they are; text strictly)."""
+    if isinstance(value, bool):
+        raise GraphError(f"{where}: attribute {name!r} must be a number ({unit}), got {value!r}")
+    if isinstance(value, int | float | np.floating | np.integer):
+        number = float(value)
+        if not np.isfinite(number):
+            raise GraphError(f"{where}: attribute {name!r} must be finite, got {value!r}")
+        return number
+    try:
+        return parse_quantity(str(value))
+    except ConfigError:
+        raise GraphError(
+            f"{where}: attribute {name!r} must be a number in {unit} such as 1e-3 or 1m, got {value!r}"
+        ) from None
+
+
+def _check_keys(data: dict, allowed: dict, where: str, what: str) -> None:
+    unknown = sorted(set(data) - set(allowed), key=str)
+    if unknown:
+        known = ", ".join(f"{k} ({u})" if u else k for k, u in allowed.items())
+        raise GraphError(f"{where}: unknown {what} attribute {unknown[0]!r} (known: {known})")
 
 
 # --- from networkx --------------------------------------------------------------------------------
-def _attr_float(value: object, where: str, name: str) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise GraphError(f"{where}: attribute {name!r} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise GraphError(f"{where}: attribute {name!r} must be finite, got {value!r}")
-    return number
-
-
 def from_graph(
     graph: nx.Graph,
     *,
@@ -32,12 +64,10 @@ def from_graph(
     g_max_s: float = DEFAULT_G_MAX_S,
     default_conductance_s: float | None = None,
 ) -> NetworkSpec:
-    """Validate a networkx graph and turn it into a NetworkSpec.
+    """Validate a networkx graph and turn it into a NetworkSpec (attributes: see the module docstring).
 
-    Node attribute ``role`` (input, output, hidden or ground) is required on every node; inputs may carry
-    ``voltage`` (volts) and outputs ``target`` (volts). Edge attribute ``conductance`` (siemens) is required
-    unless ``default_conductance_s`` is given; ``g_min`` and ``g_max`` override the bounds per edge. Node
-    order is the graph's insertion order.
+    ``conductance`` is required unless ``default_conductance_s`` is given. Node order is the graph's
+    insertion order.
     """
     if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
         raise GraphError("expected an undirected networkx.Graph (not directed, not a multigraph)")
@@ -45,7 +75,9 @@ def from_graph(
     index = {label: i for i, label in enumerate(labels)}
     roles = []
     for label in labels:
-        raw = graph.nodes[label].get("role")
+        data = graph.nodes[label]
+        _check_keys(data, NODE_ATTRIBUTES, f"node {label!r}", "node")
+        raw = data.get("role")
         if raw is None:
             raise GraphError(
                 f"node {label!r} has no 'role' attribute (expected input, output, hidden or ground)"
@@ -56,33 +88,42 @@ def from_graph(
             raise GraphError(
                 f"node {label!r} has role {raw!r}; expected input, output, hidden or ground"
             ) from None
+    for label, role in zip(labels, roles, strict=True):
+        for name, wanted in (("voltage", Role.INPUT), ("target", Role.OUTPUT)):
+            if name in graph.nodes[label] and role is not wanted:
+                raise GraphError(
+                    f"node {label!r}: attribute {name!r} belongs to {wanted.value} nodes, this is {role.value}"
+                )
     inputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.INPUT]
     outputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.OUTPUT]
-    voltage = [
-        _attr_float(graph.nodes[x]["voltage"], f"node {x!r}", "voltage")
-        if "voltage" in graph.nodes[x]
-        else np.nan
-        for x in inputs
-    ]
-    target = [
-        _attr_float(graph.nodes[x]["target"], f"node {x!r}", "target")
-        if "target" in graph.nodes[x]
-        else np.nan
-        for x in outputs
-    ]
+
+    def node_values(nodes: list[Hashable], name: str) -> list[float]:
+        return [
+            _number(graph.nodes[x][name], f"node {x!r}", name, "V") if name in graph.nodes[x] else np.nan
+            for x in nodes
+        ]
+
     edges, g, lo, hi = [], [], [], []
     for a, b, data in graph.edges(data=True):
         where = f"edge {a!r}-{b!r}"
         if a == b:
             raise GraphError(f"{where} is a self-loop")
+        element = str(data.get("element", "resistor")).strip().lower()
+        if element not in EDGE_ELEMENTS:
+            raise GraphError(
+                f"{where}: unknown element {data.get('element')!r} (known: {', '.join(EDGE_ELEMENTS)})"
+            )
+        _check_keys(
+            {k: v for k, v in data.items() if k != "element"}, EDGE_ELEMENTS[element], where, f"{element}"
+        )
         if "conductance" in data:
-            g.append(_attr_float(data["conductance"], where, "conductance"))
+            g.append(_number(data["conductance"], where, "conductance", "S"))
         elif default_conductance_s is not None:
             g.append(float(default_conductance_s))
         else:
             raise GraphError(f"{where} has no 'conductance' attribute (siemens)")
-        lo.append(_attr_float(data["g_min"], where, "g_min") if "g_min" in data else g_min_s)
-        hi.append(_attr_float(data["g_max"], where, "g_max") if "g_max" in data else g_max_s)
+        lo.append(_number(data["g_min"], where, "g_min", "S") if "g_min" in data else g_min_s)
+        hi.append(_number(data["g_max"], where, "g_max", "S") if "g_max" in data else g_max_s)
         i, j = index[a], index[b]
         edges.append((min(i, j), max(i, j)))
     return NetworkSpec(
@@ -92,8 +133,8 @@ def from_graph(
         conductance_s=np.array(g, dtype=float),
         g_min_s=np.array(lo, dtype=float),
         g_max_s=np.array(hi, dtype=float),
-        input_voltage_v=np.array(voltage, dtype=float),
-        target_v=np.array(target, dtype=float),
+        input_voltage_v=np.array(node_values(inputs, "voltage"), dtype=float),
+        target_v=np.array(node_values(outputs, "target"), dtype=float),
     )
 
 
@@ -119,23 +160,104 @@ def to_graph(spec: NetworkSpec) -> nx.Graph:
     return graph
 
 
-# --- loaders ---------------------------------------------------------------------------------------
-def load_graphml(path: str | Path) -> nx.Graph:
-    """Read a GraphML file (node attribute ``role``, optional ``voltage``/``target``; edge ``conductance``)."""
+# --- files -----------------------------------------------------------------------------------------
+def _read_text(path: Path, what: str) -> str:
     try:
-        graph = nx.read_graphml(Path(path))
-    except (OSError, nx.NetworkXError, SyntaxError, ValueError) as exc:
-        raise GraphError(f"cannot read GraphML file {str(path)!r}: {exc}") from None
-    if graph.is_directed():
-        graph = nx.Graph(graph)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise GraphError(f"{what} {str(path)!r} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphError(f"cannot read {what} {str(path)!r}: {exc}") from None
+
+
+_GRAPHML_NS = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def load_graphml(path: str | Path) -> nx.Graph:
+    """Read a GraphML file strictly (attributes: see the module docstring).
+
+    Duplicate node ids, duplicate edges (in either direction), nested graphs, hyperedges, unknown
+    attributes and ill-formed numbers are errors naming the id or line. Document type declarations are
+    refused (no entity expansion).
+    """
+    file = Path(path)
+    name = file.name
+    text = _read_text(file, "GraphML file")
+    if re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE):
+        raise GraphError(f"{name}: document type declarations are not accepted in GraphML files")
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        raise GraphError(f"{name}: not well-formed XML ({exc})") from None
+    if _local(root.tag) != "graphml":
+        raise GraphError(f"{name}: the root element is <{_local(root.tag)}>, expected <graphml>")
+    keys: dict[str, tuple[str, str]] = {}  # key id -> (for, attr.name)
+    for key in root.iter(f"{_GRAPHML_NS}key"):
+        keys[key.get("id", "")] = (key.get("for", "all"), key.get("attr.name", key.get("id", "")))
+    graphs = root.findall(f"{_GRAPHML_NS}graph")
+    if len(graphs) != 1:
+        raise GraphError(f"{name}: expected exactly one <graph>, found {len(graphs)}")
+    graph_element = graphs[0]
+    for unsupported in ("hyperedge", "port"):
+        if graph_element.find(f".//{_GRAPHML_NS}{unsupported}") is not None:
+            raise GraphError(f"{name}: <{unsupported}> elements are not supported")
+    if graph_element.find(f"./{_GRAPHML_NS}node/{_GRAPHML_NS}graph") is not None:
+        raise GraphError(f"{name}: nested graphs are not supported")
+
+    def attributes(element: ElementTree.Element, kind: str, where: str) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for data in element.findall(f"{_GRAPHML_NS}data"):
+            key = data.get("key", "")
+            if key not in keys:
+                raise GraphError(f"{name}: {where} uses the undeclared key {key!r}")
+            scope, attr = keys[key]
+            if scope not in (kind, "all"):
+                raise GraphError(f"{name}: {where} uses key {key!r}, which is declared for {scope}")
+            if attr in values:
+                raise GraphError(f"{name}: {where} gives attribute {attr!r} twice")
+            values[attr] = (data.text or "").strip()
+        for key, (scope, attr) in keys.items():  # defaults declared with the key
+            if scope in (kind, "all") and attr not in values:
+                default = root.find(f"{_GRAPHML_NS}key[@id='{key}']/{_GRAPHML_NS}default")
+                if default is not None and default.text is not None:
+                    values[attr] = default.text.strip()
+        return values
+
+    graph = nx.Graph()
+    for node in graph_element.findall(f"{_GRAPHML_NS}node"):
+        node_id = node.get("id")
+        if node_id is None:
+            raise GraphError(f"{name}: a <node> has no id")
+        if node_id in graph:
+            raise GraphError(f"{name}: node id {node_id!r} appears twice")
+        values = attributes(node, "node", f"node {node_id!r}")
+        _check_keys(values, NODE_ATTRIBUTES, f"{name}: node {node_id!r}", "node")
+        graph.add_node(node_id, **values)
+    for edge in graph_element.findall(f"{_GRAPHML_NS}edge"):
+        a, b = edge.get("source"), edge.get("target")
+        where = f"edge {a!r}-{b!r}"
+        for end in (a, b):
+            if end not in graph:
+                raise GraphError(f"{name}: {where} names node {end!r}, which is not declared")
+        if graph.has_edge(a, b):
+            raise GraphError(f"{name}: {where} appears twice")
+        if a == b:
+            raise GraphError(f"{name}: {where} is a self-loop")
+        values = attributes(edge, "edge", where)
+        graph.add_edge(a, b, **values)
     return graph
 
 
-_NODE_DIRECTIVE = re.compile(r"^#@\s*node\s+(\S+)\s+(.*)$")
+_NODE_DIRECTIVE = re.compile(r"^#@\s*node\s+(\S+)(?:\s+(.*))?$")
 
 
 def load_edgelist(path: str | Path) -> nx.Graph:
-    """Read an edge list: lines ``a b conductance_in_siemens``; node roles in ``#@ node LABEL role=.. voltage=..``.
+    """Read an edge list strictly: lines ``a b conductance_in_siemens [key=value ...]``; node attributes in
+    ``#@ node LABEL role=.. voltage=.. target=..`` lines; other ``#`` lines are comments.
 
     Example::
 
@@ -144,32 +266,77 @@ def load_edgelist(path: str | Path) -> nx.Graph:
         #@ node gnd role=ground
         in1 h 1e-3
         h out 2e-3
-        h gnd 1e-3
+        h gnd 1m
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GraphError(f"cannot read edge list {str(path)!r}: {exc}") from None
+    file = Path(path)
+    name = file.name
+    text = _read_text(file, "edge list")
     graph = nx.Graph()
+    declared: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    edge_line: dict[frozenset, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        where = f"{Path(path).name}:{number}"
+        where = f"{name}:{number}"
         directive = _NODE_DIRECTIVE.match(line)
         if directive:
-            attrs: dict[str, object] = {}
-            for item in directive.group(2).split():
+            label = directive.group(1)
+            if label in declared:
+                raise GraphError(
+                    f"{where}: node {label!r} is declared again (first on line {declared[label]})"
+                )
+            attrs: dict[str, str] = {}
+            for item in (directive.group(2) or "").split():
                 key, sep, value = item.partition("=")
-                if not sep or key not in ("role", "voltage", "target"):
-                    raise GraphError(f"{where}: expected role=.., voltage=.. or target=.., got {item!r}")
+                if not sep or not value:
+                    raise GraphError(f"{where}: expected key=value, got {item!r}")
+                if key in attrs:
+                    raise GraphError(f"{where}: {key!r} given twice")
                 attrs[key] = value
-            graph.add_node(directive.group(1), **attrs)
+            _check_keys(attrs, NODE_ATTRIBUTES, where, "node")
+            for key in ("voltage", "target"):
+                if key in attrs:
+                    attrs[key] = _number(attrs[key], where, key, "V")  # type: ignore[assignment]
+            declared[label] = number
+            graph.add_node(label, **attrs)
+            first_seen.setdefault(label, number)
             continue
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) != 3:
+        if len(parts) < 3:
             raise GraphError(f"{where}: expected 'node_a node_b conductance', got {line!r}")
-        graph.add_edge(parts[0], parts[1], conductance=_attr_float(parts[2], where, "conductance"))
+        a, b = parts[0], parts[1]
+        if a == b:
+            raise GraphError(f"{where}: edge {a!r}-{b!r} is a self-loop")
+        pair = frozenset((a, b))
+        if pair in edge_line:
+            raise GraphError(f"{where}: edge {a!r}-{b!r} appears again (first on line {edge_line[pair]})")
+        attrs = {"conductance": _number(parts[2], where, "conductance", "S")}
+        for item in parts[3:]:
+            key, sep, value = item.partition("=")
+            if not sep or not value or key in attrs:
+                raise GraphError(f"{where}: expected key=value after the conductance, got {item!r}")
+            attrs[key] = value
+        element = str(attrs.get("element", "resistor"))
+        if element not in EDGE_ELEMENTS:
+            raise GraphError(f"{where}: unknown element {element!r} (known: {', '.join(EDGE_ELEMENTS)})")
+        _check_keys(
+            {k: v for k, v in attrs.items() if k != "element"}, EDGE_ELEMENTS[element], where, element
+        )
+        for key in ("g_min", "g_max"):
+            if key in attrs:
+                attrs[key] = _number(attrs[key], where, key, "S")
+        edge_line[pair] = number
+        for end in (a, b):
+            first_seen.setdefault(end, number)
+        graph.add_edge(a, b, **attrs)
+    for label in graph.nodes:
+        if "role" not in graph.nodes[label]:
+            raise GraphError(
+                f"{name}:{first_seen[label]}: node {label!r} has no role: declare it with '#@ node {label} role=...'"
+                " (input, output, hidden or ground)"
+            )
     return graph
 
 

@@ -86,7 +86,10 @@ def test_killed_worker_is_replaced_and_runs_continue():
 def test_timeout_kills_the_worker_retries_once_and_the_next_run_works():
     slow = "slow\nv1 a 0 SIN(0 1 1e6)\nr1 a b 1000.0\nc1 b 0 1e-9\n.tran 1e-10 1e-2 0 1e-10\n.end\n"
     with NgspiceBackend(timeout_s=1.0, retries=1) as backend:
-        with pytest.raises(SimulationTimeoutError, match=r"did not finish within 1 s \(also on 1 fresh worker\(s\)\); .*--timeout"):
+        with pytest.raises(
+            SimulationTimeoutError,
+            match=r"did not finish within 1 s \(also on 1 fresh worker\(s\)\); .*--timeout",
+        ):
             backend.run_netlist(slow)
         assert backend.restarts == 1  # one retry on a fresh worker
         assert backend.run_netlist(DIVIDER).vectors["b"][0] == pytest.approx(0.75)

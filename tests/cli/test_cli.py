@@ -35,7 +35,10 @@ def test_compile_graph_file(tmp_path, capsys):
         (["compile", "torus:3"], "unknown network 'torus:3'"),
         (["compile", "lattice:3x3", "--threshold", "big"], "--threshold: expected a number"),
         (["compile", "lattice:3x3", "--tau-rise", "-1"], "--tau-rise must be > 0"),
-        (["compile", "lattice:3x3", "--tau-rise", "1e-3", "--tau-fall", "1e-4"], "--tau-fall (0.0001 s) must exceed --tau-rise"),
+        (
+            ["compile", "lattice:3x3", "--tau-rise", "1e-3", "--tau-fall", "1e-4"],
+            "--tau-fall (0.0001 s) must exceed --tau-rise",
+        ),
         (["train", "--task", "nonsense", "--out", "x"], "--task: expected one of teacher"),
         (["train", "--seed", "-1", "--out", "x"], "--seed must be >= 0"),
         (["train", "--epochs", "0", "--out", "x"], "--epochs must be >= 1"),
@@ -46,7 +49,9 @@ def test_compile_graph_file(tmp_path, capsys):
         (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
     ],
 )
-def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(argv, message, capsys, tmp_path, monkeypatch):
+def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(
+    argv, message, capsys, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -55,7 +60,10 @@ def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(argv, message,
 
 
 def test_values_take_spice_suffixes(tmp_path, capsys):
-    assert main(["compile", "lattice:3x3", "--tau-rise", "100u", "--tau-fall", "0.9m", "--threshold", "20u"]) == 0
+    assert (
+        main(["compile", "lattice:3x3", "--tau-rise", "100u", "--tau-fall", "0.9m", "--threshold", "20u"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "threshold 2e-05 V" in text and "beta 0 -> 0.5 in 0.0001 s, back to 0 in 0.0009 s" in text
 

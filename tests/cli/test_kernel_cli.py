@@ -91,6 +91,8 @@ def test_errors_print_a_message_and_return_2(capsys):
 
 
 def test_build_kernel_requires_the_parameters_of_its_family():
-    assert build_kernel(KernelOptions(kernel=KernelName.RC, tau_k=0.05)).describe()["area"] == pytest.approx(0, abs=1e-9)
+    assert build_kernel(KernelOptions(kernel=KernelName.RC, tau_k=0.05)).describe()["area"] == pytest.approx(
+        0, abs=1e-9
+    )
     with pytest.raises(ConfigError, match="--tau-u is required for --kernel second-order"):
         build_kernel(KernelOptions(kernel=KernelName.SECOND_ORDER))

@@ -202,7 +202,10 @@ def test_markov_sweep_error_and_area_fall_with_dissipation():
         (lambda: Sawtooth(1, 0, 1, 9).grid(1e-7), "points per period"),
         (lambda: apply_nonlinearity(np.ones(3), -1.0), "threshold must be a finite number >= 0"),
         (lambda: apply_nonlinearity(np.ones(3), 0.0, "cubic"), "threshold must be > 0 for the cubic"),
-        (lambda: apply_nonlinearity(np.ones(3), 1.0, "square"), "nonlinearity must be one of hard, dead_zone, cubic"),
+        (
+            lambda: apply_nonlinearity(np.ones(3), 1.0, "square"),
+            "nonlinearity must be one of hard, dead_zone, cubic",
+        ),
         (lambda: delta_w_periodic(np.ones(2), 0.1, ECOLI, 1.0), "signal must be a finite 1-D array"),
         (lambda: response_curve(ECOLI, [], 0, 1, 9, 1.0), "amplitudes must be a non-empty"),
         (lambda: learning_window(np.ones(3), np.ones(4)), "same length"),

@@ -34,7 +34,9 @@ def _config(task, rule=RuleKind.GRADIENT, epochs=2, lr=5e-6, backend=BackendKind
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(task.student, task.x_train[:20], task.y_train[:20], drive, 5e-6)
     return RunConfig(
-        task=TaskConfig(network="lattice:3x3", train_samples=len(task.x_train), test_samples=len(task.x_test)),
+        task=TaskConfig(
+            network="lattice:3x3", train_samples=len(task.x_train), test_samples=len(task.x_test)
+        ),
         backend=backend,
         drive=drive,
         cell=FeedbackCellConfig(threshold_v=theta),
@@ -73,7 +75,10 @@ def test_existing_run_is_not_overwritten_and_resume_needs_the_same_config(task, 
     train(task, _config(task, epochs=1), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="already holds this run"):
         train(task, _config(task, epochs=1), tmp_path, progress=False)
-    with pytest.raises(ConfigError, match=r"holds a different run \(config.learning.learning_rate_s2_per_v2: 5e-06 -> 1e-06\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"holds a different run \(config.learning.learning_rate_s2_per_v2: 5e-06 -> 1e-06\)",
+    ):
         train(task, _config(task, epochs=1, lr=1e-6), tmp_path, resume=True, progress=False)
     other_data = teacher_task("lattice:3x3", train_samples=30, test_samples=10, seed=5)
     with pytest.raises(ConfigError, match="data_sha256"):
@@ -83,7 +88,9 @@ def test_existing_run_is_not_overwritten_and_resume_needs_the_same_config(task, 
 def test_interrupted_run_resumes_where_it_stopped(task, tmp_path):
     straight = train(task, _config(task, checkpoint_every=7), tmp_path / "straight", progress=False)
     final_straight = np.load(tmp_path / "straight" / "final_conductance_s.npy")
-    stopped = train(task, _config(task, checkpoint_every=7), tmp_path / "cut", progress=False, stop_after_samples=39)
+    stopped = train(
+        task, _config(task, checkpoint_every=7), tmp_path / "cut", progress=False, stop_after_samples=39
+    )
     assert stopped == {"stopped": True, "epoch": 1, "position": 9}
     state = json.loads((tmp_path / "cut" / "checkpoint.json").read_text())
     assert (state["epoch"], state["position"]) == (1, 7)  # 30 + 7 samples done: the last checkpoint

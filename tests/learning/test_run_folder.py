@@ -135,7 +135,13 @@ def test_resume_with_other_sample_counts_is_refused_by_name(task, tmp_path):
     _interrupted(task, out)
     config = _config().replace(task=TaskConfig(network="lattice:3x3", train_samples=8, test_samples=2))
     with pytest.raises(ConfigError, match="config.task.test_samples: 4 -> 2"):
-        train(teacher_task("lattice:3x3", train_samples=8, test_samples=2, seed=0), config, out, resume=True, progress=False)
+        train(
+            teacher_task("lattice:3x3", train_samples=8, test_samples=2, seed=0),
+            config,
+            out,
+            resume=True,
+            progress=False,
+        )
 
 
 def test_summary_is_strict_json_and_a_dollar_sign_in_a_name_plots(tmp_path):

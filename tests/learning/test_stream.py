@@ -239,7 +239,7 @@ def test_loop_gain_bound_raises_before_simulating(task, tmp_path):
     with pytest.raises(ConfigError, match="in-cycle loop gain"):
         train(task, config, tmp_path, backend=NoBackend(), progress=False)
     gain = loop_gains(
-            _net(task, config),
+        _net(task, config),
         task.x_train,
         task.y_train,
         config.drive,
@@ -371,7 +371,14 @@ def test_run_chunk_refuses_truncated_runs_and_runaway_states(task):
     net = _net(task, config)
     x, y = task.x_train[:1], task.y_train[:1]
     circuit, timeline = compile_chunk(
-        net, x, y, (x[0], y[0]), drive=config.drive, cell=config.cell, sim=config.sim, stream=config.memristor.stream
+        net,
+        x,
+        y,
+        (x[0], y[0]),
+        drive=config.drive,
+        cell=config.cell,
+        sim=config.sim,
+        stream=config.memristor.stream,
     )
     t = np.linspace(0, timeline.stop_s, 50)
     vectors = {name: np.zeros_like(t) for name in wanted_vectors(circuit)}

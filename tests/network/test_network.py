@@ -45,8 +45,18 @@ def _broken(triangle, change):
         (lambda g: g.edges["in", "h"].update(conductance=0.0), "edge 'in'-'h'.*> 0"),
         (lambda g: g.edges["in", "h"].update(conductance="lots"), "must be a number"),
         (lambda g: g.edges["in", "h"].pop("conductance"), "no 'conductance'"),
-        (lambda g: g.nodes["in"].update(role="hidden"), "no node with role 'input'"),
-        (lambda g: g.nodes["out"].update(role="hidden"), "no node with role 'output'"),
+        (
+            lambda g: (g.nodes["in"].update(role="hidden"), g.nodes["in"].pop("voltage")),
+            "no node with role 'input'",
+        ),
+        (
+            lambda g: (g.nodes["out"].update(role="hidden"), g.nodes["out"].pop("target")),
+            "no node with role 'output'",
+        ),
+        (lambda g: g.nodes["in"].update(role="hidden"), "'voltage' belongs to input nodes, this is hidden"),
+        (lambda g: g.nodes["h"].update(colour="red"), "node 'h': unknown node attribute 'colour'"),
+        (lambda g: g.edges["in", "h"].update(element="diode"), "edge 'in'-'h': unknown element 'diode'"),
+        (lambda g: g.edges["in", "h"].update(conductance="1_0e-3"), "must be a number in S"),
         (lambda g: g.nodes["in"].update(voltage=float("inf")), "voltage.*finite"),
         (lambda g: g.edges["in", "h"].update(g_min=2.0, g_max=1.0), "bounds"),
     ],
@@ -141,14 +151,80 @@ def test_edgelist_with_node_directives(tmp_path):
     ("text", "match"),
     [
         ("a b\n", "expected 'node_a node_b conductance'"),
-        ("#@ node a colour=red\n", "role=.., voltage"),
+        ("#@ node a colour=red\n", "bad.edges:1: unknown node attribute 'colour'"),
         ("a b x\n", "number"),
+        ("#@ node a role=input voltage=0_8\n", "bad.edges:1: attribute 'voltage' must be a number in V"),
+        (
+            "#@ node a role=input\n#@ node b role=ground\na b 1e-3\nb a 2e-3\n",
+            "bad.edges:4: edge 'b'-'a' appears again \\(first on line 3\\)",
+        ),
+        ("#@ node a role=input\n#@ node a role=output\n", "bad.edges:2: node 'a' is declared again"),
+        ("#@ node a role=input\na b 1_0e-3\n", "bad.edges:2: attribute 'conductance' must be a number in S"),
+        (
+            "#@ node a role=input\n#@ node b role=ground\na b 1e-3 element=diode\n",
+            "bad.edges:3: unknown element 'diode'",
+        ),
+        ("#@ node a role=input\na b 1e-3\n", "bad.edges:2: node 'b' has no role"),
+        ("#@ node a role=input\na a 1e-3\n", "self-loop"),
     ],
 )
 def test_edgelist_errors(tmp_path, text, match):
     path = tmp_path / "bad.edges"
     path.write_text(text)
     with pytest.raises(GraphError, match=match):
+        network.load_graph(path)
+
+
+GRAPHML = """<?xml version='1.0' encoding='utf-8'?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+<key id="r" for="node" attr.name="role" attr.type="string"/>
+<key id="v" for="node" attr.name="voltage" attr.type="double"/>
+<key id="g" for="edge" attr.name="conductance" attr.type="double"/>
+<graph edgedefault="undirected">
+{body}
+</graph></graphml>"""
+GOOD_BODY = """<node id="a"><data key="r">input</data><data key="v">0.8</data></node>
+<node id="b"><data key="r">output</data></node>
+<node id="c"><data key="r">ground</data></node>
+<edge source="a" target="b"><data key="g">1e-3</data></edge>
+<edge source="b" target="c"><data key="g">1m</data></edge>"""
+
+
+def test_strict_graphml_reads_a_good_file(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text(GRAPHML.format(body=GOOD_BODY))
+    spec = network.from_graph(network.load_graph(path))
+    np.testing.assert_allclose(spec.conductance_s, [1e-3, 1e-3])
+    np.testing.assert_allclose(spec.input_voltage_v, [0.8])
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        (GOOD_BODY + '\n<node id="b"><data key="r">hidden</data></node>', "node id 'b' appears twice"),
+        (
+            GOOD_BODY + '\n<edge source="c" target="b"><data key="g">1e-3</data></edge>',
+            "edge 'c'-'b' appears twice",
+        ),
+        (GOOD_BODY.replace(">0.8<", ">0_8<"), "attribute 'voltage' must be a number in V"),
+        (GOOD_BODY.replace('<data key="g">1m</data>', '<data key="x">1</data>'), "undeclared key 'x'"),
+        (GOOD_BODY + '\n<edge source="a" target="zz"/>', "names node 'zz', which is not declared"),
+    ],
+)
+def test_strict_graphml_errors_name_the_culprit(tmp_path, body, match):
+    path = tmp_path / "g.graphml"
+    path.write_text(GRAPHML.format(body=body))
+    with pytest.raises(GraphError, match=match):
+        network.from_graph(network.load_graph(path))
+
+
+def test_graphml_refuses_entities_and_junk(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><graphml/>')
+    with pytest.raises(GraphError, match="document type declarations"):
+        network.load_graph(path)
+    path.write_text("<graphml><unclosed>")
+    with pytest.raises(GraphError, match="not well-formed XML"):
         network.load_graph(path)
 
 

@@ -103,7 +103,10 @@ def test_forbidden_tokens_are_rejected(text):
             lambda: sawtooth_circuit([kernel_cell(KERNELS[0], 1.0)], SAW, n_cycles=0),
             "n_cycles must be an int >= 1",
         ),
-        (lambda: sawtooth_circuit([kernel_cell(KERNELS[0], 1.0)], SAW, max_step_s=-1.0), "max_step_s must be"),
+        (
+            lambda: sawtooth_circuit([kernel_cell(KERNELS[0], 1.0)], SAW, max_step_s=-1.0),
+            "max_step_s must be",
+        ),
     ],
 )
 def test_invalid_cell_requests_raise(call, match):

@@ -103,7 +103,9 @@ def test_failure_in_log_detects_failures(log, exc, match):
 
 def test_a_clean_log_is_no_failure_and_vector_names_map_to_shared_mode():
     assert failure_in_log("Circuit: t\nNo. of Data Rows : 10\nTotal analysis time (seconds) = 0.01\n") is None
-    assert shared_name("v(n1)") == "n1" and shared_name("i(vs)") == "vs#branch" and shared_name("time") == "time"
+    assert (
+        shared_name("v(n1)") == "n1" and shared_name("i(vs)") == "vs#branch" and shared_name("time") == "time"
+    )
 
 
 def test_batch_backend_reports_process_failures(tmp_path):
