@@ -63,7 +63,9 @@ def memristor_config(task, name, lr, *, drive, cell, epochs, seed, spread, chunk
         sim=SimulatorConfig(),
         learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=lr, epochs=epochs, seed=seed),
         memristor=MemristorConfig(
-            programming=ProgrammingConfig(voltage_saturation=SATURATION.get(name), read_coupling=read_coupling),
+            programming=ProgrammingConfig(
+                voltage_saturation=SATURATION.get(name), read_coupling=read_coupling
+            ),
             stream=StreamConfig(chunk_samples=chunk),
             spread_cv=spread,
         ),

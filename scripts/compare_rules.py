@@ -48,7 +48,9 @@ def main() -> None:
             drive=drive,
             cell=FeedbackCellConfig(threshold_v=theta),
             sim=SimulatorConfig(),
-            learning=LearningConfig(rule=rule, learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed),
+            learning=LearningConfig(
+                rule=rule, learning_rate_s2_per_v2=args.lr, epochs=args.epochs, seed=args.seed
+            ),
         )
         run_dir = Path(tempfile.mkdtemp())
         summary = train(task, config, run_dir, progress=False)

@@ -25,8 +25,10 @@ SCALE = {
 }
 """SPICE scale factors (case-insensitive; ``m`` is milli, ``meg`` mega)."""
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|[tgkmuµnpf])?$", re.IGNORECASE)
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_QUANTITY = re.compile(
+    r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(meg|[tgkmuµnpf])?$", re.IGNORECASE
+)
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 
 def parse_quantity(text: str) -> float:

@@ -79,6 +79,12 @@ def _evaluate(task: RegressionTask, learner: Learner) -> dict[str, float]:
     return out
 
 
+def _epoch_record(epoch: int, metrics: dict[str, float], seconds: float) -> dict:
+    """One row of epochs.csv, columns in a fixed order (epoch, train_*, test_*, seconds) whatever the source."""
+    ordered = sorted(metrics, key=lambda key: (not key.startswith("train_"), key))
+    return {"epoch": epoch, **{key: metrics[key] for key in ordered}, "seconds": seconds}
+
+
 def _csv_rows(records: list[dict]) -> list[dict]:
     """Records without their list-valued fields (kept in samples.jsonl and the learner's arrays)."""
     return [{k: v for k, v in r.items() if not isinstance(v, list)} for r in records]
@@ -110,7 +116,14 @@ def train(
                 state = folder.load_checkpoint()
                 try:
                     epoch, position = int(state["epoch"]), int(state["position"])
-                    epoch_records = list(state["epoch_records"])
+                    epoch_records = [
+                        _epoch_record(
+                            int(r["epoch"]),
+                            {k: v for k, v in r.items() if k not in ("epoch", "seconds")},
+                            float(r["seconds"]),
+                        )
+                        for r in state["epoch_records"]
+                    ]
                     elapsed_before = float(state["seconds"])
                 except (KeyError, TypeError, ValueError) as error:
                     raise DataError(f"checkpoint.json is damaged ({error})") from None
@@ -137,7 +150,7 @@ def train(
                     },
                 )
                 folder.write_text("first_sample.cir", learner.netlist(task.x_train[0], task.y_train[0]))
-                epoch_records = [{"epoch": 0, **_evaluate(task, learner), "seconds": 0.0}]
+                epoch_records = [_epoch_record(0, _evaluate(task, learner), 0.0)]
 
             def seconds() -> float:
                 return elapsed_before + time.perf_counter() - started
@@ -185,7 +198,7 @@ def train(
                         since_checkpoint = 0
                 epoch += 1
                 position = 0
-                epoch_records.append({"epoch": epoch, **_evaluate(task, learner), "seconds": seconds()})
+                epoch_records.append(_epoch_record(epoch, _evaluate(task, learner), seconds()))
                 bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
                 checkpoint()
                 since_checkpoint = 0

@@ -178,7 +178,7 @@ def triangle() -> nx.Graph:
 
 
 _BUILDER_PATTERN = re.compile(
-    r"^(?:lattice:(?P<rows>\d{1,7})x(?P<cols>\d{1,7})"
+    r"(?a)^(?:lattice:(?P<rows>\d{1,7})x(?P<cols>\d{1,7})"
     r"|regular:(?P<rn>\d{1,7}),(?P<rd>\d{1,7})"
     r"|er:(?P<en>\d{1,7}),(?P<ep>(?:0|1)?(?:\.\d+)?|1)"
     r"|layered:(?P<sizes>\d{1,7}(?:-\d{1,7})+))$"

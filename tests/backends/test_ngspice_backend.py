@@ -9,7 +9,13 @@ import pytest
 from tcl_circuits import network
 from tcl_circuits.backends.ngspice import NgspiceBackend
 from tcl_circuits.circuit.compile import compile_tcl
-from tcl_circuits.errors import ConvergenceError, NetlistError, SimulationError, SimulationTimeoutError
+from tcl_circuits.errors import (
+    ConvergenceError,
+    NetlistError,
+    SimulationError,
+    SimulationTimeoutError,
+    WorkerCrashedError,
+)
 
 pytestmark = pytest.mark.ngspice
 
@@ -115,3 +121,43 @@ def test_memory_stays_flat_over_many_runs(ngspice, triangle, drive, cell):
         ngspice.run_netlist(deck)
     grown_kb = _rss_kb(ngspice.worker_pid) - before
     assert grown_kb < 4000, f"worker memory grew by {grown_kb} kB over 600 runs"
+
+
+def test_a_stopped_worker_is_replaced_and_the_run_retried():
+    with NgspiceBackend(timeout_s=3.0) as backend:
+        backend.run_netlist(DIVIDER)
+        stuck = backend.worker_pid
+        os.kill(stuck, signal.SIGSTOP)
+        try:
+            result = backend.run_netlist(DIVIDER)  # times out on the stopped worker, then runs on a fresh one
+        finally:
+            try:
+                os.kill(stuck, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        assert result.vectors["b"][0] == pytest.approx(0.75)
+        assert backend.worker_pid != stuck and backend.restarts == 1
+
+
+def test_a_deck_that_crashes_every_worker_is_reported_as_such():
+    crashing = (
+        "crash\nvx a 0 dc 0 external\nr1 a 0 1.0\n.tran 1e-6 1e-5\n.end\n"  # segfaults ngspice 39 in run
+    )
+    with NgspiceBackend(timeout_s=30) as backend:
+        with pytest.raises(
+            WorkerCrashedError, match=r"killed by SIGSEGV \(also on 1 fresh worker\(s\)\)"
+        ) as info:
+            backend.run_netlist(crashing)
+        assert "libngspice" not in str(info.value)
+        assert backend.run_netlist(DIVIDER).vectors["b"][0] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("line", ["*# shell touch pwned", "*ng_script", ".param x={1}"])
+def test_control_comments_scripts_and_parameters_are_refused(ngspice, line):
+    deck = (
+        f"{line}\nv1 a 0 DC 1.0\nr1 a 0 1.0\n.op\n.end\n"
+        if line == "*ng_script"
+        else f"t\n{line}\n{DIVIDER.split(chr(10), 1)[1]}"
+    )
+    with pytest.raises(NetlistError):
+        ngspice.run_netlist(deck)

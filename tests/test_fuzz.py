@@ -1,0 +1,88 @@
+"""Hostile and random inputs (a sample here; scripts/soak.py runs >= 10^4): no traceback, no command
+executed, no silent misread."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from strategies import CANARY, FLAGS, INT_FLAGS, edge_lists, quantities, same_graph, train_options
+
+from tcl_circuits.errors import TclCircuitsError
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("TCL_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@FUZZ
+@given(case=quantities())
+def test_numbers_are_read_exactly_or_refused(case):
+    from tcl_circuits.units import parse_quantity
+
+    text, value = case
+    if value is None:
+        with pytest.raises(TclCircuitsError):
+            parse_quantity(text)
+    else:
+        assert parse_quantity(text) == pytest.approx(value, rel=1e-12)
+
+
+@FUZZ
+@given(case=edge_lists())
+def test_edge_lists_are_read_exactly_or_refused(tmp_path_factory, case):
+    from tcl_circuits import network
+
+    text, expected = case
+    path = tmp_path_factory.mktemp("fuzz") / "net.edges"
+    path.write_text(text)
+    if expected is None:
+        with pytest.raises(TclCircuitsError):
+            network.from_graph(network.load_graph(path))
+    else:
+        assert same_graph(network.from_graph(network.load_graph(path)), expected)
+
+
+@FUZZ
+@given(case=train_options())
+def test_train_options_are_read_exactly_or_refused_with_one_line(case, capsys):
+    from tcl_circuits.cli import main as cli
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.learning.run_config import RunConfig
+
+    argv, flag, value = case
+    parser = cli.build_parser()
+    try:
+        args = parser.parse_args(["train", "--out", "unused", *argv])
+        config = apply_options(RunConfig(), args, _train_options(parser))
+    except SystemExit as stop:
+        assert stop.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and err.count("\n") == 1
+        return
+    except TclCircuitsError as error:
+        assert flag in str(error) and "\n" not in str(error)
+        return
+    assert value is not None, f"{argv} was accepted"
+    path = (FLAGS | INT_FLAGS)[flag]
+    got = config
+    for part in path:
+        got = getattr(got, part)
+    assert got == pytest.approx(value, rel=1e-12)
+
+
+def _train_options(parser):
+    import argparse
+
+    from tcl_circuits.cli.options import add_config_options
+    from tcl_circuits.learning.run_config import RunConfig
+
+    return add_config_options(argparse.ArgumentParser(), RunConfig())
+
+
+def test_no_fuzz_case_ran_a_command():
+    assert not Path(CANARY).exists()
