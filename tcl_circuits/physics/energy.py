@@ -10,13 +10,15 @@ memristor learner adds that from the device models.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.integrate import trapezoid
 
-from tcl_circuits.backends.base import SimResult
-from tcl_circuits.backends.native.cell_dynamics import squared_drops
+if TYPE_CHECKING:  # types only: physics sits below the backends
+    from tcl_circuits.backends.base import SimResult
 from tcl_circuits.circuit.ir import Circuit
+from tcl_circuits.physics.drops import squared_drops
 
 
 @lru_cache(maxsize=8)

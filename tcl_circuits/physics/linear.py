@@ -1,48 +1,70 @@
 """Exact steady states of a linear resistor network with clamps, the loss, and its adjoint gradient.
 
 Used for teacher targets, held-out evaluation in the free state, the explicit-contrastive and gradient rules,
-and as the reference the simulators are checked against. Kirchhoff's current law on the free (hidden and
-output) nodes: L_ff V_f = -L_fx V_x + c * e_O T, where L is the weighted Laplacian, x the driven nodes
-(inputs, and ground at 0 V) and c the clamp conductance on each output.
+the loop gain, and as the reference the simulators are checked against. Kirchhoff's current law on the free
+(hidden and output) nodes, L_ff V_f = R V_x + c e_O T, with L the weighted Laplacian, x the driven nodes
+(inputs; ground at 0 V) and c the clamp conductance on each output. Assembled and factorised by the one
+network solve (``physics.quasistatic``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from tcl_circuits.network.spec import NetworkSpec
+from tcl_circuits.network import NetworkSpec
+from tcl_circuits.physics.quasistatic import GROUND, NetworkTopology, factorize
+
+_TOPOLOGIES: dict[object, tuple[NetworkTopology, np.ndarray]] = {}
+
+
+def _topology(spec: NetworkSpec) -> tuple[NetworkTopology, np.ndarray]:
+    """The network's topology (inputs driven, ground-role nodes at 0 V) and the spec index of each of its
+    free nodes; built once per topology (``spec.topology_key``)."""
+    found = _TOPOLOGIES.get(spec.topology_key)
+    if found is None:
+        ground = set(spec.ground_nodes)
+        kept = np.array([i for i in range(spec.n_nodes) if i not in ground], dtype=int)
+        index = np.full(spec.n_nodes, GROUND)
+        index[kept] = np.arange(kept.size)
+        edges = spec.edge_array
+        none = np.zeros(0, dtype=int)
+        topology = NetworkTopology(
+            kept.size, index[edges[:, 0]], index[edges[:, 1]], index[list(spec.input_nodes)], none, none
+        )
+        found = (topology, kept[topology.free])
+        if len(_TOPOLOGIES) >= 32:
+            _TOPOLOGIES.pop(next(iter(_TOPOLOGIES)))
+        _TOPOLOGIES[spec.topology_key] = found
+    return found
 
 
 class LinearNetwork:
-    """Factorised Laplacian of one NetworkSpec at one clamp conductance (reuse it for many samples)."""
+    """Factorised free-node Laplacian of one NetworkSpec at one clamp conductance (reuse it for many samples)."""
 
     def __init__(self, spec: NetworkSpec, clamp_s: float = 0.0) -> None:
         self.spec = spec
         self.clamp_s = float(clamp_s)
-        n = spec.n_nodes
-        edges = spec.edge_array
-        g = spec.conductance_s
-        rows = np.concatenate([edges[:, 0], edges[:, 1], edges[:, 0], edges[:, 1]])
-        cols = np.concatenate([edges[:, 0], edges[:, 1], edges[:, 1], edges[:, 0]])
-        vals = np.concatenate([g, g, -g, -g])
-        laplacian = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
-        self.free = np.array(spec.free_nodes, dtype=int)
+        topology, free = _topology(spec)
+        self.free = free  # spec index of each free node, in solve order
         self.inputs = np.array(spec.input_nodes, dtype=int)
         self.outputs = np.array(spec.output_nodes, dtype=int)
-        self._free_pos = {node: k for k, node in enumerate(self.free)}
-        self._outputs_in_free = np.array([self._free_pos[o] for o in self.outputs], dtype=int)
-        l_ff = laplacian[self.free][:, self.free].tolil()
-        for k in self._outputs_in_free:
-            l_ff[k, k] += self.clamp_s
-        self._l_fi = laplacian[self.free][:, self.inputs].toarray()
-        self._lu = spla.splu(l_ff.tocsc())
+        position = np.full(spec.n_nodes, -1)
+        position[free] = np.arange(free.size)
+        self._outputs_in_free = position[self.outputs]
+        g = spec.conductance_s
+        l_ff = topology.laplacian_ff(g)
+        if self.clamp_s:
+            diagonal = np.zeros(free.size)
+            diagonal[self._outputs_in_free] = self.clamp_s
+            l_ff = l_ff + sp.diags(diagonal)
+        self._coupling = topology.coupling(g)
+        self._lu = factorize(l_ff)
 
     def solve(self, inputs_v: np.ndarray, targets_v: np.ndarray | None = None) -> np.ndarray:
         """Node voltages, shape (samples, nodes), for inputs of shape (samples, n_inputs) or (n_inputs,)."""
         x = np.atleast_2d(np.asarray(inputs_v, dtype=float))
-        rhs = -self._l_fi @ x.T
+        rhs = np.asarray(self._coupling @ x.T)
         if self.clamp_s:
             if targets_v is None:
                 raise ValueError("a clamped solve needs targets")
@@ -50,24 +72,8 @@ class LinearNetwork:
             rhs[self._outputs_in_free] += self.clamp_s * t.T
         v = np.zeros((x.shape[0], self.spec.n_nodes))
         v[:, self.inputs] = x
-        v[:, self.free] = self._lu.solve(rhs).T
+        v[:, self.free] = self._lu.solve(np.ascontiguousarray(rhs)).T
         return v
-
-    def transfer_resistance(self) -> np.ndarray:
-        """K = B L_ff^-1 B^T, edges x edges, ohms: the drop across edge e per unit current injected across edge
-        f (B the edge-node incidence on the free nodes, driven nodes held, clamps as factorised here).
-
-        dV_e/dG_f = -K_ef V_f, so K carries every edge's influence on every other edge's signal.
-        """
-        e = self.spec.edge_array
-        position = np.full(self.spec.n_nodes, -1)
-        position[self.free] = np.arange(self.free.size)
-        incidence = np.zeros((self.spec.n_edges, self.free.size))
-        rows = np.arange(self.spec.n_edges)
-        for column, sign in ((0, 1.0), (1, -1.0)):
-            on_free = position[e[:, column]] >= 0
-            incidence[rows[on_free], position[e[on_free, column]]] = sign
-        return incidence @ self._lu.solve(np.ascontiguousarray(incidence.T))
 
     def edge_drops(self, voltages: np.ndarray) -> np.ndarray:
         """V_a - V_b for every edge, shape (samples, edges)."""
@@ -91,6 +97,22 @@ class LinearNetwork:
         lam[self.free] = self._lu.solve(dc_dv)
         e = self.spec.edge_array
         return -(v[e[:, 0]] - v[e[:, 1]]) * (lam[e[:, 0]] - lam[e[:, 1]])
+
+    def transfer_resistance(self) -> np.ndarray:
+        """K = B L_ff^-1 B^T, edges x edges, ohms: the drop across edge e per unit current injected across edge
+        f (B the edge-node incidence on the free nodes, driven nodes held, clamps as factorised here).
+
+        dV_e/dG_f = -K_ef V_f, so K carries every edge's influence on every other edge's signal.
+        """
+        e = self.spec.edge_array
+        position = np.full(self.spec.n_nodes, -1)
+        position[self.free] = np.arange(self.free.size)
+        incidence = np.zeros((self.spec.n_edges, self.free.size))
+        rows = np.arange(self.spec.n_edges)
+        for column, sign in ((0, 1.0), (1, -1.0)):
+            on_free = position[e[:, column]] >= 0
+            incidence[rows[on_free], position[e[on_free, column]]] = sign
+        return incidence @ self._lu.solve(np.ascontiguousarray(incidence.T))
 
 
 def mean_loss(spec: NetworkSpec, inputs_v: np.ndarray, targets_v: np.ndarray) -> float:

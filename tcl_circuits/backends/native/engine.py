@@ -37,14 +37,8 @@ from threadpoolctl import ThreadpoolController
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
-from tcl_circuits.backends.native.cell_dynamics import integrate_cells, squared_drops
+from tcl_circuits.backends.native.cell_dynamics import integrate_cells
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
-from tcl_circuits.backends.native.quasistatic import (
-    GROUND,
-    LowRankNetwork,
-    NetworkTopology,
-    QuasiStaticSolution,
-)
 from tcl_circuits.circuit.ir import (
     Capacitor,
     Circuit,
@@ -59,6 +53,13 @@ from tcl_circuits.circuit.ir import (
 )
 from tcl_circuits.config import ThresholdShape
 from tcl_circuits.errors import ConfigError, NetlistError, SimulationError
+from tcl_circuits.physics.drops import squared_drops
+from tcl_circuits.physics.quasistatic import (
+    GROUND,
+    LowRankNetwork,
+    NetworkTopology,
+    QuasiStaticSolution,
+)
 
 TIME_VECTOR = "time"
 SWEEP_VECTOR = "v-sweep"

@@ -22,10 +22,8 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from tcl_circuits.backends.native.quasistatic import NetworkTopology
-from tcl_circuits.errors import ConvergenceError
+from tcl_circuits.physics.quasistatic import NetworkTopology, factorize
 
 GAMMA = 2.0 - math.sqrt(2.0)
 """Where the TR stage ends, as a fraction of the step."""
@@ -38,12 +36,7 @@ class _StageSolver:
     """Solves (C + d A(t)) x = r for one step length: C + d L_ff factorised, the clamps by Woodbury."""
 
     def __init__(self, c_plus_dl: sp.csc_matrix, clamp_columns: np.ndarray, d: float) -> None:
-        try:
-            self.lu = spla.splu(
-                c_plus_dl, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
-            )
-        except RuntimeError as error:
-            raise ConvergenceError(f"the capacitive network is singular: {error}") from None
+        self.lu = factorize(c_plus_dl, "capacitive network")
         self.u = clamp_columns
         self.z = self.lu.solve(clamp_columns) if clamp_columns.shape[1] else np.zeros_like(clamp_columns)
         self.s = clamp_columns.T @ self.z
@@ -92,10 +85,7 @@ def relaxing_free_voltages(
     if n_free == 0 or points < 2:
         return out
     laplacian = topology.laplacian_ff(np.asarray(conductance_s, dtype=float))
-    coupling = sp.csr_matrix(
-        (conductance_s[topology.coupling_resistor], (topology.coupling_row, topology.coupling_driven)),
-        shape=(n_free, driven_v.shape[1]),
-    )
+    coupling = topology.coupling(np.asarray(conductance_s, dtype=float))
     u = topology.clamp_columns
     c = np.asarray(capacitance_f, dtype=float)
 

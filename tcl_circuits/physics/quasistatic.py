@@ -1,4 +1,8 @@
-"""The native engine's network solve: node voltages of a resistor network with time-varying clamps.
+"""The network solve: node voltages of a resistor network, with time-varying clamps as low-rank terms.
+
+The one place the nodal equations of a network are assembled (``NetworkTopology``) and factorised
+(``factorize``): the native engine, its capacitive integrator and the exact steady states of
+``physics.linear`` all solve through it.
 
 On plain index arrays (``backends.native`` maps the circuit IR onto them): ``NetworkTopology`` (what depends
 only on the connections, cached across samples) and ``LowRankNetwork``: node voltages of a linear resistor
@@ -18,6 +22,17 @@ from tcl_circuits.errors import ConvergenceError
 
 GROUND = -1
 """Index that stands for node 0 (ground) in every index array of this module."""
+
+
+def factorize(matrix: sp.spmatrix, what: str = "resistor network") -> spla.SuperLU:
+    """Sparse LU of a symmetric positive-definite nodal matrix (Laplacian block plus clamps or capacitors):
+    the one factorisation every network solve uses (minimum-degree ordering on A + A^T, diagonal pivots)."""
+    try:
+        return spla.splu(
+            sp.csc_matrix(matrix), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+        )
+    except RuntimeError as error:  # exactly singular despite the connectivity check
+        raise ConvergenceError(f"the {what} is singular: {error}") from None
 
 
 class NetworkTopology:
@@ -129,6 +144,14 @@ class NetworkTopology:
                 f"e.g. {', '.join(shown)}"
             )
 
+    def coupling(self, conductance_s: np.ndarray) -> sp.csr_matrix:
+        """R (n_free, n_driven): the current into each free node per volt on each driven node, so that
+        L_ff v_free = R v_driven with every clamp off."""
+        return sp.csr_matrix(
+            (conductance_s[self.coupling_resistor], (self.coupling_row, self.coupling_driven)),
+            shape=(self.n_free, self.driven.size),
+        )
+
     def laplacian_ff(self, conductance_s: np.ndarray) -> sp.csc_matrix:
         """The free-node block of the weighted Laplacian for these resistor conductances."""
         data = np.bincount(self._slot, conductance_s[self._sources] * self._signs, minlength=self._entries)
@@ -152,15 +175,7 @@ class LowRankNetwork:
         self._g = np.asarray(conductance_s, dtype=float)
         self._lu = None
         if topology.n_free:
-            try:
-                self._lu = spla.splu(
-                    topology.laplacian_ff(self._g),
-                    permc_spec="MMD_AT_PLUS_A",
-                    diag_pivot_thresh=0.0,
-                    options={"SymmetricMode": True},
-                )
-            except RuntimeError as error:  # exactly singular despite the connectivity check
-                raise ConvergenceError(f"the resistor network is singular: {error}") from None
+            self._lu = factorize(topology.laplacian_ff(self._g))
         self._z: np.ndarray | None = None
 
     @property
