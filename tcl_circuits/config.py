@@ -76,9 +76,13 @@ def param(
     return field(default=default, metadata=metadata)
 
 
-@cache
-def field_types(cls: type) -> dict[str, Any]:
+def field_types(cls: Any) -> dict[str, Any]:
     """Resolved type hints of a config class (annotations are strings under ``from __future__``)."""
+    return _field_types(cls)
+
+
+@cache
+def _field_types(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
@@ -438,7 +442,7 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
         kind, _ = base_type(hints[name])
         path = f"{where}{name}"
         if raw is not None and dataclasses.is_dataclass(kind):
-            values[name] = from_dict(kind, raw, f"{path}.")
+            values[name] = from_dict(kind, raw, f"{path}.")  # type: ignore[arg-type]
         elif raw is not None and isinstance(kind, type) and issubclass(kind, Enum):
             try:
                 values[name] = kind(raw)

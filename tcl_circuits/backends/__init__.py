@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tcl_circuits.backends.base import Backend, SimResult
 from tcl_circuits.config import BackendKind, SimulatorConfig
+from tcl_circuits.errors import ConfigError
 
 __all__ = ["Backend", "SimResult", "open_backend"]
 
@@ -22,4 +23,7 @@ def open_backend(kind: BackendKind, sim: SimulatorConfig | None = None) -> Backe
         from tcl_circuits.backends.native.engine import NativeBackend
 
         return NativeBackend(max_time_points=sim.max_time_points)
-    raise TypeError(f"unknown backend kind {kind!r}")
+    raise ConfigError(
+        f"unknown backend {kind!r}; expected one of {', '.join(k.value for k in BackendKind)}",
+        field="backend",
+    )

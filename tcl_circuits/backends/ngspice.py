@@ -264,9 +264,9 @@ class NgspiceBackend:
         result = SimResult(
             vectors=vectors, log=log, netlist=netlist, stats={"seconds": time.perf_counter() - started}
         )
-        error = failure_in_log(log, netlist)
-        if error is not None:
-            raise error
+        failure = failure_in_log(log, netlist)
+        if failure is not None:
+            raise failure
         if not vectors:
             raise SimulationError("ngspice produced no results", netlist=netlist, log=log)
         return result

@@ -211,7 +211,7 @@ def compile_tcl(
     if sim.node_capacitance_f > 0:
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
     lo, hi = cell.window_contrast_v2(drive)
-    notes = (
+    notes: tuple[str, ...] = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
         f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {cell.theta_v:.6g} V on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
@@ -222,7 +222,7 @@ def compile_tcl(
         notes += (f"node capacitance {sim.node_capacitance_f:.6g} F from every free network node to ground",)
     max_step = cell.tau_k_s / sim.points_per_tau_k
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
-    measures = ()
+    measures: tuple[Measure, ...] = ()
     if measure_accumulators:
         accumulators = _per_topology(spec, _feedback_cells, cell).accumulator
         measures = tuple(Measure(f"acc{e}", w, analysis.stop_s) for e, w in enumerate(accumulators))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tcl_circuits.config import ProgrammingMode, ThresholdShape
+from tcl_circuits.errors import NetlistError
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,12 @@ class ResistorArray:
         object.__setattr__(self, "resistance_ohm", values)
         count = len(self.names)
         if len(self.a) != count or len(self.b) != count or values.shape != (count,):
-            raise ValueError(
+            raise NetlistError(
                 f"ResistorArray columns differ in length: {count} names, {len(self.a)} a, {len(self.b)} b, "
                 f"resistances of shape {values.shape}"
             )
         if self.comments and len(self.comments) != count:
-            raise ValueError(f"ResistorArray has {count} resistors but {len(self.comments)} comments")
+            raise NetlistError(f"ResistorArray has {count} resistors but {len(self.comments)} comments")
 
     @classmethod
     def of(cls, resistors: list[Resistor]) -> ResistorArray:
@@ -63,7 +64,7 @@ class ResistorArray:
             tuple(r.name for r in resistors),
             tuple(r.a for r in resistors),
             tuple(r.b for r in resistors),
-            [r.resistance_ohm for r in resistors],
+            np.array([r.resistance_ohm for r in resistors]),
             tuple(r.comment for r in resistors),
         )
 
@@ -178,20 +179,20 @@ class FeedbackCellArray:
             values.flags.writeable = False
             object.__setattr__(self, column, values)
             if values.shape != (count,):
-                raise ValueError(f"FeedbackCellArray.{column} has shape {values.shape}, not ({count},)")
+                raise NetlistError(f"FeedbackCellArray.{column} has shape {values.shape}, not ({count},)")
         for column in self._NAMES:
             if len(getattr(self, column)) != count:
-                raise ValueError(
+                raise NetlistError(
                     f"FeedbackCellArray.{column} has {len(getattr(self, column))} entries, not {count}"
                 )
         if self.comments and len(self.comments) != count:
-            raise ValueError(f"FeedbackCellArray has {count} cells but {len(self.comments)} comments")
+            raise NetlistError(f"FeedbackCellArray has {count} cells but {len(self.comments)} comments")
 
     @classmethod
     def of(cls, cells: tuple[FeedbackCell, ...] | list[FeedbackCell]) -> FeedbackCellArray:
         """Single cells gathered into one array."""
         columns = {f: tuple(getattr(c, f) for c in cells) for f in cls._NAMES + cls._VALUES}
-        return cls(**columns, comments=tuple(c.comment for c in cells) if cells else ())
+        return cls(**columns, comments=tuple(c.comment for c in cells) if cells else ())  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return len(self.index)
@@ -425,7 +426,8 @@ class Circuit:
         parts = [e for e in self.elements if isinstance(e, single | array)]
         if len(parts) == 1 and isinstance(parts[0], array):
             return parts[0]
-        return array.of([one for part in parts for one in ((part,) if isinstance(part, single) else part)])
+        singles = [one for part in parts for one in ((part,) if isinstance(part, single) else part)]  # type: ignore[union-attr]
+        return array.of(singles)  # type: ignore[attr-defined]
 
     @cached_property
     def clamps(self) -> tuple[Clamp, ...]:

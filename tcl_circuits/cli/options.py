@@ -157,7 +157,7 @@ def add_config_options(
             walk(
                 value,
                 sub_path,
-                type(value).__doc__.splitlines()[0].rstrip(".") if type(value).__doc__ else sub_path[-1],
+                (type(value).__doc__ or sub_path[-1]).splitlines()[0].rstrip("."),
             )
 
     walk(config, root, title or (type(config).__doc__ or "settings").splitlines()[0].rstrip("."))

@@ -88,7 +88,7 @@ def fit_to_range(device: Device, g_low_s: float, g_high_s: float, *, min_margin:
     lo_x, hi_x = (xa, 1.0 - xa) if device.x_up_raises_g else (1.0 - xa, xa)
     area = g_low_s / float(device.conductance_s(np.array(lo_x)))
     scaled = device.scaled(area)
-    x_ref = float(state_for_conductance(scaled, math.sqrt(g_low_s * g_high_s)))
+    x_ref = float(state_for_conductance(scaled, np.array(math.sqrt(g_low_s * g_high_s))))
     return RangeMap(scaled, area, float(lo_x), float(hi_x), x_ref)
 
 
@@ -113,7 +113,7 @@ def spread_devices(device: Device, n: int, cv: float, seed: int) -> tuple[Device
             factor = float(rng.lognormal(-0.5 * sigma * sigma, sigma))
             for field in group:
                 changes[field] = getattr(device, field) * factor
-        out.append(dataclasses.replace(device, **changes))
+        out.append(dataclasses.replace(device, **changes))  # type: ignore[arg-type]
     return tuple(out)
 
 

@@ -363,7 +363,7 @@ class MemristorLearner:
             devices = tuple(device_from_dict(d) for d in state["devices"])
             states = np.array(state["states"], dtype=float)
             if states.shape != (self.net.spec.n_edges,) or len(devices) != self.net.spec.n_edges:
-                raise ValueError(f"{states.shape[0]} states for {self.net.spec.n_edges} edges")
+                raise DataError(f"{states.shape[0]} states for {self.net.spec.n_edges} edges")
             self.net = MemristorNetwork(
                 self.net.spec,
                 devices,

@@ -6,6 +6,7 @@ would read ``$...$`` as mathematics and fail on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def _pyplot():
 
 
 def plot_learning_curve(
-    epoch_records: list[dict], path: Path, *, title: str, sample_records: list[dict] = ()
+    epoch_records: list[dict], path: Path, *, title: str, sample_records: Sequence[dict] = ()
 ) -> None:
     """Train and held-out loss per epoch (log scale); beside it, where TCL runs record them, the fractions
     of edges below, inside and above the learning window per sample (running mean over 20 samples)."""

@@ -285,7 +285,7 @@ def load_edgelist(path: str | Path) -> nx.Graph:
                 raise GraphError(
                     f"{where}: node {label!r} is declared again (first on line {declared[label]})"
                 )
-            attrs: dict[str, str] = {}
+            attrs: dict[str, object] = {}
             for item in (directive.group(2) or "").split():
                 key, sep, value = item.partition("=")
                 if not sep or not value:
@@ -296,7 +296,7 @@ def load_edgelist(path: str | Path) -> nx.Graph:
             _check_keys(attrs, NODE_ATTRIBUTES, where, "node")
             for key in ("voltage", "target"):
                 if key in attrs:
-                    attrs[key] = _number(attrs[key], where, key, "V")  # type: ignore[assignment]
+                    attrs[key] = _number(attrs[key], where, key, "V")
             declared[label] = number
             graph.add_node(label, **attrs)
             first_seen.setdefault(label, number)

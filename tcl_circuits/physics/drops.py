@@ -6,6 +6,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from tcl_circuits.errors import SimulationError
+
 
 @numba.njit(cache=True)
 def _squared_drops(voltages, ends_a, ends_b, out):
@@ -27,9 +29,11 @@ def squared_drops(
     voltages = np.ascontiguousarray(voltages, dtype=float)
     ends_a, ends_b = (np.ascontiguousarray(ends, dtype=np.int64) for ends in (ends_a, ends_b))
     if ends_a.shape != ends_b.shape or ends_a.ndim != 1:
-        raise ValueError(f"need two equal 1-D index arrays, got shapes {ends_a.shape} and {ends_b.shape}")
+        raise SimulationError(
+            f"need two equal 1-D index arrays, got shapes {ends_a.shape} and {ends_b.shape}"
+        )
     if ends_a.size and max(ends_a.max(), ends_b.max()) >= voltages.shape[0]:
-        raise IndexError(f"node index beyond the {voltages.shape[0]} rows of voltages")
+        raise SimulationError(f"node index beyond the {voltages.shape[0]} rows of voltages")
     out = np.empty((ends_a.size, voltages.shape[1])) if out is None else out
     _squared_drops(voltages, ends_a, ends_b, out)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec
 from tcl_circuits.physics.quasistatic import GROUND, NetworkTopology, factorize
 
@@ -67,7 +68,7 @@ class LinearNetwork:
         rhs = np.asarray(self._coupling @ x.T)
         if self.clamp_s:
             if targets_v is None:
-                raise ValueError("a clamped solve needs targets")
+                raise ConfigError("a clamped solve needs the targets of its samples")
             t = np.atleast_2d(np.asarray(targets_v, dtype=float))
             rhs[self._outputs_in_free] += self.clamp_s * t.T
         v = np.zeros((x.shape[0], self.spec.n_nodes))

@@ -69,7 +69,7 @@ def loop_gains(
     fractions = np.linspace(0.0, 1.0, 65)[1:]
     eta = np.zeros_like(u_max)
     for e, device in enumerate(net.devices):
-        for n in np.flatnonzero(u_max[:, e] >= theta):
+        for n in np.flatnonzero(u_max[:, e] >= theta).tolist():
             u = np.concatenate([-u_max[n, e] * fractions[::-1], u_max[n, e] * fractions])
             if plan.mode is ProgrammingMode.DEVICE_THRESHOLD:
                 w = u

@@ -29,7 +29,10 @@ def factorize(matrix: sp.spmatrix, what: str = "resistor network") -> spla.Super
     the one factorisation every network solve uses (minimum-degree ordering on A + A^T, diagonal pivots)."""
     try:
         return spla.splu(
-            sp.csc_matrix(matrix), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+            sp.csc_matrix(matrix),
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
         )
     except RuntimeError as error:  # exactly singular despite the connectivity check
         raise ConvergenceError(f"the {what} is singular: {error}") from None
@@ -173,10 +176,10 @@ class LowRankNetwork:
         self.position = topology.position
         self.n_clamps = topology.n_clamps
         self._g = np.asarray(conductance_s, dtype=float)
-        self._lu = None
+        self._lu: spla.SuperLU | None = None
         if topology.n_free:
             self._lu = factorize(topology.laplacian_ff(self._g))
-        self._z: np.ndarray | None = None
+        self._z: np.ndarray = np.zeros((0, self.n_clamps))
 
     @property
     def n_free(self) -> int:
@@ -198,11 +201,13 @@ class LowRankNetwork:
         g = self._g[top.coupling_resistor]
         if bool(np.all(columns == columns[:1])):  # sources constant over the points: one right-hand side
             rhs = np.bincount(top.coupling_row, g * driven_v[0, top.coupling_driven], minlength=n_free)
+            assert self._lu is not None
             solved = self._lu.solve(np.column_stack([rhs, top.clamp_columns]))
             self._z = solved[:, 1:]
             return solved[:, :1]
         response = np.zeros((n_free, connected.size))  # one right-hand side per connected driven node
         np.add.at(response, (top.coupling_row, np.searchsorted(connected, top.coupling_driven)), g)
+        assert self._lu is not None
         solved = self._lu.solve(np.column_stack([response, top.clamp_columns]))
         self._z = solved[:, connected.size :]
         return solved[:, : connected.size] @ columns.T
@@ -240,7 +245,10 @@ class LowRankNetwork:
         delta0 = (top.clamp_columns.T @ base).T + top.fixed_clamp_v(driven_v)  # clamp voltages, clamps off
         if waveform is not None:
             j = _clamp_currents_common(
-                s_matrix, delta0, np.asarray(waveform, dtype=float), clamp_conductance_s
+                s_matrix,
+                delta0,
+                np.asarray(waveform, dtype=float),
+                np.asarray(clamp_conductance_s, dtype=float),
             )
         else:
             j = _clamp_currents_general(s_matrix, delta0, np.asarray(clamp_s, dtype=float))

@@ -13,7 +13,7 @@ from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.circuit.ir import FeedbackCell, FeedbackCellArray, Resistor, ResistorArray
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig
-from tcl_circuits.errors import SimulationError
+from tcl_circuits.errors import NetlistError, SimulationError
 from tcl_circuits.learning.tasks import teacher_task
 from tcl_circuits.spice.writer import write_netlist
 
@@ -60,15 +60,15 @@ def test_array_and_single_elements_write_the_same_netlist_and_simulate_the_same(
 
 
 def test_array_columns_must_agree_and_values_are_read_only(circuit):
-    with pytest.raises(ValueError, match="differ in length"):
+    with pytest.raises(NetlistError, match="differ in length"):
         ResistorArray(("r1", "r2"), ("a", "b"), ("0", "0"), [1.0])
     cells = circuit.cells
-    with pytest.raises(ValueError, match="threshold_v has shape"):
+    with pytest.raises(NetlistError, match="threshold_v has shape"):
         dataclasses.replace(cells, threshold_v=cells.threshold_v[:2])
     with pytest.raises(ValueError, match="read-only"):
         cells.threshold_v[0] = 1.0
     assert list(cells)[3] == cells[3] and cells[-1].index == len(cells) - 1
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="cell 12 of 12"):  # the sequence protocol's own error
         cells[len(cells)]
 
 

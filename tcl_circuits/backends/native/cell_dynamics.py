@@ -22,6 +22,8 @@ import math
 import numba
 import numpy as np
 
+from tcl_circuits.errors import SimulationError
+
 
 @numba.njit(cache=True, inline="always")
 def _step_integral(u0: float, u_inf: float, h: float, tau: float, theta: float, dead_zone: bool) -> float:
@@ -146,6 +148,6 @@ def integrate_cells(
     dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
     steps = np.ascontiguousarray(step_s, dtype=float)
     if steps.shape != (points - 1,):
-        raise ValueError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
-    _integrate(signal, steps, *columns, dead, feedback, accumulator)
+        raise SimulationError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
+    _integrate(signal, steps, columns[0], columns[1], columns[2], dead, feedback, accumulator)
     return feedback, accumulator

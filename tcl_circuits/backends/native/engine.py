@@ -30,7 +30,7 @@ import functools
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -100,7 +100,7 @@ def _cell_label(cells: FeedbackCellArray) -> Callable[[int], str]:
     return lambda k: f"cell {cells.index[k]}"
 
 
-def _indices(index: dict[str, int], names: list[str]) -> np.ndarray:
+def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
 
@@ -113,6 +113,14 @@ class _Parsed:
     Network nodes (those of resistors, sources and clamps) are numbered in order of appearance; ``GROUND``
     stands for node 0. Cell-internal nodes (s, u, w) are not network nodes.
     """
+
+    names: list[str]
+    index: dict[str, int]
+    res_a: np.ndarray
+    res_b: np.ndarray
+    clamp_a: np.ndarray
+    clamp_b: np.ndarray
+    clamp_beta: np.ndarray
 
     def __init__(self, circuit: Circuit, previous: _Parsed | None = None) -> None:
         for element in circuit.elements:
@@ -531,7 +539,7 @@ def _network_solution(
     network = LowRankNetwork(topology, parsed.res_g)
     if not parsed.clamps:
         return network.solve(driven_v)
-    beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
+    beta_columns: np.ndarray = np.searchsorted(parsed.driven, parsed.clamp_beta)
     if np.all(beta_columns == beta_columns[0]) and np.all(parsed.clamp_g > 0):
         waveform = driven_v[:, beta_columns[0]]
         return network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g)
