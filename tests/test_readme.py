@@ -1,0 +1,16 @@
+"""The README's "Use it from Python" block runs as written."""
+
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_python_example_in_the_readme_runs(tmp_path, capsys):
+    text = README.read_text()
+    section = text.split("## Use it from Python", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace = {"out_dir": tmp_path / "run"}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["summary"]["samples"] == 40
+    assert namespace["update"].shape == (12,) and ".tran" in namespace["deck"] and "bs11 " in namespace["deck"]
+    assert float(capsys.readouterr().out) == namespace["summary"]["loss_ratio"]
