@@ -17,6 +17,10 @@ taps reproduce the kernel's area and first moment exactly (Σ w = ∫K, Σ k·dt
 check. For δ' the rule gives the backward difference (s[n] − s[n−1])/dt. Closed forms are used for sums of
 exponentials (stiff Markov modes far faster than dt stay exact); smooth kernels are integrated with
 Gauss–Legendre quadrature on each grid interval.
+
+Why one module of ~560 lines: the seven kernel families share the base class's discretisation and are
+each short (a constructor, closed-form moments, the taps); split apart they would import each other's
+helpers in a circle. They are read as one catalogue.
 """
 
 from __future__ import annotations

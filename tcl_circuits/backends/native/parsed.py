@@ -1,0 +1,242 @@
+"""The circuit IR as index arrays for the native engine: node numbering, resistors, sources, clamps, capacitors
+and feedback cells, with every value checked (finite, positive where it must be) and every element the engine
+cannot simulate refused by name. Carried over between samples while the connections stay the same."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tcl_circuits.circuit.ir import (
+    Capacitor,
+    Circuit,
+    Clamp,
+    FeedbackCell,
+    FeedbackCellArray,
+    Resistor,
+    ResistorArray,
+    VoltageSource,
+)
+from tcl_circuits.config import ThresholdShape
+from tcl_circuits.errors import NetlistError, SimulationError
+from tcl_circuits.physics.quasistatic import GROUND
+
+
+def finite_value(value: float, what: str, *, positive: bool = False) -> float:
+    """A float of the IR, refusing NaN, infinities (and values <= 0 with ``positive``) with the element named."""
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        expected = "a finite number > 0" if positive else "a finite number"
+        raise NetlistError(f"{what} must be {expected}, got {value!r}")
+    return value
+
+
+def _checked(
+    values, label_of: Callable[[int], str], what: str, *, positive: bool = False, nonnegative: bool = False
+) -> np.ndarray:
+    """Floats of many elements as an array, refusing non-finite (or non-positive / negative) values;
+    ``label_of(k)`` names element k in the error."""
+    try:
+        array = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        array = np.array([v if isinstance(v, int | float) else np.nan for v in values], dtype=float)
+    bad = ~np.isfinite(array)
+    if positive:
+        bad |= array <= 0
+    if nonnegative:
+        bad |= array < 0
+    if np.any(bad):
+        at = int(np.argmax(bad))
+        expected = "> 0" if positive else ">= 0" if nonnegative else "finite"
+        raise NetlistError(f"{what} of {label_of(at)} must be {expected}, got {values[at]!r}")
+    return array
+
+
+def _cell_label(cells: FeedbackCellArray) -> Callable[[int], str]:
+    return lambda k: f"cell {cells.index[k]}"
+
+
+def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
+    return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
+
+
+_SUPPORTED = (Resistor, ResistorArray, Capacitor, VoltageSource, Clamp, FeedbackCell, FeedbackCellArray)
+
+
+class ParsedCircuit:
+    """The IR as index arrays: node numbering, resistors, sources, clamps, cells.
+
+    Network nodes (those of resistors, sources and clamps) are numbered in order of appearance; ``GROUND``
+    stands for node 0. Cell-internal nodes (s, u, w) are not network nodes.
+    """
+
+    names: list[str]
+    index: dict[str, int]
+    res_a: np.ndarray
+    res_b: np.ndarray
+    clamp_a: np.ndarray
+    clamp_b: np.ndarray
+    clamp_beta: np.ndarray
+
+    def __init__(self, circuit: Circuit, previous: ParsedCircuit | None = None) -> None:
+        for element in circuit.elements:
+            if not isinstance(element, _SUPPORTED):
+                label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
+                raise SimulationError(
+                    f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
+                    "supports resistors, capacitors to ground, VoltageSource (to ground), Clamp and feedback cells"
+                )
+        sources, clamps = list(circuit.of_type(VoltageSource)), list(circuit.of_type(Clamp))
+        for source in sources:
+            if source.neg != "0" or source.pos == "0":
+                raise SimulationError(
+                    f"voltage source {source.name}: the native engine supports only sources from a node to "
+                    f"ground, got {source.pos!r} -> {source.neg!r}"
+                )
+        resistors = circuit.resistor_table
+        res_a, res_b = resistors.a, resistors.b
+        clamp_nodes = (
+            tuple(c.node for c in clamps),
+            tuple(c.target for c in clamps),
+            tuple(c.beta for c in clamps),
+        )
+        self.connections = (res_a, res_b, tuple(s.pos for s in sources), *clamp_nodes)
+        if previous is not None and previous.connections == self.connections:
+            # same connections as the previous circuit (a training run): reuse the node numbering
+            self.names, self.index = previous.names, previous.index
+            self.res_a, self.res_b = previous.res_a, previous.res_b
+            self.clamp_a, self.clamp_b, self.clamp_beta = (
+                previous.clamp_a,
+                previous.clamp_b,
+                previous.clamp_beta,
+            )
+        else:
+            previous = None
+            order = dict.fromkeys(
+                res_a + res_b + tuple(s.pos for s in sources) + tuple(n for part in clamp_nodes for n in part)
+            )
+            order.pop("0", None)
+            self.names = list(order)
+            index = {name: i for i, name in enumerate(self.names)}
+            index["0"] = GROUND
+            self.index = index
+            self.res_a, self.res_b = _indices(index, res_a), _indices(index, res_b)
+            self.clamp_a, self.clamp_b, self.clamp_beta = (_indices(index, part) for part in clamp_nodes)
+        self.res_g = 1.0 / _checked(
+            resistors.resistance_ohm, resistors.names.__getitem__, "resistance", positive=True
+        )
+        self._sources(sources)
+        self.clamps = clamps
+        self.clamp_g = _checked([c.conductance_s for c in clamps], lambda k: clamps[k].name, "conductance")
+        for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
+            if beta not in self.driven_by:
+                raise SimulationError(
+                    f"clamp {clamp.name}: its beta node {clamp.beta!r} must be driven by a voltage source "
+                    "(the native engine treats the clamp as a time-varying linear conductance)"
+                )
+        self._capacitors(circuit.of_type(Capacitor))
+        self._cells(circuit.cells, previous)
+
+    def _capacitors(self, capacitors: tuple[Capacitor, ...]) -> None:
+        """Capacitors from a network node to ground: node index and capacitance of each."""
+        nodes = [c.b if c.a == "0" else c.a for c in capacitors]
+        for capacitor, node in zip(capacitors, nodes, strict=True):
+            if "0" not in (capacitor.a, capacitor.b) or node == "0":
+                raise SimulationError(
+                    f"capacitor {capacitor.name}: the native engine supports only capacitors from a node to "
+                    f"ground, got {capacitor.a!r} -> {capacitor.b!r}"
+                )
+            if node not in self.index:
+                raise NetlistError(
+                    f"capacitor {capacitor.name} is on node {node!r}, which no resistor connects"
+                )
+        self.cap_node = _indices(self.index, nodes)
+        self.cap_f = _checked(
+            [c.capacitance_f for c in capacitors], lambda k: capacitors[k].name, "capacitance", positive=True
+        )
+
+    def _sources(self, sources: list[VoltageSource]) -> None:
+        self.sources: dict[str, VoltageSource] = {}
+        self.driven_by: dict[int, VoltageSource] = {}
+        for source in sources:
+            if source.name in self.sources:
+                raise NetlistError(f"two voltage sources are named {source.name!r}")
+            node = self.index[source.pos]
+            if node in self.driven_by:
+                raise SimulationError(
+                    f"node {source.pos!r} is driven by both {self.driven_by[node].name} and {source.name} "
+                    "(a voltage-source loop)"
+                )
+            if source.pwl is None:
+                finite_value(source.dc_v, f"DC value of {source.name}")
+            else:
+                times = np.array([finite_value(t, f"PWL time of {source.name}") for t, _ in source.pwl])
+                for _, v in source.pwl:
+                    finite_value(v, f"PWL value of {source.name}")
+                if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
+                    raise NetlistError(
+                        f"PWL of {source.name} needs increasing times >= 0, got {source.pwl!r}"
+                    )
+            self.sources[source.name] = source
+            self.driven_by[node] = source
+        self.driven = np.array(sorted(self.driven_by), dtype=int)
+
+    _CELL_FIELDS = (
+        "cell_a",
+        "cell_b",
+        "signal",
+        "feedback",
+        "accumulator",
+        "tau_s",
+        "theta_v",
+        "gain",
+        "dead_zone",
+    )
+
+    def _cells(self, cells: FeedbackCellArray, previous: ParsedCircuit | None) -> None:
+        self.cells = cells
+        if previous is not None and previous.cells is cells:
+            # the very same (immutable) cell array on the same nodes: the compiler reuses it per topology
+            for field in self._CELL_FIELDS:
+                setattr(self, field, getattr(previous, field))
+            return
+        index = self.index
+        try:
+            self.cell_a = _indices(index, cells.a)
+            self.cell_b = _indices(index, cells.b)
+        except KeyError as missing:
+            raise NetlistError(
+                f"a feedback cell senses node {missing}, which no network element connects"
+            ) from None
+        self.signal, self.feedback, self.accumulator = cells.signal, cells.feedback, cells.accumulator
+        inner = cells.signal + cells.feedback + cells.accumulator
+        if len(set(inner)) != len(inner) or not index.keys().isdisjoint(inner):
+            seen: set[str] = set()
+            for name in inner:
+                if name in seen or name in index:
+                    raise NetlistError(f"feedback cell node {name!r} is used twice")
+                seen.add(name)
+        label = _cell_label(cells)
+        r_k = _checked(cells.r_k_ohm, label, "R_K", positive=True)
+        self.tau_s = r_k * _checked(cells.c_k_f, label, "C_K", positive=True)
+        self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
+        self.gain = _checked(cells.gain_a_per_v, label, "gain")
+        hard, dead = ThresholdShape.HARD, ThresholdShape.DEAD_ZONE
+        self.dead_zone = np.array([shape is dead for shape in cells.shape], dtype=bool)
+        unknown = [shape for shape in cells.shape if shape is not hard and shape is not dead]
+        if unknown:
+            raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
+
+    def source_values(self, times_s: np.ndarray | None, points: int) -> np.ndarray:
+        """(P, n_driven) driven voltages: PWL sources at ``times_s`` (their t = 0 value when None)."""
+        values = np.empty((points, self.driven.size))
+        for column, node in enumerate(self.driven):
+            source = self.driven_by[node]
+            if source.pwl is None:
+                values[:, column] = source.dc_v
+            else:
+                t, v = zip(*source.pwl, strict=True)
+                values[:, column] = np.interp(0.0 if times_s is None else times_s, t, v)
+        return values
