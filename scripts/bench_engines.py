@@ -154,7 +154,7 @@ def bench(
 ) -> list[dict]:
     rows = []
     native = NativeBackend()
-    with NgspiceBackend(timeout_s=cap_s, retries_after_crash=0) as ngspice:
+    with NgspiceBackend(timeout_s=cap_s, retries=0) as ngspice:
         for description in descriptions:
             spec, x, y, drive, cell = setup(description)
             sim = SimulatorConfig(node_capacitance_f=node_capacitance_f)

@@ -33,6 +33,7 @@ __all__ = [
     "SawtoothConfig",
     "SimulatorConfig",
     "ThresholdShape",
+    "WindowConfig",
     "from_dict",
     "param",
     "to_dict",
@@ -317,7 +318,17 @@ class SimulatorConfig(Checked):
     """Transient settings shared by every backend."""
 
     points_per_tau_k: float = param(
-        1.0, help="maximum time step = tau_k / points_per_tau_k", above=0, maximum=1000
+        1.0,
+        help="maximum time step = max(tau_k / points_per_tau_k, period / points_per_cycle)",
+        above=0,
+        maximum=1000,
+    )
+    points_per_cycle: float = param(
+        400.0,
+        help="long cycles: the maximum step may grow to period / points_per_cycle (ngspice's error control still "
+        "resolves the fast ramp; measured <= 1.5 % on the update at a 90x window)",
+        above=0,
+        maximum=1e7,
     )
     timeout_s: float | None = param(
         None,
@@ -336,6 +347,13 @@ class SimulatorConfig(Checked):
         unit="F",
         help="capacitance from every free network node to ground (0: the network settles instantly)",
         minimum=0,
+    )
+    max_points_per_ramp: int = param(
+        200,
+        help="native engine: at most this many time steps per ramp of the sawtooth, longer ones where tau_k "
+        "would need more (0: no cap); measured error of the update <= 0.5 % at 200 (docs/native.md)",
+        minimum=0,
+        maximum=100_000,
     )
     max_time_points: int = param(
         200_000,
@@ -409,6 +427,38 @@ class StreamConfig(Checked):
     def cycle_offset_s(self) -> float:
         """Start of the sawtooth within a sample's slot."""
         return self.transition_s + self.settle_s + self.gate_ramp_s
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowConfig(Checked):
+    """How a bench keeps edges in the TCL learning window as the error shrinks (both off: fixed theta and beta)
+
+    Adaptive threshold: after every sample theta is multiplied by exp(rate * (f - target) / target), f the
+    fraction of edges whose accumulator moved: what a bench can count. Fewer edges updating than the target
+    lowers theta (contrasts shrink as the student learns); more raises it (the largest contrasts leak through
+    the slow ramp). Nudge tracking: beta_max grows as (e0 / e)^exponent, e the running RMS output error of the
+    free state (what the bench sees at the start of each cycle) and e0 its first value, at most by beta_cap:
+    the contrast is proportional to beta times the output error.
+    """
+
+    threshold_adaptation: float = param(
+        0.0,
+        help="adaptive threshold: rate of theta's multiplicative steps (0: fixed threshold)",
+        minimum=0,
+        maximum=2,
+    )
+    target_updated: float = param(
+        0.5, help="adaptive threshold: fraction of edges it keeps updating", above=0, below=1
+    )
+    beta_tracking: float = param(
+        0.0,
+        help="nudge tracking: exponent of beta's growth as the output error shrinks (0: fixed beta)",
+        minimum=0,
+        maximum=2,
+    )
+    beta_cap: float = param(
+        10.0, help="nudge tracking: largest factor beta may grow by", minimum=1, maximum=1000
+    )
 
 
 def to_dict(config: Any) -> dict:

@@ -40,17 +40,21 @@ def cycle_netlist(
     drive: SawtoothConfig | None = None,
     cell: FeedbackCellConfig | None = None,
     sim: SimulatorConfig | None = None,
-    threshold_headroom: float = 0.4,
+    threshold_headroom: float | None = None,
 ) -> tuple[str, FeedbackCellConfig, int]:
     """The standalone deck of one TCL cycle on ``network`` (a description or a graph file), as
     ``tcl-circuits compile`` writes it: a file with its own voltages and targets, or a description on the first
-    sample of its teacher task. ``cell`` None: default cell with the automatic threshold. Returns the text, the
-    cell used and the number of learning edges."""
+    sample of its teacher task. Defaults are a training run's (``RunConfig``); ``cell`` None: the default cell
+    with the automatic threshold. Returns the text, the cell used and the number of learning edges."""
     from tcl_circuits.learning.rules import calibrate_threshold_v
+    from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import teacher_task
     from tcl_circuits.network import build, from_graph, load_graph
 
-    drive = drive or SawtoothConfig()
+    defaults = RunConfig()
+    drive = drive or defaults.drive
+    sim = sim or defaults.sim
+    headroom = defaults.cell.threshold_headroom if threshold_headroom is None else threshold_headroom
     if Path(network).is_file():
         spec = from_graph(load_graph(network))
         x, y = spec.input_voltage_v, spec.target_v
@@ -61,7 +65,7 @@ def cycle_netlist(
     if cell is None:
         base = FeedbackCellConfig()
         theta = calibrate_threshold_v(
-            spec, np.atleast_2d(x), np.atleast_2d(y), drive, base.tau_k_s, headroom=threshold_headroom
+            spec, np.atleast_2d(x), np.atleast_2d(y), drive, base.tau_k_s, headroom=headroom
         )
         cell = dataclasses.replace(base, threshold_v=theta)
     circuit = compile_tcl(

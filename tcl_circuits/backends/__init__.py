@@ -22,7 +22,9 @@ def open_backend(kind: BackendKind, sim: SimulatorConfig | None = None) -> Backe
     if kind is BackendKind.NATIVE:
         from tcl_circuits.backends.native.engine import NativeBackend
 
-        return NativeBackend(max_time_points=sim.max_time_points)
+        return NativeBackend(
+            max_time_points=sim.max_time_points, max_points_per_segment=sim.max_points_per_ramp
+        )
     raise ConfigError(
         f"unknown backend {kind!r}; expected one of {', '.join(k.value for k in BackendKind)}",
         field="backend",

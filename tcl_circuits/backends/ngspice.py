@@ -223,7 +223,12 @@ class NgspiceBackend:
                 )
             _, vectors, log = self._conn.recv()
         except (EOFError, OSError):
-            code = self._process.poll() if self._process is not None else None
+            code = None
+            if self._process is not None:  # the pipe closed: give the dying worker a moment to be reaped
+                try:
+                    code = self._process.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    code = None
             self._stop(kill=True)
             raise WorkerCrashedError(f"the ngspice worker {_describe_exit(code)}", netlist=netlist) from None
         self._runs_on_worker += 1

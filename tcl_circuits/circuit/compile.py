@@ -220,7 +220,7 @@ def compile_tcl(
     )
     if sim.node_capacitance_f > 0:
         notes += (f"node capacitance {sim.node_capacitance_f:.6g} F from every free network node to ground",)
-    max_step = cell.tau_k_s / sim.points_per_tau_k
+    max_step = max(cell.tau_k_s / sim.points_per_tau_k, drive.period_s / sim.points_per_cycle)
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
     measures: tuple[Measure, ...] = ()
     if measure_accumulators:

@@ -76,18 +76,23 @@ def cmd_train(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.cli.options import apply_options
+def demo_config() -> Any:
+    """The demo's run: the 4x4 lattice teacher task, TCL, every cycle in ngspice, default protocol."""
     from tcl_circuits.config import BackendKind, LearningConfig, RuleKind
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import TaskConfig
 
-    base = RunConfig(
+    return RunConfig(
         task=TaskConfig(network="lattice:4x4", train_samples=100, test_samples=50),
         backend=BackendKind.NGSPICE,
         learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=5),
     )
-    config = apply_options(base, args, options)
+
+
+def cmd_demo(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.cli.options import apply_options
+
+    config = apply_options(demo_config(), args, options)
     out = args.out if args.out is not None else str(DEMO_DIR / time.strftime("demo-%Y%m%d-%H%M%S"))
     print("TCL demo: a 4x4 resistor lattice learns a teacher network in ngspice, sample by sample")
     summary = _run(config, out, resume=args.resume, progress=True)
@@ -211,15 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.options import Parser, add_config_options
     from tcl_circuits.config import (
         BackendKind,
-        FeedbackCellConfig,
         LearningConfig,
-        SawtoothConfig,
         SimulatorConfig,
     )
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import TaskConfig
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
+    defaults = RunConfig()
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def seed(p: argparse.ArgumentParser) -> list:
@@ -229,10 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         """Protocol and cell options (compile, compare), rooted in a RunConfig."""
         return (
             seed(p)
-            + add_config_options(p, SawtoothConfig(), title="protocol", root=("drive",))
-            + add_config_options(
-                p, FeedbackCellConfig(threshold_v=None), title="feedback cell", root=("cell",)
-            )
+            + add_config_options(p, defaults.drive, title="protocol", root=("drive",))
+            + add_config_options(p, defaults.cell, title="feedback cell", root=("cell",))
             + add_config_options(
                 p, SimulatorConfig(), title="network", root=("sim",), only={"node_capacitance_f"}
             )
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the demo: TCL on a 4x4 lattice teacher task in ngspice")
     p.add_argument("--out", help="run folder (default: a new runs/demo-<date>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the demo run in --out")
-    demo_options = seed(p) + add_config_options(p, SawtoothConfig(), title="protocol", root=("drive",))
+    demo_options = seed(p) + add_config_options(p, demo_config().drive, title="protocol", root=("drive",))
     p.set_defaults(run=lambda args: cmd_demo(args, demo_options))
 
     p = sub.add_parser("compile", help="compile a graph into a standalone ngspice netlist of one TCL cycle")

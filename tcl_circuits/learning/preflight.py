@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tcl_circuits.backends.native.engine import segment_points
 from tcl_circuits.config import BackendKind
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
@@ -66,8 +67,13 @@ def available_memory_bytes() -> float | None:
 
 def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
     """Time points per cycle, memory of one cycle and seconds per sample of a run."""
-    step = config.cell.tau_k_s / config.sim.points_per_tau_k
-    points = math.ceil(config.drive.period_s / step) + 3
+    drive, sim = config.drive, config.sim
+    step = max(config.cell.tau_k_s / sim.points_per_tau_k, drive.period_s / sim.points_per_cycle)
+    points = 1
+    native = config.resolved_backend is BackendKind.NATIVE and not sim.node_capacitance_f
+    for ramp in (drive.tau_rise_s, drive.tau_fall_s):
+        steps = math.ceil(ramp / step)
+        points += segment_points(steps, sim.max_points_per_ramp) if native else steps
     spec = task.student
     rows = spec.n_nodes + 3 * spec.n_edges
     memory = WORK_ARRAYS * rows * points * BYTES_PER_VALUE
@@ -83,8 +89,8 @@ def check_fits(config: RunConfig, task: RegressionTask) -> RunEstimate:
     found = estimate(config, task)
     if found.time_points > config.sim.max_time_points:
         raise ConfigError(
-            f"one cycle would take {found.time_points:,} time points (period {config.drive.period_s:g} s / step "
-            f"{config.cell.tau_k_s / config.sim.points_per_tau_k:g} s), over the limit of {config.sim.max_time_points:,}: "
+            f"one cycle would take {found.time_points:,} time points (ramps of {config.drive.tau_rise_s:g} and "
+            f"{config.drive.tau_fall_s:g} s in steps of tau_k / points_per_tau_k), over the limit of {config.sim.max_time_points:,}: "
             "raise tau_k_s or shorten the ramps (or raise max_time_points)",
             field="max_time_points",
         )

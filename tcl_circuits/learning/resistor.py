@@ -12,7 +12,7 @@ import numpy as np
 from tcl_circuits.backends import open_backend
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.circuit.compile import compile_tcl
-from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind
+from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind, WindowConfig
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, LearningRule, TclRule, calibrate_cell
 from tcl_circuits.learning.run_config import RunConfig
@@ -44,6 +44,55 @@ def disagreement(step_delta: np.ndarray, reference_delta: np.ndarray) -> float:
     return diff / norm if norm > 0 else (0.0 if diff == 0 else float("inf"))
 
 
+class WindowControl:
+    """The adaptive threshold and the nudge tracking of ``WindowConfig``, as a bench would run them."""
+
+    ERROR_MEMORY = 20
+    """Samples in the running RMS of the output error."""
+
+    def __init__(self, config: WindowConfig, theta_v: float, beta_max: float) -> None:
+        self.config = config
+        self.active = config.threshold_adaptation > 0 or config.beta_tracking > 0
+        self.theta_v = theta_v
+        self.beta0 = beta_max
+        self.beta_max = beta_max
+        self.errors: list[float] = []
+        self.first_error: float | None = None
+
+    def observe_error(self, rms_error_v: float) -> None:
+        """The free-state output error of the sample about to be presented: sets beta_max."""
+        if self.config.beta_tracking <= 0:
+            return
+        self.errors = [*self.errors[-(self.ERROR_MEMORY - 1) :], rms_error_v]
+        running = float(np.sqrt(np.mean(np.square(self.errors))))
+        if self.first_error is None:
+            self.first_error = running
+        if running > 0 and self.first_error > 0:
+            factor = (self.first_error / running) ** self.config.beta_tracking
+            self.beta_max = self.beta0 * float(np.clip(factor, 1.0, self.config.beta_cap))
+
+    def observe_updates(self, fraction_updated: float) -> None:
+        """After a cycle, the fraction of edges whose accumulator moved: steps theta."""
+        rate = self.config.threshold_adaptation
+        if rate > 0:
+            target = self.config.target_updated
+            self.theta_v *= float(np.exp(rate * (fraction_updated - target) / target))
+
+    def state(self) -> dict:
+        return {
+            "theta_v": self.theta_v,
+            "beta_max": self.beta_max,
+            "errors": self.errors,
+            "first_error": self.first_error,
+        }
+
+    def restore(self, state: dict) -> None:
+        self.theta_v = float(state["theta_v"])
+        self.beta_max = float(state["beta_max"])
+        self.errors = [float(e) for e in state["errors"]]
+        self.first_error = None if state["first_error"] is None else float(state["first_error"])
+
+
 class ResistorLearner:
     """Learns by rewriting conductances between samples (see the module docstring)."""
 
@@ -72,6 +121,7 @@ class ResistorLearner:
             reference = self._stack.enter_context(open_backend(BackendKind.NGSPICE, config.sim))
             self.reference = make_rule(config.learning.rule, reference, config, self.cell, self.learning_rate)
         self.samples_seen = 0
+        self.window = WindowControl(config.window, self.cell.theta_v, config.drive.beta_max)
 
     def netlist(self, x: np.ndarray, y: np.ndarray) -> str:
         """The deck of one TCL cycle of the current network on a sample (what the bench simulates)."""
@@ -84,7 +134,15 @@ class ResistorLearner:
         """Present samples (k, inputs) one after another; one record per sample."""
         records = []
         for xs, ys in zip(x, y, strict=True):
+            if isinstance(self.rule, TclRule) and self.window.active:
+                outputs = self.predict(xs[None])[0]  # the free state the bench sees before the cycle
+                self.window.observe_error(float(np.sqrt(np.mean((outputs - ys) ** 2))))
+                self.rule.cell = self.cell.replace(threshold_v=self.window.theta_v)
+                self.rule.drive = self.config.drive.replace(beta_max=self.window.beta_max)
             step = self.rule.update(self.spec, xs, ys)
+            if isinstance(self.rule, TclRule) and self.window.active:
+                step.info.update(threshold_v=self.window.theta_v, beta_max=self.window.beta_max)
+                self.window.observe_updates(step.info["frac_updated"])
             checked = {}
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
                 reference = self.reference.update(self.spec, xs, ys)
@@ -110,18 +168,28 @@ class ResistorLearner:
         return LinearNetwork(self.spec).solve(x)[:, list(self.spec.output_nodes)]
 
     def state(self) -> dict:
-        return {"conductance_s": self.spec.conductance_s.tolist(), "samples_seen": self.samples_seen}
+        return {
+            "conductance_s": self.spec.conductance_s.tolist(),
+            "samples_seen": self.samples_seen,
+            "window": self.window.state(),
+        }
 
     def restore(self, state: dict) -> None:
         try:
             conductance = np.array(state["conductance_s"], dtype=float)
             self.samples_seen = int(state["samples_seen"])
             self.spec = self.spec.with_conductances(conductance)
+            self.window.restore(state["window"])
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"the checkpoint's learner state is damaged ({error})") from None
 
     def summary(self, records: list[dict]) -> dict:
-        summary: dict = {"threshold_v": self.cell.threshold_v, "learning_rate_s2_per_v2": self.learning_rate}
+        summary: dict = {
+            "threshold_v": self.cell.threshold_v,
+            "learning_rate_s2_per_v2": self.learning_rate,
+        }
+        if self.window.active:
+            summary.update(final_threshold_v=self.window.theta_v, final_beta_max=self.window.beta_max)
         verified = [r["verify_update_rel_error"] for r in records if "verify_update_rel_error" in r]
         if verified:
             summary["verified_samples"] = len(verified)

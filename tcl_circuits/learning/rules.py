@@ -101,7 +101,11 @@ class TclRule:
             contrast_v2=contrast,
             energy_network_j=network_energy_j(circuit, result),
             energy_feedback_j=feedback_energy_j(circuit, result),
-            info={**regime_fractions(contrast, self.drive, self.cell), "time_points": float(t.size)},
+            info={
+                **regime_fractions(contrast, self.drive, self.cell),
+                "frac_updated": float(np.mean(w_end != 0.0)),
+                "time_points": float(t.size),
+            },
         )
         return _check(step)
 

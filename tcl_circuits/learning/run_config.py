@@ -18,6 +18,7 @@ from tcl_circuits.config import (
     SawtoothConfig,
     SimulatorConfig,
     StreamConfig,
+    WindowConfig,
     param,
 )
 from tcl_circuits.devices import DriveKind, ProgrammingConfig, preset
@@ -101,10 +102,13 @@ class RunConfig(Checked):
     backend: BackendKind | None = param(
         None, help="simulator", none="auto: native for resistor networks, ngspice for memristor networks"
     )
-    drive: SawtoothConfig = param(SawtoothConfig())
-    cell: FeedbackCellConfig = param(FeedbackCellConfig(threshold_v=None))
+    drive: SawtoothConfig = param(SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=9e-4))
+    cell: FeedbackCellConfig = param(
+        FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=20.0)
+    )
     sim: SimulatorConfig = param(SimulatorConfig())
     learning: LearningConfig = param(LearningConfig(learning_rate_s2_per_v2=None))
+    window: WindowConfig = param(WindowConfig())
     memristor: MemristorConfig = param(MemristorConfig())
 
     def check(self) -> None:

@@ -58,6 +58,18 @@ _TOPOLOGY_CACHE = 8
 """Network topologies remembered per backend (a training run uses one)."""
 
 
+MIN_POINTS_PER_SEGMENT = 20
+"""With a capped grid, every ramp gets at least this many steps: the maximum step may be set by a long slow
+ramp (``SimulatorConfig.points_per_cycle``), which ngspice's error control can afford and a fixed grid cannot."""
+
+
+def segment_points(steps_at_max_step: int, cap: int) -> int:
+    """Steps of one segment on the capped grid: those of the maximum step, at least MIN_POINTS_PER_SEGMENT,
+    at most ``cap`` (0: no cap)."""
+    n = max(steps_at_max_step, MIN_POINTS_PER_SEGMENT)
+    return min(n, cap) if cap else n
+
+
 class NativeBackend:
     """Simulates the circuit IR quasi-statically in numpy (see the module docstring for the semantics).
 
@@ -74,14 +86,27 @@ class NativeBackend:
         so that each sample's large temporaries reuse memory instead of faulting in fresh pages.
     max_time_points : most grid points one run may take (ConfigError beyond: a tiny tau_k or a huge period
         would otherwise allocate gigabytes).
+    max_points_per_segment : with a transient and no node capacitance, at most this many equal steps
+        between consecutive PWL breakpoints (each ramp of the sawtooth); a longer ramp then takes steps
+        longer than max_step_s / refine. The cells are integrated exactly for s linear within a step and s is
+        smooth within a ramp, so long steps cost only the curvature of s (docs/native.md measures it).
+        0: no cap.
     """
 
     def __init__(
-        self, *, refine: int = 1, keep_freed_memory: bool = True, max_time_points: int = 200_000
+        self,
+        *,
+        refine: int = 1,
+        keep_freed_memory: bool = True,
+        max_time_points: int = 200_000,
+        max_points_per_segment: int = 0,
     ) -> None:
         if not isinstance(refine, int) or refine < 1:
             raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
         self.max_time_points = max_time_points
+        if not isinstance(max_points_per_segment, int) or max_points_per_segment < 0:
+            raise ConfigError(f"max_points_per_segment must be an int >= 0, got {max_points_per_segment!r}")
+        self.max_points_per_segment = max_points_per_segment
         if keep_freed_memory:
             allocator.keep_freed_memory()
         self.refine = refine
@@ -115,7 +140,9 @@ class NativeBackend:
         parsed = self._previous = ParsedCircuit(circuit, self._previous)
         analysis = circuit.analysis
         if isinstance(analysis, Transient):
-            axis, step = self.time_grid(analysis, parsed)
+            capacitive = bool(parsed.cap_f.size) and bool(np.any(parsed.cap_f > 0))
+            # TR-BDF2 factorises once per step length and resolves node time constants: uniform steps there
+            axis, step = self.time_grid(analysis, parsed, per_segment=0 if capacitive else None)
             axis_name = TIME_VECTOR
             driven_v = parsed.source_values(axis, axis.size)
         elif isinstance(analysis, DcSweep):
@@ -221,10 +248,12 @@ class NativeBackend:
         return topology
 
     def time_grid(
-        self, analysis: Transient, parsed: ParsedCircuit | None = None
+        self, analysis: Transient, parsed: ParsedCircuit | None = None, *, per_segment: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Times from 0 to stop_s through every PWL breakpoint, and the step lengths (uniform between
-        breakpoints, <= max_step_s / refine)."""
+        """Times from 0 to stop_s through every PWL breakpoint, and the step lengths: uniform between
+        breakpoints, at most max_step_s / refine, and at most ``per_segment`` steps per segment
+        (``max_points_per_segment`` by default; 0: no cap)."""
+        per_segment = self.max_points_per_segment if per_segment is None else per_segment
         stop = finite_value(analysis.stop_s, "transient stop time", positive=True)
         step = finite_value(analysis.max_step_s, "transient maximum step", positive=True) / self.refine
         corners = {0.0, stop}
@@ -232,10 +261,13 @@ class NativeBackend:
             for source in parsed.sources.values():
                 corners.update(t for t, _ in source.pwl or () if 0.0 < t < stop)
         corners_sorted = sorted(corners)
-        count = sum(
-            max(1, math.ceil((t1 - t0) / step))
+        counts = [
+            segment_points(math.ceil((t1 - t0) / step * (1 - 1e-12)), per_segment * self.refine)
+            if per_segment
+            else max(1, math.ceil((t1 - t0) / step * (1 - 1e-12)))
             for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True)
-        )
+        ]
+        count = sum(counts)
         if count + 1 > self.max_time_points:
             raise ConfigError(
                 f"the transient would take {count + 1:,} time points (stop {stop:g} s, step {step:g} s), over the limit "
@@ -243,8 +275,7 @@ class NativeBackend:
                 field="max_time_points",
             )
         times, steps = [np.zeros(1)], []
-        for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True):
-            n = max(1, math.ceil((t1 - t0) / step * (1 - 1e-12)))
+        for t0, t1, n in zip(corners_sorted[:-1], corners_sorted[1:], counts, strict=True):
             times.append(t0 + (t1 - t0) * np.arange(1, n + 1) / n)
             times[-1][-1] = t1
             steps.append(np.full(n, (t1 - t0) / n))
