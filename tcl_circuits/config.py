@@ -179,12 +179,16 @@ _NO_META = {
 
 
 class Role(Enum):
-    """What a network node is: driven input, clamped output, free hidden node, or tied to 0 V."""
+    """What a network node is: driven input, clamped output, free hidden node, tied to 0 V, held at a fixed
+    bias voltage (the far end of a hidden node's diodes), or the output of an amplifier (a copy of another
+    node's voltage times a gain)."""
 
     INPUT = "input"
     OUTPUT = "output"
     HIDDEN = "hidden"
     GROUND = "ground"
+    BIAS = "bias"
+    AMPLIFIED = "amplified"
 
 
 class RuleKind(Enum):

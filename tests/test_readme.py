@@ -12,5 +12,7 @@ def test_python_example_in_the_readme_runs(tmp_path, capsys):
     namespace = {"out_dir": tmp_path / "run"}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["summary"]["samples"] == 40
-    assert namespace["update"].shape == (12,) and ".tran" in namespace["deck"] and "bs11 " in namespace["deck"]
+    assert (
+        namespace["update"].shape == (12,) and ".tran" in namespace["deck"] and "bs11 " in namespace["deck"]
+    )
     assert float(capsys.readouterr().out) == namespace["summary"]["loss_ratio"]

@@ -51,8 +51,8 @@ from tcl_circuits.learning.run_folder import RunFolder
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.network import NetworkSpec
 from tcl_circuits.physics.energy import clamp_power_w, energy_j, feedback_power_w
-from tcl_circuits.physics.linear import LinearNetwork
 from tcl_circuits.physics.loop_gain import check_loop_gain, loop_gains
+from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
 LOOP_GAIN_TARGET = 0.5
@@ -346,7 +346,7 @@ class MemristorLearner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-state outputs (samples, outputs) of the network frozen at its current states, task volts."""
         spec = self.net.frozen_spec()
-        return LinearNetwork(spec).solve(x)[:, list(spec.output_nodes)]
+        return SteadyState(spec).solve(x)[:, list(spec.output_nodes)]
 
     def state(self) -> dict:
         return {

@@ -18,7 +18,7 @@ from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, LearningR
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder
 from tcl_circuits.learning.tasks import RegressionTask
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
 DEFAULT_LEARNING_RATE_S2_PER_V2 = 5e-6
@@ -165,7 +165,7 @@ class ResistorLearner:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-state outputs (samples, outputs) of the current network, volts."""
-        return LinearNetwork(self.spec).solve(x)[:, list(self.spec.output_nodes)]
+        return SteadyState(self.spec).solve(x)[:, list(self.spec.output_nodes)]
 
     def state(self) -> dict:
         return {

@@ -21,7 +21,7 @@ from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, Si
 from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.network.spec import NetworkSpec
 from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 
 
 @dataclass
@@ -154,7 +154,7 @@ class GradientRule:
     kind: RuleKind = RuleKind.GRADIENT
 
     def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
-        net = LinearNetwork(spec)
+        net = SteadyState(spec)
         gradient = net.gradient(x, y)
         free = net.solve(x)[0]
         power = float((_edge_signal(spec, free) * spec.conductance_s).sum())
@@ -169,8 +169,8 @@ class GradientRule:
 
 def linear_contrasts(spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig) -> np.ndarray:
     """Exact s_clamped - s_free of every edge for samples x (samples, inputs), y (samples, outputs): V^2."""
-    free = LinearNetwork(spec).solve(x)
-    clamped = LinearNetwork(spec, drive.peak_clamp_conductance_s).solve(x, y)
+    free = SteadyState(spec).solve(x)
+    clamped = SteadyState(spec, drive.peak_clamp_conductance_s).solve(x, y)
     return _edge_signal(spec, clamped) - _edge_signal(spec, free)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from tcl_circuits.config import Checked, param
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 
 
 class TaskKind(Enum):
@@ -91,7 +91,7 @@ def teacher_task(
         teacher = teacher.with_conductances(teacher.clip(teacher.conductance_s * scale))
     n_in = len(student.input_nodes)
     x = rng.uniform(lo, hi, size=(train_samples + test_samples, n_in))
-    y = LinearNetwork(teacher).solve(x)[:, list(teacher.output_nodes)]
+    y = SteadyState(teacher).solve(x)[:, list(teacher.output_nodes)]
     return RegressionTask(
         name=f"teacher:{network}",
         student=student,

@@ -5,9 +5,12 @@ units are fixed (voltages and targets in volts, conductances in siemens), a dupl
 unknown attribute or an unknown edge element is an error naming the file and line (or node id), never a
 silent choice.
 
-Attributes. Nodes: ``role`` (input, output, hidden, ground; required), ``voltage`` (inputs, V), ``target``
-(outputs, V). Edges: ``element`` (``resistor``, the default: a learning conductance), ``conductance`` (S),
-``g_min`` and ``g_max`` (S, the bounds learning clips to).
+Attributes. Nodes: ``role`` (input, output, hidden, ground, bias, amplified; required), ``voltage``
+(inputs and bias nodes, V), ``target`` (outputs, V), ``source`` and ``gain`` (amplified nodes: the node they
+copy and the voltage gain). Edges: ``element`` ``resistor`` (the default: a learning conductance) with
+``conductance`` (S), ``g_min`` and ``g_max`` (S, the bounds learning clips to) and ``group`` (edges of a group
+share their automatic threshold); or ``diode`` with ``anode`` (one of the edge's two node ids), ``is_a``
+(saturation current, A), ``n`` (emission coefficient) and ``rs_ohm`` (series resistance, ohm).
 """
 
 from __future__ import annotations
@@ -22,13 +25,28 @@ import numpy as np
 
 from tcl_circuits.config import Role
 from tcl_circuits.errors import ConfigError, GraphError
-from tcl_circuits.network.spec import DEFAULT_G_MAX_S, DEFAULT_G_MIN_S, NetworkSpec
+from tcl_circuits.network.spec import (
+    DEFAULT_G_MAX_S,
+    DEFAULT_G_MIN_S,
+    AmplifierSpec,
+    DiodeSpec,
+    NetworkSpec,
+)
 from tcl_circuits.units import parse_quantity
 
-NODE_ATTRIBUTES = {"role": "", "voltage": "V", "target": "V"}
+NODE_ATTRIBUTES = {"role": "", "voltage": "V", "target": "V", "source": "", "gain": ""}
 """Node attributes and their units."""
-EDGE_ELEMENTS = {"resistor": {"conductance": "S", "g_min": "S", "g_max": "S"}}
+EDGE_ELEMENTS = {
+    "resistor": {"conductance": "S", "g_min": "S", "g_max": "S", "group": ""},
+    "diode": {"anode": "", "is_a": "A", "n": "", "rs_ohm": "ohm"},
+}
 """Edge elements and the attributes (with units) each takes besides ``element``."""
+_ROLE_ATTRIBUTES = {
+    "voltage": (Role.INPUT, Role.BIAS),
+    "target": (Role.OUTPUT,),
+    "source": (Role.AMPLIFIED,),
+    "gain": (Role.AMPLIFIED,),
+}
 MAX_FILE_BYTES = 256 * 2**20
 
 
@@ -89,10 +107,11 @@ def from_graph(
                 f"node {label!r} has role {raw!r}; expected input, output, hidden or ground"
             ) from None
     for label, role in zip(labels, roles, strict=True):
-        for name, wanted in (("voltage", Role.INPUT), ("target", Role.OUTPUT)):
-            if name in graph.nodes[label] and role is not wanted:
+        for name, wanted in _ROLE_ATTRIBUTES.items():
+            if name in graph.nodes[label] and role not in wanted:
+                owners = " and ".join(r.value for r in wanted)
                 raise GraphError(
-                    f"node {label!r}: attribute {name!r} belongs to {wanted.value} nodes, this is {role.value}"
+                    f"node {label!r}: attribute {name!r} belongs to {owners} nodes, this is {role.value}"
                 )
     inputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.INPUT]
     outputs = [label for label, r in zip(labels, roles, strict=True) if r is Role.OUTPUT]
@@ -103,7 +122,17 @@ def from_graph(
             for x in nodes
         ]
 
-    edges, g, lo, hi = [], [], [], []
+    biases = [label for label, r in zip(labels, roles, strict=True) if r is Role.BIAS]
+    amplifiers = []
+    for label, role in zip(labels, roles, strict=True):
+        if role is Role.AMPLIFIED:
+            data = graph.nodes[label]
+            if "source" not in data or "gain" not in data:
+                raise GraphError(f"amplified node {label!r} needs 'source' (a node id) and 'gain'")
+            source = _node_ref(data["source"], index, f"amplified node {label!r}", "source")
+            gain = _number(data["gain"], f"node {label!r}", "gain", "V/V")
+            amplifiers.append(AmplifierSpec(index[label], source, gain))
+    edges, g, lo, hi, groups, diodes = [], [], [], [], [], []
     for a, b, data in graph.edges(data=True):
         where = f"edge {a!r}-{b!r}"
         if a == b:
@@ -113,9 +142,20 @@ def from_graph(
             raise GraphError(
                 f"{where}: unknown element {data.get('element')!r} (known: {', '.join(EDGE_ELEMENTS)})"
             )
-        _check_keys(
-            {k: v for k, v in data.items() if k != "element"}, EDGE_ELEMENTS[element], where, f"{element}"
-        )
+        _check_keys({k: v for k, v in data.items() if k != "element"}, EDGE_ELEMENTS[element], where, element)
+        if element == "diode":
+            anode = _node_ref(data.get("anode"), index, where, "anode")
+            if anode not in (index[a], index[b]):
+                raise GraphError(f"{where}: 'anode' must be one of its two nodes, got {data.get('anode')!r}")
+            cathode = index[b] if anode == index[a] else index[a]
+            values = {
+                k: _number(data[k], where, k, EDGE_ELEMENTS["diode"][k])
+                for k in ("is_a", "n", "rs_ohm")
+                if k in data
+            }
+            diodes.append(DiodeSpec(anode, cathode, **values))
+            continue
+        groups.append(str(data.get("group", "")))
         if "conductance" in data:
             g.append(_number(data["conductance"], where, "conductance", "S"))
         elif default_conductance_s is not None:
@@ -135,14 +175,48 @@ def from_graph(
         g_max_s=np.array(hi, dtype=float),
         input_voltage_v=np.array(node_values(inputs, "voltage"), dtype=float),
         target_v=np.array(node_values(outputs, "target"), dtype=float),
+        bias_voltage_v=np.array(node_values(biases, "voltage"), dtype=float),
+        diodes=tuple(diodes),
+        amplifiers=tuple(amplifiers),
+        edge_groups=tuple(groups),
     )
 
 
+def _node_ref(value: object, index: dict, where: str, name: str) -> int:
+    """The index of the node a 'source' or 'anode' attribute names (by its id, also when the id is text)."""
+    try:
+        if value in index:
+            return index[value]
+    except TypeError:  # an unhashable value names no node
+        pass
+    matches = [i for label, i in index.items() if str(label) == str(value)]
+    if len(matches) != 1:
+        raise GraphError(f"{where}: attribute {name!r} must name one of the graph's nodes, got {value!r}")
+    return matches[0]
+
+
 def to_graph(spec: NetworkSpec) -> nx.Graph:
-    """The inverse of from_graph: a networkx graph carrying roles, voltages, targets and conductances."""
+    """The inverse of from_graph: a networkx graph carrying roles, voltages, targets, conductances, groups,
+    diodes and amplifiers."""
     graph = nx.Graph()
     for label, role in zip(spec.labels, spec.roles, strict=True):
         graph.add_node(label, role=role.value)
+    for k, i in enumerate(spec.bias_nodes):
+        graph.nodes[spec.labels[i]]["voltage"] = float(spec.bias_voltage_v[k])
+    for amplifier in spec.amplifiers:
+        graph.nodes[spec.labels[amplifier.output]].update(
+            source=spec.labels[amplifier.source], gain=amplifier.gain
+        )
+    for d in spec.diodes:
+        graph.add_edge(
+            spec.labels[d.anode],
+            spec.labels[d.cathode],
+            element="diode",
+            anode=spec.labels[d.anode],
+            is_a=d.is_a,
+            n=d.n,
+            rs_ohm=d.rs_ohm,
+        )
     for k, i in enumerate(spec.input_nodes):
         if np.isfinite(spec.input_voltage_v[k]):
             graph.nodes[spec.labels[i]]["voltage"] = float(spec.input_voltage_v[k])
@@ -156,6 +230,7 @@ def to_graph(spec: NetworkSpec) -> nx.Graph:
             conductance=float(spec.conductance_s[e]),
             g_min=float(spec.g_min_s[e]),
             g_max=float(spec.g_max_s[e]),
+            **({"group": spec.edge_groups[e]} if spec.edge_groups[e] else {}),
         )
     return graph
 
@@ -319,8 +394,10 @@ def load_edgelist(path: str | Path) -> nx.Graph:
                 raise GraphError(f"{where}: expected key=value after the conductance, got {item!r}")
             attrs[key] = value
         element = str(attrs.get("element", "resistor"))
-        if element not in EDGE_ELEMENTS:
-            raise GraphError(f"{where}: unknown element {element!r} (known: {', '.join(EDGE_ELEMENTS)})")
+        if element != "resistor":
+            raise GraphError(
+                f"{where}: unknown element {element!r}: edge lists hold resistors (use GraphML for diodes)"
+            )
         _check_keys(
             {k: v for k, v in attrs.items() if k != "element"}, EDGE_ELEMENTS[element], where, element
         )

@@ -21,6 +21,48 @@ DEFAULT_G_MIN_S = 1e-5
 DEFAULT_G_MAX_S = 1e-2
 
 
+THERMAL_VOLTAGE_V = 0.025851999786435535
+"""kT/q at 300 K, volts (ngspice's default temperature is 27 C = 300.15 K: its diodes use 0.025864 V)."""
+
+
+@dataclass(frozen=True)
+class DiodeSpec:
+    """A Shockley diode with series resistance from node ``anode`` to node ``cathode`` (indices):
+    I = is_a (exp((V_ak - I rs_ohm) / (n V_t)) - 1). Not a learning element."""
+
+    anode: int
+    cathode: int
+    is_a: float = 1e-14
+    n: float = 1.0
+    rs_ohm: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("is_a", "n", "rs_ohm"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise GraphError(
+                    f"diode {self.anode}-{self.cathode}: {name} must be a finite number > 0, got {value!r}"
+                )
+
+
+@dataclass(frozen=True)
+class AmplifierSpec:
+    """An ideal bidirectional amplifier (Kendall et al. 2020): node ``output`` is held at ``gain`` times the
+    voltage of node ``source``, and the current the output delivers is drawn from the source times ``gain``
+    (an ideal transformer: no power gain, so the network stays an energy minimiser; the next layer's terms
+    are weighted by 1 / gain^2 as seen from the source). A negative gain inverts."""
+
+    output: int
+    source: int
+    gain: float
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.gain, int | float) and math.isfinite(self.gain) and self.gain != 0):
+            raise GraphError(
+                f"amplifier {self.source}->{self.output}: gain must be a finite non-zero number, got {self.gain!r}"
+            )
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.array(array, dtype=float)
     array.setflags(write=False)
@@ -40,6 +82,11 @@ class NetworkSpec:
     g_min_s, g_max_s : per-edge bounds that learning clips to, siemens.
     input_voltage_v : default voltage of each input node (NaN where the graph gives none).
     target_v : default target of each output node (NaN where the graph gives none).
+    bias_voltage_v : the fixed voltage of each bias node.
+    diodes : the network's diodes (fixed, nonlinear, between any two nodes).
+    amplifiers : one per node of role AMPLIFIED, from its source node (a hidden node).
+    edge_groups : a group name per edge ("" for all by default): the automatic threshold is placed per group
+        (the paper thresholds each parameter group separately).
     """
 
     labels: tuple[Hashable, ...]
@@ -50,10 +97,16 @@ class NetworkSpec:
     g_max_s: np.ndarray
     input_voltage_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
     target_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bias_voltage_v: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    diodes: tuple[DiodeSpec, ...] = ()
+    amplifiers: tuple[AmplifierSpec, ...] = ()
+    edge_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("conductance_s", "g_min_s", "g_max_s", "input_voltage_v", "target_v"):
+        for name in ("conductance_s", "g_min_s", "g_max_s", "input_voltage_v", "target_v", "bias_voltage_v"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if not self.edge_groups:
+            object.__setattr__(self, "edge_groups", ("",) * len(self.edges))
         if not self.input_voltage_v.size:
             object.__setattr__(self, "input_voltage_v", _frozen(np.full(len(self.input_nodes), np.nan)))
         if not self.target_v.size:
@@ -76,6 +129,37 @@ class NetworkSpec:
     @cached_property
     def ground_nodes(self) -> tuple[int, ...]:
         return self.nodes_with(Role.GROUND)
+
+    @cached_property
+    def bias_nodes(self) -> tuple[int, ...]:
+        return self.nodes_with(Role.BIAS)
+
+    @property
+    def nonlinear(self) -> bool:
+        """Whether the network has diodes (its steady states need Newton's method)."""
+        return bool(self.diodes)
+
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        """The distinct edge groups, in order of first appearance."""
+        return tuple(dict.fromkeys(self.edge_groups))
+
+    @cached_property
+    def amplified_nodes(self) -> tuple[int, ...]:
+        return self.nodes_with(Role.AMPLIFIED)
+
+    @cached_property
+    def node_map(self) -> tuple[np.ndarray, np.ndarray]:
+        """(node each node's voltage follows, its coefficient): an amplified node follows its source times the
+        gain, every other node itself times 1. Edges and diodes at an amplified node act on its source."""
+        follows = np.arange(self.n_nodes)
+        coefficient = np.ones(self.n_nodes)
+        for amplifier in self.amplifiers:
+            follows[amplifier.output] = amplifier.source
+            coefficient[amplifier.output] = amplifier.gain
+        follows.setflags(write=False)
+        coefficient.setflags(write=False)
+        return follows, coefficient
 
     @cached_property
     def free_nodes(self) -> tuple[int, ...]:
@@ -185,10 +269,46 @@ def _validate(spec: NetworkSpec) -> None:
         raise GraphError("input_voltage_v must have one value per input node")
     if spec.target_v.shape != (len(spec.output_nodes),):
         raise GraphError("target_v must have one value per output node")
-    # every free node must be reached from a driven node (input or ground), else its voltage is undefined
-    driven = set(spec.input_nodes) | set(spec.ground_nodes)
+    if spec.bias_voltage_v.shape != (len(spec.bias_nodes),):
+        raise GraphError(f"bias_voltage_v must have one value per bias node ({len(spec.bias_nodes)})")
+    bad = np.flatnonzero(~np.isfinite(spec.bias_voltage_v))
+    if bad.size:
+        raise GraphError(
+            f"bias node {spec.labels[spec.bias_nodes[bad[0]]]!r} needs a finite 'voltage' (volts)"
+        )
+    if len(spec.edge_groups) != E:
+        raise GraphError(f"edge_groups must have one name per edge ({E}), got {len(spec.edge_groups)}")
+    amplified = set(spec.amplified_nodes)
+    driven_by: dict[int, AmplifierSpec] = {}
+    for amplifier in spec.amplifiers:
+        if not isinstance(amplifier, AmplifierSpec) or amplifier.output not in amplified:
+            raise GraphError(f"amplifier {amplifier!r} must drive a node of role 'amplified'")
+        if amplifier.output in driven_by:
+            raise GraphError(f"node {spec.labels[amplifier.output]!r} is driven by two amplifiers")
+        if not 0 <= amplifier.source < n or spec.roles[amplifier.source] not in (Role.HIDDEN, Role.OUTPUT):
+            raise GraphError(
+                f"amplifier into {spec.labels[amplifier.output]!r} must take a hidden or output node"
+            )
+        driven_by[amplifier.output] = amplifier
+    missing = amplified - set(driven_by)
+    if missing:
+        raise GraphError(
+            f"node {spec.labels[min(missing)]!r} has role 'amplified' but no amplifier drives it"
+        )
+    for diode in spec.diodes:
+        if not isinstance(diode, DiodeSpec) or not (0 <= diode.anode < n and 0 <= diode.cathode < n):
+            raise GraphError(f"diode {diode!r} must be a DiodeSpec between node indices 0..{n - 1}")
+        if diode.anode == diode.cathode:
+            raise GraphError(f"diode at node {spec.labels[diode.anode]!r} connects the node to itself")
+    # every free node must be reached from a driven node (input, bias or ground), else its voltage is undefined
+    driven = set(spec.input_nodes) | set(spec.ground_nodes) | set(spec.bias_nodes)
     adjacency: list[list[int]] = [[] for _ in range(n)]
-    for i, j in spec.edges:
+    links = [
+        *spec.edges,
+        *((d.anode, d.cathode) for d in spec.diodes),
+        *((a.output, a.source) for a in spec.amplifiers),
+    ]
+    for i, j in links:
         adjacency[i].append(j)
         adjacency[j].append(i)
     reached = set(driven)
@@ -201,6 +321,6 @@ def _validate(spec: NetworkSpec) -> None:
     floating = [spec.labels[i] for i in range(n) if i not in reached]
     if floating:
         raise GraphError(
-            f"node {floating[0]!r} is not connected to any input or ground node (floating)"
+            f"node {floating[0]!r} is not connected to any input, bias or ground node (floating)"
             + (f"; {len(floating) - 1} more" if len(floating) > 1 else "")
         )

@@ -13,7 +13,7 @@ from tcl_circuits.devices import dg_dx
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import threshold_g
 from tcl_circuits.network import NetworkSpec
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ def loop_gains(
 
     def drops(beta: float) -> np.ndarray:
         if beta == 0:
-            v = LinearNetwork(spec).solve(x)
+            v = SteadyState(spec).solve(x)
         else:
-            v = LinearNetwork(spec, beta * drive.clamp_conductance_s).solve(x, y)
+            v = SteadyState(spec, beta * drive.clamp_conductance_s).solve(x, y)
         return v[:, e_arr[:, 0]] - v[:, e_arr[:, 1]]  # (samples, edges), task volts
 
     v0, v_top = drops(0.0), drops(drive.beta_max)
@@ -84,8 +84,8 @@ def loop_gains(
     network = 0.0
     self_terms = np.zeros(spec.n_edges)
     for k_matrix, v in (
-        (LinearNetwork(spec).transfer_resistance(), v0),
-        (LinearNetwork(spec, drive.peak_clamp_conductance_s).transfer_resistance(), v_top),
+        (SteadyState(spec).transfer_resistance(), v0),
+        (SteadyState(spec, drive.peak_clamp_conductance_s).transfer_resistance(), v_top),
     ):
         for n in range(x.shape[0]):
             root = np.sqrt(eta[n] * cell.tau_k_s)

@@ -54,6 +54,9 @@ class NetworkTopology:
     driven : indices of the driven nodes.
     clamp_a, clamp_b : end nodes of each clamp conductance (``GROUND`` allowed).
     names : node names, used only in error messages.
+    coef_a, coef_b : the voltage coefficient of each resistor end (default 1): a resistor at the output of an
+        amplifier of gain A sees A times the voltage of the amplifier's source node, and its current acts on
+        the source times A, so it enters the equations as G (c_a v_a - c_b v_b) with end coefficients c.
 
     Raises
     ------
@@ -71,8 +74,12 @@ class NetworkTopology:
         clamp_a: np.ndarray,
         clamp_b: np.ndarray,
         names: list[str] | None = None,
+        coef_a: np.ndarray | None = None,
+        coef_b: np.ndarray | None = None,
     ) -> None:
         driven = np.asarray(driven, dtype=int)
+        ca = np.ones(len(res_a)) if coef_a is None else np.asarray(coef_a, dtype=float)
+        cb = np.ones(len(res_b)) if coef_b is None else np.asarray(coef_b, dtype=float)
         is_driven = np.zeros(n_nodes, dtype=bool)
         is_driven[driven] = True
         self.n_nodes = n_nodes
@@ -94,7 +101,9 @@ class NetworkTopology:
         rows = np.concatenate([a[both], b[both], a[end_a], b[end_b]])
         cols = np.concatenate([b[both], a[both], a[end_a], b[end_b]])
         self._sources = np.concatenate([both, both, end_a, end_b])  # resistor behind each entry
-        self._signs = np.concatenate([-np.ones(2 * both.size), np.ones(end_a.size + end_b.size)])
+        self._weights = np.concatenate(
+            [-ca[both] * cb[both], -ca[both] * cb[both], ca[end_a] ** 2, cb[end_b] ** 2]
+        )
         unique, self._slot = np.unique(cols * max(n_free, 1) + rows, return_inverse=True)
         self._indices = (unique % max(n_free, 1)).astype(np.int32)
         self._indptr = np.searchsorted(unique // max(n_free, 1), np.arange(n_free + 1)).astype(np.int32)
@@ -105,6 +114,7 @@ class NetworkTopology:
         self.coupling_row = np.concatenate([a[forward], b[backward]])
         self.coupling_driven = np.concatenate([b[forward], a[backward]]) - n_free
         self.coupling_resistor = np.concatenate([forward, backward])
+        self.coupling_weight = np.concatenate([ca[forward] * cb[forward], cb[backward] * ca[backward]])
         self.driven_connected = np.unique(self.coupling_driven)
         self.clamp_a = position[np.asarray(clamp_a, dtype=int)]
         self.clamp_b = position[np.asarray(clamp_b, dtype=int)]
@@ -151,13 +161,16 @@ class NetworkTopology:
         """R (n_free, n_driven): the current into each free node per volt on each driven node, so that
         L_ff v_free = R v_driven with every clamp off."""
         return sp.csr_matrix(
-            (conductance_s[self.coupling_resistor], (self.coupling_row, self.coupling_driven)),
+            (
+                conductance_s[self.coupling_resistor] * self.coupling_weight,
+                (self.coupling_row, self.coupling_driven),
+            ),
             shape=(self.n_free, self.driven.size),
         )
 
     def laplacian_ff(self, conductance_s: np.ndarray) -> sp.csc_matrix:
         """The free-node block of the weighted Laplacian for these resistor conductances."""
-        data = np.bincount(self._slot, conductance_s[self._sources] * self._signs, minlength=self._entries)
+        data = np.bincount(self._slot, conductance_s[self._sources] * self._weights, minlength=self._entries)
         return sp.csc_matrix((data, self._indices, self._indptr), shape=(self.n_free, self.n_free))
 
 
@@ -198,7 +211,7 @@ class LowRankNetwork:
             return np.zeros((0, 1))
         connected = top.driven_connected
         columns = driven_v[:, connected]
-        g = self._g[top.coupling_resistor]
+        g = self._g[top.coupling_resistor] * top.coupling_weight
         if bool(np.all(columns == columns[:1])):  # sources constant over the points: one right-hand side
             rhs = np.bincount(top.coupling_row, g * driven_v[0, top.coupling_driven], minlength=n_free)
             assert self._lu is not None

@@ -45,7 +45,10 @@ def test_compile_graph_file(tmp_path, capsys):
         (["train", "--lr", "0_8", "--out", "x"], "--lr: expected a number"),
         (["train", "--network", "er:10,1..2", "--out", "x"], "unknown network 'er:10,1..2'"),
         (["train", "--network", "lattice:100000x100000", "--out", "x"], "the limit is 250,000 nodes"),
-        (["train", "--backend", "ngspice", "--points-per-cycle", "1e7", "--tau-fall", "1", "--out", "x"], "time points"),
+        (
+            ["train", "--backend", "ngspice", "--points-per-cycle", "1e7", "--tau-fall", "1", "--out", "x"],
+            "time points",
+        ),
         (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
     ],
 )

@@ -28,8 +28,8 @@ from tcl_circuits.learning.memristor import build_network, free_losses_ngspice, 
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v
 from tcl_circuits.learning.run_config import MemristorConfig, RunConfig, parse_device
 from tcl_circuits.learning.tasks import TaskConfig, teacher_task
-from tcl_circuits.physics.linear import LinearNetwork
 from tcl_circuits.physics.loop_gain import check_loop_gain, loop_gains
+from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
 RESISTOR_SUMMARY_KEYS = {
@@ -295,8 +295,8 @@ def test_energy_is_the_power_of_the_frozen_network_integrated_over_the_slot(ngsp
     y = np.repeat(task.y_train[:1], 2, axis=0)
     _, chunk = _chunk(ngspice, net, config, x, y, gate=GateMode.CLOSED)
     spec = net.frozen_spec()
-    v = LinearNetwork(spec).solve(x[:1])
-    drops = LinearNetwork(spec).edge_drops(v)[0]
+    v = SteadyState(spec).solve(x[:1])
+    drops = SteadyState(spec).edge_drops(v)[0]
     power = net.read_scale_v**2 * float(np.sum(spec.conductance_s * drops**2))
     slot = StreamConfig().sample_period_s(config.drive)
     for record in chunk.records:
@@ -313,7 +313,7 @@ def test_yakopcic_small_signal_evaluation_agrees_with_ngspice(ngspice, task):
         spice = free_losses_ngspice(
             ngspice, net, task.x_test, task.y_test, drive=config.drive, cell=config.cell, sim=config.sim
         )
-        small = LinearNetwork(net.frozen_spec()).loss(task.x_test, task.y_test)
+        small = SteadyState(net.frozen_spec()).loss(task.x_test, task.y_test)
         limit = 2e-3 if scale else 2e-4
         np.testing.assert_allclose(spice, small, rtol=limit)
 

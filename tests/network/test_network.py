@@ -53,9 +53,19 @@ def _broken(triangle, change):
             lambda g: (g.nodes["out"].update(role="hidden"), g.nodes["out"].pop("target")),
             "no node with role 'output'",
         ),
-        (lambda g: g.nodes["in"].update(role="hidden"), "'voltage' belongs to input nodes, this is hidden"),
+        (
+            lambda g: g.nodes["in"].update(role="hidden"),
+            "'voltage' belongs to input and bias nodes, this is hidden",
+        ),
         (lambda g: g.nodes["h"].update(colour="red"), "node 'h': unknown node attribute 'colour'"),
-        (lambda g: g.edges["in", "h"].update(element="diode"), "edge 'in'-'h': unknown element 'diode'"),
+        (
+            lambda g: g.edges["in", "h"].update(element="memristor"),
+            "edge 'in'-'h': unknown element 'memristor'",
+        ),
+        (
+            lambda g: (g.edges["in", "h"].pop("conductance"), g.edges["in", "h"].update(element="diode")),
+            "'anode' must name",
+        ),
         (lambda g: g.edges["in", "h"].update(conductance="1_0e-3"), "must be a number in S"),
         (lambda g: g.nodes["in"].update(voltage=float("inf")), "voltage.*finite"),
         (lambda g: g.edges["in", "h"].update(g_min=2.0, g_max=1.0), "bounds"),

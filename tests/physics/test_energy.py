@@ -8,7 +8,7 @@ from tcl_circuits import network
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.circuit.drive import beta_at
 from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 
 pytestmark = pytest.mark.ngspice
 
@@ -22,7 +22,7 @@ def test_network_energy_matches_the_integrated_quasi_static_power(ngspice, drive
     power = []
     for beta in beta_at(drive, t):
         clamp = beta * drive.clamp_conductance_s
-        v = LinearNetwork(spec, clamp).solve(x, y if clamp else None)[0]
+        v = SteadyState(spec, clamp).solve(x, y if clamp else None)[0]
         dv = v[spec.edge_array[:, 0]] - v[spec.edge_array[:, 1]]
         power.append(spec.conductance_s @ dv**2 + clamp * np.sum((v[list(spec.output_nodes)] - y) ** 2))
     expected = trapezoid(power, t)

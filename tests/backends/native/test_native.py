@@ -21,7 +21,7 @@ from tcl_circuits.config import (
 from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
 from tcl_circuits.learning.tasks import teacher_task
-from tcl_circuits.physics.linear import LinearNetwork
+from tcl_circuits.physics.steady import SteadyState
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,8 @@ def test_dc_sweep_gives_the_exact_free_and_clamped_states(sample):
     circuit = compile_phases(spec, drive=drive, inputs_v=x[0], targets_v=y[0])
     result = NativeBackend().run(circuit)
     np.testing.assert_array_equal(result.axis, [0.0, drive.beta_max])
-    free = LinearNetwork(spec).solve(x[0])[0]
-    clamped = LinearNetwork(spec, drive.peak_clamp_conductance_s).solve(x[0], y[0])[0]
+    free = SteadyState(spec).solve(x[0])[0]
+    clamped = SteadyState(spec, drive.peak_clamp_conductance_s).solve(x[0], y[0])[0]
     np.testing.assert_allclose(_voltages(result, spec), np.stack([free, clamped]), rtol=0, atol=1e-13)
     for k, target in enumerate(y[0]):
         np.testing.assert_array_equal(result.v(f"t{k}"), [target, target])
@@ -66,7 +66,7 @@ def test_transient_node_voltages_are_the_dc_states_of_the_momentary_beta(sample)
     np.testing.assert_allclose(result.v("beta"), beta_at(drive, t), rtol=0, atol=1e-15)
     for index in (0, 7, 20, 33, t.size - 1):
         beta = beta_at(drive, t[index])
-        exact = LinearNetwork(spec, beta * drive.clamp_conductance_s).solve(x[1], y[1])[0]
+        exact = SteadyState(spec, beta * drive.clamp_conductance_s).solve(x[1], y[1])[0]
         np.testing.assert_allclose(_voltages(result, spec)[index], exact, rtol=0, atol=1e-13)
 
 
@@ -146,7 +146,7 @@ def test_time_varying_input_sources_follow_their_pwl(sample):
         inputs = x[0].copy()
         inputs[1] = np.interp(t[index], *zip(*ramp, strict=True))
         beta = result.v("beta")[index]
-        exact = LinearNetwork(spec, beta * 1e-3).solve(inputs, y[0])[0]
+        exact = SteadyState(spec, beta * 1e-3).solve(inputs, y[0])[0]
         np.testing.assert_allclose(_voltages(result, spec)[index], exact, rtol=0, atol=1e-13)
 
 
