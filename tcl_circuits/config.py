@@ -17,6 +17,8 @@ from functools import cache
 from types import UnionType
 from typing import Any
 
+import numpy as np
+
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
 
@@ -283,6 +285,14 @@ class FeedbackCellConfig(Checked):
         above=0,
         maximum=100,
     )
+    per_group_threshold: bool = param(
+        True,
+        help="auto threshold: place each edge group's window over that group's own contrasts (the paper "
+        "thresholds each parameter group separately; a network's groups are its layers)",
+    )
+    group_thresholds_v: tuple[tuple[str, float], ...] = param(
+        (), help="per-group thresholds (group name, volts), set by the calibration", cli=False
+    )
     threshold_shape: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
     accumulator_gain: float = param(
         100.0, help="accumulator volts per V^2 of contrast (keeps the accumulator O(0.01..1) V)", above=0
@@ -310,11 +320,17 @@ class FeedbackCellConfig(Checked):
         return self.threshold_v
 
     def window_contrast_v2(self, drive: SawtoothConfig) -> tuple[float, float]:
-        """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2."""
+        """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2 (the global threshold)."""
         return (
             self.theta_v * drive.tau_rise_s / self.tau_k_s,
             self.theta_v * drive.tau_fall_s / self.tau_k_s,
         )
+
+    def edge_thresholds_v(self, edge_groups: tuple[str, ...]) -> np.ndarray:
+        """The threshold of every edge: its group's where the calibration set one, else the global one."""
+        by_group = dict(self.group_thresholds_v)
+        theta = self.theta_v if self.threshold_v is not None or not by_group else 0.0
+        return np.array([by_group.get(group, theta) for group in edge_groups], dtype=float)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -505,6 +521,8 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
                 raise ConfigError(f"{path} must be one of {choices}, got {raw!r}", field=path) from None
         elif kind is float and isinstance(raw, int) and not isinstance(raw, bool):
             values[name] = float(raw)
+        elif isinstance(raw, list):  # JSON arrays back to the tuples the configs hold
+            values[name] = tuple(tuple(item) if isinstance(item, list) else item for item in raw)
         else:
             values[name] = raw
     try:

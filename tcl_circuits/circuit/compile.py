@@ -15,10 +15,13 @@ import numpy as np
 
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
+    Amplifier,
     Capacitor,
     Circuit,
     Clamp,
     DcSweep,
+    Diode,
+    DiodeModel,
     Element,
     FeedbackCellArray,
     Measure,
@@ -30,7 +33,6 @@ from tcl_circuits.circuit.ir import (
 from tcl_circuits.config import (
     FeedbackCellConfig,
     GateMode,
-    Role,
     SawtoothConfig,
     SimulatorConfig,
     StreamConfig,
@@ -95,9 +97,8 @@ def _names(spec: NetworkSpec) -> _Names:
     ground = frozenset(spec.ground_nodes)
     nodes = tuple("0" if i in ground else f"n{i}" for i in range(spec.n_nodes))
     r = spec.label_reprs
-    role = dict.fromkeys(spec.input_nodes, Role.INPUT) | dict.fromkeys(spec.output_nodes, Role.OUTPUT)
     header = tuple(
-        f"node 0: {r[i]} (ground)" if i in ground else f"node n{i}: {r[i]} ({role.get(i, Role.HIDDEN).value})"
+        f"node 0: {r[i]} (ground)" if i in ground else f"node n{i}: {r[i]} ({spec.roles[i].value})"
         for i in range(spec.n_nodes)
     )
     return _Names(
@@ -124,7 +125,29 @@ def _network_elements(
     )
     elements.append(beta)
     elements.extend(output_clamps(spec, names.nodes, drive, targets.tolist()))
+    elements.extend(_per_topology(spec, _fixed_elements)[0])
     return names, elements
+
+
+def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[DiodeModel, ...]]:
+    """Bias sources ``vb<k>``, diodes ``d<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
+    ``a<k>`` of a network, and the diode models (the same for every sample)."""
+    nodes, r = _per_topology(spec, _names).nodes, spec.label_reprs
+    elements: list[Element] = [
+        VoltageSource(f"vb{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
+        for k, i in enumerate(spec.bias_nodes)
+    ]
+    models: dict[tuple[float, float, float], DiodeModel] = {}
+    for k, d in enumerate(spec.diodes):
+        key = (d.is_a, d.n, d.rs_ohm)
+        if key not in models:
+            models[key] = DiodeModel(f"dm{len(models)}", d.is_a, d.n, d.rs_ohm)
+        comment = f"diode {r[d.anode]} -> {r[d.cathode]}"
+        elements.append(Diode(f"d{k}", nodes[d.anode], nodes[d.cathode], models[key].name, comment=comment))
+    for k, a in enumerate(spec.amplifiers):
+        comment = f"amplifier {r[a.source]} x {a.gain:g} -> {r[a.output]}"
+        elements.append(Amplifier(f"a{k}", nodes[a.output], nodes[a.source], a.gain, comment=comment))
+    return tuple(elements), tuple(models.values())
 
 
 def output_clamps(
@@ -174,11 +197,17 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
         accumulator=tuple(f"w{e}" for e in range(count)),
         c_k_f=np.full(count, cell.c_k_f),
         r_k_ohm=np.full(count, cell.r_k_ohm),
-        threshold_v=np.full(count, cell.theta_v),
+        threshold_v=cell.edge_thresholds_v(spec.edge_groups),
         shape=(cell.threshold_shape,) * count,
         gain_a_per_v=np.full(count, cell.accumulator_gain / cell.tau_k_s),
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
+
+
+def _thresholds_text(cell: FeedbackCellConfig) -> str:
+    if cell.group_thresholds_v:
+        return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in cell.group_thresholds_v)
+    return f"{cell.theta_v:.6g} V"
 
 
 def compile_tcl(
@@ -210,10 +239,14 @@ def compile_tcl(
     elements.append(_per_topology(spec, _feedback_cells, cell))
     if sim.node_capacitance_f > 0:
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
-    lo, hi = cell.window_contrast_v2(drive)
+    theta = cell.edge_thresholds_v(spec.edge_groups)
+    lo, hi = (
+        float(theta.min()) * drive.tau_rise_s / cell.tau_k_s,
+        float(theta.max()) * drive.tau_fall_s / cell.tau_k_s,
+    )
     notes: tuple[str, ...] = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
-        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {cell.theta_v:.6g} V on v(u<e>)",
+        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {_thresholds_text(cell)} on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
         f"at the end v(w<e>) ~ -{cell.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
@@ -236,6 +269,7 @@ def compile_tcl(
         notes=notes,
         header_comments=names.header,
         measures=measures,
+        models=_per_topology(spec, _fixed_elements)[1],
     )
 
 
@@ -261,6 +295,7 @@ def compile_phases(
         edge_resistors=names.edges,
         reltol=sim.reltol,
         header_comments=names.header,
+        models=_per_topology(spec, _fixed_elements)[1],
     )
 
 

@@ -307,6 +307,39 @@ class Inductor:
 
 
 @dataclass(frozen=True)
+class DiodeModel:
+    """A diode model (``.model NAME D(IS= N= RS=)``): saturation current, emission coefficient, series R."""
+
+    name: str
+    is_a: float
+    n: float
+    rs_ohm: float
+
+
+@dataclass(frozen=True)
+class Diode:
+    """A diode from ``anode`` to ``cathode`` of model ``model`` (a ``DiodeModel`` of the circuit)."""
+
+    name: str
+    anode: str
+    cathode: str
+    model: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Amplifier:
+    """An ideal bidirectional amplifier: v(output) = gain * v(source), and the current the output delivers
+    is drawn from the source times the gain (an ideal transformer; written as a VCVS plus a CCCS)."""
+
+    name: str
+    output: str
+    source: str
+    gain: float
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class ThresholdCurrent:
     """A current source I = gain_a_per_v * g(v(control)) flowing from ``pos`` through the source to ``neg``.
 
@@ -368,6 +401,8 @@ Element = (
     | FeedbackCellArray
     | MemristorCell
     | Instance
+    | Diode
+    | Amplifier
 )
 
 
@@ -391,6 +426,8 @@ class Circuit:
     """Comment lines that carry user labels (sanitised by the writer)."""
     subcircuits: tuple[SubcircuitDef, ...] = ()
     """Subcircuit definitions the elements instantiate."""
+    models: tuple[DiodeModel, ...] = ()
+    """Device models the elements use."""
     measures: tuple[Measure, ...] = ()
     """Values a standalone run prints (ignored by backends: they return the vectors)."""
     initial_conditions: tuple[tuple[str, float], ...] = ()

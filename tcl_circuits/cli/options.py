@@ -141,6 +141,7 @@ def add_config_options(
                 else:
                     extra = f"; '{word.strip()}'" + (f" = {meaning}" if meaning else "")
             help_text = f"{meta.get('help', '')}{unit} (default: {_show(value, meta)}{extra})"
+            help_text = help_text.replace("%", "%%")  # argparse formats help with %
             kwargs: dict[str, Any] = {"dest": option.dest, "default": argparse.SUPPRESS, "help": help_text}
             if kind is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction

@@ -45,5 +45,5 @@ def compare_updates(
         "cos_tcl_gradient": cosine(tcl.dc_dg_estimate, gradient),
         "cos_contrastive_gradient": cosine(contrastive, gradient),
         "tcl_over_contrastive_norm": float(np.linalg.norm(tcl.dc_dg_estimate) / np.linalg.norm(contrastive)),
-        **regime_fractions(contrastive * drive.peak_clamp_conductance_s, drive, cell),
+        **regime_fractions(contrastive * drive.peak_clamp_conductance_s, drive, cell, spec.edge_groups),
     }

@@ -186,6 +186,7 @@ class ResistorLearner:
     def summary(self, records: list[dict]) -> dict:
         summary: dict = {
             "threshold_v": self.cell.threshold_v,
+            **{f"threshold_v_{group}": theta for group, theta in self.cell.group_thresholds_v},
             "learning_rate_s2_per_v2": self.learning_rate,
         }
         if self.window.active:

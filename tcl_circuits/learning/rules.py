@@ -54,10 +54,15 @@ class LearningRule(Protocol):
 
 
 def regime_fractions(
-    contrast_v2: np.ndarray, drive: SawtoothConfig, cell: FeedbackCellConfig
+    contrast_v2: np.ndarray,
+    drive: SawtoothConfig,
+    cell: FeedbackCellConfig,
+    edge_groups: tuple[str, ...] = (),
 ) -> dict[str, float]:
-    """Fraction of edges below, inside and above the TCL learning window for these contrasts (V^2)."""
-    lo, hi = cell.window_contrast_v2(drive)
+    """Fraction of edges below, inside and above the TCL learning window for these contrasts (V^2); with
+    ``edge_groups`` each edge's window is its group's."""
+    theta = cell.edge_thresholds_v(edge_groups) if edge_groups else cell.theta_v
+    lo, hi = theta * drive.tau_rise_s / cell.tau_k_s, theta * drive.tau_fall_s / cell.tau_k_s
     a = np.abs(contrast_v2)
     return {
         "frac_below": float(np.mean(a < lo)),
@@ -102,7 +107,7 @@ class TclRule:
             energy_network_j=network_energy_j(circuit, result),
             energy_feedback_j=feedback_energy_j(circuit, result),
             info={
-                **regime_fractions(contrast, self.drive, self.cell),
+                **regime_fractions(contrast, self.drive, self.cell, spec.edge_groups),
                 "frac_updated": float(np.mean(w_end != 0.0)),
                 "time_points": float(t.size),
             },
@@ -219,8 +224,17 @@ def calibrate_cell(
     cell: FeedbackCellConfig, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig
 ) -> FeedbackCellConfig:
     """The cell with its threshold resolved: unchanged when fixed, else placed by ``calibrate_threshold_v``
-    on samples (x, y) with the cell's ``threshold_headroom``."""
+    on samples (x, y) with the cell's ``threshold_headroom``, and with ``per_group_threshold`` one threshold
+    per edge group over that group's own contrasts (the global one stays as the summary's reference)."""
     if cell.threshold_v is not None:
         return cell
     theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
-    return cell.replace(threshold_v=theta)
+    if not cell.per_group_threshold or len(spec.groups) < 2:
+        return cell.replace(threshold_v=theta)
+    contrasts = np.abs(linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive))
+    groups = np.array(spec.edge_groups)
+    by_group = []
+    for group in spec.groups:
+        a_max = cell.threshold_headroom * float(np.quantile(contrasts[:, groups == group], 0.99))
+        by_group.append((group, a_max * cell.tau_k_s / drive.tau_fall_s if a_max > 0 else theta))
+    return cell.replace(threshold_v=theta, group_thresholds_v=tuple(by_group))

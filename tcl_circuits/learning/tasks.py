@@ -1,14 +1,20 @@
 """Training tasks: what the network learns and how it is scored.
 
 ``teacher``: teacher-student regression. A teacher network with the same graph and other conductances labels
-random input voltages, so a student with the right conductances fits the data exactly. The loss is
-C = sum over outputs of (V_out - V_target)^2 in V^2, averaged over samples.
+random input voltages, so a student with the right conductances fits the data exactly.
+
+``iris``, ``digits``, ``mnist``: classification on a deep resistive network (``network.drn``). A feature f in
+[0, 1] becomes the input pair (+input_v (2f - 1), -input_v (2f - 1)); the bias pair is (+input_v, -input_v).
+The target of the right class's output is target_high_v, of the others target_low_v; the predicted class is
+the output with the highest free-state voltage.
+
+In every task the loss is C = sum over outputs of (V_out - V_target)^2 in V^2, averaged over samples.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -23,6 +29,9 @@ class TaskKind(Enum):
     """The learning task."""
 
     TEACHER = "teacher"
+    IRIS = "iris"
+    DIGITS = "digits"
+    MNIST = "mnist"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +43,32 @@ class TaskConfig(Checked):
         "lattice:4x4",
         help="network: lattice:RxC, regular:N,D, er:N,P, layered:A-B-C, or a .graphml / edge-list file",
     )
-    train_samples: int = param(100, help="training samples per epoch", minimum=1, maximum=10_000_000)
-    test_samples: int = param(50, help="held-out samples", minimum=1, maximum=10_000_000)
+    train_samples: int = param(
+        100,
+        help="teacher and mnist: training samples per epoch (iris, digits: their 80 % split)",
+        minimum=1,
+        maximum=10_000_000,
+    )
+    test_samples: int = param(50, help="teacher and mnist: held-out samples", minimum=1, maximum=10_000_000)
+    hidden: int = param(
+        0,
+        help="classification: hidden nodes of the drn (0: iris 16, digits 64, mnist 100)",
+        minimum=0,
+        maximum=100_000,
+    )
+    data_dir: str | None = param(
+        None,
+        help="mnist: folder of the IDX files",
+        flag="--data",
+        none="default: ../shared/data/mnist or $TCL_MNIST_DIR",
+    )
+    input_v: float = param(3.0, unit="V", help="classification: input pair amplitude", above=0, maximum=1000)
+    target_high_v: float = param(0.2, unit="V", help="classification: target of the right class's output")
+    target_low_v: float = param(0.0, unit="V", help="classification: target of the other outputs")
+
+    def check(self) -> None:
+        if self.target_high_v <= self.target_low_v:
+            raise ConfigError("target_high_v must exceed target_low_v", field="target_high_v")
 
 
 @dataclass(frozen=True)
@@ -103,8 +136,83 @@ def teacher_task(
     )
 
 
+@dataclass(frozen=True)
+class ClassificationTask(RegressionTask):
+    """A classification task on a deep resistive network: input and target voltages plus the labels."""
+
+    labels_train: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    labels_test: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    classes: tuple[str, ...] = ()
+
+    def metrics(self, outputs_v: np.ndarray, targets_v: np.ndarray) -> dict[str, float]:
+        """The mean loss (V^2) and the accuracy: the output with the highest voltage is the predicted class."""
+        loss = float(np.mean(np.sum((outputs_v - targets_v) ** 2, axis=1)))
+        return {
+            "loss": loss,
+            "accuracy": float(np.mean(np.argmax(outputs_v, axis=1) == np.argmax(targets_v, axis=1))),
+        }
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(super().fingerprint().encode())
+        digest.update(np.ascontiguousarray(self.labels_train).tobytes())
+        return digest.hexdigest()
+
+
+DEFAULT_HIDDEN = {TaskKind.IRIS: 16, TaskKind.DIGITS: 64, TaskKind.MNIST: 100}
+
+
+def input_voltages(features: np.ndarray, input_v: float) -> np.ndarray:
+    """Features in [0, 1] (samples, F) -> input pair voltages (samples, 2 F + 2), bias pair last."""
+    u = input_v * (2.0 * np.asarray(features, dtype=float) - 1.0)
+    pairs = np.stack([u, -u], axis=2).reshape(u.shape[0], -1)
+    return np.hstack([pairs, np.tile([input_v, -input_v], (u.shape[0], 1))])
+
+
+def target_voltages(labels: np.ndarray, classes: int, high_v: float, low_v: float) -> np.ndarray:
+    """One-hot targets as output voltages (samples, classes)."""
+    out = np.full((labels.size, classes), low_v)
+    out[np.arange(labels.size), labels] = high_v
+    return out
+
+
+def classification_task(config: TaskConfig, seed: int) -> ClassificationTask:
+    """iris, digits or mnist on a drn (``config.network`` 'auto' or a drn description matching the data)."""
+    from tcl_circuits.learning import datasets
+
+    if config.task is TaskKind.IRIS:
+        data = datasets.iris(seed)
+    elif config.task is TaskKind.DIGITS:
+        data = datasets.digits(seed)
+    else:
+        data = datasets.mnist(config.data_dir, train=config.train_samples, test=config.test_samples)
+    features, classes = data.x_train.shape[1], len(data.classes)
+    hidden = config.hidden or DEFAULT_HIDDEN[config.task]
+    network = config.network if config.network.startswith("drn:") else f"drn:{features}-{hidden}-{classes}"
+    sizes = [int(s) for s in network.split(":", 1)[1].split("-")]
+    if sizes[0] != features or sizes[-1] != classes:
+        raise ConfigError(
+            f"--network {network}: {data.name} needs {features} inputs and {classes} outputs (drn:{features}-H-{classes})",
+            field="network",
+        )
+    student = from_graph(graph_from_argument(network, seed=seed + 1))
+    targets = lambda labels: target_voltages(labels, classes, config.target_high_v, config.target_low_v)  # noqa: E731
+    return ClassificationTask(
+        name=f"{data.name}:{network}",
+        student=student,
+        x_train=input_voltages(data.x_train, config.input_v),
+        y_train=targets(data.y_train),
+        x_test=input_voltages(data.x_test, config.input_v),
+        y_test=targets(data.y_test),
+        labels_train=data.y_train,
+        labels_test=data.y_test,
+        classes=data.classes,
+    )
+
+
 def make_task(config: TaskConfig, seed: int) -> RegressionTask:
     """The task a TaskConfig describes, drawn with ``seed``."""
+    if config.task is not TaskKind.TEACHER:
+        return classification_task(config, seed)
     return teacher_task(
         config.network, train_samples=config.train_samples, test_samples=config.test_samples, seed=seed
     )

@@ -4,7 +4,7 @@
 package that import networkx.
 """
 
-from tcl_circuits.network.builders import build, erdos_renyi, lattice, layered, random_regular, triangle
+from tcl_circuits.network.builders import build, drn, erdos_renyi, lattice, layered, random_regular, triangle
 from tcl_circuits.network.io import (
     from_graph,
     graph_from_argument,
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_G_MIN_S",
     "NetworkSpec",
     "build",
+    "drn",
     "erdos_renyi",
     "from_graph",
     "graph_from_argument",

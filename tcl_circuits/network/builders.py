@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from tcl_circuits.config import Role
 from tcl_circuits.errors import GraphError
+from tcl_circuits.network.spec import THERMAL_VOLTAGE_V
 
 
 # --- builders --------------------------------------------------------------------------------------
@@ -162,6 +164,84 @@ def layered(
     return graph
 
 
+def drn(
+    sizes: Sequence[int],
+    *,
+    seed: int = 0,
+    node_conductance_s: float = 5e-3,
+    gain: float = 4.0,
+    clip_v: tuple[float, float] = (0.0, 0.5),
+    diode: dict[str, float] | None = None,
+) -> nx.Graph:
+    """A deep resistive network (Kendall et al. 2020): ``sizes`` = [inputs, hidden..., outputs].
+
+    - Each input k drives a pair of nodes ``("x+", k)``, ``("x-", k)`` (the task applies +v and -v), so that
+      positive conductances realise signed weights; a constant pair ``("x+", "1")``, ``("x-", "1")`` acts as
+      every layer's bias.
+    - Every hidden node ``("h<l>", k)`` has two diodes, to bias nodes set so that its voltage is held softly
+      within ``clip_v`` (a bounded, ReLU-like nonlinearity): one from the node to ``("bias", "hi")`` at
+      clip_v[1] - V_on, one from ``("bias", "lo")`` at clip_v[0] + V_on to the node, V_on the diodes' forward
+      voltage at 5 % of a volt across a node's conductance (default diode: I_s 1e-6 A, n 1, R_s 10 ohm).
+    - Each hidden node feeds the next layer through two ideal bidirectional amplifiers of gain +gain and
+      -gain (``("a<l>+", k)``, ``("a<l>-", k)``), so the next layer's weights are signed as well and the
+      signal does not shrink layer after layer.
+    - Outputs ``("y", k)`` take the targets.
+    - Learning edges: every input pair (and the bias pair) to every first-layer hidden node (group ``w1``),
+      every amplifier output of layer l (and the bias pair) to every node of layer l + 1 (group ``w<l+1>``).
+      A node with F incoming edges draws them uniformly from (0.2, 1.8) x node_conductance_s / F, so every
+      node's total conductance is about node_conductance_s whatever its fan-in; learning bounds them to
+      [0.01, 20] x node_conductance_s / F.
+    """
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 3 or any(s < 1 for s in sizes):
+        raise GraphError(
+            f"a deep resistive network needs inputs, at least one hidden layer and outputs, got {sizes!r}"
+        )
+    diode = {"is_a": 1e-6, "n": 1.0, "rs_ohm": 10.0} | (diode or {})
+    rng = np.random.default_rng(seed)
+    if not node_conductance_s > 0 or gain == 0 or not clip_v[0] < clip_v[1]:
+        raise GraphError("drn needs node_conductance_s > 0, a non-zero gain and clip_v low < high")
+    on_current = 0.05 * node_conductance_s
+    thermal = diode["n"] * THERMAL_VOLTAGE_V
+    diode_on_v = thermal * math.log1p(on_current / diode["is_a"]) + on_current * diode["rs_ohm"]
+    graph = nx.Graph()
+    pairs = [(("x+", k), ("x-", k)) for k in range(sizes[0])]
+    bias_pair = (("x+", "1"), ("x-", "1"))
+    for plus, minus in [*pairs, bias_pair]:
+        graph.add_node(plus, role=Role.INPUT.value)
+        graph.add_node(minus, role=Role.INPUT.value)
+    graph.add_node(("bias", "hi"), role=Role.BIAS.value, voltage=clip_v[1] - diode_on_v)
+    graph.add_node(("bias", "lo"), role=Role.BIAS.value, voltage=clip_v[0] + diode_on_v)
+    previous = [node for pair in pairs for node in pair]
+    for layer, size in enumerate(sizes[1:], start=1):
+        last = layer == len(sizes) - 1
+        nodes = [("y", k) if last else (f"h{layer}", k) for k in range(size)]
+        fan_in = len(previous) + 2
+        mean = node_conductance_s / fan_in
+        for node in nodes:
+            graph.add_node(node, role=(Role.OUTPUT if last else Role.HIDDEN).value)
+            for upstream in [*previous, *bias_pair]:
+                graph.add_edge(
+                    upstream,
+                    node,
+                    conductance=float(rng.uniform(0.2 * mean, 1.8 * mean)),
+                    g_min=0.01 * mean,
+                    g_max=20.0 * mean,
+                    group=f"w{layer}",
+                )
+        if last:
+            break
+        previous = []
+        for k, node in enumerate(nodes):
+            graph.add_edge(node, ("bias", "hi"), element="diode", anode=node, **diode)
+            graph.add_edge(("bias", "lo"), node, element="diode", anode=("bias", "lo"), **diode)
+            for sign in (+1, -1):
+                amplified = (f"a{layer}{'+' if sign > 0 else '-'}", k)
+                graph.add_node(amplified, role=Role.AMPLIFIED.value, source=node, gain=sign * gain)
+                previous.append(amplified)
+    return graph
+
+
 def triangle() -> nx.Graph:
     """The 4-edge example network: input 'in' (1 V) - hidden 'h' - output 'out' (target 0.3 V), and ground
     'gnd' below 'h' and 'out', with fixed conductances (the reviewed decks in netlists/ use it)."""
@@ -181,7 +261,8 @@ _BUILDER_PATTERN = re.compile(
     r"(?a)^(?:lattice:(?P<rows>\d{1,7})x(?P<cols>\d{1,7})"
     r"|regular:(?P<rn>\d{1,7}),(?P<rd>\d{1,7})"
     r"|er:(?P<en>\d{1,7}),(?P<ep>(?:0|1)?(?:\.\d+)?|1)"
-    r"|layered:(?P<sizes>\d{1,7}(?:-\d{1,7})+))$"
+    r"|layered:(?P<sizes>\d{1,7}(?:-\d{1,7})+)"
+    r"|drn:(?P<drn>\d{1,7}(?:-\d{1,7}){2,}))$"
 )
 
 
@@ -190,8 +271,8 @@ def build(description: str, *, seed: int = 0) -> nx.Graph:
     match = _BUILDER_PATTERN.match(description.strip())
     if match is None or (match["en"] and not match["ep"]):
         raise GraphError(
-            f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P (0 < P <= 1) or "
-            "layered:A-B-C with whole numbers"
+            f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P (0 < P <= 1), "
+            "layered:A-B-C or drn:IN-H-OUT with whole numbers"
         )
     if match["rows"]:
         rows, cols = int(match["rows"]), int(match["cols"])
@@ -205,6 +286,12 @@ def build(description: str, *, seed: int = 0) -> nx.Graph:
         n, p = int(match["en"]), float(match["ep"])
         check_size(f"er:{n},{p}", n, int(p * n * (n - 1) / 2))
         return erdos_renyi(n, p, seed=seed)
+    if match["drn"]:
+        sizes = [int(s) for s in match["drn"].split("-")]
+        nodes = 2 * sizes[0] + 4 + sum(3 * s for s in sizes[1:-1]) + sizes[-1]
+        weights = sum((2 * a + 2) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+        check_size(description.strip(), nodes, weights)
+        return drn(sizes, seed=seed)
     sizes = [int(s) for s in match["sizes"].split("-")]
     check_size(
         description.strip(),

@@ -21,8 +21,8 @@ DEFAULT_G_MIN_S = 1e-5
 DEFAULT_G_MAX_S = 1e-2
 
 
-THERMAL_VOLTAGE_V = 0.025851999786435535
-"""kT/q at 300 K, volts (ngspice's default temperature is 27 C = 300.15 K: its diodes use 0.025864 V)."""
+THERMAL_VOLTAGE_V = 1.38064852e-23 * 300.15 / 1.6021766208e-19
+"""kT/q at 27 C (300.15 K), volts, with the constants ngspice 39 uses (CODATA 2014): its default temperature."""
 
 
 @dataclass(frozen=True)

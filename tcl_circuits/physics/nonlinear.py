@@ -39,7 +39,8 @@ def diode_current(
     nvt = n * THERMAL_VOLTAGE_V
     argument = np.log(is_a * rs_ohm / nvt) + (v + is_a * rs_ohm) / nvt
     current = nvt / rs_ohm * np.real(wrightomega(argument)) - is_a
-    conductance = 1.0 / (rs_ohm + nvt / (current + is_a))
+    shifted = current + is_a  # >= 0; 0 deep in reverse bias, where the conductance is 0
+    conductance = shifted / (rs_ohm * shifted + nvt)
     return current, conductance
 
 

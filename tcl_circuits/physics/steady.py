@@ -40,7 +40,9 @@ def _topology(spec: NetworkSpec) -> tuple:
         index = own[follows]  # amplified nodes act through their source
         edges = spec.edge_array
         outputs = own[list(spec.output_nodes)]
-        targets = kept.size + np.arange(outputs.size)  # one driven target node per output, after the network's
+        targets = kept.size + np.arange(
+            outputs.size
+        )  # one driven target node per output, after the network's
         driven = np.concatenate([own[[*spec.input_nodes, *spec.bias_nodes]], targets])
         topology = NetworkTopology(
             kept.size + outputs.size,

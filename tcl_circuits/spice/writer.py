@@ -7,10 +7,12 @@ Every emitted deck passes ``syntax.check_deck``, so a deck can never run a comma
 from __future__ import annotations
 
 from tcl_circuits.circuit.ir import (
+    Amplifier,
     Capacitor,
     Circuit,
     Clamp,
     DcSweep,
+    Diode,
     Element,
     FeedbackCell,
     FeedbackCellArray,
@@ -86,6 +88,14 @@ def _lines_for(element: Element) -> list[str]:
         ]
     elif isinstance(element, MemristorCell):
         lines += memristor_cell_lines(element)
+    elif isinstance(element, Diode):
+        lines.append(
+            f"{name(element.name)} {name(element.anode)} {name(element.cathode)} {name(element.model)}"
+        )
+    elif isinstance(element, Amplifier):
+        out, src, tag = name(element.output), name(element.source), name(element.name)
+        lines.append(f"e{tag} {out} 0 {src} 0 {number(element.gain)}")
+        lines.append(f"f{tag} 0 {src} e{tag} {number(element.gain)}")
     elif isinstance(element, Instance):
         if not element.name.startswith("x"):
             raise NetlistError(f"subcircuit instance names start with 'x', got {element.name!r}")
@@ -113,6 +123,10 @@ def write_netlist(circuit: Circuit) -> str:
     lines += [comment(text) for text in circuit.header_comments]
     for definition in circuit.subcircuits:
         lines += _subcircuit_lines(definition)
+    for model in circuit.models:
+        lines.append(
+            f".model {name(model.name)} D(IS={number(model.is_a)} N={number(model.n)} RS={number(model.rs_ohm)})"
+        )
     for element in circuit.elements:
         lines += _lines_for(element)
     initial = [(w, 0.0) for w in circuit.cells.accumulator]

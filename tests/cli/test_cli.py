@@ -132,3 +132,24 @@ def test_train_memristor_device_picks_a_stable_rate_and_learns(tmp_path, capsys)
     summary = json.loads(capsys.readouterr().out)
     assert summary["backend"] == "ngspice" and summary["max_loop_gain"] < 1.0
     assert summary["final_test_loss"] < summary["initial_test_loss"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["train"],
+        ["demo"],
+        ["compile"],
+        ["compare"],
+        ["netlists", "check"],
+        ["kernel", "update"],
+        ["kernel", "info"],
+    ],
+)
+def test_every_help_prints_with_defaults_and_units(command, capsys):
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: tcl-circuits" in out
+    if command == ["train"]:
+        assert "(default: 0.0009)" in out and "[s]" in out and "(default: auto = " in out

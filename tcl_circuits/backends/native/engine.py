@@ -46,6 +46,7 @@ from tcl_circuits.circuit.ir import (
 )
 from tcl_circuits.errors import ConfigError, SimulationError
 from tcl_circuits.physics.drops import squared_drops
+from tcl_circuits.physics.nonlinear import DiodeArrays, NodalEquations
 from tcl_circuits.physics.quasistatic import (
     LowRankNetwork,
     NetworkTopology,
@@ -156,18 +157,29 @@ class NativeBackend:
             raise SimulationError(f"the native engine cannot run analysis {analysis!r}")
         topology = self._topology(parsed)
         points, edges = axis.size, len(parsed.cells)
-        voltages = self._buffer("voltages", (topology.n_nodes + 1, points))
+        n_nodes = topology.n_nodes
+        voltages = self._buffer("voltages", (n_nodes + 1 + parsed.n_amplified, points))
+        network_rows = voltages[: n_nodes + 1]
         capacitance = _free_capacitance(parsed, topology)
-        if isinstance(analysis, Transient) and np.any(capacitance > 0):
-            _relaxing_voltages(parsed, topology, capacitance, axis, step, driven_v, voltages)
+        transient_c = isinstance(analysis, Transient) and bool(np.any(capacitance > 0))
+        if parsed.diode_a.size:
+            if transient_c:
+                raise SimulationError(
+                    "the native engine does not integrate node capacitance together with diodes"
+                )
+            _diode_voltages(parsed, topology, driven_v, network_rows)
+        elif transient_c:
+            _relaxing_voltages(parsed, topology, capacitance, axis, step, driven_v, network_rows)
         else:  # no capacitance (or a DC sweep, where capacitors are open): quasi-static
-            _network_solution(parsed, driven_v, topology).node_voltages(out=voltages)
+            _network_solution(parsed, driven_v, topology).node_voltages(out=network_rows)
+        position = _positions(parsed, topology)
+        for k, (_, source, gain) in enumerate(parsed.amplified):
+            np.multiply(voltages[position[source]], gain, out=voltages[n_nodes + 1 + k])
         # one row per cell: each cell's samples are contiguous for the integration along time
         signal, feedback, accumulator = (
             self._buffer(name, (edges, points)) for name in ("signal", "feedback", "accumulator")
         )
         if edges:
-            position = topology.position
             squared_drops(voltages, position[parsed.cell_a], position[parsed.cell_b], out=signal)
             if isinstance(analysis, Transient):
                 integrate_cells(
@@ -204,6 +216,8 @@ class NativeBackend:
             return cached[3], cached[4]
         index = {axis_name: (0, 0)}
         index.update(zip(parsed.names, ((1, p) for p in topology.position[:-1].tolist()), strict=True))
+        n_nodes = topology.n_nodes
+        index.update((name, (1, n_nodes + 1 + k)) for k, (name, _, _) in enumerate(parsed.amplified))
         for block, names in enumerate((parsed.signal, parsed.feedback, parsed.accumulator), start=2):
             index.update(zip(names, ((block, e) for e in range(len(names))), strict=True))
         self._indices = (axis_name, parsed.names, parsed.accumulator, index, {})
@@ -228,7 +242,15 @@ class NativeBackend:
             len(parsed.names),
             *(
                 array.tobytes()
-                for array in (parsed.res_a, parsed.res_b, parsed.driven, parsed.clamp_a, parsed.clamp_b)
+                for array in (
+                    parsed.res_a,
+                    parsed.res_b,
+                    parsed.driven,
+                    parsed.clamp_a,
+                    parsed.clamp_b,
+                    parsed.res_coef_a,
+                    parsed.res_coef_b,
+                )
             ),
         )
         topology = self._topologies.get(key)
@@ -241,6 +263,8 @@ class NativeBackend:
                 parsed.clamp_a,
                 parsed.clamp_b,
                 names=parsed.names,
+                coef_a=parsed.res_coef_a,
+                coef_b=parsed.res_coef_b,
             )
             if len(self._topologies) >= _TOPOLOGY_CACHE:
                 self._topologies.pop(next(iter(self._topologies)))
@@ -280,6 +304,44 @@ class NativeBackend:
             times[-1][-1] = t1
             steps.append(np.full(n, (t1 - t0) / n))
         return np.concatenate(times), np.concatenate(steps)
+
+
+def _positions(parsed: ParsedCircuit, topology: NetworkTopology) -> np.ndarray:
+    """Row of every node number in the voltages block: the topology's internal order, then one row per
+    amplifier output after ground; index -1 (ground) maps to the ground row."""
+    n_nodes = topology.n_nodes
+    position = np.empty(n_nodes + parsed.n_amplified + 1, dtype=int)
+    position[:n_nodes] = topology.position[:n_nodes]
+    position[n_nodes : n_nodes + parsed.n_amplified] = n_nodes + 1 + np.arange(parsed.n_amplified)
+    position[-1] = n_nodes
+    return position
+
+
+def _diode_voltages(
+    parsed: ParsedCircuit, topology: NetworkTopology, driven_v: np.ndarray, out: np.ndarray
+) -> None:
+    """Node voltages (n_nodes + 1, P) of a network with diodes: damped Newton at every point, warm-started
+    from the previous point (``physics.nonlinear``)."""
+    position = topology.position
+    diodes = DiodeArrays(
+        anode=position[parsed.diode_a],
+        cathode=position[parsed.diode_c],
+        anode_coef=parsed.diode_coef_a,
+        cathode_coef=parsed.diode_coef_c,
+        is_a=parsed.diode_is,
+        n=parsed.diode_n,
+        rs_ohm=parsed.diode_rs,
+    )
+    beta_columns = np.searchsorted(parsed.driven, parsed.clamp_beta)
+    clamp_s = (
+        driven_v[:, beta_columns] * parsed.clamp_g if parsed.clamps else np.zeros((driven_v.shape[0], 0))
+    )
+    n_free, n_nodes = topology.n_free, topology.n_nodes
+    out[:n_free] = NodalEquations(topology, parsed.res_g, diodes).solve(
+        driven_v, np.ascontiguousarray(clamp_s)
+    )
+    out[n_free:n_nodes] = driven_v.T
+    out[n_nodes] = 0.0
 
 
 def _free_capacitance(parsed: ParsedCircuit, topology: NetworkTopology) -> np.ndarray:

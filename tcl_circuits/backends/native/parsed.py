@@ -10,9 +10,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tcl_circuits.circuit.ir import (
+    Amplifier,
     Capacitor,
     Circuit,
     Clamp,
+    Diode,
+    DiodeModel,
     FeedbackCell,
     FeedbackCellArray,
     Resistor,
@@ -62,14 +65,27 @@ def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
 
-_SUPPORTED = (Resistor, ResistorArray, Capacitor, VoltageSource, Clamp, FeedbackCell, FeedbackCellArray)
+_SUPPORTED = (
+    Resistor,
+    ResistorArray,
+    Capacitor,
+    VoltageSource,
+    Clamp,
+    FeedbackCell,
+    FeedbackCellArray,
+    Diode,
+    Amplifier,
+)
 
 
 class ParsedCircuit:
     """The IR as index arrays: node numbering, resistors, sources, clamps, cells.
 
-    Network nodes (those of resistors, sources and clamps) are numbered in order of appearance; ``GROUND``
-    stands for node 0. Cell-internal nodes (s, u, w) are not network nodes.
+    Network nodes (those of resistors, sources, clamps and diodes) are numbered in order of appearance;
+    ``GROUND`` stands for node 0. An amplifier's output is not an unknown: elements at it act on its source
+    node with the gain as coefficient (``*_coef``), and its voltage is the source's times the gain; such
+    nodes get the numbers after the network's (``amplified``). Cell-internal nodes (s, u, w) are not network
+    nodes.
     """
 
     names: list[str]
@@ -79,6 +95,14 @@ class ParsedCircuit:
     clamp_a: np.ndarray
     clamp_b: np.ndarray
     clamp_beta: np.ndarray
+    res_coef_a: np.ndarray
+    res_coef_b: np.ndarray
+    diode_a: np.ndarray
+    diode_c: np.ndarray
+    diode_coef_a: np.ndarray
+    diode_coef_c: np.ndarray
+    amplified: list[tuple[str, int, float]]
+    node_ref: dict[str, tuple[int, float]]
 
     def __init__(self, circuit: Circuit, previous: ParsedCircuit | None = None) -> None:
         for element in circuit.elements:
@@ -86,7 +110,8 @@ class ParsedCircuit:
                 label = getattr(element, "name", None) or f"index {getattr(element, 'index', '?')}"
                 raise SimulationError(
                     f"the native engine cannot simulate {type(element).__name__} elements ({label}); it "
-                    "supports resistors, capacitors to ground, VoltageSource (to ground), Clamp and feedback cells"
+                    "supports resistors, capacitors to ground, VoltageSource (to ground), Clamp, diodes, "
+                    "amplifiers and feedback cells"
                 )
         sources, clamps = list(circuit.of_type(VoltageSource)), list(circuit.of_type(Clamp))
         for source in sources:
@@ -97,16 +122,35 @@ class ParsedCircuit:
                 )
         resistors = circuit.resistor_table
         res_a, res_b = resistors.a, resistors.b
+        amplifiers = list(circuit.of_type(Amplifier))
+        diodes = list(circuit.of_type(Diode))
         clamp_nodes = (
             tuple(c.node for c in clamps),
             tuple(c.target for c in clamps),
             tuple(c.beta for c in clamps),
         )
-        self.connections = (res_a, res_b, tuple(s.pos for s in sources), *clamp_nodes)
+        diode_ends = (tuple(d.anode for d in diodes), tuple(d.cathode for d in diodes))
+        amplifier_ends = tuple((a.output, a.source, a.gain) for a in amplifiers)
+        self.connections = (
+            res_a,
+            res_b,
+            tuple(s.pos for s in sources),
+            *clamp_nodes,
+            *diode_ends,
+            amplifier_ends,
+        )
         if previous is not None and previous.connections == self.connections:
             # same connections as the previous circuit (a training run): reuse the node numbering
             self.names, self.index = previous.names, previous.index
             self.res_a, self.res_b = previous.res_a, previous.res_b
+            self.res_coef_a, self.res_coef_b = previous.res_coef_a, previous.res_coef_b
+            self.amplified, self.node_ref = previous.amplified, previous.node_ref
+            self.diode_a, self.diode_c, self.diode_coef_a, self.diode_coef_c = (
+                previous.diode_a,
+                previous.diode_c,
+                previous.diode_coef_a,
+                previous.diode_coef_c,
+            )
             self.clamp_a, self.clamp_b, self.clamp_beta = (
                 previous.clamp_a,
                 previous.clamp_b,
@@ -114,16 +158,7 @@ class ParsedCircuit:
             )
         else:
             previous = None
-            order = dict.fromkeys(
-                res_a + res_b + tuple(s.pos for s in sources) + tuple(n for part in clamp_nodes for n in part)
-            )
-            order.pop("0", None)
-            self.names = list(order)
-            index = {name: i for i, name in enumerate(self.names)}
-            index["0"] = GROUND
-            self.index = index
-            self.res_a, self.res_b = _indices(index, res_a), _indices(index, res_b)
-            self.clamp_a, self.clamp_b, self.clamp_beta = (_indices(index, part) for part in clamp_nodes)
+            self._number_nodes(res_a, res_b, sources, clamp_nodes, diode_ends, amplifiers)
         self.res_g = 1.0 / _checked(
             resistors.resistance_ohm, resistors.names.__getitem__, "resistance", positive=True
         )
@@ -137,7 +172,68 @@ class ParsedCircuit:
                     "(the native engine treats the clamp as a time-varying linear conductance)"
                 )
         self._capacitors(circuit.of_type(Capacitor))
+        self._diode_models(diodes, circuit.models)
         self._cells(circuit.cells, previous)
+
+    def _number_nodes(self, res_a, res_b, sources, clamp_nodes, diode_ends, amplifiers) -> None:
+        """Node numbers (amplifier outputs after the network's) and the index arrays of every element."""
+        outputs = {a.output: a for a in amplifiers}
+        for amplifier in amplifiers:
+            if amplifier.source in outputs or amplifier.source == "0" or amplifier.output == "0":
+                raise SimulationError(
+                    f"amplifier {amplifier.name}: its source must be a network node, not an amplifier's output"
+                )
+        if len(outputs) != len(amplifiers):
+            raise SimulationError("two amplifiers drive the same node")
+        everything = (
+            res_a + res_b + tuple(s.pos for s in sources) + tuple(n for part in clamp_nodes for n in part)
+        )
+        order = dict.fromkeys(
+            everything + diode_ends[0] + diode_ends[1] + tuple(a.source for a in amplifiers)
+        )
+        order.pop("0", None)
+        for name in outputs:
+            order.pop(name, None)
+        self.names = list(order)
+        index = {name: i for i, name in enumerate(self.names)}
+        index["0"] = GROUND
+        self.index = index
+        self.amplified = [(a.output, index[a.source], float(a.gain)) for a in amplifiers]
+        # (index, coefficient) of every node name an element may touch
+        self.node_ref = {name: (i, 1.0) for name, i in index.items()}
+        for name, source, gain in self.amplified:
+            self.node_ref[name] = (source, gain)
+        for source in sources:
+            if source.pos in outputs:
+                raise SimulationError(
+                    f"voltage source {source.name} drives the amplifier output {source.pos!r}"
+                )
+
+        def refs(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+            pairs = [self.node_ref[n] for n in names]
+            return np.array([p[0] for p in pairs], dtype=int), np.array([p[1] for p in pairs], dtype=float)
+
+        self.res_a, self.res_coef_a = refs(res_a)
+        self.res_b, self.res_coef_b = refs(res_b)
+        self.diode_a, self.diode_coef_a = refs(diode_ends[0])
+        self.diode_c, self.diode_coef_c = refs(diode_ends[1])
+        self.clamp_a, self.clamp_b, self.clamp_beta = (_indices(index, part) for part in clamp_nodes)
+
+    def _diode_models(self, diodes: list[Diode], models: tuple[DiodeModel, ...]) -> None:
+        by_name = {m.name: m for m in models}
+        missing = [d for d in diodes if d.model not in by_name]
+        if missing:
+            raise NetlistError(
+                f"diode {missing[0].name} uses model {missing[0].model!r}, which the circuit does not define"
+            )
+        label = lambda k: f"diode {diodes[k].name}"  # noqa: E731
+        self.diode_is = _checked([by_name[d.model].is_a for d in diodes], label, "IS", positive=True)
+        self.diode_n = _checked([by_name[d.model].n for d in diodes], label, "N", positive=True)
+        self.diode_rs = _checked([by_name[d.model].rs_ohm for d in diodes], label, "RS", positive=True)
+
+    @property
+    def n_amplified(self) -> int:
+        return len(self.amplified)
 
     def _capacitors(self, capacitors: tuple[Capacitor, ...]) -> None:
         """Capacitors from a network node to ground: node index and capacitance of each."""
@@ -202,7 +298,9 @@ class ParsedCircuit:
             for field in self._CELL_FIELDS:
                 setattr(self, field, getattr(previous, field))
             return
-        index = self.index
+        index = dict(self.index)
+        for k, (name, _, _) in enumerate(self.amplified):
+            index[name] = len(self.names) + k
         try:
             self.cell_a = _indices(index, cells.a)
             self.cell_b = _indices(index, cells.b)
