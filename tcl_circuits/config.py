@@ -359,6 +359,15 @@ class SimulatorConfig(Checked):
         none="auto: scaled by the deck's size and time points",
     )
     reltol: float = param(1e-4, help="ngspice relative tolerance", above=0, below=0.1)
+    abstol_a: float = param(
+        1e-11,
+        unit="A",
+        help="ngspice absolute current tolerance: the feedback cells' currents are pA..nA and a hard threshold "
+        "switching at ngspice's own 1 pA can stall the time step (seen on diode networks)",
+        above=0,
+        below=1e-6,
+        flag="--abstol",
+    )
     verify_every: int = param(
         0, help="with the native engine, re-run every k-th training sample in ngspice (0: never)", minimum=0
     )

@@ -266,6 +266,7 @@ def compile_tcl(
         network_nodes=names.nodes,
         edge_resistors=names.edges,
         reltol=sim.reltol,
+        abstol_a=sim.abstol_a,
         notes=notes,
         header_comments=names.header,
         measures=measures,
@@ -294,6 +295,7 @@ def compile_phases(
         network_nodes=names.nodes,
         edge_resistors=names.edges,
         reltol=sim.reltol,
+        abstol_a=sim.abstol_a,
         header_comments=names.header,
         models=_per_topology(spec, _fixed_elements)[1],
     )
@@ -476,6 +478,7 @@ def compile_chunk(
         network_nodes=nodes,
         edge_resistors=tuple(f"bm{e}" for e in range(spec.n_edges)),
         reltol=sim.reltol,
+        abstol_a=sim.abstol_a,
         notes=notes,
     )
     return circuit, timeline

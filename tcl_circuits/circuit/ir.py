@@ -420,6 +420,7 @@ class Circuit:
     network_nodes: tuple[str, ...]
     edge_resistors: tuple[str, ...]
     reltol: float = 1e-4
+    abstol_a: float = 1e-11
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Generated explanatory comment lines (no user text)."""
     header_comments: tuple[str, ...] = field(default_factory=tuple)

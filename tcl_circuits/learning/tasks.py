@@ -41,7 +41,8 @@ class TaskConfig(Checked):
     task: TaskKind = param(TaskKind.TEACHER, help="what to learn")
     network: str = param(
         "lattice:4x4",
-        help="network: lattice:RxC, regular:N,D, er:N,P, layered:A-B-C, or a .graphml / edge-list file",
+        help="network: lattice:RxC, regular:N,D, er:N,P, layered:A-B-C, drn:IN-H-OUT (classification: its size "
+        "from the data and --hidden when not a drn), or a .graphml / edge-list file",
     )
     train_samples: int = param(
         100,
@@ -187,6 +188,12 @@ def classification_task(config: TaskConfig, seed: int) -> ClassificationTask:
         data = datasets.mnist(config.data_dir, train=config.train_samples, test=config.test_samples)
     features, classes = data.x_train.shape[1], len(data.classes)
     hidden = config.hidden or DEFAULT_HIDDEN[config.task]
+    if not config.network.startswith("drn:") and config.network != TaskConfig().network:
+        raise ConfigError(
+            f"--network {config.network}: {data.name} runs on a deep resistive network, drn:{features}-H-{classes} "
+            "(or leave --network out: --hidden sets H)",
+            field="network",
+        )
     network = config.network if config.network.startswith("drn:") else f"drn:{features}-{hidden}-{classes}"
     sizes = [int(s) for s in network.split(":", 1)[1].split("-")]
     if sizes[0] != features or sizes[-1] != classes:

@@ -11,6 +11,7 @@ from tcl_circuits.network.io import (
     load_edgelist,
     load_graph,
     load_graphml,
+    save_graphml,
     to_graph,
 )
 from tcl_circuits.network.spec import DEFAULT_G_MAX_S, DEFAULT_G_MIN_S, NetworkSpec
@@ -29,6 +30,7 @@ __all__ = [
     "load_edgelist",
     "load_graph",
     "load_graphml",
+    "save_graphml",
     "random_regular",
     "to_graph",
     "triangle",

@@ -235,6 +235,19 @@ def to_graph(spec: NetworkSpec) -> nx.Graph:
     return graph
 
 
+def save_graphml(spec: NetworkSpec, path: str | Path) -> None:
+    """Write a network as GraphML that ``load_graphml`` reads back: node ids (and the ``anode`` and
+    ``source`` attributes that name nodes) become their ``str``, since GraphML has no tuple ids."""
+    graph = nx.relabel_nodes(to_graph(spec), str)
+    for _, data in graph.nodes(data=True):
+        if "source" in data:
+            data["source"] = str(data["source"])
+    for _, _, data in graph.edges(data=True):
+        if "anode" in data:
+            data["anode"] = str(data["anode"])
+    nx.write_graphml(graph, path)
+
+
 # --- files -----------------------------------------------------------------------------------------
 def _read_text(path: Path, what: str) -> str:
     try:

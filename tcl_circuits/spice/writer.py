@@ -136,7 +136,7 @@ def write_netlist(circuit: Circuit) -> str:
         lines.append(
             ".ic " + " ".join(f"v({name(node)})={number(v)}" for node, v in initial[start : start + 8])
         )
-    lines.append(f".options reltol={number(circuit.reltol)}")
+    lines.append(f".options reltol={number(circuit.reltol)} abstol={number(circuit.abstol_a)}")
     analysis = circuit.analysis
     if isinstance(analysis, Transient):
         lines.append(

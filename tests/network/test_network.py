@@ -251,3 +251,45 @@ def test_with_conductances_validates_and_clip_respects_bounds(triangle):
         spec.with_conductances(np.array([1e-3, -1.0, 1e-3, 1e-3]))
     clipped = spec.clip(np.array([1.0, 1e-9, 1e-3, 1e-3]))
     np.testing.assert_allclose(clipped, [network.DEFAULT_G_MAX_S, network.DEFAULT_G_MIN_S, 1e-3, 1e-3])
+
+
+def test_drn_structure_pairs_groups_and_per_fan_in_conductances():
+    spec = network.from_graph(network.build("drn:3-4-2", seed=1))
+    assert len(spec.input_nodes) == 8 and len(spec.output_nodes) == 2 and len(spec.bias_nodes) == 2
+    assert len(spec.nodes_with(Role.HIDDEN)) == 4 and len(spec.amplified_nodes) == 8
+    assert len(spec.diodes) == 8  # two per hidden node
+    assert spec.groups == ("w1", "w2")
+    groups = np.array(spec.edge_groups)
+    assert np.sum(groups == "w1") == 8 * 4 and np.sum(groups == "w2") == (8 + 2) * 2
+    for group, fan_in in (("w1", 8), ("w2", 10)):
+        mean = 5e-3 / fan_in
+        g = spec.conductance_s[groups == group]
+        assert np.all((g >= 0.2 * mean) & (g <= 1.8 * mean))
+        np.testing.assert_allclose(spec.g_min_s[groups == group], 0.01 * mean)
+        np.testing.assert_allclose(spec.g_max_s[groups == group], 20 * mean)
+    follows, gain = spec.node_map
+    assert sorted(set(np.abs(gain[list(spec.amplified_nodes)]))) == [4.0]
+    assert all(spec.roles[follows[a]] is Role.HIDDEN for a in spec.amplified_nodes)
+    hi, lo = spec.bias_voltage_v
+    assert 0.3 < hi < 0.4 and 0.1 < lo < 0.2  # 0.5 V - V_on and 0 V + V_on, V_on ~ 0.15 V
+
+
+def test_drn_graphml_round_trip_keeps_diodes_amplifiers_and_bias(tmp_path):
+    spec = network.from_graph(network.build("drn:2-3-2", seed=2))
+    path = tmp_path / "drn.graphml"
+    network.save_graphml(spec, path)
+    again = network.from_graph(network.load_graph(path))
+    assert again.labels == tuple(str(label) for label in spec.labels)
+    assert again.roles == spec.roles and again.edges == spec.edges
+    assert again.diodes == spec.diodes and again.amplifiers == spec.amplifiers
+    assert again.edge_groups == spec.edge_groups
+    np.testing.assert_allclose(again.bias_voltage_v, spec.bias_voltage_v)
+    np.testing.assert_allclose(again.conductance_s, spec.conductance_s)
+
+
+@pytest.mark.parametrize(
+    ("description", "match"), [("drn:3-2", "unknown network"), ("drn:0-2-2", "at least one")]
+)
+def test_drn_descriptions_are_checked(description, match):
+    with pytest.raises(GraphError, match=match):
+        network.build(description)

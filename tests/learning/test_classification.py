@@ -1,0 +1,142 @@
+"""Classification tasks: datasets (iris, digits, MNIST IDX files), their voltages on a drn, accuracy."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from tcl_circuits.errors import ConfigError, DataError
+from tcl_circuits.learning import datasets
+from tcl_circuits.learning.tasks import (
+    TaskConfig,
+    TaskKind,
+    classification_task,
+    input_voltages,
+    target_voltages,
+)
+from tcl_circuits.network.spec import Role
+
+
+def _idx(path, array, *, gz=False):
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+
+
+def _mnist_folder(tmp_path, images=30, *, gz=True):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (images, 28, 28))
+    y = rng.integers(0, 10, images)
+    suffix = ".gz" if gz else ""
+    _idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", x, gz=gz)
+    _idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", y, gz=gz)
+    return x, y
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_reads_idx_files_and_splits_first_and_last(tmp_path, gz):
+    x, y = _mnist_folder(tmp_path, gz=gz)
+    data = datasets.mnist(tmp_path, train=20, test=6)
+    np.testing.assert_allclose(data.x_train, x[:20].reshape(20, -1) / 255)
+    np.testing.assert_array_equal(data.y_test, y[-6:])
+    assert data.x_train.shape == (20, 784) and data.classes == tuple("0123456789")
+
+
+def test_mnist_prefers_the_standard_split_when_present(tmp_path):
+    _mnist_folder(tmp_path)
+    train = np.full((5, 28, 28), 255)
+    _idx(tmp_path / "train-images-idx3-ubyte", train)
+    _idx(tmp_path / "train-labels-idx1-ubyte", np.arange(5))
+    data = datasets.mnist(tmp_path, train=4, test=3)
+    np.testing.assert_allclose(data.x_train, 1.0)
+    np.testing.assert_array_equal(data.y_train, [0, 1, 2, 3])
+    assert data.x_test.shape == (3, 784)
+
+
+def test_the_shared_mnist_split_loads():
+    data = datasets.mnist(train=8000, test=2000)
+    assert data.x_train.shape == (8000, 784) and data.x_test.shape == (2000, 784)
+    assert 0 <= data.x_train.min() and data.x_train.max() <= 1
+    assert set(np.unique(data.y_train)) == set(range(10))
+
+
+@pytest.mark.parametrize(
+    ("setup", "match"),
+    [
+        (lambda p: None, "t10k-images-idx3-ubyte.* are missing"),
+        (lambda p: (p / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08"), "not an IDX file|missing"),
+        (
+            lambda p: (
+                _mnist_folder(p, gz=False),
+                (p / "t10k-labels-idx1-ubyte").write_bytes(
+                    bytes([0, 0, 8, 1]) + struct.pack(">I", 30) + b"\x01"
+                ),
+            ),
+            "announces 30 bytes of data, the file holds 1",
+        ),
+        (
+            lambda p: (
+                _mnist_folder(p, gz=False),
+                (p / "t10k-images-idx3-ubyte").write_bytes(b"\x1f\x8bnot gzip"),
+            ),
+            "cannot read IDX file",
+        ),
+        (lambda p: _mnist_folder(p, images=10), "holds 10 images, fewer than 20 \\+ 6"),
+    ],
+)
+def test_bad_mnist_folders_name_the_file(tmp_path, setup, match):
+    setup(tmp_path)
+    with pytest.raises(DataError, match=match):
+        datasets.mnist(tmp_path, train=20, test=6)
+
+
+def test_missing_mnist_folder_names_the_flag(tmp_path):
+    with pytest.raises(DataError, match="--data .*nowhere: no such folder"):
+        datasets.mnist(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("loader", "n", "features", "classes"), [(datasets.iris, 150, 4, 3), (datasets.digits, 1797, 64, 10)]
+)
+def test_bundled_datasets_split_stratified_and_scaled(loader, n, features, classes):
+    data = loader(0)
+    assert data.x_train.shape[0] + data.x_test.shape[0] == n
+    assert data.x_train.shape[1] == features and len(data.classes) == classes
+    assert data.x_train.min() >= 0 and data.x_train.max() <= 1 and data.x_test.max() <= 1
+    train_share = np.bincount(data.y_train) / data.y_train.size
+    test_share = np.bincount(data.y_test) / data.y_test.size
+    np.testing.assert_allclose(train_share, test_share, atol=0.02)
+    assert not np.array_equal(loader(1).y_test, data.y_test)  # seeded split
+
+
+def test_inputs_become_signed_pairs_and_a_bias_pair():
+    v = input_voltages(np.array([[0.0, 0.25, 1.0]]), 2.0)
+    np.testing.assert_allclose(v, [[-2.0, 2.0, -1.0, 1.0, 2.0, -2.0, 2.0, -2.0]])
+    np.testing.assert_allclose(
+        target_voltages(np.array([2, 0]), 3, 0.2, 0.05), [[0.05, 0.05, 0.2], [0.2, 0.05, 0.05]]
+    )
+
+
+def test_iris_task_builds_its_drn_and_scores_accuracy():
+    task = classification_task(TaskConfig(task=TaskKind.IRIS, hidden=5), seed=0)
+    spec = task.student
+    assert len(spec.input_nodes) == 2 * 4 + 2 and len(spec.output_nodes) == 3
+    assert len(spec.nodes_with(Role.HIDDEN)) == 5 and spec.groups == ("w1", "w2")
+    assert task.x_train.shape == (120, 10) and task.y_train.shape == (120, 3)
+    metrics = task.metrics(task.y_test, task.y_test)
+    assert metrics["accuracy"] == 1.0 and metrics["loss"] == 0.0
+    shuffled = np.roll(task.y_test, 1, axis=1)  # every prediction wrong
+    assert task.metrics(shuffled, task.y_test)["accuracy"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("network", "match"),
+    [
+        ("drn:5-4-3", "iris needs 4 inputs and 3 outputs"),
+        ("layered:4-4-3", "runs on a deep resistive network"),
+    ],
+)
+def test_classification_networks_must_fit_the_data(network, match):
+    with pytest.raises(ConfigError, match=match):
+        classification_task(TaskConfig(task=TaskKind.IRIS, network=network), seed=0)
