@@ -330,7 +330,29 @@ class FeedbackCellConfig(Checked):
         """The threshold of every edge: its group's where the calibration set one, else the global one."""
         by_group = dict(self.group_thresholds_v)
         theta = self.theta_v if self.threshold_v is not None or not by_group else 0.0
-        return np.array([by_group.get(group, theta) for group in edge_groups], dtype=float)
+        names, codes = _group_codes(edge_groups)
+        return np.array([by_group.get(group, theta) for group in names], dtype=float)[codes]
+
+
+_GROUP_CODES: dict[int, tuple[tuple[str, ...], tuple[str, ...], np.ndarray]] = {}
+
+
+def _group_codes(edge_groups: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The distinct groups and each edge's index among them; remembered per tuple (a run passes the same
+    one every sample, and a large network has 10^5 edges)."""
+    known = _GROUP_CODES.get(id(edge_groups))
+    if known is not None and known[0] is edge_groups:
+        return known[1], known[2]
+    names, codes = (
+        np.unique(np.array(edge_groups, dtype=str), return_inverse=True)
+        if edge_groups
+        else ((), np.zeros(0, dtype=int))
+    )
+    found = (tuple(str(n) for n in names), np.asarray(codes, dtype=int))
+    if len(_GROUP_CODES) >= 16:
+        _GROUP_CODES.pop(next(iter(_GROUP_CODES)))
+    _GROUP_CODES[id(edge_groups)] = (edge_groups, *found)  # holding the tuple keeps its id unique
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)

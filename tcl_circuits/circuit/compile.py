@@ -112,14 +112,29 @@ def _names(spec: NetworkSpec) -> _Names:
     )
 
 
+_INPUT_SOURCES_KEPT = 1 << 17
+
+
+def _input_sources(spec: NetworkSpec) -> dict[tuple[int, float], VoltageSource]:
+    """Input sources made so far, by (input, volts): inputs repeat their values from sample to sample (pixel
+    levels) and a MNIST network has 1,570 of them, so each element is made once."""
+    return {}
+
+
 def _network_elements(
     spec: NetworkSpec, inputs: np.ndarray, targets: np.ndarray, drive: SawtoothConfig, beta: VoltageSource
 ) -> tuple[_Names, list[Element]]:
     names = _per_topology(spec, _names)
-    elements: list[Element] = [
-        VoltageSource(source, node, "0", dc_v=value, comment=comment)
-        for (source, node, comment), value in zip(names.inputs, inputs.tolist(), strict=True)
-    ]
+    made = _per_topology(spec, _input_sources)
+    elements: list[Element] = []
+    for key in enumerate(inputs.tolist()):
+        source = made.get(key)
+        if source is None:
+            if len(made) >= _INPUT_SOURCES_KEPT:
+                made.clear()
+            name, node, comment = names.inputs[key[0]]
+            source = made[key] = VoltageSource(name, node, "0", dc_v=key[1], comment=comment)
+        elements.append(source)
     elements.append(
         ResistorArray(names.edges, names.ends_a, names.ends_b, 1.0 / spec.conductance_s, names.edge_comments)
     )

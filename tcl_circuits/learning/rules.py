@@ -93,11 +93,11 @@ class TclRule:
         result = self.backend.run(circuit)
         t = result.axis
         cells = circuit.cells
-        w_end = result.rows(cells.accumulator)[:, -1]
-        signals = result.rows(cells.signal)  # (edges, time points)
+        w_end = result.at(cells.accumulator, [-1])[:, 0]
         k = int(np.clip(np.searchsorted(t, self.drive.tau_rise_s), 1, t.size - 1))
         frac = (self.drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
-        s_clamped = signals[:, k - 1] + frac * (signals[:, k] - signals[:, k - 1])
+        signals = result.at(cells.signal, [0, k - 1, k])  # s free, and around the peak of beta
+        s_clamped = signals[:, 1] + frac * (signals[:, 2] - signals[:, 1])
         contrast = s_clamped - signals[:, 0]
         estimate = -w_end / (self.cell.accumulator_gain * self.drive.peak_clamp_conductance_s)
         step = RuleStep(

@@ -37,6 +37,10 @@ def resistor_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
     """Joule power in the fixed resistors over the simulated axis, watts."""
     resistors = circuit.resistor_table
     power = np.zeros_like(result.axis)
+    cells = circuit.cells
+    if len(resistors) and len(cells) == len(resistors) and cells.a == resistors.a and cells.b == resistors.b:
+        # a cell on every resistor, in order: its squarer already holds the squared drop, s = (v(a) - v(b))^2
+        return result.weighted_sum(cells.signal, 1.0 / resistors.resistance_ohm)
     if len(resistors):
         nodes, a, b = _incidence(resistors.a, resistors.b)
         power += (1.0 / resistors.resistance_ohm) @ squared_drops(result.rows(nodes), a, b)
@@ -57,8 +61,7 @@ def feedback_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
     power = np.zeros_like(result.axis)
     cells = circuit.cells
     if len(cells):
-        u = result.rows(cells.feedback)
-        power += (1.0 / cells.r_k_ohm) @ (u * u)
+        power += result.weighted_sum(cells.feedback, 1.0 / cells.r_k_ohm, square=True)
     for cell in circuit.memristor_cells:
         u = result.v(cell.feedback)
         power += u * u / cell.r_k_ohm
