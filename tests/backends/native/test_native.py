@@ -416,3 +416,33 @@ def test_a_reused_backend_gives_the_results_of_a_fresh_one(sample):
         assert kept.vectors.keys() == fresh.vectors.keys()
         for name, vector in fresh.vectors.items():
             np.testing.assert_array_equal(kept.vectors[name], vector)
+
+
+def test_cells_equal_by_construction_are_integrated_once(monkeypatch):
+    """Inputs at repeated voltages make first-layer cells repeat each other: integrated once, read as many,
+    with the same updates, signals and energies as integrating every cell."""
+    from tcl_circuits import network
+    from tcl_circuits.backends.native import engine
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import input_voltages, target_voltages
+    from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
+
+    spec = network.from_graph(network.drn([6, 4, 2], seed=2))
+    x = input_voltages(np.array([[0.0, 0.0, 1.0, 0.5, 0.0, 1.0]]), 3.0)[0]
+    y = target_voltages(np.array([1]), 2, 0.2, 0.0)[0]
+    config = RunConfig()
+    cell = config.cell.replace(threshold_v=1e-9)
+    circuit = compile_tcl(spec, drive=config.drive, cell=cell, sim=config.sim, inputs_v=x, targets_v=y)
+    shared = NativeBackend().run(circuit)
+    monkeypatch.setattr(engine, "SHARED_CELL_SHARE", 2.0)  # never deduplicate
+    each = NativeBackend().run(circuit)
+    assert each.stats["cells_integrated"] == len(circuit.cells)
+    assert shared.stats["cells_integrated"] < 0.7 * len(circuit.cells)
+    cells = circuit.cells
+    for names in (cells.signal, cells.feedback, cells.accumulator):
+        np.testing.assert_array_equal(shared.rows(names), each.rows(names))
+        np.testing.assert_array_equal(shared.at(names, [0, 5, -1]), each.rows(names)[:, [0, 5, -1]])
+    assert np.count_nonzero(shared.rows(cells.accumulator)[:, -1]) > 0.5 * len(cells)
+    assert network_energy_j(circuit, shared) == pytest.approx(network_energy_j(circuit, each), rel=1e-12)
+    assert feedback_energy_j(circuit, shared) == pytest.approx(feedback_energy_j(circuit, each), rel=1e-12)
+    np.testing.assert_array_equal(shared.v(cells.feedback[7]), each.v(cells.feedback[7]))
