@@ -326,6 +326,13 @@ class FeedbackCellConfig(Checked):
             self.theta_v * drive.tau_fall_s / self.tau_k_s,
         )
 
+    def with_threshold_scaled(self, factor: float) -> FeedbackCellConfig:
+        """Every threshold (the global one and each group's) times ``factor``: a bench's common gain knob."""
+        return self.replace(
+            threshold_v=self.theta_v * factor,
+            group_thresholds_v=tuple((group, theta * factor) for group, theta in self.group_thresholds_v),
+        )
+
     def edge_thresholds_v(self, edge_groups: tuple[str, ...]) -> np.ndarray:
         """The threshold of every edge: its group's where the calibration set one, else the global one."""
         by_group = dict(self.group_thresholds_v)
@@ -430,13 +437,20 @@ class LearningConfig(Checked):
         help="step size: Delta G = -lr * dC/dG",
         flag="--lr",
         above=0,
-        none="auto: 5e-6 for resistor networks; for memristors the rate that puts the in-cycle loop gain at 0.5",
+        none="auto: 5e-6 for teacher tasks, 1e-6 for classification (iris, digits, mnist); for memristors the "
+        "rate that puts the in-cycle loop gain at 0.5",
     )
     epochs: int = param(5, help="passes over the training samples", minimum=1, maximum=100_000)
     seed: int = param(
         0, help="seed of the task, the initial conductances and the sample order", minimum=0, maximum=SEED_MAX
     )
     checkpoint_every: int = param(25, help="samples between checkpoints (also at every epoch end)", minimum=1)
+    alignment_every: int = param(
+        10,
+        help="resistor runs: every k-th sample also gets the explicit contrastive update and the gradient, and "
+        "records the cosine of its own update with each (0: never)",
+        minimum=0,
+    )
 
 
 class GateMode(Enum):

@@ -20,6 +20,18 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
 
 
+def alignment(
+    spec: NetworkSpec, x: np.ndarray, y: np.ndarray, estimate: np.ndarray, drive: SawtoothConfig
+) -> dict[str, float]:
+    """Cosine of a rule's dC/dG estimate with the explicit contrastive one (same beta_max) and with the exact
+    gradient, on sample (x, y) of the network ``spec`` (before the update)."""
+    contrastive = (
+        linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
+    )
+    gradient = GradientRule(drive, 1.0).update(spec, x, y).dc_dg_estimate
+    return {"cos_contrastive": cosine(estimate, contrastive), "cos_gradient": cosine(estimate, gradient)}
+
+
 def compare_updates(
     spec: NetworkSpec,
     x: np.ndarray,

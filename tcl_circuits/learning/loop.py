@@ -22,10 +22,16 @@ import tcl_circuits
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import DataError
-from tcl_circuits.learning.plots import plot_learning_curve
+from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.run_folder import RunFolder, versions, window_summary
-from tcl_circuits.learning.tasks import RegressionTask
+from tcl_circuits.learning.run_folder import (
+    PER_SAMPLE_MEANS,
+    RunFolder,
+    sample_means,
+    versions,
+    window_summary,
+)
+from tcl_circuits.learning.tasks import ClassificationTask, RegressionTask
 
 
 class Learner(Protocol):
@@ -80,9 +86,18 @@ def _evaluate(task: RegressionTask, learner: Learner) -> dict[str, float]:
 
 
 def _epoch_record(epoch: int, metrics: dict[str, float], seconds: float) -> dict:
-    """One row of epochs.csv, columns in a fixed order (epoch, train_*, test_*, seconds) whatever the source."""
-    ordered = sorted(metrics, key=lambda key: (not key.startswith("train_"), key))
-    return {"epoch": epoch, **{key: metrics[key] for key in ordered}, "seconds": seconds}
+    """One row of epochs.csv, columns in a fixed order (epoch, train_*, test_*, then the epoch's means of the
+    per-sample window fractions and cosines, empty where not recorded, seconds) whatever the source."""
+    ordered = sorted(
+        metrics, key=lambda key: (not key.startswith("train_"), not key.startswith("test_"), key)
+    )
+    means = {key: metrics.get(key) for key in PER_SAMPLE_MEANS}
+    return {
+        "epoch": epoch,
+        **{key: metrics[key] for key in ordered if key not in PER_SAMPLE_MEANS},
+        **means,
+        "seconds": seconds,
+    }
 
 
 def _csv_rows(records: list[dict]) -> list[dict]:
@@ -198,7 +213,10 @@ def train(
                         since_checkpoint = 0
                 epoch += 1
                 position = 0
-                epoch_records.append(_epoch_record(epoch, _evaluate(task, learner), seconds()))
+                this_epoch = sample_means(r for r in log.records[-n_train:] if r.get("epoch") == epoch)
+                epoch_records.append(
+                    _epoch_record(epoch, {**_evaluate(task, learner), **this_epoch}, seconds())
+                )
                 bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
                 checkpoint()
                 since_checkpoint = 0
@@ -214,6 +232,23 @@ def train(
                 title=f"{learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
                 sample_records=records,
             )
+            if isinstance(task, ClassificationTask):
+                counts = confusion_counts(
+                    task.labels_test, np.argmax(learner.predict(task.x_test), axis=1), len(task.classes)
+                )
+                folder.write_csv(
+                    "confusion_matrix.csv",
+                    [
+                        {"true": name, **dict(zip(task.classes, map(int, row), strict=True))}
+                        for name, row in zip(task.classes, counts, strict=True)
+                    ],
+                )
+                plot_confusion_matrix(
+                    counts,
+                    task.classes,
+                    folder.file("confusion_matrix.png"),
+                    title=f"{learning.rule.value} on {task.name}",
+                )
             folder.synced()
             folder.write_json("summary.json", summary)
             return summary

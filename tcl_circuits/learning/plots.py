@@ -33,7 +33,18 @@ def plot_learning_curve(
     of edges below, inside and above the learning window per sample (running mean over 20 samples)."""
     plt = _pyplot()
     windowed = bool(sample_records) and "frac_window" in sample_records[0]
-    fig, axes = plt.subplots(1, 2 if windowed else 1, figsize=(10 if windowed else 5, 3.5), squeeze=False)
+    classified = "test_accuracy" in epoch_records[0]
+    panels = 1 + windowed + classified
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 3.5), squeeze=False)
+    if classified:
+        ax = axes[0, panels - 1]
+        epochs = [r["epoch"] for r in epoch_records]
+        for key, marker, label in (("train_accuracy", "o-", "train"), ("test_accuracy", "s-", "held-out")):
+            ax.plot(epochs, [100 * r[key] for r in epoch_records], marker, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(f"final held-out accuracy {100 * epoch_records[-1]['test_accuracy']:.1f} %", fontsize=9)
+        ax.legend()
     ax = axes[0, 0]
     epochs = [r["epoch"] for r in epoch_records]
     for key, marker, label in (("train_loss", "o-", "train"), ("test_loss", "s-", "held-out")):
@@ -59,6 +70,45 @@ def plot_learning_curve(
         ax.set_ylim(-0.02, 1.02)
         ax.set_title("edges per regime of the learning window", fontsize=9)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def confusion_counts(true_labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: row = true class, column = predicted class."""
+    counts = np.zeros((classes, classes), dtype=int)
+    np.add.at(counts, (np.asarray(true_labels, dtype=int), np.asarray(predicted, dtype=int)), 1)
+    return counts
+
+
+def plot_confusion_matrix(counts: np.ndarray, class_names: Sequence[str], path: Path, *, title: str) -> None:
+    """Held-out confusion matrix: share of each true class predicted as each class, counts in the cells."""
+    plt = _pyplot()
+    n = counts.shape[0]
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(3.2 + 0.4 * n, 2.6 + 0.4 * n))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(
+                    j,
+                    i,
+                    str(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
+    names = [plain(c) for c in class_names]
+    ax.set_xticks(range(n), names, fontsize=7, rotation=90 if max(map(len, names)) > 3 else 0)
+    ax.set_yticks(range(n), names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set_title(f"{plain(title)}\nheld-out accuracy {100 * accuracy:.1f} %", fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -14,6 +14,7 @@ from tcl_circuits.backends.base import Backend
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind, WindowConfig
 from tcl_circuits.errors import DataError
+from tcl_circuits.learning.compare import alignment
 from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, LearningRule, TclRule, calibrate_cell
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder
@@ -21,7 +22,6 @@ from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
-DEFAULT_LEARNING_RATE_S2_PER_V2 = 5e-6
 CALIBRATION_SAMPLES = 20
 """Training samples the automatic threshold is placed on (the first ones, in data order)."""
 
@@ -103,7 +103,7 @@ class ResistorLearner:
         self.task = task
         self.config = config
         self.spec = task.student
-        self.learning_rate = config.learning.learning_rate_s2_per_v2 or DEFAULT_LEARNING_RATE_S2_PER_V2
+        self.learning_rate = config.learning.learning_rate_s2_per_v2 or task.default_learning_rate_s2_per_v2
         n_cal = min(len(task.x_train), CALIBRATION_SAMPLES)
         self.cell = calibrate_cell(
             config.cell, self.spec, task.x_train[:n_cal], task.y_train[:n_cal], config.drive
@@ -137,13 +137,16 @@ class ResistorLearner:
             if isinstance(self.rule, TclRule) and self.window.active:
                 outputs = self.predict(xs[None])[0]  # the free state the bench sees before the cycle
                 self.window.observe_error(float(np.sqrt(np.mean((outputs - ys) ** 2))))
-                self.rule.cell = self.cell.replace(threshold_v=self.window.theta_v)
+                self.rule.cell = self.cell.with_threshold_scaled(self.window.theta_v / self.cell.theta_v)
                 self.rule.drive = self.config.drive.replace(beta_max=self.window.beta_max)
             step = self.rule.update(self.spec, xs, ys)
             if isinstance(self.rule, TclRule) and self.window.active:
                 step.info.update(threshold_v=self.window.theta_v, beta_max=self.window.beta_max)
                 self.window.observe_updates(step.info["frac_updated"])
             checked = {}
+            every = self.config.learning.alignment_every
+            if every and self.samples_seen % every == 0:
+                checked.update(alignment(self.spec, xs, ys, step.dc_dg_estimate, self.config.drive))
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
                 reference = self.reference.update(self.spec, xs, ys)
                 checked = {"verify_update_rel_error": disagreement(step.delta_g_s, reference.delta_g_s)}

@@ -290,16 +290,29 @@ class RunFolder:
         self.close()
 
 
-def window_summary(sample_records: Iterable[dict], last: int = 50) -> dict[str, float]:
-    """Mean fraction of edges below, inside and above the learning window over the last samples."""
+PER_SAMPLE_MEANS = ("frac_below", "frac_window", "frac_above", "cos_contrastive", "cos_gradient")
+"""Per-sample measures a run summarises as means (each over the samples that recorded it)."""
+
+
+def sample_means(sample_records: Iterable[dict]) -> dict[str, float]:
+    """Means of the per-sample window fractions and update cosines over these records (those recorded)."""
     records = list(sample_records)
-    if not records or "frac_window" not in records[-1]:
-        return {}
-    tail = records[-min(len(records), last) :]
-    return {
-        f"{key}_last{last}": float(np.mean([r[key] for r in tail]))
-        for key in ("frac_below", "frac_window", "frac_above")
-    }
+    out = {}
+    for key in PER_SAMPLE_MEANS:
+        values = [r[key] for r in records if r.get(key) is not None and np.isfinite(r[key])]
+        if values:
+            out[key] = float(np.mean(values))
+    return out
+
+
+def window_summary(sample_records: Iterable[dict], last: int = 50) -> dict[str, float]:
+    """Means of the window fractions and update cosines over the last samples (cosines: over the last
+    ``last`` that recorded one)."""
+    records = list(sample_records)
+    out = {f"{k}_last{last}": v for k, v in sample_means(records[-min(len(records), last) :]).items()}
+    aligned = [r for r in records if "cos_gradient" in r][-last:]
+    out.update({f"{k}_last{last}": v for k, v in sample_means(aligned).items() if k.startswith("cos_")})
+    return out
 
 
 def versions() -> dict[str, str]:

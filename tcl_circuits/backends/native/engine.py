@@ -31,6 +31,7 @@ import math
 import sys
 import time
 
+import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -361,16 +362,48 @@ def _distinct_cells(
     _, first, group = np.unique(values, return_index=True, return_inverse=True)
     canonical[members] = members[first][group]
     a, b = canonical[ends_a], canonical[ends_b]
+    used = np.zeros(rows, dtype=bool)
+    used[a] = True
+    used[b] = True
+    compact = np.cumsum(used) - 1  # the used rows numbered 0..U-1
+    count = int(compact[-1]) + 1
+    classes = int(parsed.cell_class.max()) + 1
+    a, b = compact[a], compact[b]
     low, high = np.minimum(a, b), np.maximum(a, b)  # s = (v(a) - v(b))^2 does not care about the order
-    key = low.astype(np.int64) * rows + high
-    for column in (parsed.tau_s, parsed.theta_v, parsed.gain, parsed.dead_zone):
-        if not np.all(column == column[0]):
-            _, code = np.unique(column, return_inverse=True)
-            key = key * (int(code.max()) + 1) + code
-    _, kept, shared = np.unique(key, return_index=True, return_inverse=True)
+    key = (low.astype(np.int64) * count + high) * classes + parsed.cell_class
+    if count * count * classes <= _KEY_TABLE_LIMIT:
+        kept, shared = _first_occurrences(key, count * count * classes)
+    else:
+        _, kept, shared = np.unique(key, return_index=True, return_inverse=True)
     if kept.size == edges:
         return None, None
     return kept, shared.astype(np.int64)
+
+
+_KEY_TABLE_LIMIT = 1 << 24
+"""Largest key range deduplicated through a direct table (4 bytes per key); larger ones are sorted."""
+
+
+def _first_occurrences(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, shared) as np.unique's return_index and return_inverse would give, in first-occurrence order,
+    in one pass through a table of ``size`` entries."""
+    return _first_occurrence_pass(key, np.full(size, -1, dtype=np.int32))
+
+
+@numba.njit(cache=True)
+def _first_occurrence_pass(key, table):
+    kept = np.empty(key.size, dtype=np.int64)
+    shared = np.empty(key.size, dtype=np.int64)
+    count = 0
+    for e in range(key.size):
+        row = table[key[e]]
+        if row < 0:
+            row = count
+            table[key[e]] = row
+            kept[count] = e
+            count += 1
+        shared[e] = row
+    return kept[:count], shared
 
 
 def _diode_voltages(

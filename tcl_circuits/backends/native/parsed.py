@@ -289,6 +289,7 @@ class ParsedCircuit:
         "theta_v",
         "gain",
         "dead_zone",
+        "cell_class",
     )
 
     def _cells(self, cells: FeedbackCellArray, previous: ParsedCircuit | None) -> None:
@@ -326,15 +327,22 @@ class ParsedCircuit:
         unknown = [shape for shape in cells.shape if shape is not hard and shape is not dead]
         if unknown:
             raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
+        # cells with equal parameters share a class (the engine integrates equal cells once)
+        self.cell_class = np.zeros(len(cells), dtype=np.int64)
+        for column in (self.tau_s, self.theta_v, self.gain, self.dead_zone):
+            if column.size and not np.all(column == column[0]):
+                _, code = np.unique(column, return_inverse=True)
+                self.cell_class = self.cell_class * (int(code.max()) + 1) + code
+        if self.cell_class.size:
+            self.cell_class = np.unique(self.cell_class, return_inverse=True)[1].astype(np.int64)
 
     def source_values(self, times_s: np.ndarray | None, points: int) -> np.ndarray:
         """(P, n_driven) driven voltages: PWL sources at ``times_s`` (their t = 0 value when None)."""
+        ordered = [self.driven_by[node] for node in self.driven.tolist()]
         values = np.empty((points, self.driven.size))
-        for column, node in enumerate(self.driven):
-            source = self.driven_by[node]
-            if source.pwl is None:
-                values[:, column] = source.dc_v
-            else:
+        values[:] = [source.dc_v if source.pwl is None else 0.0 for source in ordered]
+        for column, source in enumerate(ordered):
+            if source.pwl is not None:
                 t, v = zip(*source.pwl, strict=True)
                 values[:, column] = np.interp(0.0 if times_s is None else times_s, t, v)
         return values
