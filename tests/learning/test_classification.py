@@ -140,3 +140,43 @@ def test_iris_task_builds_its_drn_and_scores_accuracy():
 def test_classification_networks_must_fit_the_data(network, match):
     with pytest.raises(ConfigError, match=match):
         classification_task(TaskConfig(task=TaskKind.IRIS, network=network), seed=0)
+
+
+def test_a_classification_run_reports_accuracy_occupancy_alignment_and_confusion(tmp_path):
+    import csv
+    import json
+
+    from tcl_circuits.config import LearningConfig
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.run_config import RunConfig
+
+    task = classification_task(TaskConfig(task=TaskKind.IRIS, hidden=4), seed=0)
+    config = RunConfig().replace(
+        learning=LearningConfig(epochs=1, learning_rate_s2_per_v2=None, alignment_every=5)
+    )
+    summary = train(task, config, tmp_path / "run", progress=False)
+    rows = list(csv.DictReader((tmp_path / "run" / "epochs.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    for key in (
+        "test_accuracy",
+        "frac_below",
+        "frac_window",
+        "frac_above",
+        "cos_contrastive",
+        "cos_gradient",
+    ):
+        assert rows[1][key] != ""
+    assert rows[0]["frac_window"] == ""  # epoch 0: nothing presented yet
+    assert float(rows[1]["frac_below"]) + float(rows[1]["frac_window"]) + float(
+        rows[1]["frac_above"]
+    ) == pytest.approx(1)
+    assert -1 <= float(rows[1]["cos_gradient"]) <= 1
+    assert summary["final_test_accuracy"] == pytest.approx(float(rows[1]["test_accuracy"]))
+    assert summary["learning_rate_s2_per_v2"] == 1e-6  # the classification default
+    samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    assert sum("cos_gradient" in s for s in samples) == 24  # every 5th of 120
+    confusion = list(csv.DictReader((tmp_path / "run" / "confusion_matrix.csv").read_text().splitlines()))
+    counts = np.array([[int(r[c]) for c in task.classes] for r in confusion])
+    assert counts.sum() == len(task.x_test)
+    assert np.trace(counts) / counts.sum() == pytest.approx(summary["final_test_accuracy"])
+    assert (tmp_path / "run" / "confusion_matrix.png").stat().st_size > 1000
