@@ -107,8 +107,15 @@ def rho(s: np.ndarray) -> np.ndarray:
     return np.clip(s, 0.0, 1.0)
 
 
-def relax(params: Params, drive: np.ndarray, h: np.ndarray, y: np.ndarray, steps: int,
-          beta: float | np.ndarray = 0.0, target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def relax(
+    params: Params,
+    drive: np.ndarray,
+    h: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    beta: float | np.ndarray = 0.0,
+    target: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """`steps` synchronous steps s <- clip(s - epsilon dF/ds) of the hidden and output layers.
 
     `drive` = x W1 + b_hidden, the clamped input's constant contribution to the hidden layer; `beta` is a
@@ -139,8 +146,9 @@ def onehot(labels: np.ndarray) -> np.ndarray:
     return np.eye(CLASSES)[labels]
 
 
-def eqprop_estimate(params: Params, x: np.ndarray, h_free: np.ndarray, y_free: np.ndarray,
-                    target: np.ndarray, beta: float) -> dict[str, np.ndarray]:
+def eqprop_estimate(
+    params: Params, x: np.ndarray, h_free: np.ndarray, y_free: np.ndarray, target: np.ndarray, beta: float
+) -> dict[str, np.ndarray]:
     """(dE/dtheta(nudged) - dE/dtheta(free)) / beta, nudged phase started from the free state."""
     drive = x @ params.w1 + params.b_hidden
     h_nudged, y_nudged = relax(params, drive, h_free, y_free, N_IT_POS, beta, target)
@@ -203,8 +211,16 @@ def tcl_changes(changes: np.ndarray, saw: Sawtooth, cutoff: float, beta: float) 
     return UPDATE_SCALE / beta * result
 
 
-def tcl_estimate(params: Params, x: np.ndarray, h_free: np.ndarray, y_free: np.ndarray, target: np.ndarray,
-                 beta: float, saw: Sawtooth, cutoffs: dict[str, float] = CUTOFFS) -> dict[str, np.ndarray]:
+def tcl_estimate(
+    params: Params,
+    x: np.ndarray,
+    h_free: np.ndarray,
+    y_free: np.ndarray,
+    target: np.ndarray,
+    beta: float,
+    saw: Sawtooth,
+    cutoffs: dict[str, float] = CUTOFFS,
+) -> dict[str, np.ndarray]:
     """TCL estimate of every group: quasi-static snapshots at beta_k = k beta / 8, then kernel + dead zone.
 
     W1's signal -x^T rho(h_k) / n is linear in rho(h_k), so its changes come from float32 products, for the
@@ -213,11 +229,21 @@ def tcl_estimate(params: Params, x: np.ndarray, h_free: np.ndarray, y_free: np.n
     n = x.shape[0]
     betas = np.repeat(np.linspace(0.0, beta, PAUSE_NUM), n)[:, None]
     drive = np.tile(x @ params.w1 + params.b_hidden, (PAUSE_NUM, 1))
-    h, y = relax(params, drive, np.tile(h_free, (PAUSE_NUM, 1)), np.tile(y_free, (PAUSE_NUM, 1)), N_IT_POS,
-                 betas, np.tile(target, (PAUSE_NUM, 1)))
+    h, y = relax(
+        params,
+        drive,
+        np.tile(h_free, (PAUSE_NUM, 1)),
+        np.tile(y_free, (PAUSE_NUM, 1)),
+        N_IT_POS,
+        betas,
+        np.tile(target, (PAUSE_NUM, 1)),
+    )
     h, y = rho(h).reshape(PAUSE_NUM, n, HIDDEN), rho(y).reshape(PAUSE_NUM, n, CLASSES)
-    signals = {"w2": -np.matmul(h.transpose(0, 2, 1), y) / n, "b_hidden": -h.mean(axis=1),
-               "b_out": -y.mean(axis=1)}
+    signals = {
+        "w2": -np.matmul(h.transpose(0, 2, 1), y) / n,
+        "b_hidden": -h.mean(axis=1),
+        "b_out": -y.mean(axis=1),
+    }
     estimate = {}
     for key, signal in signals.items():
         changes = (signal[1:] - signal[0]).reshape(PAUSE_NUM - 1, -1)
@@ -225,8 +251,9 @@ def tcl_estimate(params: Params, x: np.ndarray, h_free: np.ndarray, y_free: np.n
     lit = np.flatnonzero(x.any(axis=0))
     w1_changes = np.matmul((-x[:, lit].T / n).astype(np.float32), (h[1:] - h[0]).astype(np.float32))
     estimate["w1"] = np.zeros((x.shape[1], HIDDEN))
-    estimate["w1"][lit] = tcl_changes(w1_changes.reshape(PAUSE_NUM - 1, -1), saw, cutoffs["w1"],
-                                      beta).reshape(lit.size, HIDDEN)
+    estimate["w1"][lit] = tcl_changes(
+        w1_changes.reshape(PAUSE_NUM - 1, -1), saw, cutoffs["w1"], beta
+    ).reshape(lit.size, HIDDEN)
     return estimate
 
 
@@ -251,8 +278,14 @@ class Model:
 
 def new_model(method: str, params: Params, n_train: int, n_valid: int) -> Model:
     """A model with all particles at zero."""
-    return Model(method, params, np.zeros((n_train, HIDDEN)), np.zeros((n_train, CLASSES)),
-                 np.zeros((n_valid, HIDDEN)), np.zeros((n_valid, CLASSES)))
+    return Model(
+        method,
+        params,
+        np.zeros((n_train, HIDDEN)),
+        np.zeros((n_train, CLASSES)),
+        np.zeros((n_valid, HIDDEN)),
+        np.zeros((n_valid, CLASSES)),
+    )
 
 
 def free_phase(params: Params, x: np.ndarray, h: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -269,8 +302,9 @@ def evaluate(model: Model, x: np.ndarray, labels: np.ndarray, split: str) -> flo
     return float(np.mean(np.argmax(y, axis=1) != labels))
 
 
-def train_batch(model: Model, x: np.ndarray, labels: np.ndarray, index: np.ndarray, beta: float,
-                saw: Sawtooth) -> int:
+def train_batch(
+    model: Model, x: np.ndarray, labels: np.ndarray, index: np.ndarray, beta: float, saw: Sawtooth
+) -> int:
     """One minibatch: free phase from the particles, update by the model's method; returns the error count."""
     xb, target = x[index], onehot(labels[index])
     h, y = free_phase(model.params, xb, model.train_h[index], model.train_y[index])
@@ -283,14 +317,24 @@ def train_batch(model: Model, x: np.ndarray, labels: np.ndarray, index: np.ndarr
     return int(np.sum(np.argmax(y, axis=1) != labels[index]))
 
 
-def train_epoch(model: Model, x: np.ndarray, labels: np.ndarray, order: np.ndarray, signs: np.ndarray,
-                saw: Sawtooth, progress: bool = False, desc: str = "") -> float:
+def train_epoch(
+    model: Model,
+    x: np.ndarray,
+    labels: np.ndarray,
+    order: np.ndarray,
+    signs: np.ndarray,
+    saw: Sawtooth,
+    progress: bool = False,
+    desc: str = "",
+) -> float:
     """One pass over the minibatches in `order` with the given signs of beta; returns the training error."""
-    batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+    batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
     if progress:
         batches = tqdm(batches, desc=desc, leave=False, file=sys.stderr)
-    errors = sum(train_batch(model, x, labels, index, sign * BETA, saw)
-                 for index, sign in zip(batches, signs, strict=True))
+    errors = sum(
+        train_batch(model, x, labels, index, sign * BETA, saw)
+        for index, sign in zip(batches, signs, strict=True)
+    )
     return errors / len(order)
 
 
@@ -310,10 +354,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line; every help text shows its default."""
-    parser = ArgumentParser(prog="paper_mnist.py", description=__doc__.split("\n\n")[0],
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", default=None, help="MNIST IDX folder; unset: $TCL_MNIST_DIR or "
-                        "/work/shared/data/mnist")
+    parser = ArgumentParser(
+        prog="paper_mnist.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data", default=None, help="MNIST IDX folder; unset: $TCL_MNIST_DIR or /work/shared/data/mnist"
+    )
     parser.add_argument("--epochs", type=int, default=50, help="training epochs")
     parser.add_argument("--train", type=int, default=8000, help="training images")
     parser.add_argument("--test", type=int, default=2000, help="held-out validation images")
@@ -335,21 +383,23 @@ def prepare_out(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     foreign = sorted(p.name for p in folder.iterdir() if p.name not in OUTPUT_FILES)
     if foreign:
-        raise DataError(f"--out {folder} holds files that are not this script's outputs: "
-                        f"{', '.join(foreign)}")
+        raise DataError(
+            f"--out {folder} holds files that are not this script's outputs: {', '.join(foreign)}"
+        )
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     """errors.csv: epoch, method, train_error, validation_error, seconds."""
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["epoch", "method", "train_error", "validation_error",
-                                                    "seconds"])
+        writer = csv.DictWriter(
+            handle, fieldnames=["epoch", "method", "train_error", "validation_error", "seconds"]
+        )
         writer.writeheader()
         writer.writerows(rows)
 
 
 def plot(path: Path, rows: list[dict], methods: list[str]) -> None:
-    """errors.png: training (dashed) and validation (solid) error vs epoch, log error axis."""
+    """errors.png: training (dashed) and validation (solid) error vs epoch, log error axis (0 not drawn)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -362,16 +412,18 @@ def plot(path: Path, rows: list[dict], methods: list[str]) -> None:
         own = [r for r in rows if r["method"] == method]
         epochs = [r["epoch"] for r in own]
         for key, style, label in (("train_error", "--", "train"), ("validation_error", "-", "validation")):
-            values = [max(100 * r[key], 1e-2) for r in own]
+            values = [100 * r[key] if r[key] > 0 else np.nan for r in own]
             ax.plot(epochs, values, style, color=colours[method], label=f"{method} {label}")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    labelled = (0.2, 0.5, 2, 3, 5, 20, 50)
+    labelled = (0.2, 0.5, 2, 5, 20, 50)
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if value in labelled else ""))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
-    ax.set_title("MNIST 784-500-10: EqProp vs TCL (paper pipeline)")
+    ax.set_title(
+        "MNIST 784-500-10: EqProp vs TCL (paper pipeline)\nzero errors are not drawn (log axis)", fontsize=11
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -385,13 +437,18 @@ def print_table(rows: list[dict], methods: list[str]) -> None:
     print("\n" + head)
     by_key = {(r["epoch"], r["method"]): r for r in rows}
     for epoch in sorted({r["epoch"] for r in rows}):
-        cells = [f"{100 * by_key[epoch, m]['train_error']:12.2f}% "
-                 f"{100 * by_key[epoch, m]['validation_error']:12.2f}%" for m in methods]
+        cells = [
+            f"{100 * by_key[epoch, m]['train_error']:12.2f}% "
+            f"{100 * by_key[epoch, m]['validation_error']:12.2f}%"
+            for m in methods
+        ]
         print(f"{epoch:5d} " + " ".join(cells))
     for m in methods:
         last = max((r for r in rows if r["method"] == m), key=lambda r: r["epoch"])
-        print(f"final {m}: train error {100 * last['train_error']:.2f} %, "
-              f"validation error {100 * last['validation_error']:.2f} % (epoch {last['epoch']})")
+        print(
+            f"final {m}: train error {100 * last['train_error']:.2f} %, "
+            f"validation error {100 * last['validation_error']:.2f} % (epoch {last['epoch']})"
+        )
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -406,8 +463,15 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     def record(epoch: int, model: Model, train_error: float, seconds: float) -> None:
         valid_error = evaluate(model, xv, labels_v, "valid")
-        rows.append({"epoch": epoch, "method": model.method, "train_error": train_error,
-                     "validation_error": valid_error, "seconds": round(seconds, 3)})
+        rows.append(
+            {
+                "epoch": epoch,
+                "method": model.method,
+                "train_error": train_error,
+                "validation_error": valid_error,
+                "seconds": round(seconds, 3),
+            }
+        )
 
     for model in models:
         start = time.perf_counter()
@@ -421,10 +485,17 @@ def run(args: argparse.Namespace) -> list[dict]:
                 desc = f"epoch {epoch} {model.method}"
                 error = train_epoch(model, x, labels, order, signs, saw, progress=True, desc=desc)
                 record(epoch, model, error, time.perf_counter() - start)
-        print(f"epoch {epoch:3d}  " + "  |  ".join(
-            f"{r['method']}: train {100 * r['train_error']:6.2f} %  "
-            f"valid {100 * r['validation_error']:6.2f} %"
-            f"  ({r['seconds']:.1f} s)" for r in rows if r["epoch"] == epoch), flush=True)
+        print(
+            f"epoch {epoch:3d}  "
+            + "  |  ".join(
+                f"{r['method']}: train {100 * r['train_error']:6.2f} %  "
+                f"valid {100 * r['validation_error']:6.2f} %"
+                f"  ({r['seconds']:.1f} s)"
+                for r in rows
+                if r["epoch"] == epoch
+            ),
+            flush=True,
+        )
         write_csv(out / "errors.csv", rows)
     plot(out / "errors.png", rows, args.methods)
     print_table(rows, args.methods)
