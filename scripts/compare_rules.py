@@ -178,7 +178,7 @@ def main() -> None:
     out = Path(args.out)
     jobs, meta = _jobs(args)
     print(f"{len(jobs)} runs, {args.workers} at a time, in {out}/runs", file=sys.stderr)
-    results = run_jobs(jobs, out / "runs", workers=args.workers)
+    results = run_jobs(jobs, out / "runs", workers=args.workers, progress=True)
     rows = [_row(result, meta[result["name"]]) for result in results]
     classified = rows[0]["final_test_accuracy"] is not None
 

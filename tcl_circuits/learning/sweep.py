@@ -53,8 +53,11 @@ def run_job(job: Job, folder: Path) -> dict[str, Any]:
     return {"name": job.name, "summary": summary, "epochs": epochs}
 
 
-def run_jobs(jobs: Sequence[Job], folder: str | Path, *, workers: int = 2) -> list[dict[str, Any]]:
-    """Every job, ``workers`` at a time in separate processes (one process: in this one); results in order."""
+def run_jobs(
+    jobs: Sequence[Job], folder: str | Path, *, workers: int = 2, progress: bool = False
+) -> list[dict[str, Any]]:
+    """Every job, ``workers`` at a time in separate processes (one process: in this one); results in order.
+    ``progress``: a bar of finished runs on stdout."""
     names = [job.name for job in jobs]
     if len(set(names)) != len(names):
         raise ConfigError("sweep jobs need distinct names")
@@ -65,11 +68,15 @@ def run_jobs(jobs: Sequence[Job], folder: str | Path, *, workers: int = 2) -> li
     folder.mkdir(parents=True, exist_ok=True)
     if workers <= 1:
         return [run_job(job, folder) for job in jobs]
+    import contextlib
+
     import dask
     from dask import delayed
+    from dask.diagnostics import ProgressBar
 
-    return list(
-        dask.compute(
-            *[delayed(run_job)(job, folder) for job in jobs], scheduler="processes", num_workers=workers
+    with ProgressBar() if progress else contextlib.nullcontext():
+        return list(
+            dask.compute(
+                *[delayed(run_job)(job, folder) for job in jobs], scheduler="processes", num_workers=workers
+            )
         )
-    )
