@@ -178,6 +178,7 @@ class NativeBackend:
             np.multiply(voltages[position[source]], gain, out=voltages[n_nodes + 1 + k])
         # one row per distinct cell: each cell's samples are contiguous for the integration along time
         ends_a, ends_b = position[parsed.cell_a], position[parsed.cell_b]
+        network_done = time.perf_counter()
         kept, shared = _distinct_cells(parsed, topology, driven_v, ends_a, ends_b)
         stored = edges if kept is None else kept.size
         signal, feedback, accumulator = (
@@ -201,8 +202,11 @@ class NativeBackend:
                 feedback[...] = 0.0
                 accumulator[...] = 0.0
         self.runs += 1
+        finished = time.perf_counter()
         stats = {
-            "seconds": time.perf_counter() - started,
+            "seconds": finished - started,
+            "seconds_network": network_done - started,  # parsing, the network's states over the axis
+            "seconds_cells": finished - network_done,  # squarers, kernels, thresholds, accumulators
             "points": float(points),
             "cells_integrated": stored,
         }
