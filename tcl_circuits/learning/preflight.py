@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from tcl_circuits.backends.native.engine import segment_points
-from tcl_circuits.config import BackendKind
+from tcl_circuits.config import BackendKind, points_per_ramp
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import RegressionTask
@@ -73,7 +73,7 @@ def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
     native = config.resolved_backend is BackendKind.NATIVE and not sim.node_capacitance_f
     for ramp in (drive.tau_rise_s, drive.tau_fall_s):
         steps = math.ceil(ramp / step)
-        points += segment_points(steps, sim.max_points_per_ramp) if native else steps
+        points += segment_points(steps, points_per_ramp(sim, task.student.nonlinear)) if native else steps
     spec = task.student
     rows = spec.n_nodes + 3 * spec.n_edges
     memory = WORK_ARRAYS * rows * points * BYTES_PER_VALUE

@@ -45,6 +45,7 @@ from tcl_circuits.circuit.ir import (
     DcSweep,
     Transient,
 )
+from tcl_circuits.config import POINTS_PER_RAMP_DIODES, POINTS_PER_RAMP_LINEAR
 from tcl_circuits.errors import ConfigError, SimulationError
 from tcl_circuits.physics.drops import squared_drops
 from tcl_circuits.physics.nonlinear import DiodeArrays, NodalEquations
@@ -92,7 +93,7 @@ class NativeBackend:
         between consecutive PWL breakpoints (each ramp of the sawtooth); a longer ramp then takes steps
         longer than max_step_s / refine. The cells are integrated exactly for s linear within a step and s is
         smooth within a ramp, so long steps cost only the curvature of s (docs/native.md measures it).
-        0: no cap.
+        0: no cap; None: by the network (``config.points_per_ramp``: fewer for networks with diodes).
     """
 
     def __init__(
@@ -101,12 +102,14 @@ class NativeBackend:
         refine: int = 1,
         keep_freed_memory: bool = True,
         max_time_points: int = 200_000,
-        max_points_per_segment: int = 0,
+        max_points_per_segment: int | None = 0,
     ) -> None:
         if not isinstance(refine, int) or refine < 1:
             raise ConfigError(f"refine must be an int >= 1, got {refine!r}")
         self.max_time_points = max_time_points
-        if not isinstance(max_points_per_segment, int) or max_points_per_segment < 0:
+        if max_points_per_segment is not None and (
+            not isinstance(max_points_per_segment, int) or max_points_per_segment < 0
+        ):
             raise ConfigError(f"max_points_per_segment must be an int >= 0, got {max_points_per_segment!r}")
         self.max_points_per_segment = max_points_per_segment
         if keep_freed_memory:
@@ -291,7 +294,11 @@ class NativeBackend:
         """Times from 0 to stop_s through every PWL breakpoint, and the step lengths: uniform between
         breakpoints, at most max_step_s / refine, and at most ``per_segment`` steps per segment
         (``max_points_per_segment`` by default; 0: no cap)."""
-        per_segment = self.max_points_per_segment if per_segment is None else per_segment
+        if per_segment is None:
+            per_segment = self.max_points_per_segment
+        if per_segment is None:  # auto: by the kind of network
+            has_diodes = parsed is not None and bool(parsed.diode_a.size)
+            per_segment = POINTS_PER_RAMP_DIODES if has_diodes else POINTS_PER_RAMP_LINEAR
         stop = finite_value(analysis.stop_s, "transient stop time", positive=True)
         step = finite_value(analysis.max_step_s, "transient maximum step", positive=True) / self.refine
         corners = {0.0, stop}
