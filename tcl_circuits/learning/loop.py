@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 import tcl_circuits
 from tcl_circuits.backends.base import Backend
+from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
@@ -124,7 +125,7 @@ def train(
     n_train = len(task.x_train)
     learning = config.learning
     started = time.perf_counter()
-    with RunFolder(out_dir, fingerprint(config, task), resume=resume) as folder:
+    with RunFolder(out_dir, fingerprint(config, task), resume=resume) as folder, single_blas_thread():
         learner = make_learner(task, config, backend)
         try:
             if folder.resuming:

@@ -128,7 +128,7 @@ class ContrastiveRule:
     def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
         circuit = compile_phases(spec, drive=self.drive, sim=self.sim, inputs_v=x, targets_v=y)
         result = self.backend.run(circuit)
-        voltages = np.stack([result.v(node) for node in circuit.network_nodes], axis=1)  # (2, nodes)
+        voltages = result.rows(circuit.network_nodes).T  # (2, nodes)
         s = _edge_signal(spec, voltages)
         contrast = s[1] - s[0]
         estimate = contrast / self.drive.peak_clamp_conductance_s

@@ -26,20 +26,19 @@ Branch currents are not produced.
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 import time
 
 import numba
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
 from tcl_circuits.backends.native.cell_dynamics import integrate_cells
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
 from tcl_circuits.backends.native.parsed import ParsedCircuit, finite_value
+from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.circuit.ir import (
     Circuit,
     DcSweep,
@@ -137,7 +136,7 @@ class NativeBackend:
         BLAS runs single-threaded meanwhile: the products here are too small to gain from threads, and on a
         busy machine a threaded one took 50x longer (docs/native.md).
         """
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with single_blas_thread():
             return self._run(circuit)
 
     def _run(self, circuit: Circuit) -> SimResult:
@@ -481,12 +480,6 @@ def _relaxing_voltages(
     )
     out[n_free:n_nodes] = driven_v.T
     out[n_nodes] = 0.0
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    """The process's BLAS thread pools (found once: the search costs milliseconds, a limit microseconds)."""
-    return ThreadpoolController()
 
 
 def _sweep_values(analysis: DcSweep) -> np.ndarray:
