@@ -21,7 +21,7 @@ What is reproduced (docs physics.md sections 1.1-1.3, 2.4, 2.6 item 4, 5.1):
   * 1e4, theta <- theta - alpha estimate. The update never uses the free state explicitly, only the signal
   history.
 
-Choices made where the digest is silent or says "inferred":
+Choices made where physics.md is silent or says "inferred":
 
 * rho'(s) is taken as 1 on the closed interval [0, 1] (states never leave it), so a relaxation step is
   s <- clip((1 - epsilon) s + epsilon (b + input), 0, 1), minus 2 epsilon beta (y - target) for the output.
@@ -31,7 +31,7 @@ Choices made where the digest is silent or says "inferred":
   'same'-size periodic convolution: u[n] = sum_j K[j] s[(n + 5 - j) mod 100] / 100; trapz with spacing
   1/time_res over the 100 points (ends weighted 1/2). With this alignment a signal change D that grows
   linearly with beta gives an estimate of 0 x D / beta for D < 195 x cutoff, 0.77-1.7 up to 292 x cutoff,
-  2.04-2.29 from 293 to 1754 x cutoff and -0.07 above (`transfer_gain`); the digest's section 2.6 item 4 has
+  2.04-2.29 from 293 to 1754 x cutoff and -0.07 above (`transfer_gain`); physics.md section 2.6 item 4 has
   the same lower edge (294), gain (up to 2.29) and above-window residue (-0.09), and an upper edge of 1000.
 * The beta = 0 snapshot is also 4 relaxation steps from the free state (at beta = 0), like every other one.
 * Arithmetic: the kernel sums to zero, so a constant offset of the signal drops out and the pipeline is
