@@ -51,7 +51,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--test-samples", type=int, default=100, help="teacher and mnist")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--lr-factors", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0])
+    parser.add_argument("--lr-factors", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
     parser.add_argument(
         "--rules", nargs="+", choices=[r.value for r in RuleKind], default=[r.value for r in RuleKind]
     )

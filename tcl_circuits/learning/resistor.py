@@ -64,6 +64,8 @@ class WindowControl:
         if self.config.beta_tracking <= 0:
             return
         self.errors = [*self.errors[-(self.ERROR_MEMORY - 1) :], rms_error_v]
+        if len(self.errors) < self.ERROR_MEMORY:
+            return  # the reference error is a full window's: one sample's error varies too much
         running = float(np.sqrt(np.mean(np.square(self.errors))))
         if self.first_error is None:
             self.first_error = running
