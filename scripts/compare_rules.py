@@ -6,7 +6,8 @@ remedy a bench could apply (per-layer thresholds, window width, nudge tracking, 
 time per sample measured in the same sweep. Runs go in parallel processes (dask), one run folder each under
 --out; prints the tables and writes sweep.csv and rules.png there.
 
-    python scripts/compare_rules.py --network lattice:16x16 --train-samples 500 --epochs 1 --remedies
+    python scripts/compare_rules.py --network lattice:16x16 --train-samples 500 --epochs 1 --remedies \
+        --remedy-lr-factors 1 16
     python scripts/compare_rules.py --task iris --epochs 20 --lr-factors 0.5 1 2
 """
 
@@ -55,8 +56,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--rules", nargs="+", choices=[r.value for r in RuleKind], default=[r.value for r in RuleKind]
     )
+    parser.add_argument("--remedies", action="store_true", help="also TCL with each window remedy")
     parser.add_argument(
-        "--remedies", action="store_true", help="also TCL with each window remedy (default lr)"
+        "--remedy-lr-factors", type=float, nargs="+", default=[1.0], help="step sizes of the remedy runs"
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel processes")
     parser.add_argument("--out", default="out/rules", help="new folder for the runs and the tables")
@@ -86,11 +88,13 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Job], dict[str, dict]]:
             )
             meta[name] = {"rule": rule, "lr": lr, "variant": "lr sweep"}
     if args.remedies:
-        for key, (label, changes) in REMEDIES.items():
-            name = f"tcl_{key}"
-            changes = {**changes, "learning": {"rule": "tcl", "learning_rate_s2_per_v2": default_lr}}
-            jobs.append(Job(name, with_changes(base, changes)))
-            meta[name] = {"rule": "tcl", "lr": default_lr, "variant": label}
+        for factor in args.remedy_lr_factors:
+            for key, (label, changes) in REMEDIES.items():
+                name = f"tcl_{key}" + ("" if factor == 1 else f"_lr{factor:g}")
+                lr = default_lr * factor
+                changes = {**changes, "learning": {"rule": "tcl", "learning_rate_s2_per_v2": lr}}
+                jobs.append(Job(name, with_changes(base, changes)))
+                meta[name] = {"rule": "tcl", "lr": lr, "variant": label}
     return jobs, meta
 
 
@@ -192,12 +196,11 @@ def main() -> None:
     _print([r for r in rows if r["run"] in best.values()], f"{title}: each rule at its best step size")
     remedies = [r for r in rows if r["variant"] != "lr sweep"]
     if remedies:
-        _print(remedies, f"{title}: TCL window remedies at the default step size")
-        base = next(r for r in remedies if r["run"] == "tcl_default")
+        _print(remedies, f"{title}: TCL window remedies (run names end in their step-size factor, if not 1)")
+        base = next(r for r in remedies if r["run"].startswith("tcl_default"))
         for r in remedies:
-            print(
-                f"  {r['run']:26s} {r['variant']}; time per sample {r['seconds_per_sample'] / base['seconds_per_sample']:.2f}x the default's"
-            )
+            ratio = r["seconds_per_sample"] / base["seconds_per_sample"]
+            print(f"  {r['run']:30s} {r['variant']}; time per sample {ratio:.2f}x the default's")
     with open(out / "sweep.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
