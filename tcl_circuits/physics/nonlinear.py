@@ -267,6 +267,7 @@ class NodalEquations:
         e = top.fixed_clamp_v(driven_v)  # (P, K)
         # most driven voltages hold still over a cycle: couple the first point's, then only the changes
         varying = np.flatnonzero(np.any(driven_v != driven_v[:1], axis=0))
+        varying = varying[np.isin(varying, top.driven_connected)]  # the clamp drive beta couples no resistor
         b = np.tile(self.coupling @ driven_v[0], (driven_v.shape[0], 1))
         if varying.size:
             b += np.asarray(self.coupling[:, varying] @ (driven_v[:, varying] - driven_v[:1, varying]).T).T

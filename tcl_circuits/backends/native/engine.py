@@ -302,7 +302,7 @@ class NativeBackend:
         step = finite_value(analysis.max_step_s, "transient maximum step", positive=True) / self.refine
         corners = {0.0, stop}
         if parsed is not None:
-            for source in parsed.sources.values():
+            for source in parsed.pwl_sources:
                 corners.update(t for t, _ in source.pwl or () if 0.0 < t < stop)
         corners_sorted = sorted(corners)
         counts = [

@@ -278,6 +278,7 @@ class ParsedCircuit:
             self.sources[source.name] = source
             self.driven_by[node] = source
         self.driven = np.array(sorted(self.driven_by), dtype=int)
+        self.pwl_sources = [source for source in sources if source.pwl is not None]
 
     _CELL_FIELDS = (
         "cell_a",
