@@ -208,6 +208,26 @@ def cmd_netlists(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.learning.sweep import run_sweep
+    from tcl_circuits.learning.sweep_spec import load_spec
+
+    spec = load_spec(args.spec)
+    where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
+    print(f"sweep {args.spec}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}")
+    outcome = run_sweep(
+        spec,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.no_progress,
+        metric=args.metric,
+    )
+    _print_json(outcome)
+    return 1 if outcome["failed"] else 0
+
+
 # --- the parser ------------------------------------------------------------------------------------------
 
 
@@ -220,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         SimulatorConfig,
     )
     from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.sweep import METRICS
     from tcl_circuits.learning.tasks import TaskConfig
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
@@ -283,6 +304,41 @@ def build_parser() -> argparse.ArgumentParser:
         p, TaskConfig(), title="network", root=("task",), only={"network"}
     )
     p.set_defaults(run=lambda args: cmd_compare(args, compare_options))
+
+    p = sub.add_parser(
+        "sweep",
+        help="train every point of a sweep spec (TOML) on Dask workers",
+        description="Train every point of SPEC (grid and random axes over any run-config field, seeds as an "
+        "axis; the format is in tcl_circuits/learning/sweep_spec.py and docs/sweeps.md) on a Dask LocalCluster "
+        "or an existing scheduler. Rows are appended to OUT/results.csv as points finish; --resume skips them.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="the sweep spec, a TOML file")
+    p.add_argument(
+        "--out", required=True, help="sweep folder: new or empty, or this sweep's folder with --resume"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue the sweep in --out; finished points are skipped"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes of the local cluster, one thread each (default: 2)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: none, a local cluster); "
+        "its workers need this package and a file system shared with --out",
+    )
+    p.add_argument(
+        "--metric",
+        default="loss_ratio",
+        choices=list(METRICS),
+        help="the summary entry plotted over the axes (default: loss_ratio, final/initial held-out loss)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=lambda args: cmd_sweep(args, []))
 
     p = sub.add_parser("netlists", help="the reviewed example decks of netlists/")
     nsub = p.add_subparsers(dest="netlists_command", required=True, parser_class=Parser)

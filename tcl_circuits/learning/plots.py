@@ -112,3 +112,100 @@ def plot_confusion_matrix(counts: np.ndarray, class_names: Sequence[str], path: 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _axis_values(rows: Sequence[dict], axis: str) -> tuple[list, bool]:
+    """The distinct values of an axis in order (numbers sorted), and whether they are all numbers."""
+    raw = list(dict.fromkeys(str(r[axis]) for r in rows))
+    try:
+        return sorted(raw, key=float), True
+    except ValueError:
+        return raw, False
+
+
+def _label(value: str) -> str:
+    try:
+        return f"{float(value):.3g}"
+    except ValueError:
+        return plain(value)
+
+
+def _spans_decades(values: Sequence[float] | np.ndarray) -> bool:
+    array = np.asarray(values, dtype=float)
+    return bool(array.size > 1 and np.all(array > 0) and array.max() / array.min() >= 10)
+
+
+def plot_sweep(rows: Sequence[dict], axes: Sequence[str], metric: str, path: Path) -> bool:
+    """``metric``'s mean over seeds against one or two swept axes (error bars: standard deviation over
+    seeds); a grid of two axes as a map with the values written in, random draws as coloured points.
+    Returns False (and writes nothing) for no axis, more than two, or no finished point."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    mean, std = f"{metric}_mean", f"{metric}_std"
+    rows = [r for r in rows if r.get(mean) is not None]
+    if not rows or not 1 <= len(axes) <= 2:
+        return False
+    plt = _pyplot()
+    values = np.array([r[mean] for r in rows], dtype=float)
+    norm = LogNorm() if _spans_decades(values) else Normalize()
+    if len(axes) == 1:
+        (axis,) = axes
+        order, numeric = _axis_values(rows, axis)
+        by_value = {str(r[axis]): r for r in rows}
+        x = [float(v) for v in order] if numeric else list(range(len(order)))
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        ax.errorbar(
+            x,
+            [by_value[v][mean] for v in order],
+            yerr=[by_value[v][std] or 0.0 for v in order],
+            fmt="o-",
+            capsize=3,
+        )
+        if numeric and _spans_decades(x):
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(x, [_label(v) for v in order])
+        if isinstance(norm, LogNorm):
+            ax.set_yscale("log")
+        ax.set_xlabel(plain(axis))
+        ax.set_ylabel(plain(metric))
+    else:
+        first, second = axes
+        order_x, _ = _axis_values(rows, first)
+        order_y, _ = _axis_values(rows, second)
+        fig, ax = plt.subplots(figsize=(6.0, 4.6))
+        if len(order_x) * len(order_y) <= 3 * len(rows):  # a grid: a map of the means
+            grid = np.full((len(order_y), len(order_x)), np.nan)
+            for r in rows:
+                grid[order_y.index(str(r[second])), order_x.index(str(r[first]))] = r[mean]
+            image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", norm=norm)
+            for r in rows:
+                spread = f"\n±{r[std]:.2g}" if r.get(std) else ""
+                ax.text(
+                    order_x.index(str(r[first])),
+                    order_y.index(str(r[second])),
+                    f"{r[mean]:.3g}{spread}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black" if image.norm(r[mean]) > 0.6 else "white",  # readable on viridis
+                )
+            ax.set_xticks(range(len(order_x)), [_label(v) for v in order_x], fontsize=7)
+            ax.set_yticks(range(len(order_y)), [_label(v) for v in order_y], fontsize=7)
+        else:  # random draws
+            drawn_x = np.array([float(r[first]) for r in rows])
+            drawn_y = np.array([float(r[second]) for r in rows])
+            image = ax.scatter(drawn_x, drawn_y, c=values, cmap="viridis", norm=norm, s=30)
+            if _spans_decades(drawn_x):
+                ax.set_xscale("log")
+            if _spans_decades(drawn_y):
+                ax.set_yscale("log")
+        fig.colorbar(image, ax=ax, label=plain(metric))
+        ax.set_xlabel(plain(first))
+        ax.set_ylabel(plain(second))
+    runs = sorted({int(r["runs"]) for r in rows})
+    ax.set_title(f"{plain(metric)}: mean over {'/'.join(map(str, runs))} seed(s) per point", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True

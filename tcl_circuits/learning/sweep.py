@@ -1,21 +1,38 @@
-"""Many training runs side by side, in parallel processes (dask): the engine of the comparison scripts.
+"""Many training runs side by side on Dask distributed: sweeps (``tcl-circuits sweep``) and the comparison
+scripts.
 
 A job is a name and a full ``RunConfig`` (``with_changes`` derives one from a base config and a nested dict
 of changes, the shape ``config.json`` stores). Each job trains in its own run folder under the sweep's
-folder, so every run keeps its config, curves and plots; the sweep returns their summaries and epoch rows.
+folder, so every run keeps its config, curves and plots. The jobs run on a ``LocalCluster`` of worker
+processes (one thread each, so each holds at most one ngspice) or on an existing scheduler; a remote
+cluster's workers need this package and a file system shared with the caller for the run folders.
+
+``run_sweep`` adds what a long sweep needs: one row per finished point appended (and synced) to
+``results.csv`` as points finish, so an interrupted sweep resumes with the points that are missing; the means
+and spreads over seeds in ``aggregate.csv``; a plot of one metric over the axes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections.abc import Sequence
+import io
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from tqdm import tqdm
+
 from tcl_circuits.config import from_dict, to_dict
-from tcl_circuits.errors import ConfigError
+from tcl_circuits.errors import ConfigError, DataError
+from tcl_circuits.files import write_text_atomic
 from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.sweep_spec import SEED_FIELD, SweepPoint, SweepSpec
 
 
 @dataclass(frozen=True)
@@ -53,30 +70,239 @@ def run_job(job: Job, folder: Path) -> dict[str, Any]:
     return {"name": job.name, "summary": summary, "epochs": epochs}
 
 
-def run_jobs(
-    jobs: Sequence[Job], folder: str | Path, *, workers: int = 2, progress: bool = False
-) -> list[dict[str, Any]]:
-    """Every job, ``workers`` at a time in separate processes (one process: in this one); results in order.
-    ``progress``: a bar of finished runs on stdout."""
-    names = [job.name for job in jobs]
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
+    """A Dask distributed client: on the scheduler at ``scheduler`` (an address such as tcp://host:8786), or
+    on a new LocalCluster of ``workers`` processes with one thread each."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ConfigError(
+                f"--scheduler {scheduler}: cannot connect ({error})", field="scheduler"
+            ) from None
+        with client:
+            yield client
+        return
+    # non-daemonic workers may start child processes (an ngspice worker each)
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _check_names(names: Sequence[str]) -> None:
     if len(set(names)) != len(names):
         raise ConfigError("sweep jobs need distinct names")
     bad = [name for name in names if not name.replace("_", "").replace("-", "").replace(".", "").isalnum()]
     if bad:
         raise ConfigError(f"sweep job name {bad[0]!r}: use letters, digits, '-', '_' and '.'")
+
+
+def run_jobs(
+    jobs: Sequence[Job], folder: str | Path, *, workers: int = 2, progress: bool = False
+) -> list[dict[str, Any]]:
+    """Every job, on a LocalCluster of ``workers`` processes (one: in this process); results in order.
+    ``progress``: a bar of finished runs."""
+    _check_names([job.name for job in jobs])
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if workers <= 1:
-        return [run_job(job, folder) for job in jobs]
-    import contextlib
+        return [run_job(job, folder) for job in tqdm(jobs, desc="runs", disable=not progress)]
+    from distributed import as_completed
 
-    import dask
-    from dask import delayed
-    from dask.diagnostics import ProgressBar
+    with dask_client(workers) as client:
+        futures = [client.submit(run_job, job, folder, key=f"job-{job.name}", pure=False) for job in jobs]
+        for _ in tqdm(as_completed(futures), total=len(futures), desc="runs", disable=not progress):
+            pass
+        return [future.result() for future in futures]
 
-    with ProgressBar() if progress else contextlib.nullcontext():
-        return list(
-            dask.compute(
-                *[delayed(run_job)(job, folder) for job in jobs], scheduler="processes", num_workers=workers
+
+# --- sweeps of a spec --------------------------------------------------------------------------------------
+
+RESULTS = "results.csv"
+AGGREGATE = "aggregate.csv"
+METRICS = (
+    "final_test_loss",
+    "loss_ratio",
+    "final_test_accuracy",
+    "final_train_loss",
+    "frac_below_last50",
+    "frac_window_last50",
+    "frac_above_last50",
+    "cos_contrastive_last50",
+    "cos_gradient_last50",
+    "energy_per_sample_j",
+    "seconds_per_sample",
+    "seconds",
+)
+"""The summary entries a sweep keeps per point (empty where a run has none, e.g. accuracy of a teacher task)."""
+
+
+def _point_row(point: SweepPoint, points_dir: str) -> dict[str, Any]:
+    """Train one point in ``points_dir/<name>`` (continuing its run folder if it has one); its results row.
+    A point that fails is a row too, with its error, so the sweep goes on."""
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.tasks import make_task
+
+    row: dict[str, Any] = {"point": point.name, **point.values}
+    try:
+        task = make_task(point.config.task, point.config.learning.seed)
+        summary = train(task, point.config, Path(points_dir) / point.name, resume=True, progress=False)
+    except Exception as error:  # noqa: BLE001 - one failed point is reported, not fatal to the sweep
+        message = " ".join(str(error).split())
+        return {**row, "status": "failed", "error": f"{type(error).__name__}: {message}"}
+    return {**row, "status": "done", "error": "", **{key: summary.get(key) for key in METRICS}}
+
+
+class ResultsTable:
+    """``results.csv``: one row per finished point, appended and synced as points finish. On reopening, a
+    line cut short by a crash is dropped (its point runs again)."""
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self.rows: list[dict[str, str]] = []
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            header = next(csv.reader(lines[:1]), [])
+            if header != self.columns:
+                raise DataError(f"{path}: its columns are not this sweep's ({', '.join(header[:4])}, ...)")
+            complete = [line for line in lines[1:] if line.endswith("\n")]
+            parsed = list(csv.DictReader(lines[:1] + complete))
+            self.rows = [row for row in parsed if None not in row and None not in row.values()]
+            if len(self.rows) != len(lines) - 1:
+                write_text_atomic(path, "".join(lines[:1]) + self._text(self.rows))
+        else:
+            write_text_atomic(path, self._text([], header=True))
+
+    def _text(self, rows: list[dict], *, header: bool = False) -> str:
+        stream = io.StringIO()
+        writer = csv.DictWriter(stream, fieldnames=self.columns, lineterminator="\n")
+        if header:
+            writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        return stream.getvalue()
+
+    def done(self) -> set[str]:
+        return {row["point"] for row in self.rows}
+
+    def append(self, row: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(self._text([row]))
+            stream.flush()
+            os.fsync(stream.fileno())
+        self.rows.append({k: "" if row.get(k) is None else str(row.get(k)) for k in self.columns})
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def aggregate(rows: Sequence[dict[str, str]], axes: Sequence[str]) -> list[dict[str, Any]]:
+    """Mean, standard deviation (over seeds; 0 for one) and count of every metric for each point of the axes
+    other than the seed; failed points are left out."""
+    kept = [axis for axis in axes if axis != SEED_FIELD]
+    groups: dict[tuple, list[dict[str, str]]] = {}
+    for row in rows:
+        if row.get("status") == "done":
+            groups.setdefault(tuple(row[axis] for axis in kept), []).append(row)
+    out = []
+    for key, members in groups.items():
+        entry: dict[str, Any] = dict(zip(kept, key, strict=True))
+        entry["runs"] = len(members)
+        for metric in METRICS:
+            values = [v for v in (_number(m.get(metric, "")) for m in members) if v is not None]
+            entry[f"{metric}_mean"] = float(np.mean(values)) if values else None
+            entry[f"{metric}_std"] = (
+                float(np.std(values, ddof=1)) if len(values) > 1 else (0.0 if values else None)
             )
+        out.append(entry)
+    return out
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    metric: str = "loss_ratio",
+) -> dict[str, Any]:
+    """Run every point of ``spec`` not yet in ``out/results.csv``; returns counts and the files written.
+
+    ``out`` must be new or empty, or (with ``resume``) hold this same sweep. Each point trains in
+    ``out/points/<name>``; a point cut off mid-run continues from its checkpoint.
+    """
+    from tcl_circuits.learning.plots import plot_sweep
+    from tcl_circuits.learning.run_folder import RunFolder
+
+    if metric not in METRICS:
+        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}", field="metric")
+    if not 1 <= workers <= 256:
+        raise ConfigError(f"--workers must be from 1 to 256, got {workers}", field="workers")
+    with RunFolder(out, spec.fingerprint(), resume=resume) as folder:
+        folder.write_json(
+            "sweep.json", {"base": spec.base, "axes": spec.axes, "points": spec.fingerprint()["points"]}
         )
+        table = ResultsTable(folder.file(RESULTS), ["point", *spec.axes, "status", "error", *METRICS])
+        done = table.done()
+        pending = [p for p in spec.points if p.name not in done]
+        points_dir = folder.file("points")
+        points_dir.mkdir(exist_ok=True)
+        bar = tqdm(
+            total=len(spec.points),
+            initial=len(spec.points) - len(pending),
+            desc="points",
+            disable=not progress,
+        )
+        started = time.perf_counter()
+        if pending:
+            from distributed import as_completed
+
+            with dask_client(workers, scheduler) as client:
+                futures = [
+                    client.submit(_point_row, p, str(points_dir), key=f"point-{p.name}", pure=False)
+                    for p in pending
+                ]
+                for future in as_completed(futures):
+                    row = future.result()
+                    table.append(row)
+                    bar.update()
+                    if row["status"] == "failed":
+                        bar.write(f"point {row['point']} failed: {row['error']}")
+        bar.close()
+        summary_rows = aggregate(table.rows, spec.axes)
+        folder.write_csv(AGGREGATE, summary_rows)
+        plotted = plot_sweep(
+            summary_rows, [a for a in spec.axes if a != SEED_FIELD], metric, folder.file(f"{metric}.png")
+        )
+        folder.synced()
+        failed = [row["point"] for row in table.rows if row["status"] == "failed"]
+        return {
+            "points": len(spec.points),
+            "ran": len(pending),
+            "skipped": len(spec.points) - len(pending),
+            "failed": len(failed),
+            "seconds": time.perf_counter() - started,
+            "results": str(folder.file(RESULTS)),
+            "aggregate": str(folder.file(AGGREGATE)),
+            "plot": str(folder.file(f"{metric}.png")) if plotted else None,
+        }

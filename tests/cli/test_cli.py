@@ -50,6 +50,7 @@ def test_compile_graph_file(tmp_path, capsys):
             "time points",
         ),
         (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
+        (["sweep", "missing.toml", "--out", "x"], "missing.toml: cannot read the sweep spec"),
     ],
 )
 def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(
@@ -143,6 +144,7 @@ def test_train_memristor_device_picks_a_stable_rate_and_learns(tmp_path, capsys)
         ["compile"],
         ["compare"],
         ["netlists", "check"],
+        ["sweep"],
         ["kernel", "update"],
         ["kernel", "info"],
     ],
@@ -153,3 +155,35 @@ def test_every_help_prints_with_defaults_and_units(command, capsys):
     assert "usage: tcl-circuits" in out
     if command == ["train"]:
         assert "(default: 0.0009)" in out and "[s]" in out and "(default: auto = " in out
+
+
+@pytest.mark.parametrize(
+    ("spec", "flags", "message"),
+    [
+        ('[grid]\n"drive.tau_fall_s" = [9e-4]\n', ["--workers", "0"], "--workers must be from 1 to 256"),
+        ('[grid]\n"drive.tau_fal_s" = [9e-4]\n', [], "spec.toml [grid] drive.tau_fal_s: unknown setting"),
+        ("[grid\n", [], "spec.toml: not valid TOML"),
+    ],
+)
+def test_sweep_refuses_bad_specs_and_flags_in_one_line_writing_nothing(
+    spec, flags, message, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.toml").write_text(spec)
+    assert main(["sweep", "spec.toml", "--out", "x", "--no-progress", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x").exists()
+
+
+def test_sweep_command_runs_a_spec_and_prints_its_outcome(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.toml").write_text(
+        'seeds = [0, 1]\n[base]\nbackend = "native"\n'
+        'task = { network = "lattice:3x3", train_samples = 6, test_samples = 4 }\n'
+        "learning = { epochs = 1, alignment_every = 0 }\n"
+    )
+    assert main(["sweep", "spec.toml", "--out", "x", "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2 points over learning.seed" in out and '"ran": 2' in out
+    assert len((tmp_path / "x" / "results.csv").read_text().splitlines()) == 3

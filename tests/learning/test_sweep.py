@@ -43,3 +43,108 @@ def test_bad_job_names_are_refused(tmp_path):
         run_jobs([Job("a", _small("tcl")), Job("a", _small("tcl"))], tmp_path)
     with pytest.raises(ConfigError, match="'../x'"):
         run_jobs([Job("../x", _small("tcl"))], tmp_path)
+
+
+# --- sweeps of a spec on a Dask LocalCluster ----------------------------------------------------------------
+
+SPEC = {
+    "seeds": [0, 1],
+    "base": {
+        "task": {"network": "lattice:3x3", "train_samples": 8, "test_samples": 4},
+        "backend": "native",
+        "learning": {"epochs": 1, "alignment_every": 0},
+    },
+    "grid": {"drive.tau_fall_s": [9e-5, 9e-4]},
+}
+
+
+def _rows(folder):
+    import csv
+
+    return list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
+
+
+def test_sweep_runs_every_point_appends_rows_aggregates_over_seeds_and_resumes(tmp_path):
+    from tcl_circuits.learning.sweep import run_sweep
+    from tcl_circuits.learning.sweep_spec import parse_spec
+
+    spec = parse_spec(SPEC)
+    out = tmp_path / "sweep"
+    outcome = run_sweep(spec, out, workers=2, progress=False)
+    assert (outcome["points"], outcome["ran"], outcome["skipped"], outcome["failed"]) == (4, 4, 0, 0)
+    rows = _rows(out)
+    assert sorted(r["point"] for r in rows) == sorted(p.name for p in spec.points)
+    assert all(r["status"] == "done" and float(r["loss_ratio"]) > 0 for r in rows)
+    for point in spec.points:
+        assert (out / "points" / point.name / "summary.json").is_file()
+    import csv
+
+    aggregate = list(csv.DictReader((out / "aggregate.csv").read_text().splitlines()))
+    assert sorted(a["drive.tau_fall_s"] for a in aggregate) == ["0.0009", "9e-05"]
+    for entry in aggregate:
+        ratios = [float(r["loss_ratio"]) for r in rows if r["drive.tau_fall_s"] == entry["drive.tau_fall_s"]]
+        assert entry["runs"] == "2"
+        assert float(entry["loss_ratio_mean"]) == pytest.approx(sum(ratios) / 2)
+        assert float(entry["loss_ratio_std"]) == pytest.approx(abs(ratios[0] - ratios[1]) / 2**0.5)
+    assert (out / "loss_ratio.png").stat().st_size > 1000
+
+    with pytest.raises(ConfigError, match="add --resume"):
+        run_sweep(spec, out, workers=2, progress=False)
+    assert run_sweep(spec, out, workers=2, resume=True, progress=False)["ran"] == 0
+
+    # killed while one point ran and while its row was being written: only that point runs again
+    text = (out / "results.csv").read_text()
+    lines = text.splitlines(keepends=True)
+    lost = lines[-1].split(",")[0]
+    (out / "results.csv").write_text("".join(lines[:-1]) + lines[-1][:25])
+    outcome = run_sweep(spec, out, workers=1, resume=True, progress=False)
+    assert (outcome["ran"], outcome["skipped"]) == (1, 3)
+    again = _rows(out)
+    assert len(again) == 4 and again[-1]["point"] == lost
+    before = next(r for r in rows if r["point"] == lost)
+    timing = ("seconds", "seconds_per_sample")
+    # the same run, continued from its own folder: the same numbers (wall times aside)
+    assert {k: v for k, v in again[-1].items() if k not in timing} == {
+        k: v for k, v in before.items() if k not in timing
+    }
+
+
+def test_a_different_spec_is_refused_in_a_sweeps_folder_and_failed_points_are_rows(tmp_path):
+    from tcl_circuits.learning.sweep import run_sweep
+    from tcl_circuits.learning.sweep_spec import parse_spec
+
+    out = tmp_path / "sweep"
+    broken = {**SPEC, "base": {**SPEC["base"], "task": {"network": "nowhere.graphml"}}, "seeds": [0]}
+    outcome = run_sweep(parse_spec(broken), out, workers=1, progress=False)
+    assert (outcome["ran"], outcome["failed"]) == (2, 2)
+    rows = _rows(out)
+    assert {r["status"] for r in rows} == {"failed"}
+    assert all(r["error"].startswith("GraphError: unknown network 'nowhere.graphml'") for r in rows)
+    assert not (out / "aggregate.csv").exists()
+    with pytest.raises(ConfigError, match="holds a different run"):
+        run_sweep(parse_spec(SPEC), out, workers=1, resume=True, progress=False)
+    with pytest.raises(ConfigError, match="--metric"):
+        run_sweep(parse_spec(SPEC), tmp_path / "other", metric="accuracy")
+
+
+def _entry(**values):
+    return {**values, "runs": 2, "loss_ratio_mean": values.pop("m"), "loss_ratio_std": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("rows", "axes", "drawn"),
+    [
+        ([_entry(a="0.1", m=0.5), _entry(a="10", m=0.05)], ["a"], True),
+        ([_entry(a="tcl", m=0.5), _entry(a="contrastive", m=0.2)], ["a"], True),
+        ([_entry(a=str(x), b=str(y), m=0.1 + x * y) for x in (1, 2) for y in (3, 4)], ["a", "b"], True),
+        ([_entry(a=str(1.5**i), b=str(2.0**i), m=0.1 * i + 0.1) for i in range(12)], ["a", "b"], True),
+        ([_entry(a="1", b="2", c="3", m=0.1)], ["a", "b", "c"], False),
+        ([], ["a"], False),
+    ],
+)
+def test_sweep_plots_one_or_two_axes_as_curves_maps_or_points(rows, axes, drawn, tmp_path):
+    from tcl_circuits.learning.plots import plot_sweep
+
+    path = tmp_path / "plot.png"
+    assert plot_sweep(rows, axes, "loss_ratio", path) is drawn
+    assert path.exists() is drawn
