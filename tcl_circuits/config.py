@@ -36,6 +36,7 @@ __all__ = [
     "SimulatorConfig",
     "ThresholdShape",
     "WindowConfig",
+    "WriteConfig",
     "from_dict",
     "param",
     "to_dict",
@@ -297,6 +298,32 @@ class FeedbackCellConfig(Checked):
     accumulator_gain: float = param(
         100.0, help="accumulator volts per V^2 of contrast (keeps the accumulator O(0.01..1) V)", above=0
     )
+    spread_r_k: float = param(
+        0.0, help="mismatch: log-normal sigma of each edge's R_K (drawn once per run)", minimum=0, maximum=1
+    )
+    spread_c_k: float = param(0.0, help="mismatch: log-normal sigma of each edge's C_K", minimum=0, maximum=1)
+    spread_threshold: float = param(
+        0.0, help="mismatch: log-normal sigma of each edge's threshold", minimum=0, maximum=1
+    )
+    spread_gain: float = param(
+        0.0, help="mismatch: log-normal sigma of each edge's accumulator gain", minimum=0, maximum=1
+    )
+    spread_seed: int = param(
+        0, help="seed of the mismatch draw (one Monte Carlo trial per seed)", minimum=0, maximum=SEED_MAX
+    )
+
+    SPREAD_FIELDS = ("spread_r_k", "spread_c_k", "spread_threshold", "spread_gain")
+
+    def edge_factors(self, count: int) -> dict[str, np.ndarray]:
+        """Each edge's factor on R_K, C_K, threshold and accumulator gain: exp(sigma * z), z ~ N(0, 1), one
+        seeded stream per quantity (a zero spread gives ones, and changing one spread leaves the others' draws
+        as they were). The controller keeps using the nominal values: mismatch is what it does not know."""
+        out = {}
+        for stream, name in enumerate(self.SPREAD_FIELDS):
+            sigma = getattr(self, name)
+            z = np.random.default_rng([self.spread_seed, stream]).standard_normal(count) if sigma else 0.0
+            out[name] = np.exp(sigma * z) * np.ones(count)
+        return out
 
     def check(self) -> None:
         if self.threshold_shape is ThresholdShape.CUBIC:
@@ -539,6 +566,32 @@ class WindowConfig(Checked):
     beta_cap: float = param(
         10.0, help="nudge tracking: largest factor beta may grow by", minimum=1, maximum=1000
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteConfig(Checked):
+    """How the controller writes an update into a resistor network's devices: exactly by default; with
+    ``conductance_bits`` to the nearest of 2^bits levels spanning each edge's bounds (the devices, initial
+    conductances included, hold only those levels); with ``write_noise`` each written change off by a
+    log-normal factor (programming variability, seeded by the run's seed and the sample)."""
+
+    conductance_bits: int | None = param(
+        None,
+        help="conductance resolution: 2^bits levels over each edge's [g_min, g_max]",
+        minimum=1,
+        maximum=32,
+        none="analog: any value",
+    )
+    write_noise: float = param(
+        0.0, help="log-normal sigma of each written conductance change", minimum=0, maximum=1
+    )
+
+    def quantise(self, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:
+        """Conductances at their nearest level (unchanged when analog)."""
+        if self.conductance_bits is None:
+            return conductance_s
+        lsb = (g_max_s - g_min_s) / (2**self.conductance_bits - 1)
+        return g_min_s + np.round((conductance_s - g_min_s) / lsb) * lsb
 
 
 def to_dict(config: Any) -> dict:

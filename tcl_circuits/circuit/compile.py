@@ -203,6 +203,7 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
     """The cells depend only on the topology and the cell config, so a training run builds them once."""
     names = _per_topology(spec, _names)
     count = spec.n_edges
+    factor = cell.edge_factors(count)  # mismatch (ones by default)
     return FeedbackCellArray(
         index=tuple(range(count)),
         a=names.ends_a,
@@ -210,11 +211,11 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
         signal=tuple(f"s{e}" for e in range(count)),
         feedback=tuple(f"u{e}" for e in range(count)),
         accumulator=tuple(f"w{e}" for e in range(count)),
-        c_k_f=np.full(count, cell.c_k_f),
-        r_k_ohm=np.full(count, cell.r_k_ohm),
-        threshold_v=cell.edge_thresholds_v(spec.edge_groups),
+        c_k_f=cell.c_k_f * factor["spread_c_k"],
+        r_k_ohm=cell.r_k_ohm * factor["spread_r_k"],
+        threshold_v=cell.edge_thresholds_v(spec.edge_groups) * factor["spread_threshold"],
         shape=(cell.threshold_shape,) * count,
-        gain_a_per_v=np.full(count, cell.accumulator_gain / cell.tau_k_s),
+        gain_a_per_v=cell.accumulator_gain / cell.tau_k_s * factor["spread_gain"],
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
 

@@ -209,3 +209,24 @@ def plot_sweep(rows: Sequence[dict], axes: Sequence[str], metric: str, path: Pat
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+def plot_update_bits(counts: np.ndarray, path: Path, conductance_bits: int | None) -> None:
+    """Histogram of the resolution the requested updates need, log2((g_max - g_min) / |Delta G|) bits, with
+    the device's resolution marked when it has levels."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    share = counts / max(1, counts.sum())
+    ax.bar(np.arange(counts.size) + 0.5, 100 * share, width=1.0, color="tab:blue")
+    ax.plot(np.arange(counts.size) + 1, 100 * np.cumsum(share), "k-", lw=1, label="cumulative")
+    if conductance_bits is not None:
+        ax.axvline(conductance_bits, color="tab:red", ls="--", label=f"device: {conductance_bits} bits")
+    last = int(np.flatnonzero(counts)[-1]) + 2 if counts.any() else counts.size
+    ax.set_xlim(0, min(counts.size, last))
+    ax.set_xlabel("resolution an update needs: log2((g_max - g_min) / |dG|) (bits)")
+    ax.set_ylabel("share of updates (%)")
+    ax.set_title("updates requested over the run", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

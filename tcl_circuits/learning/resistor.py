@@ -15,10 +15,12 @@ from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind, WindowConfig
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.compare import alignment
+from tcl_circuits.learning.plots import plot_update_bits
 from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, LearningRule, TclRule, calibrate_cell
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder
 from tcl_circuits.learning.tasks import RegressionTask
+from tcl_circuits.learning.writes import ConductanceWrites
 from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
@@ -104,7 +106,8 @@ class ResistorLearner:
     def __init__(self, task: RegressionTask, config: RunConfig, *, backend: Backend | None = None) -> None:
         self.task = task
         self.config = config
-        self.spec = task.student
+        self.writes = ConductanceWrites(config.write, config.learning.seed)
+        self.spec = self.writes.initial(task.student)
         self.learning_rate = config.learning.learning_rate_s2_per_v2 or task.default_learning_rate_s2_per_v2
         n_cal = min(len(task.x_train), CALIBRATION_SAMPLES)
         self.cell = calibrate_cell(
@@ -152,16 +155,14 @@ class ResistorLearner:
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
                 reference = self.reference.update(self.spec, xs, ys)
                 checked = {"verify_update_rel_error": disagreement(step.delta_g_s, reference.delta_g_s)}
-            proposed = self.spec.conductance_s + step.delta_g_s
-            clipped = self.spec.clip(proposed)
-            self.spec = self.spec.with_conductances(clipped)
+            self.spec, written = self.writes.apply(self.spec, step.delta_g_s, self.samples_seen)
             self.samples_seen += 1
             records.append(
                 {
                     "energy_network_j": step.energy_network_j,
                     "energy_feedback_j": step.energy_feedback_j,
                     "update_norm_s": float(np.linalg.norm(step.delta_g_s)),
-                    "clipped_edges": int(np.sum(clipped != proposed)),
+                    **written,
                     **step.info,
                     **checked,
                 }
@@ -177,6 +178,7 @@ class ResistorLearner:
             "conductance_s": self.spec.conductance_s.tolist(),
             "samples_seen": self.samples_seen,
             "window": self.window.state(),
+            "writes": self.writes.state(),
         }
 
     def restore(self, state: dict) -> None:
@@ -185,6 +187,8 @@ class ResistorLearner:
             self.samples_seen = int(state["samples_seen"])
             self.spec = self.spec.with_conductances(conductance)
             self.window.restore(state["window"])
+            if "writes" in state:  # checkpoints from before the write stage have none
+                self.writes.restore(state["writes"])
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"the checkpoint's learner state is damaged ({error})") from None
 
@@ -196,6 +200,10 @@ class ResistorLearner:
         }
         if self.window.active:
             summary.update(final_threshold_v=self.window.theta_v, final_beta_max=self.window.beta_max)
+        summary.update(self.writes.summary())
+        lost = [r["frac_writes_lost"] for r in records if "frac_writes_lost" in r]
+        if lost:
+            summary["frac_writes_lost"] = float(np.mean(lost))
         verified = [r["verify_update_rel_error"] for r in records if "verify_update_rel_error" in r]
         if verified:
             summary["verified_samples"] = len(verified)
@@ -205,6 +213,11 @@ class ResistorLearner:
 
     def save_results(self, folder: RunFolder, records: list[dict]) -> None:
         np.save(folder.file("final_conductance_s.npy"), self.spec.conductance_s)
+        folder.write_csv("update_bits.csv", self.writes.rows())
+        if self.writes.bits_counts.any():
+            plot_update_bits(
+                self.writes.bits_counts, folder.file("update_bits.png"), self.config.write.conductance_bits
+            )
 
     def close(self) -> None:
         self._stack.close()

@@ -19,6 +19,7 @@ from tcl_circuits.config import (
     SimulatorConfig,
     StreamConfig,
     WindowConfig,
+    WriteConfig,
     param,
 )
 from tcl_circuits.devices import DriveKind, ProgrammingConfig, preset
@@ -109,6 +110,7 @@ class RunConfig(Checked):
     sim: SimulatorConfig = param(SimulatorConfig())
     learning: LearningConfig = param(LearningConfig(learning_rate_s2_per_v2=None))
     window: WindowConfig = param(WindowConfig())
+    write: WriteConfig = param(WriteConfig())
     memristor: MemristorConfig = param(MemristorConfig())
 
     def check(self) -> None:
@@ -131,6 +133,17 @@ class RunConfig(Checked):
             raise ConfigError(
                 "memristor networks run in ngspice only (the native engine has no device models)",
                 field="backend",
+            )
+        if self.write != WriteConfig():
+            raise ConfigError(
+                "conductance_bits and write_noise apply to resistor networks; a memristor's writes are its "
+                "device model's",
+                field="conductance_bits" if self.write.conductance_bits is not None else "write_noise",
+            )
+        spread = [name for name in FeedbackCellConfig.SPREAD_FIELDS if getattr(self.cell, name)]
+        if spread:
+            raise ConfigError(
+                f"{spread[0]} (cell mismatch) applies to resistor networks' feedback cells", field=spread[0]
             )
         if self.sim.node_capacitance_f:
             raise ConfigError(

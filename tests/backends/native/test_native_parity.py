@@ -191,3 +191,22 @@ def test_a_diode_behind_an_amplifier_agrees_with_ngspice(ngspice):
     for node in ("s", "o"):
         np.testing.assert_allclose(native.v(node), reference.v(node), rtol=0, atol=2e-6)
     assert reference.v("s")[-1] < 0.7 * 20.0 / 17  # forward biased: the diode takes current
+
+
+def test_mismatched_cells_agree_with_ngspice_and_change_the_update(ngspice):
+    """Cell mismatch (per-edge R_K, C_K, threshold, gain) reaches both engines through the compiled circuit."""
+    task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    drive = SawtoothConfig()
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
+    nominal = FeedbackCellConfig(threshold_v=theta)
+    spread = nominal.replace(
+        spread_r_k=0.2, spread_c_k=0.2, spread_threshold=0.2, spread_gain=0.2, spread_seed=3
+    )
+    updates = {}
+    for name, cell in (("nominal", nominal), ("spread", spread)):
+        circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y)
+        reference = _accumulators(ngspice.run(circuit), circuit)
+        assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
+        updates[name] = reference
+    assert 0.05 < _relative(updates["spread"], updates["nominal"]) < 1.0

@@ -1,0 +1,79 @@
+"""Writing updates into a resistor network's devices, and what resolution those updates need.
+
+A bench applies each sample's update G_e += Delta G_e by programming its devices: clipped to each edge's
+bounds, with the programming's variability (``write_noise``) and its resolution (``conductance_bits`` levels
+over the bounds). Every requested change is also recorded as the resolution it would need,
+log2((g_max - g_min) / |Delta G_e|) bits: the histogram over a run tells how many bits a device must resolve
+for the updates to land (``update_bits.csv``, ``update_bits.png``, and its median and 90th percentile in the
+summary).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tcl_circuits.config import WriteConfig
+from tcl_circuits.errors import DataError
+from tcl_circuits.network.spec import NetworkSpec
+
+BITS_BINS = 48
+"""Histogram bins of the update resolution: [0, 1), [1, 2), ... bits; the last one takes everything finer."""
+
+
+class ConductanceWrites:
+    """The write stage of one run: applies updates as the config says and keeps the resolution histogram."""
+
+    def __init__(self, config: WriteConfig, seed: int) -> None:
+        self.config = config
+        self.seed = seed
+        self.bits_counts = np.zeros(BITS_BINS, dtype=np.int64)
+
+    def initial(self, spec: NetworkSpec) -> NetworkSpec:
+        """The network as its devices hold it: initial conductances on their levels."""
+        return spec.with_conductances(self.config.quantise(spec.conductance_s, spec.g_min_s, spec.g_max_s))
+
+    def apply(self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int) -> tuple[NetworkSpec, dict]:
+        """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and the
+        sample's record: edges clipped at a bound, and with levels, requested changes lost to rounding."""
+        span = spec.g_max_s - spec.g_min_s
+        requested = delta_g_s != 0
+        bits = np.log2(span[requested] / np.abs(delta_g_s[requested]))
+        self.bits_counts += np.bincount(np.clip(bits, 0, BITS_BINS - 1).astype(int), minlength=BITS_BINS)
+        written = delta_g_s
+        if self.config.write_noise:
+            z = np.random.default_rng([self.seed, 1, sample]).standard_normal(delta_g_s.size)
+            written = delta_g_s * np.exp(self.config.write_noise * z)
+        proposed = spec.conductance_s + written
+        clipped = spec.clip(proposed)
+        stored = self.config.quantise(clipped, spec.g_min_s, spec.g_max_s)
+        record: dict[str, float] = {"clipped_edges": int(np.sum(clipped != proposed))}
+        if self.config.conductance_bits is not None:
+            lost = requested & (stored == spec.conductance_s)
+            record["frac_writes_lost"] = float(np.sum(lost) / max(1, np.sum(requested)))
+        return spec.with_conductances(stored), record
+
+    def bits_quantile(self, q: float) -> float | None:
+        """The resolution (bits, bin upper edge) that ``q`` of all requested changes need at most."""
+        total = int(self.bits_counts.sum())
+        if not total:
+            return None
+        return float(np.searchsorted(np.cumsum(self.bits_counts), q * total) + 1)
+
+    def summary(self) -> dict:
+        return {"update_bits_median": self.bits_quantile(0.5), "update_bits_p90": self.bits_quantile(0.9)}
+
+    def state(self) -> dict:
+        return {"bits_counts": self.bits_counts.tolist()}
+
+    def restore(self, state: dict) -> None:
+        try:
+            counts = np.array(state["bits_counts"], dtype=np.int64)
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"the checkpoint's write state is damaged ({error})") from None
+        if counts.shape != (BITS_BINS,) or np.any(counts < 0):
+            raise DataError("the checkpoint's write state is damaged (update-bits histogram)")
+        self.bits_counts = counts
+
+    def rows(self) -> list[dict]:
+        """The histogram as rows: bins of [bits, bits + 1) and their counts."""
+        return [{"bits": k, "updates": int(c)} for k, c in enumerate(self.bits_counts)]
