@@ -573,7 +573,7 @@ class WriteConfig(Checked):
     """How the controller writes an update into a resistor network's devices: exactly by default; with
     ``conductance_bits`` to the nearest of 2^bits levels spanning each edge's bounds (the devices, initial
     conductances included, hold only those levels); with ``write_noise`` each written change off by a
-    log-normal factor (programming variability, seeded by the run's seed and the sample)."""
+    log-normal factor of mean one (programming variability, seeded by the run's seed and the sample)."""
 
     conductance_bits: int | None = param(
         None,
@@ -583,7 +583,10 @@ class WriteConfig(Checked):
         none="analog: any value",
     )
     write_noise: float = param(
-        0.0, help="log-normal sigma of each written conductance change", minimum=0, maximum=1
+        0.0,
+        help="log-normal sigma of each written conductance change (mean-one factor)",
+        minimum=0,
+        maximum=1,
     )
 
     def quantise(self, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:

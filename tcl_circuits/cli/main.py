@@ -228,6 +228,38 @@ def cmd_sweep(args: argparse.Namespace, options: list) -> int:
     return 1 if outcome["failed"] else 0
 
 
+def feasibility_config() -> Any:
+    """The feasibility report's default run: the 16x16 lattice teacher task, 300 samples, native engine."""
+    from tcl_circuits.config import BackendKind
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import TaskConfig
+
+    return RunConfig(
+        task=TaskConfig(network="lattice:16x16", train_samples=300, test_samples=50),
+        backend=BackendKind.NATIVE,
+    )
+
+
+def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.learning.feasibility import run_feasibility
+
+    config = apply_options(feasibility_config(), args, options)
+    verdicts = run_feasibility(
+        config,
+        args.out,
+        trials=args.trials,
+        tolerance=args.tolerance,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
+    _print_json(verdicts)
+    print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
+    return 0
+
+
 # --- the parser ------------------------------------------------------------------------------------------
 
 
@@ -339,6 +371,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=lambda args: cmd_sweep(args, []))
+
+    p = sub.add_parser(
+        "feasibility",
+        help="hardware feasibility report: mismatch Monte Carlo, resolution, write noise, threshold vs noise",
+        description="Train the network many times (on Dask workers) to measure what it tolerates: feedback-cell "
+        "mismatch (Monte Carlo), conductance resolution, write noise; and set the threshold against kT/C "
+        "noise. Writes report.md, verdicts.csv, feasibility.png and one sweep folder per study to --out.",
+    )
+    p.add_argument("--out", required=True, help="report folder: new or empty, or this report's with --resume")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the report in --out; finished runs are kept"
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=32,
+        help="mismatch draws per sigma; seeds per point: trials/4, at least 4 (default: 32)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=2.0,
+        help="a variant learns when its mean final/initial loss stays within this factor of the ideal (default: 2)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (default: none, a local cluster)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    feasibility_options = add_config_options(p, feasibility_config())
+    p.set_defaults(run=lambda args: cmd_feasibility(args, feasibility_options))
 
     p = sub.add_parser("netlists", help="the reviewed example decks of netlists/")
     nsub = p.add_subparsers(dest="netlists_command", required=True, parser_class=Parser)

@@ -204,7 +204,9 @@ def plot_sweep(rows: Sequence[dict], axes: Sequence[str], metric: str, path: Pat
         ax.set_xlabel(plain(first))
         ax.set_ylabel(plain(second))
     runs = sorted({int(r["runs"]) for r in rows})
-    ax.set_title(f"{plain(metric)}: mean over {'/'.join(map(str, runs))} seed(s) per point", fontsize=9)
+    ax.set_title(
+        f"{plain(metric)}: mean and spread of {'/'.join(map(str, runs))} run(s) per point", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -227,6 +229,34 @@ def plot_update_bits(counts: np.ndarray, path: Path, conductance_bits: int | Non
     ax.set_ylabel("share of updates (%)")
     ax.set_title("updates requested over the run", fontsize=9)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_feasibility(
+    curves: dict[str, list[tuple[float, float, float, int]]],
+    references: dict[str, float],
+    tolerance: float,
+    path: Path,
+) -> None:
+    """One panel per study: mean final/initial loss (error bars: standard deviation over trials) against the
+    varied quantity, with the ideal run's level and the tolerance band's edge."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.6), squeeze=False)
+    for ax, (title, curve) in zip(axes[0], curves.items(), strict=True):
+        if curve:
+            x, mean, std, _ = (np.array(column, dtype=float) for column in zip(*curve, strict=True))
+            ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3)
+            reference = references[title]
+            if np.isfinite(reference):
+                ax.axhline(reference, color="tab:green", ls=":", label="ideal")
+                ax.axhline(tolerance * reference, color="tab:red", ls="--", label=f"{tolerance:g}x ideal")
+            if np.all(mean > 0):
+                ax.set_yscale("log")
+            ax.legend(fontsize=8, loc="upper left")
+        ax.set_xlabel(plain(title))
+        ax.set_ylabel("final / initial held-out loss")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -70,6 +70,11 @@ def run_job(job: Job, folder: Path) -> dict[str, Any]:
     return {"name": job.name, "summary": summary, "epochs": epochs}
 
 
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
+SCHEDULER_TIMEOUT_S = 20
+"""How long to try reaching a scheduler given by address."""
+
+
 @contextlib.contextmanager
 def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
     """A Dask distributed client: on the scheduler at ``scheduler`` (an address such as tcp://host:8786), or
@@ -79,7 +84,7 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as error:
             raise ConfigError(
                 f"--scheduler {scheduler}: cannot connect ({error})", field="scheduler"
@@ -87,14 +92,16 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
         with client:
             yield client
         return
-    # non-daemonic workers may start child processes (an ngspice worker each)
+    # non-daemonic workers may start child processes (an ngspice worker each). The scheduler's HTTP server
+    # (health checks; no dashboard without bokeh) listens on a free loopback port: never 8787, which another
+    # cluster may hold.
     with (
         dask.config.set({"distributed.worker.daemon": False}),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=LOOPBACK_ANY_PORT,
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -214,10 +221,12 @@ def _number(text: str) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def aggregate(rows: Sequence[dict[str, str]], axes: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean, standard deviation (over seeds; 0 for one) and count of every metric for each point of the axes
-    other than the seed; failed points are left out."""
-    kept = [axis for axis in axes if axis != SEED_FIELD]
+def aggregate(
+    rows: Sequence[dict[str, str]], axes: Sequence[str], average_over: Sequence[str] = (SEED_FIELD,)
+) -> list[dict[str, Any]]:
+    """Mean, standard deviation (over the ``average_over`` axes, seeds or Monte Carlo trials; 0 for one run)
+    and count of every metric for each point of the other axes; failed points are left out."""
+    kept = [axis for axis in axes if axis not in average_over]
     groups: dict[tuple, list[dict[str, str]]] = {}
     for row in rows:
         if row.get("status") == "done":
@@ -289,10 +298,13 @@ def run_sweep(
                     if row["status"] == "failed":
                         bar.write(f"point {row['point']} failed: {row['error']}")
         bar.close()
-        summary_rows = aggregate(table.rows, spec.axes)
+        summary_rows = aggregate(table.rows, spec.axes, spec.average_over)
         folder.write_csv(AGGREGATE, summary_rows)
         plotted = plot_sweep(
-            summary_rows, [a for a in spec.axes if a != SEED_FIELD], metric, folder.file(f"{metric}.png")
+            summary_rows,
+            [a for a in spec.axes if a not in spec.average_over],
+            metric,
+            folder.file(f"{metric}.png"),
         )
         folder.synced()
         failed = [row["point"] for row in table.rows if row["status"] == "failed"]

@@ -2,6 +2,7 @@
 
     # a sweep of full training runs (tcl-circuits sweep SPEC.toml --out DIR)
     seeds = [0, 1, 2]                  # the learning.seed axis (optional)
+    average_over = ["learning.seed"]   # axes aggregate.csv and the plot average over (this is the default)
 
     [base]                             # a run config, nested as in a run's config.json (optional)
     task = { network = "lattice:4x4", train_samples = 50, test_samples = 20 }
@@ -10,6 +11,8 @@
     [grid]                             # every combination of these values (optional)
     "drive.tau_fall_s" = [9e-4, 9e-3]
     "cell.tau_k_s" = [5e-7, 5e-6]
+    "cell.spread_seed" = { range = [0, 32] }                   # 0, 1, ..., 31
+    "cell.spread_r_k,cell.spread_c_k" = [0.0, 0.1]             # one axis setting several fields alike
 
     [random]                           # or/and: random draws (optional)
     points = 8                         # draws, each combined with every grid point
@@ -40,7 +43,7 @@ from tcl_circuits.learning.run_config import RunConfig
 
 SEED_FIELD = "learning.seed"
 DISTRIBUTIONS = ("uniform", "log_uniform", "choice")
-TOP_LEVEL = ("seeds", "base", "grid", "random")
+TOP_LEVEL = ("seeds", "average_over", "base", "grid", "random")
 MAX_POINTS = 100_000
 """A spec with more points than this is refused (most likely a mistake; split the sweep)."""
 
@@ -61,6 +64,7 @@ class SweepSpec:
     base: dict[str, Any]
     axes: tuple[str, ...]
     points: tuple[SweepPoint, ...]
+    average_over: tuple[str, ...] = (SEED_FIELD,)
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies the sweep: a folder holding it is resumed only by the same base and points."""
@@ -91,13 +95,21 @@ def _set_dotted(data: dict, dotted: str, value: Any) -> dict:
 
 
 def _check_field(where: str, dotted: Any, defaults: dict) -> str:
+    """An axis name: a dotted field, or several joined by commas (set to the same value)."""
     if not isinstance(dotted, str) or not dotted:
         raise ConfigError(f"{where}: a field must be a dotted name such as drive.tau_fall_s, got {dotted!r}")
-    try:
-        _set_dotted(defaults, dotted, None)
-    except ConfigError as error:
-        raise ConfigError(f"{where}: {error}") from None
+    for field in dotted.split(","):
+        try:
+            _set_dotted(defaults, field.strip(), None)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
     return dotted
+
+
+def _set_axis(data: dict, axis: str, value: Any) -> dict:
+    for field in axis.split(","):
+        data = _set_dotted(data, field.strip(), value)
+    return data
 
 
 def _scalar(where: str, value: Any) -> Any:
@@ -112,6 +124,16 @@ def _grid_axes(where: str, table: Any, defaults: dict) -> dict[str, list]:
     axes: dict[str, list] = {}
     for field, values in table.items():
         _check_field(f"{where} {field}", field, defaults)
+        if isinstance(values, dict) and set(values) == {"range"}:
+            bounds = values["range"]
+            if not (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+                and 0 < bounds[1] - bounds[0] <= MAX_POINTS
+            ):
+                raise ConfigError(f"{where} {field}: range needs [start, stop] whole numbers, start < stop")
+            values = list(range(bounds[0], bounds[1]))
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where} {field}: expected a non-empty list of values, got {values!r}")
         axes[field] = [_scalar(f"{where} {field}", v) for v in values]
@@ -202,14 +224,22 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> SweepSpec:
                 continue
             config_data = base
             for field, value in values.items():
-                config_data = _set_dotted(config_data, field, value)
+                config_data = _set_axis(config_data, field, value)
             try:
                 config = from_dict(RunConfig, config_data)
             except ConfigError as error:
                 shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
                 raise ConfigError(f"{where}: the point {shown}: {error}") from None
             points[name] = SweepPoint(name, values, config)
-    return SweepSpec(base=base, axes=axes, points=tuple(points.values()))
+    average_over = data.get("average_over", [SEED_FIELD])
+    if not isinstance(average_over, list) or not all(isinstance(a, str) for a in average_over):
+        raise ConfigError(f"{where} average_over: expected a list of axis names")
+    stray = [a for a in average_over if a not in axes and a != SEED_FIELD]
+    if stray:
+        raise ConfigError(
+            f"{where} average_over: {stray[0]!r} is not an axis of this sweep ({', '.join(axes)})"
+        )
+    return SweepSpec(base=base, axes=axes, points=tuple(points.values()), average_over=tuple(average_over))
 
 
 def load_spec(path: str | Path) -> SweepSpec:

@@ -42,7 +42,8 @@ class ConductanceWrites:
         written = delta_g_s
         if self.config.write_noise:
             z = np.random.default_rng([self.seed, 1, sample]).standard_normal(delta_g_s.size)
-            written = delta_g_s * np.exp(self.config.write_noise * z)
+            sigma = self.config.write_noise
+            written = delta_g_s * np.exp(sigma * z - sigma**2 / 2)  # mean one: noise, not a larger step
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
         stored = self.config.quantise(clipped, spec.g_min_s, spec.g_max_s)

@@ -51,6 +51,8 @@ def test_compile_graph_file(tmp_path, capsys):
         ),
         (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
         (["sweep", "missing.toml", "--out", "x"], "missing.toml: cannot read the sweep spec"),
+        (["feasibility", "--trials", "1", "--out", "x"], "--trials must be from 2"),
+        (["feasibility", "--network", "ring:4", "--out", "x"], "unknown network 'ring:4'"),
     ],
 )
 def test_bad_input_gives_one_line_naming_the_flag_and_exit_code_2(
@@ -145,6 +147,7 @@ def test_train_memristor_device_picks_a_stable_rate_and_learns(tmp_path, capsys)
         ["compare"],
         ["netlists", "check"],
         ["sweep"],
+        ["feasibility"],
         ["kernel", "update"],
         ["kernel", "info"],
     ],

@@ -148,3 +148,36 @@ def test_sweep_plots_one_or_two_axes_as_curves_maps_or_points(rows, axes, drawn,
     path = tmp_path / "plot.png"
     assert plot_sweep(rows, axes, "loss_ratio", path) is drawn
     assert path.exists() is drawn
+
+
+def test_aggregate_averages_over_the_named_axes_and_leaves_out_failed_points():
+    from tcl_circuits.learning.sweep import aggregate
+
+    rows = [
+        {"point": "a", "s": "0.1", "t": "0", "status": "done", "loss_ratio": "0.2"},
+        {"point": "b", "s": "0.1", "t": "1", "status": "done", "loss_ratio": "0.4"},
+        {"point": "c", "s": "0.1", "t": "2", "status": "failed", "loss_ratio": ""},
+        {"point": "d", "s": "0.2", "t": "0", "status": "done", "loss_ratio": "0.5"},
+    ]
+    out = {r["s"]: r for r in aggregate(rows, ["s", "t"], average_over=["t"])}
+    assert out["0.1"]["runs"] == 2 and out["0.1"]["loss_ratio_mean"] == pytest.approx(0.3)
+    assert out["0.1"]["loss_ratio_std"] == pytest.approx(0.1414213562)
+    assert out["0.2"]["runs"] == 1 and out["0.2"]["loss_ratio_std"] == 0.0
+    assert out["0.2"]["final_test_accuracy_mean"] is None
+
+
+def test_a_sweep_runs_on_an_existing_scheduler_and_an_unreachable_one_is_one_error(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    from tcl_circuits.learning import sweep
+    from tcl_circuits.learning.sweep_spec import parse_spec
+
+    spec = parse_spec({**SPEC, "seeds": [0], "grid": {"drive.tau_fall_s": [9e-4]}})
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, dashboard_address=sweep.LOOPBACK_ANY_PORT
+    ) as cluster:
+        outcome = sweep.run_sweep(spec, tmp_path / "a", scheduler=cluster.scheduler_address, progress=False)
+    assert (outcome["ran"], outcome["failed"]) == (1, 0)
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1)
+    with pytest.raises(ConfigError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
+        sweep.run_sweep(spec, tmp_path / "b", scheduler="tcp://127.0.0.1:9", progress=False)

@@ -96,3 +96,26 @@ def test_load_spec_names_the_file(tmp_path):
         load_spec(spec)
     with pytest.raises(ConfigError, match=r"missing.toml: cannot read"):
         load_spec(tmp_path / "missing.toml")
+
+
+def test_ranges_linked_axes_and_the_axes_averaged_over():
+    spec = parse_spec(
+        {
+            "average_over": ["cell.spread_seed"],
+            "grid": {
+                "cell.spread_seed": {"range": [0, 4]},
+                "cell.spread_r_k,cell.spread_gain": [0.0, 0.2],
+            },
+        }
+    )
+    assert len(spec.points) == 8 and spec.average_over == ("cell.spread_seed",)
+    assert sorted({p.config.cell.spread_seed for p in spec.points}) == [0, 1, 2, 3]
+    assert all(p.config.cell.spread_r_k == p.config.cell.spread_gain for p in spec.points)
+    assert {p.config.cell.spread_r_k for p in spec.points} == {0.0, 0.2}
+    assert all(p.config.cell.spread_c_k == 0.0 for p in spec.points)
+    with pytest.raises(ConfigError, match="not an axis"):
+        parse_spec({"average_over": ["drive.beta_max"], "grid": {"cell.spread_seed": [0, 1]}})
+    with pytest.raises(ConfigError, match="range needs"):
+        parse_spec({"grid": {"cell.spread_seed": {"range": [4, 4]}}})
+    with pytest.raises(ConfigError, match="cell.spread_rk"):
+        parse_spec({"grid": {"cell.spread_r_k,cell.spread_rk": [0.1]}})

@@ -1,0 +1,85 @@
+"""The feasibility report: its sweeps, its verdicts from their curves, the threshold against kT/C noise."""
+
+import csv
+import dataclasses
+import math
+
+import pytest
+
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.learning import feasibility
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.sweep import with_changes
+
+
+def test_kt_over_c_noise_of_one_picofarad_is_64_microvolts():
+    assert feasibility.kt_over_c_noise_v(1e-12) == pytest.approx(math.sqrt(1.380649e-23 * 300 / 1e-12))
+    assert feasibility.kt_over_c_noise_v(1e-12) == pytest.approx(64.4e-6, rel=1e-3)
+
+
+def test_tolerated_value_is_the_last_one_within_the_band_from_the_ideal_end():
+    curve = [(0.0, 0.1, 0, 4), (0.1, 0.15, 0, 4), (0.2, 0.3, 0, 4), (0.4, 0.15, 0, 4)]
+    assert feasibility.tolerated(curve, 0.1, 2.0, larger_is_worse=True) == 0.1  # stops at the first miss
+    bits = [(4.0, 0.9, 0, 4), (8.0, 0.12, 0, 4), (12.0, 0.1, 0, 4), (32.0, 0.1, 0, 4)]
+    assert feasibility.tolerated(bits, 0.1, 2.0, larger_is_worse=False) == 8.0
+    assert feasibility.tolerated(bits, 0.01, 2.0, larger_is_worse=False) is None
+
+
+def _base():
+    return with_changes(
+        RunConfig(),
+        {
+            "backend": "native",
+            "task": {"network": "lattice:4x4", "train_samples": 80, "test_samples": 30},
+            "learning": {"seed": 2, "learning_rate_s2_per_v2": 5e-6, "alignment_every": 0},
+        },
+    )
+
+
+SMALL = tuple(
+    dataclasses.replace(study, values=values)
+    for study, values in zip(feasibility.STUDIES, [(0.0, 0.8), (4, 32), (0.0, 0.5)], strict=True)
+)
+
+
+def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
+    out = tmp_path / "report"
+    verdicts = feasibility.run_feasibility(_base(), out, trials=4, workers=2, progress=False, studies=SMALL)
+    assert verdicts["ideal_loss_ratio"] < 0.5
+    assert verdicts["required_conductance_bits"] == 32.0  # 4 bits loses the updates
+    assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
+    assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
+    noise = list(csv.DictReader((out / "threshold_noise.csv").read_text().splitlines()))
+    assert float(noise[0]["snr"]) == pytest.approx(
+        float(noise[0]["threshold_v"]) / float(noise[0]["kt_over_c_noise_v"])
+    )
+    assert verdicts["worst_threshold_snr"] == pytest.approx(float(noise[0]["snr"]))
+    spread = list(csv.DictReader((out / "spread" / "aggregate.csv").read_text().splitlines()))
+    assert sorted(int(r["runs"]) for r in spread) == [4, 4]  # 4 mismatch draws per sigma
+    report = (out / "report.md").read_text()
+    for heading in (
+        "## Verdicts",
+        "## Threshold against thermal noise",
+        "## Cell mismatch",
+        "## Not covered yet",
+    ):
+        assert heading in report
+    assert (out / "feasibility.png").stat().st_size > 1000
+    with pytest.raises(ConfigError, match="add --resume"):
+        feasibility.run_feasibility(_base(), out, trials=4, progress=False, studies=SMALL)
+    again = feasibility.run_feasibility(_base(), out, trials=4, resume=True, progress=False, studies=SMALL)
+    assert again == verdicts  # every run was found finished
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"trials": 1}, "--trials"), ({"tolerance": 1.0}, "--tolerance")],
+)
+def test_bad_settings_are_refused_before_anything_runs(tmp_path, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        feasibility.run_feasibility(_base(), tmp_path / "x", progress=False, **kwargs)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="resistor networks"):
+        feasibility.run_feasibility(
+            with_changes(RunConfig(), {"device": "memristor:vteam_symmetric"}), tmp_path / "y", progress=False
+        )
