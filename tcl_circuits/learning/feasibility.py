@@ -159,7 +159,11 @@ def run_feasibility(
         raise ConfigError(f"--tolerance must exceed 1, got {tolerance}", field="tolerance")
     if [s.name for s in studies] != [s.name for s in STUDIES]:
         raise ConfigError("studies must be the spread, bits and write_noise studies, in that order")
-    fingerprint = {"feasibility": to_dict(base), "trials": trials, "values": [list(s.values) for s in studies]}
+    fingerprint = {
+        "feasibility": to_dict(base),
+        "trials": trials,
+        "values": [list(s.values) for s in studies],
+    }
     noise_rows = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
     with RunFolder(out, fingerprint, resume=resume) as folder:
         folder.write_csv("threshold_noise.csv", noise_rows)
@@ -223,6 +227,18 @@ def _number(value: Any, form: str = ".3g") -> str:
     return format(value, form)
 
 
+def _bound(value: float | None, curve: list, relation: str) -> str:
+    """The verdict's value, saying when it is the end of the range tried (the true limit lies beyond)."""
+    if value is None:
+        return "none of the values tried"
+    values = [v for v, *_ in curve]
+    if relation.endswith("<=") and value == max(values):
+        return f"{relation.replace('<=', '>=')} {value:g} (the largest tried)"
+    if relation == ">=" and value == min(values):
+        return f"<= {value:g} (the fewest tried)"
+    return f"{relation} {value:g}"
+
+
 def _report(
     base: RunConfig,
     trials: int,
@@ -251,13 +267,14 @@ def _report(
         "integrator and write not counted (behavioural cell) |",
         f"| threshold vs kT/C noise on C_K | SNR {_number(verdicts['worst_threshold_snr'])} (worst group) | "
         "`threshold_noise.csv`; below 1 the cell would update on noise |",
-        f"| tolerated cell mismatch | sigma <= {_number(verdicts['tolerated_cell_spread'])} | {trials} mismatch "
-        "draws per sigma |",
-        f"| conductance resolution needed | {_number(verdicts['required_conductance_bits'])} bits | levels over "
+        f"| tolerated cell mismatch | {_bound(verdicts['tolerated_cell_spread'], curves['spread'], 'sigma <=')} | "
+        f"{trials} mismatch draws per sigma |",
+        f"| conductance resolution needed | {_bound(verdicts['required_conductance_bits'], curves['bits'], '>=')} "
+        "bits | levels over "
         f"each edge's bounds; updates requested need {_number(verdicts['update_bits_median'])} bits (median), "
         f"{_number(verdicts['update_bits_p90'])} (90 %) |",
-        f"| tolerated write noise | sigma <= {_number(verdicts['tolerated_write_noise'])} | log-normal factor on "
-        "each written change |",
+        f"| tolerated write noise | {_bound(verdicts['tolerated_write_noise'], curves['write_noise'], 'sigma <=')} "
+        "| mean-one log-normal factor on each written change |",
         "",
         f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}.",
         "",

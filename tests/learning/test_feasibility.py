@@ -83,3 +83,13 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path, kwargs, message
         feasibility.run_feasibility(
             with_changes(RunConfig(), {"device": "memristor:vteam_symmetric"}), tmp_path / "y", progress=False
         )
+
+
+def test_verdicts_at_the_end_of_the_range_tried_say_so():
+    curve = [(0.0, 0.1, 0, 4), (0.4, 0.1, 0, 4)]
+    assert feasibility._bound(0.4, curve, "sigma <=") == "sigma >= 0.4 (the largest tried)"
+    assert feasibility._bound(0.0, curve, "sigma <=") == "sigma <= 0"
+    bits = [(6.0, 0.1, 0, 4), (32.0, 0.1, 0, 4)]
+    assert feasibility._bound(6.0, bits, ">=") == "<= 6 (the fewest tried)"
+    assert feasibility._bound(32.0, bits, ">=") == ">= 32"
+    assert feasibility._bound(None, bits, ">=") == "none of the values tried"
