@@ -53,7 +53,7 @@ class Learner(Protocol):
 
     def summary(self, records: list[dict]) -> dict: ...
 
-    def save_results(self, folder: RunFolder, records: list[dict]) -> None: ...
+    def save_results(self, folder: RunFolder, records: list[dict], *, plots: bool = True) -> None: ...
 
     def close(self) -> None: ...
 
@@ -115,12 +115,14 @@ def train(
     progress: bool = True,
     backend: Backend | None = None,
     stop_after_samples: int | None = None,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """Train ``task.student`` as ``config`` says, in the run folder ``out_dir``; returns the summary.
 
     ``resume`` continues the run found in ``out_dir``. ``backend`` overrides the simulator the config names
     (for tests and benches). ``stop_after_samples`` stops (after a checkpoint) once that many samples have
-    been presented in this call, as an interrupted run would; ``resume`` then continues it.
+    been presented in this call, as an interrupted run would; ``resume`` then continues it. ``plots=False``
+    leaves out the PNGs (a sweep's many runs: drawing them takes about as long as a small run).
     """
     n_train = len(task.x_train)
     learning = config.learning
@@ -226,13 +228,14 @@ def train(
             summary = _summary(task, config, learner, records, epoch_records, seconds())
             folder.write_csv("samples.csv", _csv_rows(records))
             folder.write_csv("epochs.csv", epoch_records)
-            learner.save_results(folder, records)
-            plot_learning_curve(
-                epoch_records,
-                folder.file("learning_curve.png"),
-                title=f"{learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
-                sample_records=records,
-            )
+            learner.save_results(folder, records, plots=plots)
+            if plots:
+                plot_learning_curve(
+                    epoch_records,
+                    folder.file("learning_curve.png"),
+                    title=f"{learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
+                    sample_records=records,
+                )
             if isinstance(task, ClassificationTask):
                 counts = confusion_counts(
                     task.labels_test, np.argmax(learner.predict(task.x_test), axis=1), len(task.classes)
@@ -244,12 +247,13 @@ def train(
                         for name, row in zip(task.classes, counts, strict=True)
                     ],
                 )
-                plot_confusion_matrix(
-                    counts,
-                    task.classes,
-                    folder.file("confusion_matrix.png"),
-                    title=f"{learning.rule.value} on {task.name}",
-                )
+                if plots:
+                    plot_confusion_matrix(
+                        counts,
+                        task.classes,
+                        folder.file("confusion_matrix.png"),
+                        title=f"{learning.rule.value} on {task.name}",
+                    )
             folder.synced()
             folder.write_json("summary.json", summary)
             return summary

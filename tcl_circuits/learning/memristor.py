@@ -404,7 +404,7 @@ class MemristorLearner:
             "nominal_device": device_to_dict(net.plan.device),
         }
 
-    def save_results(self, folder: RunFolder, records: list[dict]) -> None:
+    def save_results(self, folder: RunFolder, records: list[dict], *, plots: bool = True) -> None:
         np.save(folder.file("states.npy"), np.array([r["states"] for r in records]))
         np.save(folder.file("final_states.npy"), self.net.states)
         np.save(folder.file("final_conductance_s.npy"), self.net.conductance_s())

@@ -250,13 +250,13 @@ def plot_feasibility(
             ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3)
             reference = references[title]
             if np.isfinite(reference):
-                ax.axhline(reference, color="tab:green", ls=":", label="ideal")
+                ax.axhline(reference, color="tab:green", ls=":", label="ideal run")
                 ax.axhline(tolerance * reference, color="tab:red", ls="--", label=f"{tolerance:g}x ideal")
             if np.all(mean > 0):
                 ax.set_yscale("log")
             ax.legend(fontsize=8, loc="upper left")
         ax.set_xlabel(plain(title))
-        ax.set_ylabel("final / initial held-out loss")
+        ax.set_ylabel("loss ratio / that of the ideal run")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -211,10 +211,10 @@ class ResistorLearner:
             summary["verify_update_rel_error_median"] = float(np.median(verified))
         return summary
 
-    def save_results(self, folder: RunFolder, records: list[dict]) -> None:
+    def save_results(self, folder: RunFolder, records: list[dict], *, plots: bool = True) -> None:
         np.save(folder.file("final_conductance_s.npy"), self.spec.conductance_s)
         folder.write_csv("update_bits.csv", self.writes.rows())
-        if self.writes.bits_counts.any():
+        if plots and self.writes.bits_counts.any():
             plot_update_bits(
                 self.writes.bits_counts, folder.file("update_bits.png"), self.config.write.conductance_bits
             )

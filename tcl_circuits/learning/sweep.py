@@ -166,7 +166,9 @@ def _point_row(point: SweepPoint, points_dir: str) -> dict[str, Any]:
     row: dict[str, Any] = {"point": point.name, **point.values}
     try:
         task = make_task(point.config.task, point.config.learning.seed)
-        summary = train(task, point.config, Path(points_dir) / point.name, resume=True, progress=False)
+        summary = train(
+            task, point.config, Path(points_dir) / point.name, resume=True, progress=False, plots=False
+        )
     except Exception as error:  # noqa: BLE001 - one failed point is reported, not fatal to the sweep
         message = " ".join(str(error).split())
         return {**row, "status": "failed", "error": f"{type(error).__name__}: {message}"}

@@ -77,6 +77,7 @@ def test_sweep_runs_every_point_appends_rows_aggregates_over_seeds_and_resumes(t
     assert all(r["status"] == "done" and float(r["loss_ratio"]) > 0 for r in rows)
     for point in spec.points:
         assert (out / "points" / point.name / "summary.json").is_file()
+        assert not (out / "points" / point.name / "learning_curve.png").exists()  # the sweep draws its own
     import csv
 
     aggregate = list(csv.DictReader((out / "aggregate.csv").read_text().splitlines()))
