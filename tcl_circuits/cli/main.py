@@ -263,6 +263,23 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 # --- the parser ------------------------------------------------------------------------------------------
 
 
+def dask_options(p: argparse.ArgumentParser) -> None:
+    """--workers, --scheduler and --no-progress of the commands that run many trainings on Dask."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes of the local cluster, one thread each (default: 2)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: none, a local cluster); "
+        "its workers need this package and a file system shared with --out",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
     from tcl_circuits.cli.options import Parser, add_config_options
@@ -351,25 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resume", action="store_true", help="continue the sweep in --out; finished points are skipped"
     )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="worker processes of the local cluster, one thread each (default: 2)",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: none, a local cluster); "
-        "its workers need this package and a file system shared with --out",
-    )
+    dask_options(p)
     p.add_argument(
         "--metric",
         default="loss_ratio",
         choices=list(METRICS),
         help="the summary entry plotted over the axes (default: loss_ratio, final/initial held-out loss)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=lambda args: cmd_sweep(args, []))
 
     p = sub.add_parser(
@@ -395,13 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="a variant learns when its mean final/initial loss stays within this factor of the ideal (default: 2)",
     )
-    p.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="address of a running Dask scheduler (default: none, a local cluster)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    dask_options(p)
     feasibility_options = add_config_options(p, feasibility_config())
     p.set_defaults(run=lambda args: cmd_feasibility(args, feasibility_options))
 
