@@ -1,6 +1,6 @@
 """Speed of a sweep on a Dask LocalCluster of 1 and of 2 worker processes, measured side by side in one run.
 
-The same 64 points (a 4x4 lattice teacher task on the native engine, one seed each) run into two fresh
+The same 64 points (a 4x4 lattice teacher task on the native engine, 200 samples, one seed each) run into two fresh
 folders, one worker first, then two; each time includes starting the cluster. Prints both wall times and
 their ratio. Run it on an otherwise idle machine: the ratio is only as good as the cores are free.
 
@@ -22,7 +22,7 @@ from tcl_circuits.learning.sweep_spec import parse_spec
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=64, help="sweep points (seeds) (default: 64)")
-    parser.add_argument("--samples", type=int, default=60, help="training samples per point (default: 60)")
+    parser.add_argument("--samples", type=int, default=200, help="training samples per point (default: 200)")
     parser.add_argument(
         "--network", default="lattice:4x4", help="network of every point (default: lattice:4x4)"
     )
