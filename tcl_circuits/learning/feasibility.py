@@ -289,7 +289,7 @@ def _report(
     lines = [
         f"# Feasibility of TCL on {task.network} ({task.task.value} task)",
         "",
-        f"{task.train_samples} training samples x {base.learning.epochs} epoch(s) per run, rule "
+        f"{task.train_samples or 'the task default of'} training samples x {base.learning.epochs} epoch(s) per run, rule "
         f"{base.learning.rule.value}, default "
         f"protocol unless set: tau_rise {base.drive.tau_rise_s:g} s, tau_fall {base.drive.tau_fall_s:g} s, "
         f"tau_K {base.cell.tau_k_s:g} s, R_K {base.cell.r_k_ohm:g} ohm, C_K {base.cell.c_k_f:g} F. Learning "

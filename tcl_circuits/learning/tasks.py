@@ -34,6 +34,11 @@ class TaskKind(Enum):
     MNIST = "mnist"
 
 
+TEACHER_SPLIT = (100, 50)
+MNIST_SPLIT = (8000, 2000)
+"""Training and held-out samples by default: the teacher task's, and MNIST's cut of the 10,000-image file."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TaskConfig(Checked):
     """Which task, on which network, with how many samples."""
@@ -44,13 +49,20 @@ class TaskConfig(Checked):
         help="network: lattice:RxC, regular:N,D, er:N,P, layered:A-B-C, drn:IN-H-OUT (classification: its size "
         "from the data and --hidden when not a drn), or a .graphml / edge-list file",
     )
-    train_samples: int = param(
-        100,
+    train_samples: int | None = param(
+        None,
         help="teacher and mnist: training samples per epoch (iris, digits: their 80 % split)",
         minimum=1,
         maximum=10_000_000,
+        none=f"the task's own: teacher {TEACHER_SPLIT[0]}, mnist {MNIST_SPLIT[0]:,}",
     )
-    test_samples: int = param(50, help="teacher and mnist: held-out samples", minimum=1, maximum=10_000_000)
+    test_samples: int | None = param(
+        None,
+        help="teacher and mnist: held-out samples",
+        minimum=1,
+        maximum=10_000_000,
+        none=f"the task's own: teacher {TEACHER_SPLIT[1]}, mnist {MNIST_SPLIT[1]:,}",
+    )
     hidden: int = param(
         0,
         help="classification: hidden nodes of the drn (0: iris 16, digits 64, mnist 100)",
@@ -66,6 +78,13 @@ class TaskConfig(Checked):
     input_v: float = param(3.0, unit="V", help="classification: input pair amplitude", above=0, maximum=1000)
     target_high_v: float = param(0.2, unit="V", help="classification: target of the right class's output")
     target_low_v: float = param(0.0, unit="V", help="classification: target of the other outputs")
+
+    def split(self, default: tuple[int, int]) -> tuple[int, int]:
+        """(training, held-out) sample counts: those set, else the task's ``default``."""
+        return (
+            default[0] if self.train_samples is None else self.train_samples,
+            default[1] if self.test_samples is None else self.test_samples,
+        )
 
     def check(self) -> None:
         if self.target_high_v <= self.target_low_v:
@@ -191,7 +210,8 @@ def classification_task(config: TaskConfig, seed: int) -> ClassificationTask:
     elif config.task is TaskKind.DIGITS:
         data = datasets.digits(seed)
     else:
-        data = datasets.mnist(config.data_dir, train=config.train_samples, test=config.test_samples)
+        train, test = config.split(MNIST_SPLIT)
+        data = datasets.mnist(config.data_dir, train=train, test=test)
     features, classes = data.x_train.shape[1], len(data.classes)
     hidden = config.hidden or DEFAULT_HIDDEN[config.task]
     if not config.network.startswith("drn:") and config.network != TaskConfig().network:
@@ -226,6 +246,5 @@ def make_task(config: TaskConfig, seed: int) -> RegressionTask:
     """The task a TaskConfig describes, drawn with ``seed``."""
     if config.task is not TaskKind.TEACHER:
         return classification_task(config, seed)
-    return teacher_task(
-        config.network, train_samples=config.train_samples, test_samples=config.test_samples, seed=seed
-    )
+    train, test = config.split(TEACHER_SPLIT)
+    return teacher_task(config.network, train_samples=train, test_samples=test, seed=seed)

@@ -61,6 +61,18 @@ def test_the_shared_mnist_split_loads():
     assert set(np.unique(data.y_train)) == set(range(10))
 
 
+def test_the_tasks_default_splits_need_no_sample_flags():
+    """``--task mnist`` alone trains on the 8,000 / 2,000 cut; the teacher task keeps 100 / 50."""
+    from tcl_circuits.learning.tasks import TaskConfig, TaskKind, make_task
+
+    mnist = make_task(TaskConfig(task=TaskKind.MNIST), seed=0)
+    assert (len(mnist.x_train), len(mnist.x_test)) == (8000, 2000)
+    teacher = make_task(TaskConfig(), seed=0)
+    assert (len(teacher.x_train), len(teacher.x_test)) == (100, 50)
+    small = make_task(TaskConfig(task=TaskKind.MNIST, train_samples=300, test_samples=40), seed=0)
+    assert (len(small.x_train), len(small.x_test)) == (300, 40)
+
+
 @pytest.mark.parametrize(
     ("setup", "match"),
     [
