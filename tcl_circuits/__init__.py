@@ -66,6 +66,11 @@ _EXPORTS = {
     "make_task": "tcl_circuits.learning.tasks",
     "calibrate_cell": "tcl_circuits.learning.rules",
     "train": "tcl_circuits.learning.loop",
+    "WriteConfig": "tcl_circuits.config",
+    "load_spec": "tcl_circuits.learning.sweep_spec",
+    "parse_spec": "tcl_circuits.learning.sweep_spec",
+    "run_sweep": "tcl_circuits.learning.sweep",
+    "run_feasibility": "tcl_circuits.learning.feasibility",
 }
 
 __all__ = sorted(_EXPORTS)
