@@ -16,3 +16,10 @@ def test_python_example_in_the_readme_runs(tmp_path, capsys):
         namespace["update"].shape == (12,) and ".tran" in namespace["deck"] and "bs11 " in namespace["deck"]
     )
     assert float(capsys.readouterr().out) == namespace["summary"]["loss_ratio"]
+
+
+def test_every_public_name_resolves():
+    import tcl_circuits
+
+    for name in tcl_circuits.__all__:
+        assert getattr(tcl_circuits, name) is not None, name
