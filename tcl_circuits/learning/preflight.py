@@ -9,15 +9,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tcl_circuits.backends.native.engine import segment_points
+import numpy as np
+
+from tcl_circuits.backends.native.engine import SHARED_CELL_SHARE, segment_points
 from tcl_circuits.config import BackendKind, points_per_ramp
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import RegressionTask
+from tcl_circuits.network.spec import NetworkSpec
 
 NATIVE_S_PER_EDGE_POINT = 2e-8
 """Native engine: seconds per edge per time point (cells, squarer, read-out), 32x32 lattice."""
 NATIVE_S_FIXED = 1e-3
+NATIVE_NONLINEAR_FACTOR = 2.5
+"""Networks with diodes: the Newton solve over the cycle costs about as much again as the cells and more
+(scripts/bench_tasks.py: iris 5.0, digits 13.0, MNIST 45 ms a sample, 2.1-3.7x the linear model's time)."""
 NGSPICE_S_PER_EDGE_POINT = 1.75e-5
 """ngspice: about 3.5 ms per edge for a 200-point cycle (B-source evaluation dominates)."""
 BYTES_PER_VALUE = 8
@@ -65,6 +71,26 @@ def available_memory_bytes() -> float | None:
     return None
 
 
+def cells_integrated(spec: NetworkSpec, inputs_v: np.ndarray) -> int:
+    """How many feedback cells the native engine integrates for a sample with these inputs: cells whose
+    squarer reads the same constant voltage and the same other node are equal and integrated once (as in
+    ``engine._distinct_cells``), when enough cells sit on constant sources for the engine to look."""
+    value = np.full(len(spec.labels), np.nan)
+    value[list(spec.input_nodes)] = inputs_v
+    value[list(spec.bias_nodes)] = spec.bias_voltage_v
+    if not spec.n_edges:
+        return 0
+    a, b = np.array(spec.edges).T
+    on_a, on_b = ~np.isnan(value[a]), ~np.isnan(value[b])
+    constant = on_a | on_b
+    if np.count_nonzero(constant) < SHARED_CELL_SHARE * spec.n_edges:
+        return spec.n_edges
+    other = np.where(on_a, b, a)[constant & ~(on_a & on_b)]
+    voltage = np.where(on_a, value[a], value[b])[constant & ~(on_a & on_b)]
+    distinct = len(set(zip(voltage.tolist(), other.tolist(), strict=True)))
+    return int(np.count_nonzero(~constant) + np.count_nonzero(on_a & on_b) + distinct)
+
+
 def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
     """Time points per cycle, memory of one cycle and seconds per sample of a run."""
     drive, sim = config.drive, config.sim
@@ -75,10 +101,14 @@ def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
         steps = math.ceil(ramp / step)
         points += segment_points(steps, points_per_ramp(sim, task.student.nonlinear)) if native else steps
     spec = task.student
-    rows = spec.n_nodes + 3 * spec.n_edges
-    memory = WORK_ARRAYS * rows * points * BYTES_PER_VALUE
+    cells = spec.n_edges
+    if config.resolved_backend is BackendKind.NATIVE and len(task.x_train):
+        cells = cells_integrated(spec, task.x_train[0])
+    memory = WORK_ARRAYS * (spec.n_nodes + 3 * cells) * points * BYTES_PER_VALUE
     if config.resolved_backend is BackendKind.NATIVE:
-        per_sample = NATIVE_S_FIXED + NATIVE_S_PER_EDGE_POINT * spec.n_edges * points
+        per_sample = NATIVE_S_FIXED + NATIVE_S_PER_EDGE_POINT * cells * points
+        if spec.nonlinear:
+            per_sample *= NATIVE_NONLINEAR_FACTOR
     else:
         per_sample = NGSPICE_S_PER_EDGE_POINT * max(spec.n_edges, 1) * points
     return RunEstimate(points, float(memory), per_sample, config.learning.epochs * len(task.x_train))
