@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.backends.native.engine import SHARED_CELL_SHARE, segment_points
-from tcl_circuits.config import BackendKind, points_per_ramp
+from tcl_circuits.backends.native.engine import SHARED_CELL_SHARE, equal_cells, segment_points
+from tcl_circuits.config import BackendKind, FeedbackCellConfig, points_per_ramp
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import RegressionTask
@@ -71,24 +71,27 @@ def available_memory_bytes() -> float | None:
     return None
 
 
-def cells_integrated(spec: NetworkSpec, inputs_v: np.ndarray) -> int:
-    """How many feedback cells the native engine integrates for a sample with these inputs: cells whose
-    squarer reads the same constant voltage and the same other node are equal and integrated once (as in
-    ``engine._distinct_cells``), when enough cells sit on constant sources for the engine to look."""
-    value = np.full(len(spec.labels), np.nan)
-    value[list(spec.input_nodes)] = inputs_v
-    value[list(spec.bias_nodes)] = spec.bias_voltage_v
+def cells_integrated(spec: NetworkSpec, inputs_v: np.ndarray, cell: FeedbackCellConfig) -> int:
+    """How many feedback cells the native engine integrates for a sample with these inputs: the engine's own
+    rule (``engine.equal_cells``) on the network's nodes, constant nodes at equal voltages taken as one, when
+    enough cells sit on constant sources for the engine to look. Mismatched cells are each their own."""
     if not spec.n_edges:
         return 0
-    a, b = np.array(spec.edges).T
-    on_a, on_b = ~np.isnan(value[a]), ~np.isnan(value[b])
-    constant = on_a | on_b
-    if np.count_nonzero(constant) < SHARED_CELL_SHARE * spec.n_edges:
+    if any(getattr(cell, name) for name in cell.SPREAD_FIELDS):
         return spec.n_edges
-    other = np.where(on_a, b, a)[constant & ~(on_a & on_b)]
-    voltage = np.where(on_a, value[a], value[b])[constant & ~(on_a & on_b)]
-    distinct = len(set(zip(voltage.tolist(), other.tolist(), strict=True)))
-    return int(np.count_nonzero(~constant) + np.count_nonzero(on_a & on_b) + distinct)
+    nodes = len(spec.labels)
+    value = np.full(nodes, np.nan)
+    value[list(spec.input_nodes)] = inputs_v
+    value[list(spec.bias_nodes)] = spec.bias_voltage_v
+    a, b = np.array(spec.edges).T
+    fixed = np.flatnonzero(~np.isnan(value))
+    if np.count_nonzero(np.isin(a, fixed) | np.isin(b, fixed)) < SHARED_CELL_SHARE * spec.n_edges:
+        return spec.n_edges
+    canonical = np.arange(nodes)
+    _, first, group = np.unique(value[fixed], return_index=True, return_inverse=True)
+    canonical[fixed] = fixed[first][group]
+    kept, _ = equal_cells(canonical[a], canonical[b], np.zeros(spec.n_edges, dtype=np.int64))
+    return spec.n_edges if kept is None else int(kept.size)
 
 
 def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
@@ -103,7 +106,7 @@ def estimate(config: RunConfig, task: RegressionTask) -> RunEstimate:
     spec = task.student
     cells = spec.n_edges
     if config.resolved_backend is BackendKind.NATIVE and len(task.x_train):
-        cells = cells_integrated(spec, task.x_train[0])
+        cells = cells_integrated(spec, task.x_train[0], config.cell)
     memory = WORK_ARRAYS * (spec.n_nodes + 3 * cells) * points * BYTES_PER_VALUE
     if config.resolved_backend is BackendKind.NATIVE:
         per_sample = NATIVE_S_FIXED + NATIVE_S_PER_EDGE_POINT * cells * points

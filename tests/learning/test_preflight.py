@@ -11,15 +11,23 @@ from tcl_circuits.learning.sweep import with_changes
 from tcl_circuits.learning.tasks import make_task
 
 
-@pytest.mark.parametrize("changes", [{"task": "digits"}, {"task": "iris"}, {"network": "lattice:6x6"}])
-def test_the_estimate_counts_the_cells_the_engine_integrates(changes):
-    config = with_changes(RunConfig(), {"task": changes})
+@pytest.mark.parametrize(
+    ("changes", "cell"),
+    [
+        ({"task": "digits"}, {}),
+        ({"task": "iris"}, {}),
+        ({"network": "lattice:6x6"}, {}),
+        ({"task": "digits"}, {"spread_gain": 0.1}),  # mismatched cells are each their own
+    ],
+)
+def test_the_estimate_counts_the_cells_the_engine_integrates(changes, cell):
+    config = with_changes(RunConfig(), {"task": changes, "cell": cell})
     task = make_task(config.task, 0)
     x, y = task.x_train[:3], task.y_train[:3]
     cell = calibrate_cell(config.cell, task.student, x, y, config.drive)
     circuit = compile_tcl(task.student, drive=config.drive, cell=cell, inputs_v=x[0], targets_v=y[0])
     result = NativeBackend().run(circuit)
-    assert cells_integrated(task.student, x[0]) == result.stats["cells_integrated"]
+    assert cells_integrated(task.student, x[0], cell) == result.stats["cells_integrated"]
 
 
 def test_the_mnist_estimate_is_near_the_measured_time_and_memory():

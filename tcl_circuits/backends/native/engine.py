@@ -371,16 +371,25 @@ def _distinct_cells(
     members = np.append(n_free + columns, n_nodes)
     _, first, group = np.unique(values, return_index=True, return_inverse=True)
     canonical[members] = members[first][group]
-    a, b = canonical[ends_a], canonical[ends_b]
-    used = np.zeros(rows, dtype=bool)
+    return equal_cells(canonical[ends_a], canonical[ends_b], parsed.cell_class)
+
+
+def equal_cells(
+    a: np.ndarray, b: np.ndarray, cell_class: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """(kept, shared) of cells whose squarers read nodes ``a``, ``b`` (node ids, equal waveforms already
+    given one id) with parameter class ``cell_class``: cells with the same unordered pair and class are one.
+    (None, None) when every cell is distinct."""
+    edges = a.size
+    used = np.zeros(int(max(a.max(), b.max())) + 1, dtype=bool)
     used[a] = True
     used[b] = True
-    compact = np.cumsum(used) - 1  # the used rows numbered 0..U-1
+    compact = np.cumsum(used) - 1  # the used ids numbered 0..U-1
     count = int(compact[-1]) + 1
-    classes = int(parsed.cell_class.max()) + 1
+    classes = int(cell_class.max()) + 1
     a, b = compact[a], compact[b]
     low, high = np.minimum(a, b), np.maximum(a, b)  # s = (v(a) - v(b))^2 does not care about the order
-    key = (low.astype(np.int64) * count + high) * classes + parsed.cell_class
+    key = (low.astype(np.int64) * count + high) * classes + cell_class
     if count * count * classes <= _KEY_TABLE_LIMIT:
         kept, shared = _first_occurrences(key, count * count * classes)
     else:
