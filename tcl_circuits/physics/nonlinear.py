@@ -130,17 +130,24 @@ def _residual(v, a, b, q_pos, q_coef, fixed, is_a, n, rs_ohm, r, g, omega):
 
 
 @numba.njit(cache=True)
-def _jacobian(a, q_pos, q_coef, g):
-    j = a.copy()
-    for d in range(g.size):
+def _stamp(matrix, pos, coef, weight):
+    """matrix += sum_k weight[k] c_k c_k^T, each c_k with at most two free entries (pos[k], coef[k]; -1: none):
+    a diode's conductance, or a clamp's."""
+    for k in range(weight.size):
         for s1 in range(2):
-            p1 = q_pos[d, s1]
+            p1 = pos[k, s1]
             if p1 < 0:
                 continue
             for s2 in range(2):
-                p2 = q_pos[d, s2]
+                p2 = pos[k, s2]
                 if p2 >= 0:
-                    j[p1, p2] += q_coef[d, s1] * q_coef[d, s2] * g[d]
+                    matrix[p1, p2] += coef[k, s1] * coef[k, s2] * weight[k]
+
+
+@numba.njit(cache=True)
+def _jacobian(a, q_pos, q_coef, g):
+    j = a.copy()
+    _stamp(j, q_pos, q_coef, g)
     return j
 
 
@@ -162,15 +169,7 @@ def _solve_path(laplacian, clamp_pos, clamp_coef, gamma, b, fixed, q_pos, q_coef
     earlier = v0.copy()
     for p in range(points):
         a = laplacian.copy()
-        for k in range(gamma.shape[1]):  # the clamps: gamma_k c_k c_k^T, c_k with at most two free entries
-            for s1 in range(2):
-                p1 = clamp_pos[k, s1]
-                if p1 < 0:
-                    continue
-                for s2 in range(2):
-                    p2 = clamp_pos[k, s2]
-                    if p2 >= 0:
-                        a[p1, p2] += gamma[p, k] * clamp_coef[k, s1] * clamp_coef[k, s2]
+        _stamp(a, clamp_pos, clamp_coef, gamma[p])  # the clamps at this point
         _residual(v, a, b[p], q_pos, q_coef, fixed[p], is_a, n, rs_ohm, r, g, omega)
         norm = np.max(np.abs(r)) if n_free else 0.0
         if p >= 2 and n_free:  # along a ramp the solution moves steadily: try the linear extrapolation
