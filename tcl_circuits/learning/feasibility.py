@@ -26,7 +26,7 @@ import numpy as np
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import AGGREGATE, RESULTS, run_sweep
+from tcl_circuits.learning.sweep import RESULTS, run_sweep
 from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
 
 BOLTZMANN_J_PER_K = 1.380649e-23
@@ -109,25 +109,13 @@ def threshold_noise_rows(base: RunConfig) -> list[dict[str, Any]]:
     ]
 
 
-def _aggregate_rows(folder: Path) -> list[dict[str, str]]:
-    path = folder / AGGREGATE
-    return list(csv.DictReader(path.read_text().splitlines())) if path.exists() else []
-
-
-def _curve(rows: list[dict[str, str]], axis: str) -> list[tuple[float, float, float, int]]:
-    """(value, mean loss ratio, its standard deviation, runs) sorted by value."""
-    out = [
-        (float(r[axis]), float(r["loss_ratio_mean"]), float(r["loss_ratio_std"] or 0.0), int(r["runs"]))
-        for r in rows
-        if r.get("loss_ratio_mean")
-    ]
-    return sorted(out)
-
-
-def paired_curve(folder: Path, study: Study) -> list[tuple[float, float, float, int]]:
-    """(value, mean, standard deviation, runs) of each run's final/initial loss divided by that of the ideal
-    run with the same seed or mismatch draw, sorted by value. Pairing removes the spread between the seeds'
-    tasks, which would otherwise hide the effect under study."""
+def study_curves(
+    folder: Path, study: Study
+) -> tuple[list[tuple[float, float, float, int]], dict[float, float]]:
+    """From a study's results.csv: (value, mean, standard deviation, runs) of each run's final/initial loss
+    divided by that of the ideal run with the same seed or mismatch draw, sorted by value; and the plain mean
+    loss ratio per value. Pairing removes the spread between the seeds' tasks, which would otherwise hide the
+    effect under study."""
     rows = [
         r
         for r in csv.DictReader((folder / RESULTS).read_text().splitlines())
@@ -138,15 +126,19 @@ def paired_curve(folder: Path, study: Study) -> list[tuple[float, float, float, 
         for r in rows
         if float(r[study.axis]) == study.ideal_value
     }
-    groups: dict[float, list[float]] = {}
+    plain: dict[float, list[float]] = {}
+    paired: dict[float, list[float]] = {}
     for r in rows:
+        value, ratio = float(r[study.axis]), float(r["loss_ratio"])
+        plain.setdefault(value, []).append(ratio)
         ideal = reference.get(r[study.average_over])
         if ideal:
-            groups.setdefault(float(r[study.axis]), []).append(float(r["loss_ratio"]) / ideal)
-    return sorted(
+            paired.setdefault(value, []).append(ratio / ideal)
+    relative = sorted(
         (value, float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
-        for value, v in groups.items()
+        for value, v in paired.items()
     )
+    return relative, {value: float(np.mean(v)) for value, v in plain.items()}
 
 
 def tolerated(
@@ -211,10 +203,8 @@ def run_feasibility(
                 resume=True,
                 progress=progress,
             )
-            absolute[study.name] = _curve(_aggregate_rows(folder.file(study.name)), study.axis)
-            curves[study.name] = paired_curve(folder.file(study.name), study)
-        spread = absolute["spread"]
-        ideal = spread[0][1] if spread and spread[0][0] == 0 else float("nan")
+            curves[study.name], absolute[study.name] = study_curves(folder.file(study.name), study)
+        ideal = absolute["spread"].get(studies[0].ideal_value, float("nan"))
         found = {
             s.name: tolerated(curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
             for s in studies
@@ -252,7 +242,7 @@ def _baseline_summary(spread_folder: Path) -> dict[str, Any]:
     """The summary of the ideal trial (zero mismatch, first seed) of the mismatch study."""
     import json
 
-    for row in csv.DictReader((spread_folder / "results.csv").read_text().splitlines()):
+    for row in csv.DictReader((spread_folder / RESULTS).read_text().splitlines()):
         if row["status"] == "done" and float(row[SPREAD_FIELDS]) == 0.0:
             return json.loads((spread_folder / "points" / row["point"] / "summary.json").read_text())
     return {}
@@ -281,7 +271,7 @@ def _report(
     trials: int,
     tolerance: float,
     curves: dict[str, list],
-    absolute: dict[str, list],
+    absolute: dict[str, dict[float, float]],
     verdicts: dict[str, Any],
     noise_rows: list[dict[str, Any]],
 ) -> str:
@@ -340,7 +330,7 @@ def _report(
             f"| {unit} | loss ratio (mean) | relative to the ideal run (mean) | std | runs |",
             "|---|---|---|---|---|",
         ]
-        means = {v: m for v, m, _, _ in absolute[name]}
+        means = absolute[name]
         lines += [
             f"| {v:g} | {means.get(v, float('nan')):.4g} | {m:.4g} | {s:.2g} | {n} |"
             for v, m, s, n in curves[name]
