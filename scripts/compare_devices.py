@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -104,9 +103,9 @@ def main(argv=None) -> int:
     if args.quick:
         args.epochs, args.train_samples, args.test_samples = 2, 40, 20
     out = Path(args.out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    if out.exists() and any(out.iterdir()):
+        parser.error(f"--out {out} is not empty; choose a new or empty folder (nothing is ever deleted)")
+    out.mkdir(parents=True, exist_ok=True)
     task = teacher_task(
         args.network, train_samples=args.train_samples, test_samples=args.test_samples, seed=args.seed
     )
