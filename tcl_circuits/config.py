@@ -23,7 +23,9 @@ from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
 
 __all__ = [
+    "AnalogCellConfig",
     "BackendKind",
+    "CellKind",
     "Checked",
     "FeedbackCellConfig",
     "GateMode",
@@ -260,6 +262,121 @@ class SawtoothConfig(Checked):
             )
 
 
+class CellKind(Enum):
+    """How the feedback cell is built: ideal behavioural sources (the reference), or macro-models of real stages."""
+
+    BEHAVIOURAL = "behavioural"
+    ANALOG = "analog"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalogCellConfig(Checked):
+    """The analog cell's stages (--cell analog, ngspice only), each a subcircuit with its own supply pins.
+
+    Multiplier (squarer) -> C_K/R_K high-pass -> threshold stage (a gain stage whose output a window comparator
+    gates, input offset included) -> op-amp integrator (R_int into C_int, finite gain and bandwidth, output held
+    within the rails). Defaults are typical of integrated CMOS blocks on +-2.5 V rails (docs/analog-cell.md
+    gives the sources and the discrete parts for comparison). C_int follows from the accumulator gain:
+    R_int C_int = threshold_gain * multiplier_scale * tau_k / accumulator_gain, so at nominal values the
+    accumulator reads what the behavioural cell's does.
+    """
+
+    supply_v: float = param(2.5, unit="V", help="analog cell: rails at +-supply_v", above=0, maximum=50)
+    rail_headroom_v: float = param(
+        0.2, unit="V", help="analog cell: closest a stage output comes to a rail", minimum=0
+    )
+    multiplier_scale_per_v: float = param(
+        1.0,
+        unit="1/V",
+        help="analog cell: squarer output K (V_a - V_b)^2 (AD835-like U = 1 V)",
+        above=0,
+        flag="--multiplier-scale",
+    )
+    multiplier_bandwidth_hz: float = param(
+        10e6,
+        unit="Hz",
+        help="analog cell: squarer -3 dB bandwidth (single pole)",
+        above=0,
+        flag="--multiplier-bandwidth",
+    )
+    multiplier_quiescent_a: float = param(
+        50e-6, unit="A", help="analog cell: squarer quiescent current per rail", minimum=0
+    )
+    threshold_gain: float | None = param(
+        None,
+        help="analog cell: gain of the threshold stage ahead of its comparator",
+        above=0,
+        none="auto: the top of each edge's learning window at window_top_fraction of the swing",
+    )
+    window_top_fraction: float = param(
+        0.5,
+        help="analog cell: share of the swing (supply less headroom) that the top of the learning window uses, at "
+        "the threshold stage's output and at the accumulator (which sets the accumulator gain)",
+        above=0,
+        maximum=1,
+    )
+    threshold_bandwidth_hz: float = param(
+        1e6,
+        unit="Hz",
+        help="analog cell: threshold stage -3 dB bandwidth (GBW / gain)",
+        above=0,
+        flag="--threshold-bandwidth",
+    )
+    threshold_offset_v: float = param(
+        0.0,
+        unit="V",
+        help="analog cell: threshold stage input offset (CMOS comparators 1-10 mV, auto-zeroed ~1-10 uV)",
+    )
+    spread_offset_v: float = param(
+        0.0,
+        unit="V",
+        help="analog cell: sigma of each edge's extra offset (normal, seeded by --spread-seed)",
+        minimum=0,
+    )
+    threshold_quiescent_a: float = param(
+        20e-6, unit="A", help="analog cell: threshold stage quiescent current per rail", minimum=0
+    )
+    integrator_gain: float = param(1e5, help="analog cell: op-amp open-loop DC gain", above=1)
+    integrator_gbw_hz: float = param(
+        10e6, unit="Hz", help="analog cell: op-amp gain-bandwidth", above=0, flag="--integrator-gbw"
+    )
+    integrator_slew_v_per_s: float = param(
+        10e6, unit="V/s", help="analog cell: op-amp slew rate", above=0, flag="--integrator-slew"
+    )
+    integrator_r_ohm: float = param(
+        10e3, unit="ohm", help="analog cell: integrator input resistor R_int (C_int follows)", above=0
+    )
+    integrator_quiescent_a: float = param(
+        20e-6, unit="A", help="analog cell: op-amp quiescent current per rail", minimum=0
+    )
+
+    def check(self) -> None:
+        if not self.rail_headroom_v < self.supply_v:
+            raise ConfigError(
+                f"rail_headroom_v ({self.rail_headroom_v:g} V) must be below supply_v ({self.supply_v:g} V)",
+                field="rail_headroom_v",
+            )
+
+    @property
+    def swing_v(self) -> float:
+        """Largest output magnitude of a stage, volts."""
+        return self.supply_v - self.rail_headroom_v
+
+    def stage_gains(self, thresholds_v: np.ndarray, drive: SawtoothConfig) -> np.ndarray:
+        """Each edge's threshold-stage gain: the given one, or (auto) the gain that puts the top of the edge's
+        window (u = theta * tau_fall / tau_rise on the fast ramp, K u at the stage input) at
+        window_top_fraction of the swing."""
+        if self.threshold_gain is not None:
+            return np.full(thresholds_v.shape, self.threshold_gain)
+        u_top = self.multiplier_scale_per_v * thresholds_v * drive.tau_fall_s / drive.tau_rise_s
+        return self.window_top_fraction * self.swing_v / u_top
+
+    def integrator_c_f(self, stage_gain: np.ndarray, tau_k_s: float, accumulator_gain: float) -> np.ndarray:
+        """C_int that makes the accumulator read -accumulator_gain * (s_clamped - s_free), farads:
+        R_int C_int = stage gain * K * tau_k / accumulator_gain."""
+        return stage_gain * self.multiplier_scale_per_v * tau_k_s / (accumulator_gain * self.integrator_r_ohm)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeedbackCellConfig(Checked):
     """The per-edge integral-feedback cell: squarer -> series C_K/R_K -> threshold -> accumulator.
@@ -295,8 +412,17 @@ class FeedbackCellConfig(Checked):
         (), help="per-group thresholds (group name, volts), set by the calibration", cli=False
     )
     threshold_shape: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
+    kind: CellKind = param(
+        CellKind.BEHAVIOURAL,
+        help="behavioural (ideal sources, the reference) or analog (macro-model stages with supplies; ngspice)",
+        flag="--cell",
+    )
+    analog: AnalogCellConfig = param(AnalogCellConfig())
     accumulator_gain: float = param(
-        100.0, help="accumulator volts per V^2 of contrast (keeps the accumulator O(0.01..1) V)", above=0
+        100.0,
+        help="accumulator volts per V^2 of contrast (keeps the accumulator O(0.01..1) V; the analog cell sizes "
+        "its own to its rails)",
+        above=0,
     )
     spread_r_k: float = param(
         0.0, help="mismatch: log-normal sigma of each edge's R_K (drawn once per run)", minimum=0, maximum=1
@@ -324,6 +450,27 @@ class FeedbackCellConfig(Checked):
             z = np.random.default_rng([self.spread_seed, stream]).standard_normal(count) if sigma else 0.0
             out[name] = np.exp(sigma * z) * np.ones(count)
         return out
+
+    def sized_for_analog(self, drive: SawtoothConfig) -> FeedbackCellConfig:
+        """The analog cell's accumulator gain: the top of the widest window (the largest threshold's) reads
+        window_top_fraction of the swing, so no update in the window saturates the integrator. Unchanged for
+        the behavioural cell (its 1 F accumulator has no rails)."""
+        if self.kind is not CellKind.ANALOG:
+            return self
+        theta = max([self.theta_v, *(t for _, t in self.group_thresholds_v)])
+        a_max = theta * drive.tau_fall_s / self.tau_k_s
+        return self.replace(accumulator_gain=self.analog.window_top_fraction * self.analog.swing_v / a_max)
+
+    def edge_offsets_v(self, count: int) -> np.ndarray:
+        """Each edge's threshold-stage input offset (analog cell): the nominal offset plus a seeded normal
+        spread, on a stream of its own after the mismatch factors'."""
+        sigma = self.analog.spread_offset_v
+        z = (
+            np.random.default_rng([self.spread_seed, len(self.SPREAD_FIELDS)]).standard_normal(count)
+            if sigma
+            else np.zeros(count)
+        )
+        return self.analog.threshold_offset_v + sigma * z
 
     def check(self) -> None:
         if self.threshold_shape is ThresholdShape.CUBIC:

@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from tcl_circuits.circuit.analog_cell import analog_cells, supply_sources
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
     Amplifier,
+    AnalogCellArray,
     Capacitor,
     Circuit,
     Clamp,
@@ -31,6 +33,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.config import (
+    CellKind,
     FeedbackCellConfig,
     GateMode,
     SawtoothConfig,
@@ -220,6 +223,11 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
     )
 
 
+def _analog_cells(spec: NetworkSpec, cell: FeedbackCellConfig, drive: SawtoothConfig) -> AnalogCellArray:
+    cells = _per_topology(spec, _feedback_cells, cell)
+    return analog_cells(cells, cell, drive, cell.edge_thresholds_v(spec.edge_groups))
+
+
 def _thresholds_text(cell: FeedbackCellConfig) -> str:
     if cell.group_thresholds_v:
         return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in cell.group_thresholds_v)
@@ -252,7 +260,12 @@ def compile_tcl(
         BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
     )
     names, elements = _network_elements(spec, inputs, targets, drive, beta)
-    elements.append(_per_topology(spec, _feedback_cells, cell))
+    cells = _per_topology(spec, _feedback_cells, cell)
+    if cell.kind is CellKind.ANALOG:
+        elements.append(_per_topology(spec, _analog_cells, cell, drive))
+        elements.extend(supply_sources(cell.analog))
+    else:
+        elements.append(cells)
     if sim.node_capacitance_f > 0:
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
     theta = cell.edge_thresholds_v(spec.edge_groups)
@@ -267,6 +280,13 @@ def compile_tcl(
         f"at the end v(w<e>) ~ -{cell.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
     )
+    if cell.kind is CellKind.ANALOG:
+        a = cell.analog
+        notes += (
+            f"analog cells: multiplier {a.multiplier_scale_per_v:.6g}/V, threshold stage (threshold K*theta, gain "
+            "and C_int per edge on its line) into an op-amp integrator, R_int "
+            f"{a.integrator_r_ohm:.6g} ohm, rails +-{a.supply_v:.6g} V",
+        )
     if sim.node_capacitance_f > 0:
         notes += (f"node capacitance {sim.node_capacitance_f:.6g} F from every free network node to ground",)
     max_step = max(cell.tau_k_s / sim.points_per_tau_k, drive.period_s / sim.points_per_cycle)

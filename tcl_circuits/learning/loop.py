@@ -269,7 +269,8 @@ def _summary(
     epoch_records: list[dict],
     seconds: float,
 ) -> dict:
-    """The summary.json of a finished run (losses in the task's units, energies in J per sample)."""
+    """The summary.json of a finished run (losses in the task's units, energies in J per sample; the bill by
+    block, ``energy_by_block_j``, when the rule measures one)."""
     first, last = epoch_records[0], epoch_records[-1]
     energies = [r["energy_network_j"] for r in records if r.get("energy_network_j") is not None]
     feedback = [r["energy_feedback_j"] for r in records if r.get("energy_feedback_j") is not None]
@@ -293,6 +294,14 @@ def _summary(
         "energy_per_sample_j": float(np.mean(energies)) if energies else None,
         "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else None,
     }
+    blocks = sorted({key for r in records for key in r if key.startswith("block_energy_")})
+    if blocks:
+        summary["energy_by_block_j"] = {
+            key.removeprefix("block_energy_").removesuffix("_j"): float(
+                np.mean([r[key] for r in records if key in r])
+            )
+            for key in blocks
+        }
     for key, value in last.items():
         if key.startswith(("train_", "test_")) and key not in ("train_loss", "test_loss"):
             summary[f"final_{key}"] = value

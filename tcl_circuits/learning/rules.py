@@ -20,7 +20,7 @@ from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.network.spec import NetworkSpec
-from tcl_circuits.physics.energy import feedback_energy_j, network_energy_j
+from tcl_circuits.physics.energy import energy_bill_j, feedback_energy_j, network_energy_j
 from tcl_circuits.physics.steady import SteadyState
 
 
@@ -107,6 +107,10 @@ class TclRule:
             energy_network_j=network_energy_j(circuit, result),
             energy_feedback_j=feedback_energy_j(circuit, result),
             info={
+                **{
+                    f"block_energy_{block}_j": value
+                    for block, value in energy_bill_j(circuit, result).items()
+                },
                 **regime_fractions(contrast, self.drive, self.cell, spec.edge_groups),
                 "frac_updated": float(np.mean(w_end != 0.0)),
                 "time_points": float(t.size),
@@ -225,16 +229,17 @@ def calibrate_cell(
 ) -> FeedbackCellConfig:
     """The cell with its threshold resolved: unchanged when fixed, else placed by ``calibrate_threshold_v``
     on samples (x, y) with the cell's ``threshold_headroom``, and with ``per_group_threshold`` one threshold
-    per edge group over that group's own contrasts (the global one stays as the summary's reference)."""
+    per edge group over that group's own contrasts (the global one stays as the summary's reference). An
+    analog cell's accumulator gain is then sized to its rails (``FeedbackCellConfig.sized_for_analog``)."""
     if cell.threshold_v is not None:
-        return cell
+        return cell.sized_for_analog(drive)
     theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
     if not cell.per_group_threshold or len(spec.groups) < 2:
-        return cell.replace(threshold_v=theta)
+        return cell.replace(threshold_v=theta).sized_for_analog(drive)
     contrasts = np.abs(linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive))
     groups = np.array(spec.edge_groups)
     by_group = []
     for group in spec.groups:
         a_max = cell.threshold_headroom * float(np.quantile(contrasts[:, groups == group], 0.99))
         by_group.append((group, a_max * cell.tau_k_s / drive.tau_fall_s if a_max > 0 else theta))
-    return cell.replace(threshold_v=theta, group_thresholds_v=tuple(by_group))
+    return cell.replace(threshold_v=theta, group_thresholds_v=tuple(by_group)).sized_for_analog(drive)

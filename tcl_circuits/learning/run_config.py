@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tcl_circuits.config import (
     BackendKind,
+    CellKind,
     Checked,
     FeedbackCellConfig,
     LearningConfig,
@@ -101,7 +102,9 @@ class RunConfig(Checked):
         "(learning entirely in the circuit; MODEL: vteam, vteam_symmetric, hp, biolek, joglekar, yakopcic)",
     )
     backend: BackendKind | None = param(
-        None, help="simulator", none="auto: native for resistor networks, ngspice for memristor networks"
+        None,
+        help="simulator",
+        none="auto: native for resistor networks, ngspice for memristor networks and the analog cell",
     )
     drive: SawtoothConfig = param(SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=9e-4))
     cell: FeedbackCellConfig = param(
@@ -122,6 +125,18 @@ class RunConfig(Checked):
                 field="tau_k_s",
             )
         memristor = parse_device(self.device)
+        if self.cell.kind is CellKind.ANALOG:
+            if self.backend is BackendKind.NATIVE:
+                raise ConfigError(
+                    "the analog cell runs in ngspice only: its stages saturate at their rails and carry poles "
+                    "and a slew limit, which the native engine's closed-form cell integration does not model",
+                    field="backend",
+                )
+            if memristor is not None:
+                raise ConfigError(
+                    "the analog cell is built for resistor networks; memristor cells have their own circuit",
+                    field="kind",
+                )
         if memristor is None:
             return
         if self.learning.rule is not RuleKind.TCL:
@@ -165,4 +180,5 @@ class RunConfig(Checked):
     def resolved_backend(self) -> BackendKind:
         if self.backend is not None:
             return self.backend
-        return BackendKind.NGSPICE if self.memristor_device else BackendKind.NATIVE
+        analog = self.cell.kind is CellKind.ANALOG
+        return BackendKind.NGSPICE if self.memristor_device or analog else BackendKind.NATIVE

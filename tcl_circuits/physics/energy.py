@@ -1,10 +1,15 @@
-"""Energy dissipated during a simulated cycle, integrated from the simulated node voltages.
+"""Energy during a simulated cycle, integrated from the simulated node voltages, and the bill by block.
 
 Power waveforms by block: the network's resistors, the clamp conductances (I*V of a resistor-like element),
-and the resistors R_K of the feedback cells (resistor and memristor cells alike). Not counted: the ideal
-behavioural sources (squarer, threshold, accumulator drive), which stand for circuits whose own
-consumption depends on how they are built. Memristor devices dissipate through their own I-V; the
-memristor learner adds that from the device models.
+the resistors R_K of the behavioural feedback cells (resistor and memristor cells alike), and the supply
+power of each stage kind of the analog cell. The behavioural cell's ideal sources (squarer, threshold,
+accumulator drive) stand for circuits whose consumption depends on how they are built, so they are not
+counted; the analog cell's stages are, from their rails. Memristor devices dissipate through their own I-V;
+the memristor learner adds that from the device models.
+
+Every block is computed from node voltages, which any engine can do. ``source_energy_j`` is the other side
+of the books: what each independent source delivered, from its own branch current (ngspice returns those),
+so the bill can be checked against it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from scipy.integrate import trapezoid
 
 if TYPE_CHECKING:  # types only: physics sits below the backends
     from tcl_circuits.backends.base import SimResult
-from tcl_circuits.circuit.ir import Circuit
+from tcl_circuits.circuit.analog_cell import SUPPLY_SOURCES
+from tcl_circuits.circuit.ir import AnalogCellArray, Circuit, VoltageSource
 from tcl_circuits.physics.drops import squared_drops
 
 
@@ -38,7 +44,14 @@ def resistor_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
     resistors = circuit.resistor_table
     power = np.zeros_like(result.axis)
     cells = circuit.cells
-    if len(resistors) and len(cells) == len(resistors) and cells.a == resistors.a and cells.b == resistors.b:
+    exact = not circuit.of_type(AnalogCellArray)  # an analog squarer has a scale and a pole
+    if (
+        exact
+        and len(resistors)
+        and len(cells) == len(resistors)
+        and cells.a == resistors.a
+        and cells.b == resistors.b
+    ):
         # a cell on every resistor, in order: its squarer already holds the squared drop, s = (v(a) - v(b))^2
         return result.weighted_sum(cells.signal, 1.0 / resistors.resistance_ohm)
     if len(resistors):
@@ -83,3 +96,65 @@ def network_energy_j(circuit: Circuit, result: SimResult) -> float:
 def feedback_energy_j(circuit: Circuit, result: SimResult) -> float:
     """Joule heat in the feedback resistors R_K over the simulated interval, joules."""
     return energy_j(feedback_power_w(circuit, result), result.axis)
+
+
+def analog_stage_power_w(circuit: Circuit, result: SimResult) -> dict[str, np.ndarray]:
+    """Supply power of each analog stage kind over the axis, watts, from the cells' node voltages.
+
+    A stage draws its quiescent current on both rails and its output current on the rail that delivers it:
+    P = V_supply (2 I_q + |I_out|) per cell. The outputs: the multiplier's is the C_K-R_K branch current
+    u / R_K; the threshold stage's (g - m) / R_int into the integrator's summing node m; the op-amp's the
+    same current taken back through C_int.
+    """
+    analogs = circuit.of_type(AnalogCellArray)
+    if not analogs:
+        return {}
+    (array,) = analogs
+    a, c = array.analog, array.cells
+    count = len(c)
+    u = result.rows(c.feedback)
+    nodes = [array.stage_nodes(e) for e in range(count)]
+    g = result.rows([n[0] for n in nodes])
+    m = result.rows([n[1] for n in nodes])
+    into_integrator = np.abs(g - m).sum(axis=0) / a.integrator_r_ohm
+    outputs = {
+        "multiplier": (np.abs(u) / c.r_k_ohm[:, None]).sum(axis=0),
+        "threshold": into_integrator,
+        "integrator": into_integrator,
+    }
+    quiescent = {
+        "multiplier": a.multiplier_quiescent_a,
+        "threshold": a.threshold_quiescent_a,
+        "integrator": a.integrator_quiescent_a,
+    }
+    return {stage: a.supply_v * (2 * count * quiescent[stage] + outputs[stage]) for stage in SUPPLY_SOURCES}
+
+
+def energy_bill_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
+    """Energy per block over the simulated interval, joules: ``network`` (edge resistors), ``clamp``, and the
+    cells: ``feedback_rk`` (behavioural cells' R_K) or each analog stage kind (``multiplier``, ``threshold``,
+    ``integrator``, their whole supply energy, R_K's heat included)."""
+    axis = result.axis
+    bill = {
+        "network": energy_j(resistor_power_w(circuit, result), axis),
+        "clamp": energy_j(clamp_power_w(circuit, result), axis),
+    }
+    stages = analog_stage_power_w(circuit, result)
+    if stages:
+        bill.update({stage: energy_j(power, axis) for stage, power in stages.items()})
+    else:
+        bill["feedback_rk"] = feedback_energy_j(circuit, result)
+    return bill
+
+
+def source_energy_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
+    """Energy each independent voltage source delivered over the interval, joules, from its branch current
+    (``<name>#branch``; the simulator must return it: ngspice does, the native engine does not)."""
+    out = {}
+    for source in circuit.of_type(VoltageSource):
+        current = result.vectors.get(f"{source.name}#branch")
+        if current is None:
+            raise KeyError(f"the simulation returned no branch current for source {source.name!r}")
+        drop = result.v(source.pos) - result.v(source.neg)
+        out[source.name] = energy_j(-drop * current, result.axis)
+    return out

@@ -95,9 +95,10 @@ def voltage(node: str) -> str:
     return "0" if node == "0" else f"v({name(node)})"
 
 
-def threshold_expression(u: str, theta_v: float, shape: ThresholdShape) -> str:
-    """g(u) (``kernels.nonlinearity.threshold_g``) as a B-source expression of the expression ``u``."""
-    t = signed(theta_v)
+def threshold_expression(u: str, theta_v: float | str, shape: ThresholdShape) -> str:
+    """g(u) (``kernels.nonlinearity.threshold_g``) as a B-source expression of the expression ``u``; theta a
+    number, or a generated subcircuit parameter reference such as ``{theta}``."""
+    t = theta_v if isinstance(theta_v, str) else signed(theta_v)
     if shape is ThresholdShape.HARD:
         return f"(abs({u}) >= {t} ? {u} : 0)"
     if shape is ThresholdShape.DEAD_ZONE:

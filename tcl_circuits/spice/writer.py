@@ -6,8 +6,11 @@ Every emitted deck passes ``syntax.check_deck``, so a deck can never run a comma
 
 from __future__ import annotations
 
+from tcl_circuits.circuit.analog_cell import cell_elements
 from tcl_circuits.circuit.ir import (
     Amplifier,
+    AnalogCellArray,
+    Behavioural,
     Capacitor,
     Circuit,
     Clamp,
@@ -27,6 +30,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.errors import NetlistError
+from tcl_circuits.spice.analog_stages import stage_subcircuits
 from tcl_circuits.spice.memristor_cells import memristor_cell_lines
 from tcl_circuits.spice.syntax import (
     check_deck,
@@ -49,6 +53,16 @@ def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str
 def _lines_for(element: Element) -> list[str]:
     if isinstance(element, ResistorArray | FeedbackCellArray):
         return [line for single in element for line in _lines_for(single)]
+    if isinstance(element, AnalogCellArray):
+        comments = element.cells.comments
+        return [
+            line
+            for e in range(len(element.cells))
+            for line in [
+                *([comment("analog " + comments[e])] if comments else []),
+                *(line for part in cell_elements(element, e) for line in _lines_for(part)),
+            ]
+        ]
     lines = [comment(element.comment)] if element.comment else []
     if isinstance(element, Resistor):
         lines.append(_two_terminal(element, element.resistance_ohm))
@@ -100,7 +114,14 @@ def _lines_for(element: Element) -> list[str]:
         if not element.name.startswith("x"):
             raise NetlistError(f"subcircuit instance names start with 'x', got {element.name!r}")
         nodes = " ".join(name(node) for node in element.nodes)
-        lines.append(f"{name(element.name)} {nodes} {name(element.subcircuit)}")
+        values = "".join(f" {name(key)}={number(value)}" for key, value in element.params)
+        lines.append(f"{name(element.name)} {nodes} {name(element.subcircuit)}{values}")
+    elif isinstance(element, Behavioural):
+        if element.quantity not in ("V", "I") or not element.name.startswith("b"):
+            raise NetlistError(f"behavioural source {element.name!r}: a 'b' name and quantity V or I")
+        lines.append(
+            f"{name(element.name)} {name(element.pos)} {name(element.neg)} {element.quantity} = {element.expression}"
+        )
     else:
         raise NetlistError(f"no SPICE form for element {element!r}")
     return lines
@@ -109,7 +130,8 @@ def _lines_for(element: Element) -> list[str]:
 def _subcircuit_lines(definition: SubcircuitDef) -> list[str]:
     lines = [comment(definition.comment)] if definition.comment else []
     ports = " ".join(name(port) for port in definition.ports)
-    lines.append(f".subckt {name(definition.name)} {ports}")
+    values = "".join(f" {name(key)}={number(value)}" for key, value in definition.params)
+    lines.append(f".subckt {name(definition.name)} {ports}" + (f" params:{values}" if values else ""))
     for element in definition.elements:
         lines += _lines_for(element)
     lines.append(f".ends {name(definition.name)}")
@@ -121,6 +143,9 @@ def write_netlist(circuit: Circuit) -> str:
     lines = [comment(circuit.title)[2:] or "tcl_circuits"]
     lines += [note(text) for text in circuit.notes]
     lines += [comment(text) for text in circuit.header_comments]
+    for analog in circuit.of_type(AnalogCellArray):
+        for definition in stage_subcircuits(analog):
+            lines += _subcircuit_lines(definition)
     for definition in circuit.subcircuits:
         lines += _subcircuit_lines(definition)
     for model in circuit.models:

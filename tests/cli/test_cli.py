@@ -50,6 +50,10 @@ def test_compile_graph_file(tmp_path, capsys):
             "time points",
         ),
         (["train", "--device", "memristor:vteam", "--rule", "gradient", "--out", "x"], "--rule"),
+        (
+            ["train", "--cell", "analog", "--backend", "native", "--out", "x"],
+            "the analog cell runs in ngspice only",
+        ),
         (["sweep", "missing.toml", "--out", "x"], "missing.toml: cannot read the sweep spec"),
         (["feasibility", "--trials", "1", "--out", "x"], "--trials must be from 2"),
         (["feasibility", "--network", "ring:4", "--out", "x"], "unknown network 'ring:4'"),

@@ -5,6 +5,7 @@ import pytest
 
 from tcl_circuits.config import (
     BackendKind,
+    CellKind,
     FeedbackCellConfig,
     LearningConfig,
     RuleKind,
@@ -142,6 +143,26 @@ def test_acceptance_tcl_in_ngspice_reaches_one_twentieth_of_the_initial_loss(tmp
     big = teacher_task("lattice:4x4", train_samples=100, test_samples=50, seed=0)
     summary = train(big, _config(big, rule=RuleKind.TCL, epochs=5), tmp_path, progress=False)
     assert summary["loss_ratio"] <= 1 / 20, summary
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_the_analog_cell_learns_as_the_behavioural_one_and_bills_its_stages(tmp_path):
+    """4x4 teacher task, one epoch of 100 samples in ngspice with each cell, the same samples and seed."""
+    big = teacher_task("lattice:4x4", train_samples=100, test_samples=50, seed=0)
+    base = RunConfig(task=TaskConfig(network="lattice:4x4"), backend=BackendKind.NGSPICE)
+    base = base.replace(learning=base.learning.replace(epochs=1))
+    summaries = {
+        kind: train(
+            big, base.replace(cell=base.cell.replace(kind=kind)), tmp_path / kind.value, progress=False
+        )
+        for kind in CellKind
+    }
+    ideal, analog = summaries[CellKind.BEHAVIOURAL], summaries[CellKind.ANALOG]
+    assert analog["loss_ratio"] < 0.4
+    assert analog["final_test_loss"] == pytest.approx(ideal["final_test_loss"], rel=0.05)
+    assert set(analog["energy_by_block_j"]) == {"network", "clamp", "multiplier", "threshold", "integrator"}
+    assert set(ideal["energy_by_block_j"]) == {"network", "clamp", "feedback_rk"}
 
 
 @pytest.mark.ngspice

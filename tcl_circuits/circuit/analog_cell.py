@@ -1,0 +1,102 @@
+"""The analog feedback cell on every edge: stage instances, the passive parts and the rails.
+
+Each edge's cell is a multiplier (squarer), the C_K/R_K high-pass, a threshold stage and an op-amp integrator
+(R_int into C_int). The three active stages are subcircuits with supply pins, defined by
+``spice.analog_stages``; each kind of stage hangs on rails of its own (``SUPPLY_SOURCES``), so the current
+of those sources is that stage's whole consumption, measured by the simulator. The native engine does not
+simulate these macro-models: they are ngspice only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tcl_circuits.circuit.ir import (
+    AnalogCellArray,
+    Capacitor,
+    Element,
+    FeedbackCellArray,
+    Instance,
+    Resistor,
+    VoltageSource,
+)
+from tcl_circuits.config import AnalogCellConfig, FeedbackCellConfig, SawtoothConfig
+
+__all__ = [
+    "MULTIPLIER",
+    "INTEGRATOR",
+    "STAGES",
+    "SUPPLY_SOURCES",
+    "THRESHOLD",
+    "analog_cells",
+    "cell_elements",
+    "supply_sources",
+]
+
+MULTIPLIER, THRESHOLD, INTEGRATOR = "tclmult", "tclthr", "tclint"
+STAGES = ("multiplier", "threshold", "integrator")
+SUPPLY_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "multiplier": (("vddm", "vdd_m"), ("vssm", "vss_m")),
+    "threshold": (("vddt", "vdd_t"), ("vsst", "vss_t")),
+    "integrator": (("vddi", "vdd_i"), ("vssi", "vss_i")),
+}
+"""Stage -> ((positive rail source, its node), (negative rail source, its node))."""
+
+
+def supply_sources(analog: AnalogCellConfig) -> tuple[VoltageSource, ...]:
+    """The rails of every stage kind: one pair of sources per kind, so each kind's energy is measured."""
+    return tuple(
+        VoltageSource(source, node, "0", dc_v=sign * analog.supply_v, comment=f"{stage} {rail} rail")
+        for stage, rails in SUPPLY_SOURCES.items()
+        for (source, node), sign, rail in zip(rails, (1.0, -1.0), ("positive", "negative"), strict=True)
+    )
+
+
+def analog_cells(
+    cells: FeedbackCellArray,
+    cell: FeedbackCellConfig,
+    drive: SawtoothConfig,
+    nominal_thresholds_v: np.ndarray,
+) -> AnalogCellArray:
+    """Analog cells on the edges of ``cells`` (their nodes, C_K, R_K and thresholds as built for the
+    behavioural cell). The threshold stage sees K u, so its threshold is K theta; its gain is sized per edge
+    (``AnalogCellConfig.stage_gains``) and C_int follows so that the accumulator reads what the behavioural
+    one does. Sizing uses the nominal thresholds (a designer's); the accumulator gain's mismatch becomes the
+    stage gain's (the same factor on the update)."""
+    nominal = cell.accumulator_gain / cell.tau_k_s
+    gain = cell.analog.stage_gains(nominal_thresholds_v, drive)
+    return AnalogCellArray(
+        cells=cells,
+        offsets_v=cell.edge_offsets_v(len(cells)),
+        stage_gain=gain * cells.gain_a_per_v / nominal,
+        integrator_c_f=cell.analog.integrator_c_f(gain, cell.tau_k_s, cell.accumulator_gain),
+        analog=cell.analog,
+        shape=cell.threshold_shape,
+    )
+
+
+def cell_elements(array: AnalogCellArray, e: int) -> list[Element]:
+    """The elements of cell e: stage instances on their rails and the passive C_K, R_K, R_int, C_int."""
+    c = array.cells
+    k = c.index[e]
+    y, n = array.stage_nodes(e)
+    rails = {stage: (pos[1], neg[1]) for stage, (pos, neg) in SUPPLY_SOURCES.items()}
+    theta = float(c.threshold_v[e]) * array.analog.multiplier_scale_per_v
+    return [
+        Instance(f"xm{k}", MULTIPLIER, (c.a[e], c.b[e], c.signal[e], *rails["multiplier"])),
+        Capacitor(f"ck{k}", c.signal[e], c.feedback[e], float(c.c_k_f[e])),
+        Resistor(f"rk{k}", c.feedback[e], "0", float(c.r_k_ohm[e])),
+        Instance(
+            f"xt{k}",
+            THRESHOLD,
+            (c.feedback[e], y, *rails["threshold"]),
+            params=(
+                ("theta", theta),
+                ("vos", float(array.offsets_v[e])),
+                ("gain", float(array.stage_gain[e])),
+            ),
+        ),
+        Resistor(f"ri{k}", y, n, array.analog.integrator_r_ohm),
+        Capacitor(f"ci{k}", n, c.accumulator[e], float(array.integrator_c_f[e])),
+        Instance(f"xi{k}", INTEGRATOR, (n, c.accumulator[e], *rails["integrator"])),
+    ]
