@@ -49,6 +49,14 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["required_conductance_bits"] == 32.0  # 4 bits loses the updates
     assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
     assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
+    assert abs(verdicts["energy_check_rel_error"]) < 0.01
+    assert 0 < verdicts["energy_cells_per_update_j"] < verdicts["energy_per_update_j"]
+    energy = {
+        r["block"]: float(r["energy_j"])
+        for r in csv.DictReader((out / "energy.csv").read_text().splitlines())
+    }
+    blocks = ("network", "clamp", "multiplier", "threshold", "integrator")
+    assert sum(energy[b] for b in blocks) == pytest.approx(energy["total"])
     noise = list(csv.DictReader((out / "threshold_noise.csv").read_text().splitlines()))
     assert float(noise[0]["snr"]) == pytest.approx(
         float(noise[0]["threshold_v"]) / float(noise[0]["kt_over_c_noise_v"])
@@ -60,6 +68,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     for heading in (
         "## Verdicts",
         "## Threshold against thermal noise",
+        "## Energy per update by block (analog cell)",
         "## Cell mismatch",
         "## Not covered yet",
     ):
