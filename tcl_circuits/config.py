@@ -630,6 +630,12 @@ class LearningConfig(Checked):
         "rate that puts the in-cycle loop gain at 0.5",
     )
     epochs: int = param(5, help="passes over the training samples", minimum=1, maximum=100_000)
+    lr_decay: float = param(
+        1.0,
+        help="resistor runs: factor on the step size after each epoch (the controller's write scale; 1: constant)",
+        above=0,
+        maximum=1,
+    )
     seed: int = param(
         0, help="seed of the task, the initial conductances and the sample order", minimum=0, maximum=SEED_MAX
     )

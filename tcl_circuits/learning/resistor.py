@@ -135,6 +135,10 @@ class ResistorLearner:
         )
         return write_netlist(circuit)
 
+    def step_scale(self) -> float:
+        """The factor on this sample's update: ``lr_decay`` to the power of the epochs already completed."""
+        return float(self.config.learning.lr_decay ** (self.samples_seen // len(self.task.x_train)))
+
     def step(self, x: np.ndarray, y: np.ndarray) -> list[dict]:
         """Present samples (k, inputs) one after another; one record per sample."""
         records = []
@@ -155,13 +159,14 @@ class ResistorLearner:
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
                 reference = self.reference.update(self.spec, xs, ys)
                 checked = {"verify_update_rel_error": disagreement(step.delta_g_s, reference.delta_g_s)}
-            self.spec, written = self.writes.apply(self.spec, step.delta_g_s, self.samples_seen)
+            delta_g_s = step.delta_g_s * self.step_scale()
+            self.spec, written = self.writes.apply(self.spec, delta_g_s, self.samples_seen)
             self.samples_seen += 1
             records.append(
                 {
                     "energy_network_j": step.energy_network_j,
                     "energy_feedback_j": step.energy_feedback_j,
-                    "update_norm_s": float(np.linalg.norm(step.delta_g_s)),
+                    "update_norm_s": float(np.linalg.norm(delta_g_s)),
                     **written,
                     **step.info,
                     **checked,

@@ -149,6 +149,12 @@ class RunConfig(Checked):
                 "memristor networks run in ngspice only (the native engine has no device models)",
                 field="backend",
             )
+        if self.learning.lr_decay != 1.0:
+            raise ConfigError(
+                "lr_decay applies to resistor networks (the controller's write scale); a memristor network's step "
+                "is its circuit's",
+                field="lr_decay",
+            )
         if self.write != WriteConfig():
             raise ConfigError(
                 "conductance_bits and write_noise apply to resistor networks; a memristor's writes are its "

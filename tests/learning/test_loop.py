@@ -72,6 +72,20 @@ def test_gradient_training_lowers_the_loss_and_writes_a_self_describing_folder(t
     )
 
 
+def test_lr_decay_scales_each_epoch_s_updates(task, tmp_path):
+    config = _config(task, backend=BackendKind.NATIVE, epochs=3)
+    config = config.replace(learning=config.learning.replace(lr_decay=1e-9))
+    train(task, config, tmp_path, progress=False)
+    rows = [r.split(",") for r in (tmp_path / "epochs.csv").read_text().splitlines()]
+    loss = [float(r[rows[0].index("test_loss")]) for r in rows[1:]]
+    assert loss[1] < 0.9 * loss[0]  # the first epoch learns at the full step
+    assert loss[3] == pytest.approx(loss[2], rel=1e-6)  # the third at 1e-18 of it
+    norms = [r.split(",") for r in (tmp_path / "samples.csv").read_text().splitlines()]
+    column, n = norms[0].index("update_norm_s"), len(task.x_train)
+    first, second = (np.mean([float(r[column]) for r in norms[1 + k * n : 1 + (k + 1) * n]]) for k in (0, 1))
+    assert second < 1e-6 * first
+
+
 def test_existing_run_is_not_overwritten_and_resume_needs_the_same_config(task, tmp_path):
     train(task, _config(task, epochs=1), tmp_path, progress=False)
     with pytest.raises(ConfigError, match="already holds this run"):
