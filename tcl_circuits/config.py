@@ -322,17 +322,6 @@ class AnalogCellConfig(Checked):
         above=0,
         flag="--threshold-bandwidth",
     )
-    threshold_offset_v: float = param(
-        0.0,
-        unit="V",
-        help="analog cell: threshold stage input offset (CMOS comparators 1-10 mV, auto-zeroed ~1-10 uV)",
-    )
-    spread_offset_v: float = param(
-        0.0,
-        unit="V",
-        help="analog cell: sigma of each edge's extra offset (normal, seeded by --spread-seed)",
-        minimum=0,
-    )
     threshold_quiescent_a: float = param(
         20e-6, unit="A", help="analog cell: threshold stage quiescent current per rail", minimum=0
     )
@@ -434,6 +423,18 @@ class FeedbackCellConfig(Checked):
     spread_gain: float = param(
         0.0, help="mismatch: log-normal sigma of each edge's accumulator gain", minimum=0, maximum=1
     )
+    threshold_offset_v: float = param(
+        0.0,
+        unit="V",
+        help="input offset of the threshold comparison, referred to u (both cells; CMOS comparators 1-10 mV, "
+        "auto-zeroed ~1-10 uV)",
+    )
+    spread_offset_v: float = param(
+        0.0,
+        unit="V",
+        help="mismatch: sigma of each edge's extra threshold offset (normal, seeded by --spread-seed)",
+        minimum=0,
+    )
     spread_seed: int = param(
         0, help="seed of the mismatch draw (one Monte Carlo trial per seed)", minimum=0, maximum=SEED_MAX
     )
@@ -462,15 +463,15 @@ class FeedbackCellConfig(Checked):
         return self.replace(accumulator_gain=self.analog.window_top_fraction * self.analog.swing_v / a_max)
 
     def edge_offsets_v(self, count: int) -> np.ndarray:
-        """Each edge's threshold-stage input offset (analog cell): the nominal offset plus a seeded normal
-        spread, on a stream of its own after the mismatch factors'."""
-        sigma = self.analog.spread_offset_v
+        """Each edge's offset of the threshold comparison on u, volts: g(u - offset). The nominal offset plus a
+        seeded normal spread, on a stream of its own after the mismatch factors'."""
+        sigma = self.spread_offset_v
         z = (
             np.random.default_rng([self.spread_seed, len(self.SPREAD_FIELDS)]).standard_normal(count)
             if sigma
             else np.zeros(count)
         )
-        return self.analog.threshold_offset_v + sigma * z
+        return self.threshold_offset_v + sigma * z
 
     def check(self) -> None:
         if self.threshold_shape is ThresholdShape.CUBIC:

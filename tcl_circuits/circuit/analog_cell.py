@@ -67,7 +67,6 @@ def analog_cells(
     gain = cell.analog.stage_gains(nominal_thresholds_v, drive)
     return AnalogCellArray(
         cells=cells,
-        offsets_v=cell.edge_offsets_v(len(cells)),
         stage_gain=gain * cells.gain_a_per_v / nominal,
         integrator_c_f=cell.analog.integrator_c_f(gain, cell.tau_k_s, cell.accumulator_gain),
         analog=cell.analog,
@@ -81,7 +80,8 @@ def cell_elements(array: AnalogCellArray, e: int) -> list[Element]:
     k = c.index[e]
     y, n = array.stage_nodes(e)
     rails = {stage: (pos[1], neg[1]) for stage, (pos, neg) in SUPPLY_SOURCES.items()}
-    theta = float(c.threshold_v[e]) * array.analog.multiplier_scale_per_v
+    theta = float(c.threshold_v[e]) * array.analog.multiplier_scale_per_v  # the stage sees K u
+    offset = float(c.offset_v[e]) * array.analog.multiplier_scale_per_v  # type: ignore[index]
     return [
         Instance(f"xm{k}", MULTIPLIER, (c.a[e], c.b[e], c.signal[e], *rails["multiplier"])),
         Capacitor(f"ck{k}", c.signal[e], c.feedback[e], float(c.c_k_f[e])),
@@ -92,7 +92,7 @@ def cell_elements(array: AnalogCellArray, e: int) -> list[Element]:
             (c.feedback[e], y, *rails["threshold"]),
             params=(
                 ("theta", theta),
-                ("vos", float(array.offsets_v[e])),
+                ("vos", offset),
                 ("gain", float(array.stage_gain[e])),
             ),
         ),

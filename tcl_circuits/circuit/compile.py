@@ -219,6 +219,7 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
         threshold_v=cell.edge_thresholds_v(spec.edge_groups) * factor["spread_threshold"],
         shape=(cell.threshold_shape,) * count,
         gain_a_per_v=cell.accumulator_gain / cell.tau_k_s * factor["spread_gain"],
+        offset_v=cell.edge_offsets_v(count),
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
 

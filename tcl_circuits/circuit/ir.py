@@ -134,6 +134,8 @@ class FeedbackCell:
     shape: ThresholdShape
     gain_a_per_v: float
     comment: str = ""
+    offset_v: float = 0.0
+    """Offset of the threshold comparison: g(v(feedback) - offset_v)."""
 
     @property
     def names(self) -> dict[str, str]:
@@ -168,12 +170,16 @@ class FeedbackCellArray:
     shape: tuple[ThresholdShape, ...]
     gain_a_per_v: np.ndarray
     comments: tuple[str, ...] = ()
+    offset_v: np.ndarray | None = None
+    """Each cell's threshold offset (zeros when None)."""
 
-    _VALUES = ("c_k_f", "r_k_ohm", "threshold_v", "gain_a_per_v")
+    _VALUES = ("c_k_f", "r_k_ohm", "threshold_v", "gain_a_per_v", "offset_v")
     _NAMES = ("index", "a", "b", "signal", "feedback", "accumulator", "shape")
 
     def __post_init__(self) -> None:
         count = len(self.index)
+        if self.offset_v is None:
+            object.__setattr__(self, "offset_v", np.zeros(count))
         for column in self._VALUES:
             values = np.array(getattr(self, column), dtype=float)
             values.flags.writeable = False
@@ -217,6 +223,7 @@ class FeedbackCellArray:
             shape=self.shape[k],
             gain_a_per_v=float(self.gain_a_per_v[k]),
             comment=self.comments[k] if self.comments else "",
+            offset_v=float(self.offset_v[k]),  # type: ignore[index]
         )
 
 
@@ -402,14 +409,13 @@ class Behavioural:
 class AnalogCellArray:
     """Analog feedback cells on many edges (``circuit.analog_cell``): the node names and values of ``cells``, so
     every reader of a behavioural cell reads these the same way, plus what the macro-models need: each edge's
-    threshold-stage offset and gain, C_int, the analog settings and the threshold shape.
+    threshold-stage gain, C_int, the analog settings and the threshold shape.
 
     Per edge e the writer emits a multiplier (a, b -> s<e>), C_K (s<e> -> u<e>), R_K (u<e> -> 0), a threshold
     stage (u<e> -> g<e>), R_int (g<e> -> m<e>), C_int (m<e> -> w<e>) and an op-amp (m<e> -> w<e>).
     """
 
     cells: FeedbackCellArray
-    offsets_v: np.ndarray
     stage_gain: np.ndarray
     integrator_c_f: np.ndarray
     analog: AnalogCellConfig

@@ -3,7 +3,9 @@
 ``run_feasibility`` trains the network many times through the sweep machinery (``learning.sweep``, on Dask):
 a Monte Carlo over feedback-cell mismatch (every cell's R_K, C_K, threshold and accumulator gain off by a
 log-normal factor, ``trials`` seeded draws per sigma, the same data in every trial), a sweep over the
-conductance resolution and one over programming variability (``trials // 4`` seeds each, at least 4). It adds
+conductance resolution, one over programming variability (``trials // 4`` seeds each, at least 4) and one over
+the threshold offset (a normal per-edge offset of g(u - offset), sigma in units of the calibrated threshold,
+``trials // 4`` draws, at least 4). It adds
 what follows from the calibrated cell without simulation: the threshold against the kT/C noise of C_K, and
 the time per update from the protocol. ``report.md`` gathers the numbers, the curves and a verdict table
 ("learns to within ``tolerance`` x the ideal final/initial loss when ...").
@@ -17,6 +19,7 @@ analytic kT/C comparison, not as simulated noise sources.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +40,9 @@ SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
 BITS = (6, 8, 10, 12, 14, 16, 20, 32)
 """Conductance resolutions swept; 32 bits is the analog reference (its steps are far below any update)."""
 WRITE_NOISES = (0.0, 0.1, 0.3, 0.5, 1.0)
+OFFSETS_OF_THETA = (0.0, 0.1, 0.3, 1.0, 3.0)
+"""Threshold-offset spreads swept, in units of the smallest calibrated threshold (the report converts them to
+volts on its network)."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,20 @@ STUDIES = (
     Study(
         "write_noise", "write.write_noise", "learning.seed", WRITE_NOISES, "write noise (log-normal sigma)"
     ),
+    Study(
+        "offset",
+        "cell.spread_offset_v",
+        "cell.spread_seed",
+        OFFSETS_OF_THETA,
+        "threshold offset (sigma / theta)",
+    ),
 )
 
 
 def study_spec(base: RunConfig, study: Study, trials: int) -> SweepSpec:
-    """The sweep of one study on ``base``: ``trials`` mismatch draws, or max(4, trials // 4) seeds."""
-    repeats = trials if study.average_over == "cell.spread_seed" else max(4, trials // 4)
+    """The sweep of one study on ``base``: ``trials`` mismatch draws for the cell mismatch, else
+    max(4, trials // 4) seeds or offset draws."""
+    repeats = trials if study.name == "spread" else max(4, trials // 4)
     first = base.cell.spread_seed if study.average_over == "cell.spread_seed" else base.learning.seed
     return parse_spec(
         {
@@ -215,13 +229,17 @@ def run_feasibility(
     if not tolerance > 1:
         raise ConfigError(f"--tolerance must exceed 1, got {tolerance}", field="tolerance")
     if [s.name for s in studies] != [s.name for s in STUDIES]:
-        raise ConfigError("studies must be the spread, bits and write_noise studies, in that order")
+        raise ConfigError("studies must be the spread, bits, write_noise and offset studies, in that order")
     fingerprint = {
         "feasibility": to_dict(base),
         "trials": trials,
         "values": [list(s.values) for s in studies],
     }
     noise_rows = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
+    theta_v = min(r["threshold_v"] for r in noise_rows)
+    offset = studies[3]
+    in_volts = dataclasses.replace(offset, values=tuple(f * theta_v for f in offset.values))
+    studies = (*studies[:3], in_volts)
     with RunFolder(out, fingerprint, resume=resume) as folder:
         folder.write_csv("threshold_noise.csv", noise_rows)
         if progress:
@@ -251,6 +269,8 @@ def run_feasibility(
             "tolerated_cell_spread": found["spread"],
             "required_conductance_bits": found["bits"],
             "tolerated_write_noise": found["write_noise"],
+            "tolerated_offset_spread_v": found["offset"],
+            "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             "time_per_update_s": base.drive.period_s,
         }
@@ -267,8 +287,10 @@ def run_feasibility(
             update_bits_median=baseline.get("update_bits_median"),
             update_bits_p90=baseline.get("update_bits_p90"),
         )
+        shown = {s.title: curves[s.name] for s in studies[:3]}
+        shown[studies[3].title] = [(v / theta_v, *rest) for v, *rest in curves["offset"]]
         plot_feasibility(
-            {s.title: curves[s.name] for s in studies},
+            shown,
             {s.title: 1.0 for s in studies},
             tolerance,
             folder.file("feasibility.png"),
@@ -352,6 +374,9 @@ def _report(
         f"{_number(verdicts['update_bits_p90'])} (90 %) |",
         f"| tolerated write noise | {_bound(verdicts['tolerated_write_noise'], curves['write_noise'], 'sigma <=')} "
         "| mean-one log-normal factor on each written change |",
+        f"| tolerated threshold offset | {_bound(verdicts['tolerated_offset_spread_v'], curves['offset'], 'sigma <=')} "
+        f"V (theta = {_number(verdicts['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
+        "threshold comparison; CMOS comparators have 1-10 mV, auto-zeroed stages 1-10 uV |",
         "",
         f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}.",
         "",
@@ -384,6 +409,7 @@ def _report(
         ("spread", "Cell mismatch", "sigma"),
         ("bits", "Conductance resolution", "bits"),
         ("write_noise", "Write noise", "sigma"),
+        ("offset", "Threshold offset", "sigma (V)"),
     ):
         lines += [
             "",

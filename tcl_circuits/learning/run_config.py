@@ -161,7 +161,11 @@ class RunConfig(Checked):
                 "device model's",
                 field="conductance_bits" if self.write.conductance_bits is not None else "write_noise",
             )
-        spread = [name for name in FeedbackCellConfig.SPREAD_FIELDS if getattr(self.cell, name)]
+        spread = [
+            name
+            for name in (*FeedbackCellConfig.SPREAD_FIELDS, "threshold_offset_v", "spread_offset_v")
+            if getattr(self.cell, name)
+        ]
         if spread:
             raise ConfigError(
                 f"{spread[0]} (cell mismatch) applies to resistor networks' feedback cells", field=spread[0]

@@ -79,7 +79,7 @@ def test_the_analog_update_matches_the_behavioural_one_inside_the_window(ngspice
 def test_an_offset_beyond_the_threshold_makes_every_accumulator_drift(ngspice):
     spec, x, y, cell = _sample("lattice:3x3")
     theta_stage = float(cell.edge_thresholds_v(spec.edge_groups).max())  # K = 1/V
-    drifting = cell.replace(analog=cell.analog.replace(threshold_offset_v=3 * theta_stage))
+    drifting = cell.replace(threshold_offset_v=3 * theta_stage)
     circuit = _circuit(spec, x, y, drifting)
     w = ngspice.run(circuit).at(circuit.cells.accumulator, [-1])[:, 0]
     # g(u - vos) = -vos while u is quiet: the inverting integrator climbs on every edge

@@ -38,7 +38,7 @@ def _base():
 
 SMALL = tuple(
     dataclasses.replace(study, values=values)
-    for study, values in zip(feasibility.STUDIES, [(0.0, 0.8), (4, 32), (0.0, 0.5)], strict=True)
+    for study, values in zip(feasibility.STUDIES, [(0.0, 0.8), (4, 32), (0.0, 0.5), (0.0, 30.0)], strict=True)
 )
 
 
@@ -50,6 +50,11 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
     assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
     assert abs(verdicts["energy_check_rel_error"]) < 0.01
+    # an offset of 30 thresholds puts every edge past its threshold: learning does not survive it
+    assert verdicts["tolerated_offset_spread_v"] == 0.0
+    offset = list(csv.DictReader((out / "offset" / "aggregate.csv").read_text().splitlines()))
+    assert sorted(int(r["runs"]) for r in offset) == [4, 4]
+    assert float(offset[-1]["cell.spread_offset_v"]) == pytest.approx(30 * verdicts["smallest_threshold_v"])
     assert 0 < verdicts["energy_cells_per_update_j"] < verdicts["energy_per_update_j"]
     energy = {
         r["block"]: float(r["energy_j"])
@@ -70,6 +75,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Threshold against thermal noise",
         "## Energy per update by block (analog cell)",
         "## Cell mismatch",
+        "## Threshold offset",
         "## Not covered yet",
     ):
         assert heading in report

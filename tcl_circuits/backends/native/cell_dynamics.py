@@ -1,8 +1,9 @@
 """The feedback cell of every edge integrated exactly over a time grid: the native engine's per-edge work.
 
 Cell of one edge (the writer's ``FeedbackCell``): s = (v(a) - v(b))^2; series C_K / shunt R_K high-pass,
-du/dt = ds/dt - u/tau with tau = R_K C_K and u(0) = 0; threshold g(u) (hard: u where |u| >= theta, else 0;
-dead zone: sign(u) max(|u| - theta, 0)); accumulator dw/dt = -gain * g(u), w(0) = 0.
+du/dt = ds/dt - u/tau with tau = R_K C_K and u(0) = 0; threshold g(u - offset) (hard: x where |x| >= theta,
+else 0; dead zone: sign(x) max(|x| - theta, 0)); accumulator dw/dt = -gain * g(u - offset), w(0) = 0. The
+offset shifts u by a constant, so every closed form below holds for u - offset.
 
 With s linear on each step (first-order hold), everything is a closed form:
 - u(t + x) = u_inf + (u(t) - u_inf) e^{-x/tau}, u_inf = tau * slope, so u at the grid points is exact;
@@ -78,16 +79,16 @@ def threshold_step_integral(
 
 
 @numba.njit(cache=True)
-def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, feedback, accumulator):
+def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, offset_v, feedback, accumulator):
     edges, points = signal.shape
     for e in range(edges):
-        tau, theta, gain, dead = tau_s[e], theta_v[e], gain_s[e], dead_zone[e]
+        tau, theta, gain, dead, vos = tau_s[e], theta_v[e], gain_s[e], dead_zone[e], offset_v[e]
         s, u_row, w_row = signal[e], feedback[e], accumulator[e]
         u = 0.0
         w = 0.0
         u_row[0] = 0.0
         w_row[0] = 0.0
-        side = (1 if u >= theta else 0) - (1 if u <= -theta else 0)
+        side = (1 if u - vos >= theta else 0) - (1 if u - vos <= -theta else 0)
         h_last = -1.0
         rho = drive = 0.0
         for n in range(points - 1):
@@ -98,15 +99,15 @@ def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, feedback, accu
                 h_last = h
             ds = s[n + 1] - s[n]
             u_next = rho * u + drive * ds
-            side_next = (1 if u_next >= theta else 0) - (1 if u_next <= -theta else 0)
+            side_next = (1 if u_next - vos >= theta else 0) - (1 if u_next - vos <= -theta else 0)
             if side_next == side:
-                if side != 0:  # the whole step beyond the threshold
-                    area = tau * (ds - (u_next - u))
+                if side != 0:  # the whole step beyond the threshold: int (u - vos) = tau (ds - du) - vos h
+                    area = tau * (ds - (u_next - u)) - vos * h
                     if dead:
                         area -= side * theta * h
                     w -= gain * area
-            else:
-                w -= gain * _step_integral(u, tau * ds / h, h, tau, theta, dead)
+            else:  # u - vos has the same exponential form, shifted
+                w -= gain * _step_integral(u - vos, tau * ds / h - vos, h, tau, theta, dead)
             u, side = u_next, side_next
             u_row[n + 1] = u
             w_row[n + 1] = w
@@ -121,6 +122,7 @@ def integrate_cells(
     dead_zone: np.ndarray,
     feedback: np.ndarray | None = None,
     accumulator: np.ndarray | None = None,
+    offset_v: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """u and v(w) of every cell at the grid points, from s at the grid points.
 
@@ -131,6 +133,7 @@ def integrate_cells(
     tau_s, theta_v, gain : (E,) R_K C_K (s), threshold (V), accumulator gain (A/V on 1 F, i.e. 1/s).
     dead_zone : (E,) bool, dead-zone threshold where True, hard threshold elsewhere.
     feedback, accumulator : optional (E, T) float arrays to fill (C-contiguous).
+    offset_v : (E,) or scalar offset of the threshold comparison, V: g(u - offset).
 
     Returns
     -------
@@ -143,11 +146,12 @@ def integrate_cells(
     if points == 0:
         return feedback, accumulator
     columns = [
-        np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float) for a in (tau_s, theta_v, gain)
+        np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float)
+        for a in (tau_s, theta_v, gain, offset_v)
     ]
     dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
     steps = np.ascontiguousarray(step_s, dtype=float)
     if steps.shape != (points - 1,):
         raise SimulationError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
-    _integrate(signal, steps, columns[0], columns[1], columns[2], dead, feedback, accumulator)
+    _integrate(signal, steps, columns[0], columns[1], columns[2], dead, columns[3], feedback, accumulator)
     return feedback, accumulator

@@ -197,6 +197,7 @@ class NativeBackend:
                     parsed.theta_v[pick],
                     parsed.gain[pick],
                     parsed.dead_zone[pick],
+                    offset_v=parsed.offset_v[pick],
                     feedback=feedback,
                     accumulator=accumulator,
                 )

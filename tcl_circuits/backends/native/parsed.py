@@ -290,6 +290,7 @@ class ParsedCircuit:
         "theta_v",
         "gain",
         "dead_zone",
+        "offset_v",
         "cell_class",
     )
 
@@ -323,6 +324,7 @@ class ParsedCircuit:
         self.tau_s = r_k * _checked(cells.c_k_f, label, "C_K", positive=True)
         self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
         self.gain = _checked(cells.gain_a_per_v, label, "gain")
+        self.offset_v = _checked(cells.offset_v, label, "offset")
         hard, dead = ThresholdShape.HARD, ThresholdShape.DEAD_ZONE
         self.dead_zone = np.array([shape is dead for shape in cells.shape], dtype=bool)
         unknown = [shape for shape in cells.shape if shape is not hard and shape is not dead]
@@ -330,7 +332,7 @@ class ParsedCircuit:
             raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
         # cells with equal parameters share a class (the engine integrates equal cells once)
         self.cell_class = np.zeros(len(cells), dtype=np.int64)
-        for column in (self.tau_s, self.theta_v, self.gain, self.dead_zone):
+        for column in (self.tau_s, self.theta_v, self.gain, self.dead_zone, self.offset_v):
             if column.size and not np.all(column == column[0]):
                 _, code = np.unique(column, return_inverse=True)
                 self.cell_class = self.cell_class * (int(code.max()) + 1) + code

@@ -204,24 +204,30 @@ def test_threshold_step_integral_matches_quadrature(dead_zone):
     assert exact[0] == 0.0
 
 
+@pytest.mark.parametrize("offset_of_theta", [0.0, 0.7])
 @pytest.mark.parametrize("theta_v", [2e-4, 2e-3])  # most steps outside the band, few
-def test_whole_step_shortcut_equals_the_general_step_integral(theta_v):
+def test_whole_step_shortcut_equals_the_general_step_integral(theta_v, offset_of_theta):
     """A step with both ends past the threshold is integrated by charge balance; one that straddles it by
-    the crossing time. Both must equal the general closed form on every step."""
+    the crossing time. Both must equal the general closed form on every step, for g(u - offset) too."""
     rng = np.random.default_rng(3)
     t = np.linspace(0, 1e-4, 41)
     signal = np.cumsum(rng.normal(size=(30, 41)), axis=1) * 1e-3
     tau, theta, gain = np.full(30, 5e-6), np.full(30, theta_v), np.linspace(1.0, 3.0, 30)
     dead = np.arange(30) % 2 == 0
     steps = np.diff(t)
-    u, w = integrate_cells(signal, steps, tau, theta, gain, dead)
+    offset = offset_of_theta * theta_v * rng.normal(size=30)
+    u, w = integrate_cells(signal, steps, tau, theta, gain, dead, offset_v=offset)
     area = -np.diff(w, axis=1) / gain[:, None]
     e, k = np.indices(area.shape).reshape(2, -1)
     slope = (signal[e, k + 1] - signal[e, k]) / steps[k]
-    general = threshold_step_integral(u[e, k], tau[e] * slope, steps[k], tau[e], theta[e], dead[e])
+    shifted = u[e, k] - offset[e], tau[e] * slope - offset[e]
+    general = threshold_step_integral(*shifted, steps[k], tau[e], theta[e], dead[e])
     np.testing.assert_allclose(area[e, k], general, rtol=1e-9, atol=1e-14 * 1e-6)
     outside = np.count_nonzero(area) / area.size
-    assert outside > 0.2 if theta_v < 1e-3 else 0 < outside < 0.1
+    if offset_of_theta:  # an offset moves some edges' quiet u past the threshold
+        assert np.count_nonzero(area[np.abs(offset) > theta_v]) > 0
+    else:
+        assert outside > 0.2 if theta_v < 1e-3 else 0 < outside < 0.1
 
 
 # --- the cycle: convergence and TCL behaviour ----------------------------------------------------------

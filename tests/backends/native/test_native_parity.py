@@ -9,6 +9,7 @@ from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
 from tcl_circuits.learning.rules import calibrate_cell, calibrate_threshold_v
 from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.spice.writer import write_netlist
 
 pytestmark = pytest.mark.ngspice
 
@@ -210,3 +211,20 @@ def test_mismatched_cells_agree_with_ngspice_and_change_the_update(ngspice):
         assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
         updates[name] = reference
     assert 0.05 < _relative(updates["spread"], updates["nominal"]) < 1.0
+
+
+def test_threshold_offsets_agree_with_ngspice_and_shift_the_update(ngspice):
+    """A per-edge offset of the threshold comparison, g(u - offset), in both engines; a third of theta changes
+    the update, as the bottom of the window moves."""
+    task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    drive = SawtoothConfig()
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
+    nominal = FeedbackCellConfig(threshold_v=theta)
+    shifted = nominal.replace(spread_offset_v=theta / 3, spread_seed=5)
+    circuit = compile_tcl(spec, drive=drive, cell=shifted, inputs_v=x, targets_v=y)
+    assert "(v(u0)-" in write_netlist(circuit)
+    reference = _accumulators(ngspice.run(circuit), circuit)
+    assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
+    plain = compile_tcl(spec, drive=drive, cell=nominal, inputs_v=x, targets_v=y)
+    assert 0.02 < _relative(reference, _accumulators(ngspice.run(plain), plain)) < 1.0
