@@ -438,6 +438,14 @@ class FeedbackCellConfig(Checked):
     spread_seed: int = param(
         0, help="seed of the mismatch draw (one Monte Carlo trial per seed)", minimum=0, maximum=SEED_MAX
     )
+    noise_temperature_k: float = param(
+        0.0,
+        unit="K",
+        help="thermal noise of every R_K (4kT/R_K, kT/C_K on u) at this temperature, the same seeded samples in "
+        "both engines (0: noiseless)",
+        minimum=0,
+        maximum=1e5,
+    )
 
     SPREAD_FIELDS = ("spread_r_k", "spread_c_k", "spread_threshold", "spread_gain")
 

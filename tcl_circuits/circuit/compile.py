@@ -16,9 +16,11 @@ import numpy as np
 from tcl_circuits.circuit.analog_cell import analog_cells, supply_sources
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
+    NOISE_SAMPLES_PER_TAU_K,
     Amplifier,
     AnalogCellArray,
     Capacitor,
+    CellNoise,
     Circuit,
     Clamp,
     DcSweep,
@@ -229,6 +231,31 @@ def _analog_cells(spec: NetworkSpec, cell: FeedbackCellConfig, drive: SawtoothCo
     return analog_cells(cells, cell, drive, cell.edge_thresholds_v(spec.edge_groups))
 
 
+MAX_NOISE_SAMPLES = 50_000_000
+"""Most noise samples one cycle may draw (cells x knots): 400 MB of doubles."""
+
+
+def _cell_noise(
+    cells: FeedbackCellArray, cell: FeedbackCellConfig, drive: SawtoothConfig, seed: tuple[int, ...]
+) -> CellNoise:
+    step = cell.tau_k_s / NOISE_SAMPLES_PER_TAU_K
+    noise = CellNoise(
+        nodes=cells.feedback,
+        r_k_ohm=cells.r_k_ohm,
+        temperature_k=cell.noise_temperature_k,
+        step_s=step,
+        stop_s=drive.period_s,
+        seed=tuple(int(k) for k in seed),
+    )
+    if len(cells) * noise.knots > MAX_NOISE_SAMPLES:
+        raise ConfigError(
+            f"cell noise would draw {len(cells):,} x {noise.knots:,} samples per cycle, over {MAX_NOISE_SAMPLES:,}: "
+            "use a smaller network or a shorter cycle",
+            field="noise_temperature_k",
+        )
+    return noise
+
+
 def _thresholds_text(cell: FeedbackCellConfig) -> str:
     if cell.group_thresholds_v:
         return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in cell.group_thresholds_v)
@@ -245,8 +272,13 @@ def compile_tcl(
     targets_v: np.ndarray | None = None,
     title: str = "tcl_circuits TCL cycle",
     measure_accumulators: bool = False,
+    noise_seed: tuple[int, ...] = (0,),
 ) -> Circuit:
     """One sawtooth cycle of the network with a feedback cell on every edge (a transient analysis).
+
+    With ``cell.noise_temperature_k`` every R_K gets its thermal noise current (``CellNoise``), drawn from
+    ``noise_seed`` (a run passes its seed and the sample's index, so every cycle draws anew and a resumed run
+    draws the same).
 
     With ``measure_accumulators`` the deck also prints every accumulator's final value when run standalone
     (``ngspice -b deck.cir``): ``acc<e>``.
@@ -269,6 +301,8 @@ def compile_tcl(
         elements.append(cells)
     if sim.node_capacitance_f > 0:
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
+    if cell.noise_temperature_k > 0:
+        elements.append(_cell_noise(cells, cell, drive, noise_seed))
     theta = cell.edge_thresholds_v(spec.edge_groups)
     lo, hi = (
         float(theta.min()) * drive.tau_rise_s / cell.tau_k_s,

@@ -405,6 +405,40 @@ class Behavioural:
     comment: str = ""
 
 
+BOLTZMANN_J_PER_K = 1.380649e-23
+NOISE_SAMPLES_PER_TAU_K = 10
+"""Noise samples per tau_K: the sampled white noise then covers R_K C_K's band well (u's variance within a
+few % of kT/C_K, tested)."""
+
+
+@dataclass(frozen=True, eq=False)
+class CellNoise:
+    """Thermal noise of each cell's R_K: a current into its feedback node (in parallel with R_K), white samples
+    of rms sqrt(2 k T / (R_K step_s)) every ``step_s`` (one-sided 4kT/R_K over the band 1/(2 step_s)), linear
+    between them as ngspice's trnoise, from the seeded stream ``seed``. ``samples`` gives the same values to
+    every engine, so ngspice and the native engine simulate the same noise."""
+
+    nodes: tuple[str, ...]
+    r_k_ohm: np.ndarray
+    temperature_k: float
+    step_s: float
+    stop_s: float
+    seed: tuple[int, ...]
+
+    @property
+    def knots(self) -> int:
+        return int(np.floor(self.stop_s / self.step_s * (1 + 1e-12))) + 1
+
+    @property
+    def rms_a(self) -> np.ndarray:
+        return np.sqrt(2 * BOLTZMANN_J_PER_K * self.temperature_k / (self.r_k_ohm * self.step_s))
+
+    def samples(self) -> np.ndarray:
+        """(cells, knots) noise currents, amperes, at times k * step_s."""
+        z = np.random.default_rng(list(self.seed)).standard_normal((len(self.nodes), self.knots))
+        return z * self.rms_a[:, None]
+
+
 @dataclass(frozen=True, eq=False)
 class AnalogCellArray:
     """Analog feedback cells on many edges (``circuit.analog_cell``): the node names and values of ``cells``, so
@@ -449,6 +483,7 @@ Element = (
     | Instance
     | Behavioural
     | AnalogCellArray
+    | CellNoise
     | Diode
     | Amplifier
 )

@@ -148,6 +148,9 @@ class ResistorLearner:
                 self.window.observe_error(float(np.sqrt(np.mean((outputs - ys) ** 2))))
                 self.rule.cell = self.cell.with_threshold_scaled(self.window.theta_v / self.cell.theta_v)
                 self.rule.drive = self.config.drive.replace(beta_max=self.window.beta_max)
+            for rule in (self.rule, self.reference):
+                if isinstance(rule, TclRule):  # cell noise: a draw of its own per sample, the same on resume
+                    rule.noise_seed = (self.config.learning.seed, self.samples_seen)
             step = self.rule.update(self.spec, xs, ys)
             if isinstance(self.rule, TclRule) and self.window.active:
                 step.info.update(threshold_v=self.window.theta_v, beta_max=self.window.beta_max)

@@ -87,9 +87,19 @@ class TclRule:
     sim: SimulatorConfig
     learning_rate_s2_per_v2: float
     kind: RuleKind = RuleKind.TCL
+    noise_seed: tuple[int, ...] = (0,)
+    """Seed of the cell noise of the next cycle (the learner sets it per sample)."""
 
     def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
-        circuit = compile_tcl(spec, drive=self.drive, cell=self.cell, sim=self.sim, inputs_v=x, targets_v=y)
+        circuit = compile_tcl(
+            spec,
+            drive=self.drive,
+            cell=self.cell,
+            sim=self.sim,
+            inputs_v=x,
+            targets_v=y,
+            noise_seed=self.noise_seed,
+        )
         result = self.backend.run(circuit)
         t = result.axis
         cells = circuit.cells

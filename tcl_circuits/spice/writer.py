@@ -12,6 +12,7 @@ from tcl_circuits.circuit.ir import (
     AnalogCellArray,
     Behavioural,
     Capacitor,
+    CellNoise,
     Circuit,
     Clamp,
     DcSweep,
@@ -54,6 +55,8 @@ def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str
 def _lines_for(element: Element) -> list[str]:
     if isinstance(element, ResistorArray | FeedbackCellArray):
         return [line for single in element for line in _lines_for(single)]
+    if isinstance(element, CellNoise):
+        return _noise_lines(element)
     if isinstance(element, AnalogCellArray):
         comments = element.cells.comments
         return [
@@ -126,6 +129,18 @@ def _lines_for(element: Element) -> list[str]:
         )
     else:
         raise NetlistError(f"no SPICE form for element {element!r}")
+    return lines
+
+
+def _noise_lines(noise: CellNoise) -> list[str]:
+    """One PWL current source per cell into its feedback node, 8 knots a line."""
+    times = [time_point(k * noise.step_s) for k in range(noise.knots)]
+    lines = [comment(f"thermal noise of R_K at {noise.temperature_k:g} K, a sample every {noise.step_s:g} s")]
+    for e, (node, currents) in enumerate(zip(noise.nodes, noise.samples(), strict=True)):
+        points = [f"{t} {number(i)}" for t, i in zip(times, currents, strict=True)]
+        lines.append(f"in{e} 0 {name(node)} PWL({' '.join(points[:8])}")
+        lines += [f"+ {' '.join(points[k : k + 8])}" for k in range(8, len(points), 8)]
+        lines[-1] += ")"
     return lines
 
 

@@ -50,6 +50,13 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
     assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
     assert abs(verdicts["energy_check_rel_error"]) < 0.01
+    noise = {
+        float(r["temperature_k"]): r for r in csv.DictReader((out / "noise.csv").read_text().splitlines())
+    }
+    assert sorted(noise) == [75.0, 300.0, 1200.0]
+    errors = [float(noise[t]["rel_error_mean"]) for t in sorted(noise)]
+    assert 0 < errors[0] < errors[2]  # hotter, noisier updates
+    assert verdicts["noise_300k_cosine"] == pytest.approx(float(noise[300.0]["cosine_mean"]))
     # an offset of 30 thresholds puts every edge past its threshold: learning does not survive it
     assert verdicts["tolerated_offset_spread_v"] == 0.0
     offset = list(csv.DictReader((out / "offset" / "aggregate.csv").read_text().splitlines()))
@@ -74,6 +81,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Verdicts",
         "## Threshold against thermal noise",
         "## Energy per update by block (analog cell)",
+        "## Thermal noise of R_K, simulated",
         "## Cell mismatch",
         "## Threshold offset",
         "## Not covered yet",

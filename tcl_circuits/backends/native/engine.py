@@ -35,7 +35,7 @@ import numpy as np
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
-from tcl_circuits.backends.native.cell_dynamics import integrate_cells
+from tcl_circuits.backends.native.cell_dynamics import integrate_cells, integrate_noisy_cells
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
 from tcl_circuits.backends.native.parsed import ParsedCircuit, finite_value
 from tcl_circuits.blas import single_blas_thread
@@ -181,7 +181,9 @@ class NativeBackend:
         # one row per distinct cell: each cell's samples are contiguous for the integration along time
         ends_a, ends_b = position[parsed.cell_a], position[parsed.cell_b]
         network_done = time.perf_counter()
-        kept, shared = _distinct_cells(parsed, topology, driven_v, ends_a, ends_b)
+        noise = parsed.noise if isinstance(analysis, Transient) else None
+        # every cell draws its own noise: none equals another
+        kept, shared = (None, None) if noise else _distinct_cells(parsed, topology, driven_v, ends_a, ends_b)
         stored = edges if kept is None else kept.size
         signal, feedback, accumulator = (
             self._buffer(name, (stored, points)) for name in ("signal", "feedback", "accumulator")
@@ -189,7 +191,22 @@ class NativeBackend:
         if edges:
             pick = slice(None) if kept is None else kept
             squared_drops(voltages, ends_a[pick], ends_b[pick], out=signal)
-            if isinstance(analysis, Transient):
+            if noise is not None:
+                integrate_noisy_cells(
+                    signal,
+                    step,
+                    parsed.tau_s,
+                    parsed.theta_v,
+                    parsed.gain,
+                    parsed.dead_zone,
+                    parsed.offset_v,
+                    parsed.c_k_f,
+                    noise.samples(),
+                    noise.step_s,
+                    feedback=feedback,
+                    accumulator=accumulator,
+                )
+            elif isinstance(analysis, Transient):
                 integrate_cells(
                     signal,
                     step,

@@ -12,6 +12,7 @@ import numpy as np
 from tcl_circuits.circuit.ir import (
     Amplifier,
     Capacitor,
+    CellNoise,
     Circuit,
     Clamp,
     Diode,
@@ -66,6 +67,7 @@ def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
 
 
 _SUPPORTED = (
+    CellNoise,
     Resistor,
     ResistorArray,
     Capacitor,
@@ -104,6 +106,8 @@ class ParsedCircuit:
     amplified: list[tuple[str, int, float]]
     node_ref: dict[str, tuple[int, float]]
 
+    noise: CellNoise | None
+
     def __init__(self, circuit: Circuit, previous: ParsedCircuit | None = None) -> None:
         for element in circuit.elements:
             if not isinstance(element, _SUPPORTED):
@@ -113,6 +117,12 @@ class ParsedCircuit:
                     "supports resistors, capacitors to ground, VoltageSource (to ground), Clamp, diodes, "
                     "amplifiers and feedback cells"
                 )
+        noises = circuit.of_type(CellNoise)
+        if len(noises) > 1 or (noises and noises[0].nodes != circuit.cells.feedback):
+            raise SimulationError(
+                "cell noise must be one CellNoise on the feedback nodes of the circuit's cells"
+            )
+        self.noise = noises[0] if noises else None
         sources, clamps = list(circuit.of_type(VoltageSource)), list(circuit.of_type(Clamp))
         for source in sources:
             if source.neg != "0" or source.pos == "0":
@@ -291,6 +301,7 @@ class ParsedCircuit:
         "gain",
         "dead_zone",
         "offset_v",
+        "c_k_f",
         "cell_class",
     )
 
@@ -321,7 +332,8 @@ class ParsedCircuit:
                 seen.add(name)
         label = _cell_label(cells)
         r_k = _checked(cells.r_k_ohm, label, "R_K", positive=True)
-        self.tau_s = r_k * _checked(cells.c_k_f, label, "C_K", positive=True)
+        self.c_k_f = _checked(cells.c_k_f, label, "C_K", positive=True)
+        self.tau_s = r_k * self.c_k_f
         self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
         self.gain = _checked(cells.gain_a_per_v, label, "gain")
         self.offset_v = _checked(cells.offset_v, label, "offset")

@@ -487,3 +487,27 @@ def test_the_grid_cap_is_chosen_by_the_network_and_drns_need_few_points():
         targets_v=task.y_train[0],
     )
     assert auto.run(linear).axis.size == 1 + 20 + 200
+
+
+def test_cell_noise_puts_kt_over_c_on_u_and_repeats_with_its_seed():
+    """With no signal, u is R_K's thermal noise through C_K: variance kT/C_K (the sampled band takes a few
+    per cent off); the same seed draws the same noise, another seed other noise."""
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.network.builders import build
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    drive = SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=9e-4)
+    cell = FeedbackCellConfig(tau_k_s=5e-7, threshold_v=1.0, noise_temperature_k=300.0)
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+
+    def feedback(seed):
+        circuit = compile_tcl(
+            spec, drive=drive, cell=cell, inputs_v=zeros[0], targets_v=zeros[1], noise_seed=seed
+        )
+        result = NativeBackend().run(circuit)
+        return result.rows(circuit.cells.feedback)[:, result.axis > 10 * cell.tau_k_s]
+
+    u = feedback((3,))
+    assert u.std() == pytest.approx(np.sqrt(1.380649e-23 * 300 / cell.c_k_f), rel=0.08)
+    np.testing.assert_array_equal(u, feedback((3,)))
+    assert not np.allclose(u, feedback((4,)))

@@ -9,6 +9,8 @@ from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
 from tcl_circuits.learning.rules import calibrate_cell, calibrate_threshold_v
 from tcl_circuits.learning.tasks import teacher_task
+from tcl_circuits.network import from_graph
+from tcl_circuits.network.builders import build
 from tcl_circuits.spice.writer import write_netlist
 
 pytestmark = pytest.mark.ngspice
@@ -228,3 +230,25 @@ def test_threshold_offsets_agree_with_ngspice_and_shift_the_update(ngspice):
     assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
     plain = compile_tcl(spec, drive=drive, cell=nominal, inputs_v=x, targets_v=y)
     assert 0.02 < _relative(reference, _accumulators(ngspice.run(plain), plain)) < 1.0
+
+
+def test_cell_noise_is_the_same_in_both_engines():
+    """R_K's thermal noise as seeded PWL currents: ngspice and the native engine see the same samples, so they
+    agree on the noisy update; here hot enough (30,000 K) that the noise is a third of the threshold."""
+    from tcl_circuits.backends.ngspice import NgspiceBackend
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    drive = SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=1e-4)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, len(spec.input_nodes)), rng.uniform(-0.3, 0.3, len(spec.output_nodes))
+    base = FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=2.0)
+    cell = calibrate_cell(base, spec, x[None], y[None], drive).replace(noise_temperature_k=3e4)
+    noisy = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, noise_seed=(7,))
+    assert "in0 0 u0 PWL(" in write_netlist(noisy)
+    with NgspiceBackend(timeout_s=300) as ngspice:
+        reference = _accumulators(ngspice.run(noisy), noisy)
+    assert _relative(_accumulators(NativeBackend().run(noisy), noisy), reference) <= 0.05
+    quiet = compile_tcl(
+        spec, drive=drive, cell=cell.replace(noise_temperature_k=0.0), inputs_v=x, targets_v=y
+    )
+    assert _relative(reference, _accumulators(NativeBackend().run(quiet), quiet)) > 0.01
