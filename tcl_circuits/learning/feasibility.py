@@ -243,7 +243,8 @@ def run_feasibility(
     offset = studies[3]
     in_volts = dataclasses.replace(offset, values=tuple(f * theta_v for f in offset.values))
     studies = (*studies[:3], in_volts)
-    with RunFolder(out, fingerprint, resume=resume) as folder:
+    defaults = {**fingerprint, "feasibility": to_dict(RunConfig())}
+    with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
         folder.write_csv("threshold_noise.csv", noise_rows)
         if progress:
             print("energy by block: one cycle with the analog cell in ngspice")

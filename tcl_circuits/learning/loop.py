@@ -127,7 +127,11 @@ def train(
     n_train = len(task.x_train)
     learning = config.learning
     started = time.perf_counter()
-    with RunFolder(out_dir, fingerprint(config, task), resume=resume) as folder, single_blas_thread():
+    defaults = fingerprint(RunConfig(), task)
+    with (
+        RunFolder(out_dir, fingerprint(config, task), resume=resume, defaults=defaults) as folder,
+        single_blas_thread(),
+    ):
         learner = make_learner(task, config, backend)
         try:
             if folder.resuming:

@@ -61,12 +61,17 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted keys at which two JSON values differ, with both values (for error messages)."""
+def differences(old: Any, new: Any, prefix: str = "", defaults: Any = None) -> list[str]:
+    """Dotted keys at which two JSON values differ, with both values (for error messages). A key that ``old``
+    lacks and ``new`` holds at its value in ``defaults`` (the same shape) is a setting added since ``old`` was
+    written, at its default: not a difference."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
+        known = defaults if isinstance(defaults, dict) else {}
         for key in sorted(set(old) | set(new)):
-            out += differences(old.get(key), new.get(key), f"{prefix}{key}.")
+            if key not in old and key in known and new.get(key) == known[key]:
+                continue
+            out += differences(old.get(key), new.get(key), f"{prefix}{key}.", known.get(key))
         return out
     if old != new:
         return [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
@@ -144,10 +149,18 @@ class RunFolder:
     path : the folder (``--out``).
     fingerprint : what identifies the run: {"config": ..., "data_sha256": ..., "code_version": ...}.
     resume : continue the run found in the folder (a fresh start when the folder is new or empty).
+    defaults : the fingerprint of the default settings, same shape: a run written before a setting existed
+        resumes when the setting is at its default.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fingerprint: dict, *, resume: bool, flag: str = "--out"
+        self,
+        path: str | os.PathLike[str],
+        fingerprint: dict,
+        *,
+        resume: bool,
+        flag: str = "--out",
+        defaults: dict | None = None,
     ) -> None:
         if not os.fspath(path).strip():
             raise ConfigError(f"{flag} must name a folder, got an empty path")
@@ -156,6 +169,7 @@ class RunFolder:
         _check_path(self.path, flag)
         self.fingerprint = jsonable(fingerprint)
         self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
+        self.defaults = jsonable(defaults) if defaults is not None else None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock_handle = open(self.path / LOCK, "a+")  # noqa: SIM115 - held for the run's life
@@ -191,7 +205,7 @@ class RunFolder:
                 stored = json.loads(marker.read_text())
             except (OSError, ValueError) as error:
                 raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
-            changed = differences(stored.get("fingerprint"), self.fingerprint)
+            changed = differences(stored.get("fingerprint"), self.fingerprint, defaults=self.defaults)
             if changed:
                 shown = "; ".join(changed[:4]) + (
                     f"; and {len(changed) - 4} more" if len(changed) > 4 else ""
@@ -204,6 +218,9 @@ class RunFolder:
                 raise ConfigError(
                     f"{self.flag} {self.path} already holds this run; add --resume to continue it, or choose a new folder"
                 )
+            # the same run, perhaps written before settings were added at their defaults: it keeps its identity
+            self.fingerprint = stored["fingerprint"]
+            self.fingerprint_sha256 = stored.get("fingerprint_sha256", sha256(dumps(self.fingerprint)))
             return (self.path / CHECKPOINT).exists()
         others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
         if others:

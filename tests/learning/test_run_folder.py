@@ -178,3 +178,19 @@ def test_files_are_replaced_atomically_without_shared_temporaries(tmp_path):
     assert (tmp_path / "a.json").read_text() == "2"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary left behind
     assert not np.any([name.endswith(".tmp") for name in os.listdir(tmp_path)])
+
+
+def test_a_run_from_before_a_setting_existed_resumes_while_the_setting_is_at_its_default(tmp_path):
+    old = {"config": {"lr": 1.0}}
+    with RunFolder(tmp_path / "run", old, resume=False) as folder:
+        folder.start_records()
+        folder.save_checkpoint({"position": 3})
+    defaults = {"config": {"lr": 2.0, "noise": 0.0}}
+    with RunFolder(
+        tmp_path / "run", {"config": {"lr": 1.0, "noise": 0.0}}, resume=True, defaults=defaults
+    ) as f:
+        assert f.resuming and f.load_checkpoint()["position"] == 3  # it keeps the run's own identity
+    with pytest.raises(ConfigError, match=r"noise: None -> 0.5"):
+        RunFolder(tmp_path / "run", {"config": {"lr": 1.0, "noise": 0.5}}, resume=True, defaults=defaults)
+    with pytest.raises(ConfigError, match=r"lr: 1.0 -> 2.0"):
+        RunFolder(tmp_path / "run", {"config": {"lr": 2.0, "noise": 0.0}}, resume=True, defaults=defaults)
