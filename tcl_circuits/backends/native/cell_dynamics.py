@@ -139,22 +139,28 @@ def integrate_cells(
     -------
     (feedback, accumulator), (E, T) each: u in V and v(w) in V.
     """
+    signal, steps, columns, dead, feedback, accumulator = _prepared(
+        signal, step_s, (tau_s, theta_v, gain, offset_v), dead_zone, feedback, accumulator
+    )
+    if signal.shape[1]:
+        tau, theta, gain_s, offset = columns
+        _integrate(signal, steps, tau, theta, gain_s, dead, offset, feedback, accumulator)
+    return feedback, accumulator
+
+
+def _prepared(signal, step_s, per_edge, dead_zone, feedback, accumulator):
+    """The integrators' inputs as contiguous arrays (``per_edge`` broadcast to one value per cell) and their
+    output buffers."""
     signal = np.ascontiguousarray(signal, dtype=float)
     edges, points = signal.shape
     feedback = np.empty((edges, points)) if feedback is None else feedback
     accumulator = np.empty((edges, points)) if accumulator is None else accumulator
-    if points == 0:
-        return feedback, accumulator
-    columns = [
-        np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float)
-        for a in (tau_s, theta_v, gain, offset_v)
-    ]
+    columns = [np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float) for a in per_edge]
     dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
     steps = np.ascontiguousarray(step_s, dtype=float)
-    if steps.shape != (points - 1,):
+    if points and steps.shape != (points - 1,):
         raise SimulationError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
-    _integrate(signal, steps, columns[0], columns[1], columns[2], dead, columns[3], feedback, accumulator)
-    return feedback, accumulator
+    return signal, steps, columns, dead, feedback, accumulator
 
 
 @numba.njit(cache=True)
@@ -234,18 +240,12 @@ def integrate_noisy_cells(
     times k * noise_step_s, linear between. Between knots both s and the noise are linear, so u is exact,
     du/dt = ds/dt + i_n / C_K - u / tau; the threshold integral is the trapezoid on those sub-steps
     (noise_step_s = tau_k / 10), which misplaces a hard threshold's jump by at most one sub-step."""
-    signal = np.ascontiguousarray(signal, dtype=float)
+    signal, steps, columns, dead, feedback, accumulator = _prepared(
+        signal, step_s, (tau_s, theta_v, gain, offset_v, c_k_f), dead_zone, feedback, accumulator
+    )
     edges, points = signal.shape
-    feedback = np.empty((edges, points)) if feedback is None else feedback
-    accumulator = np.empty((edges, points)) if accumulator is None else accumulator
     if points == 0:
         return feedback, accumulator
-    columns = [
-        np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float)
-        for a in (tau_s, theta_v, gain, offset_v, c_k_f)
-    ]
-    dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
-    steps = np.ascontiguousarray(step_s, dtype=float)
     noise = np.ascontiguousarray(noise_a, dtype=float)
     if (
         noise.shape[0] != edges
