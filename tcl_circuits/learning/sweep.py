@@ -269,7 +269,8 @@ def run_sweep(
         raise ConfigError(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}", field="metric")
     if not 1 <= workers <= 256:
         raise ConfigError(f"--workers must be from 1 to 256, got {workers}", field="workers")
-    with RunFolder(out, spec.fingerprint(), resume=resume) as folder:
+    defaults = {**spec.fingerprint(), "base": to_dict(RunConfig())}  # settings added since, at their defaults
+    with RunFolder(out, spec.fingerprint(), resume=resume, defaults=defaults) as folder:
         folder.write_json(
             "sweep.json", {"base": spec.base, "axes": spec.axes, "points": spec.fingerprint()["points"]}
         )
