@@ -376,8 +376,8 @@ def _report(
         "|---|---|---|",
         f"| time per update | {_number(verdicts['time_per_update_s'])} s | one sawtooth period (tau_rise + tau_fall) |",
         f"| energy per update, analog cell | {_number(verdicts['energy_per_update_j'])} J, of which the cells "
-        f"{_number(verdicts['energy_cells_per_update_j'])} J | one cycle in ngspice, by block below; the sources "
-        f"delivered {_number(100 * verdicts['energy_check_rel_error'], '+.2g')} % of that |",
+        f"{_number(verdicts['energy_cells_per_update_j'])} J | one cycle in ngspice, by block below; what the "
+        f"sources delivered differs by {_number(100 * verdicts['energy_check_rel_error'], '+.2g')} % |",
         f"| energy per update, network + R_K (behavioural cell) | "
         f"{_number(verdicts['energy_network_per_update_j'])} J + "
         f"{_number(verdicts['energy_feedback_per_update_j'])} J | mean over the ideal run |",
