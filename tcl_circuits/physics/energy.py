@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # types only: physics sits below the backends
     from tcl_circuits.backends.base import SimResult
 from tcl_circuits.circuit.analog_cell import SUPPLY_SOURCES
 from tcl_circuits.circuit.ir import AnalogCellArray, Circuit, VoltageSource
+from tcl_circuits.errors import SimulationError
 from tcl_circuits.physics.drops import squared_drops
 
 
@@ -154,7 +155,10 @@ def source_energy_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
     for source in circuit.of_type(VoltageSource):
         current = result.vectors.get(f"{source.name}#branch")
         if current is None:
-            raise KeyError(f"the simulation returned no branch current for source {source.name!r}")
+            raise SimulationError(
+                f"the simulation returned no branch current for source {source.name!r} (ngspice does; the native "
+                "engine does not)"
+            )
         drop = result.v(source.pos) - result.v(source.neg)
         out[source.name] = energy_j(-drop * current, result.axis)
     return out

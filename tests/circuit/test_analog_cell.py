@@ -110,3 +110,15 @@ def test_the_analog_cell_runs_in_ngspice_and_the_native_engine_refuses_it():
     with pytest.raises(ConfigError, match="ngspice only") as caught:
         RunConfig(cell=cell, backend=BackendKind.NATIVE)
     assert caught.value.field == "backend"
+
+
+def test_the_sources_side_of_the_books_needs_branch_currents():
+    from tcl_circuits.backends.native.engine import NativeBackend
+    from tcl_circuits.errors import SimulationError
+
+    spec, x, y, cell = _sample("lattice:3x3")
+    circuit = _circuit(spec, x, y, cell.replace(kind=CellKind.BEHAVIOURAL))
+    result = NativeBackend().run(circuit)
+    assert set(energy_bill_j(circuit, result)) == {"network", "clamp", "feedback_rk"}
+    with pytest.raises(SimulationError, match="no branch current"):
+        source_energy_j(circuit, result)
