@@ -438,6 +438,13 @@ class FeedbackCellConfig(Checked):
     spread_seed: int = param(
         0, help="seed of the mismatch draw (one Monte Carlo trial per seed)", minimum=0, maximum=SEED_MAX
     )
+    spread_clamp: float = param(
+        0.0,
+        help="mismatch: log-normal sigma of each output's clamp conductance G_c (the controller converts with the "
+        "nominal G_c)",
+        minimum=0,
+        maximum=1,
+    )
     noise_temperature_k: float = param(
         0.0,
         unit="K",
@@ -469,6 +476,13 @@ class FeedbackCellConfig(Checked):
         theta = max([self.theta_v, *(t for _, t in self.group_thresholds_v)])
         a_max = theta * drive.tau_fall_s / self.tau_k_s
         return self.replace(accumulator_gain=self.analog.window_top_fraction * self.analog.swing_v / a_max)
+
+    def clamp_factors(self, count: int) -> np.ndarray:
+        """Each output's factor on the clamp conductance: exp(sigma z), on a stream of its own."""
+        if not self.spread_clamp:
+            return np.ones(count)
+        z = np.random.default_rng([self.spread_seed, len(self.SPREAD_FIELDS) + 1]).standard_normal(count)
+        return np.exp(self.spread_clamp * z)
 
     def edge_offsets_v(self, count: int) -> np.ndarray:
         """Each edge's offset of the threshold comparison on u, volts: g(u - offset). The nominal offset plus a

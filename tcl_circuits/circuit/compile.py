@@ -127,7 +127,12 @@ def _input_sources(spec: NetworkSpec) -> dict[tuple[int, float], VoltageSource]:
 
 
 def _network_elements(
-    spec: NetworkSpec, inputs: np.ndarray, targets: np.ndarray, drive: SawtoothConfig, beta: VoltageSource
+    spec: NetworkSpec,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    drive: SawtoothConfig,
+    beta: VoltageSource,
+    clamp_factors: np.ndarray | None = None,
 ) -> tuple[_Names, list[Element]]:
     names = _per_topology(spec, _names)
     made = _per_topology(spec, _input_sources)
@@ -144,7 +149,7 @@ def _network_elements(
         ResistorArray(names.edges, names.ends_a, names.ends_b, 1.0 / spec.conductance_s, names.edge_comments)
     )
     elements.append(beta)
-    elements.extend(output_clamps(spec, names.nodes, drive, targets.tolist()))
+    elements.extend(output_clamps(spec, names.nodes, drive, targets.tolist(), clamp_factors))
     elements.extend(_per_topology(spec, _fixed_elements)[0])
     return names, elements
 
@@ -171,11 +176,17 @@ def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[Diode
 
 
 def output_clamps(
-    spec: NetworkSpec, nodes: tuple[str, ...], drive: SawtoothConfig, targets: list
+    spec: NetworkSpec,
+    nodes: tuple[str, ...],
+    drive: SawtoothConfig,
+    targets: list,
+    factors: np.ndarray | None = None,
 ) -> list[Element]:
     """Target source ``vt<k>`` and beta-driven clamp ``bcl<k>`` of every output; a target is a DC value in
-    volts or a tuple of PWL breakpoints (time s, volts)."""
+    volts or a tuple of PWL breakpoints (time s, volts). ``factors``: each clamp's conductance over the
+    nominal one (mismatch; ones when None)."""
     elements: list[Element] = []
+    factors = np.ones(len(spec.output_nodes)) if factors is None else factors
     for k, o in enumerate(spec.output_nodes):
         target = targets[k]
         shape = {"pwl": target} if isinstance(target, tuple) else {"dc_v": target}
@@ -188,7 +199,7 @@ def output_clamps(
                 nodes[o],
                 f"t{k}",
                 BETA_NODE,
-                drive.clamp_conductance_s,
+                drive.clamp_conductance_s * float(factors[k]),
                 comment=f"clamp {spec.labels[o]!r}",
             )
         )
@@ -292,7 +303,8 @@ def compile_tcl(
     beta = VoltageSource(
         BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
     )
-    names, elements = _network_elements(spec, inputs, targets, drive, beta)
+    clamps = cell.clamp_factors(len(spec.output_nodes))
+    names, elements = _network_elements(spec, inputs, targets, drive, beta, clamps)
     cells = _per_topology(spec, _feedback_cells, cell)
     if cell.kind is CellKind.ANALOG:
         elements.append(_per_topology(spec, _analog_cells, cell, drive))

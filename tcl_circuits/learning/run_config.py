@@ -163,7 +163,13 @@ class RunConfig(Checked):
             )
         spread = [
             name
-            for name in (*FeedbackCellConfig.SPREAD_FIELDS, "threshold_offset_v", "spread_offset_v")
+            for name in (
+                *FeedbackCellConfig.SPREAD_FIELDS,
+                "threshold_offset_v",
+                "spread_offset_v",
+                "spread_clamp",
+                "noise_temperature_k",
+            )
             if getattr(self.cell, name)
         ]
         if spread:

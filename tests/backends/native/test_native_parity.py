@@ -252,3 +252,20 @@ def test_cell_noise_is_the_same_in_both_engines():
         spec, drive=drive, cell=cell.replace(noise_temperature_k=0.0), inputs_v=x, targets_v=y
     )
     assert _relative(reference, _accumulators(NativeBackend().run(quiet), quiet)) > 0.01
+
+
+def test_clamp_conductance_spread_agrees_with_ngspice_and_scales_the_nudge(ngspice):
+    task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    drive = SawtoothConfig()
+    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
+    nominal = FeedbackCellConfig(threshold_v=theta)
+    spread = nominal.replace(spread_clamp=0.3, spread_seed=2)
+    circuit = compile_tcl(spec, drive=drive, cell=spread, inputs_v=x, targets_v=y)
+    conductances = [c.conductance_s for c in circuit.clamps]
+    assert len(set(conductances)) == len(spec.output_nodes)
+    assert np.allclose(conductances, drive.clamp_conductance_s * spread.clamp_factors(len(conductances)))
+    reference = _accumulators(ngspice.run(circuit), circuit)
+    assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
+    plain = compile_tcl(spec, drive=drive, cell=nominal, inputs_v=x, targets_v=y)
+    assert 0.02 < _relative(reference, _accumulators(ngspice.run(plain), plain)) < 1.0
