@@ -450,6 +450,7 @@ class FeedbackCellConfig(Checked):
         unit="K",
         help="thermal noise of every R_K (4kT/R_K, kT/C_K on u) at this temperature, the same seeded samples in "
         "both engines (0: noiseless)",
+        flag="--noise-temperature",
         minimum=0,
         maximum=1e5,
     )

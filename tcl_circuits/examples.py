@@ -40,13 +40,13 @@ def cycle_netlist(
     drive: SawtoothConfig | None = None,
     cell: FeedbackCellConfig | None = None,
     sim: SimulatorConfig | None = None,
-    threshold_headroom: float | None = None,
 ) -> tuple[str, FeedbackCellConfig, int]:
     """The standalone deck of one TCL cycle on ``network`` (a description or a graph file), as
     ``tcl-circuits compile`` writes it: a file with its own voltages and targets, or a description on the first
-    sample of its teacher task. Defaults are a training run's (``RunConfig``); ``cell`` None: the default cell
-    with the automatic threshold. Returns the text, the cell used and the number of learning edges."""
-    from tcl_circuits.learning.rules import calibrate_threshold_v
+    sample of its teacher task. Defaults are a training run's (``RunConfig``), and the cell is resolved as a
+    run resolves it (``calibrate_cell``: an automatic threshold on that sample, an analog cell sized to its
+    rails). Returns the text, the cell used and the number of learning edges."""
+    from tcl_circuits.learning.rules import calibrate_cell
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import teacher_task
     from tcl_circuits.network import build, from_graph, load_graph
@@ -54,7 +54,6 @@ def cycle_netlist(
     defaults = RunConfig()
     drive = drive or defaults.drive
     sim = sim or defaults.sim
-    headroom = defaults.cell.threshold_headroom if threshold_headroom is None else threshold_headroom
     if Path(network).is_file():
         spec = from_graph(load_graph(network))
         x, y = spec.input_voltage_v, spec.target_v
@@ -62,12 +61,7 @@ def cycle_netlist(
         build(network)  # fails early with a clear message on a bad description
         task = teacher_task(network, train_samples=1, test_samples=1, seed=seed)
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    if cell is None:
-        base = FeedbackCellConfig()
-        theta = calibrate_threshold_v(
-            spec, np.atleast_2d(x), np.atleast_2d(y), drive, base.tau_k_s, headroom=headroom
-        )
-        cell = dataclasses.replace(base, threshold_v=theta)
+    cell = calibrate_cell(cell or defaults.cell, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
     circuit = compile_tcl(
         spec,
         drive=drive,

@@ -128,9 +128,8 @@ def cmd_compile(args: argparse.Namespace, options: list) -> int:
         args.graph,
         seed=config.learning.seed,
         drive=config.drive,
-        cell=config.cell if config.cell.threshold_v is not None else None,
+        cell=config.cell,
         sim=config.sim,
-        threshold_headroom=config.cell.threshold_headroom,
     )
     if out is None:
         sys.stdout.write(text)

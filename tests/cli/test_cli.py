@@ -194,3 +194,14 @@ def test_sweep_command_runs_a_spec_and_prints_its_outcome(tmp_path, monkeypatch,
     out = capsys.readouterr().out
     assert "2 points over learning.seed" in out and '"ran": 2' in out
     assert len((tmp_path / "x" / "results.csv").read_text().splitlines()) == 3
+
+
+def test_compile_writes_the_cell_a_run_would_simulate(tmp_path, capsys):
+    """The deck carries the run's cell settings: the analog cell's stages, R_K's noise sources."""
+    assert main(["compile", "lattice:3x3", "--cell", "analog", "-o", str(tmp_path / "a.cir")]) == 0
+    analog = (tmp_path / "a.cir").read_text()
+    assert ".subckt tclthr in out vdd vss" in analog and "xt0 u0 g0 vdd_t vss_t tclthr" in analog
+    assert main(["compile", "lattice:3x3", "--noise-temperature", "300", "-o", str(tmp_path / "n.cir")]) == 0
+    assert "in0 0 u0 PWL(" in (tmp_path / "n.cir").read_text()
+    assert main(["compile", "lattice:3x3", "-o", str(tmp_path / "b.cir")]) == 0
+    assert "tau_k = R_K*C_K = 5e-07 s" in (tmp_path / "b.cir").read_text()  # the run's default cell
