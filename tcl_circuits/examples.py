@@ -95,8 +95,11 @@ def triangle_phases() -> str:
 
 
 def lattice3x3_tcl() -> str:
-    """``tcl-circuits compile lattice:3x3 --seed 1``."""
-    return cycle_netlist("lattice:3x3", seed=1)[0]
+    """``tcl-circuits compile lattice:3x3 --seed 1 --tau-k 5e-6``: the reviewed deck keeps the 5 us kernel it
+    was reviewed with (a run's default is 0.5 us)."""
+    return cycle_netlist(
+        "lattice:3x3", seed=1, cell=FeedbackCellConfig(threshold_v=None, threshold_headroom=20.0)
+    )[0]
 
 
 def memristor_vteam_cycle() -> str:
