@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # types only: physics sits below the backends
     from tcl_circuits.backends.base import SimResult
 from tcl_circuits.circuit.analog_cell import SUPPLY_SOURCES
 from tcl_circuits.circuit.ir import AnalogCellArray, Circuit, VoltageSource
+from tcl_circuits.config import ThresholdShape
 from tcl_circuits.errors import SimulationError
 from tcl_circuits.physics.drops import squared_drops
 
@@ -99,6 +100,26 @@ def feedback_energy_j(circuit: Circuit, result: SimResult) -> float:
     return energy_j(feedback_power_w(circuit, result), result.axis)
 
 
+def _stage_power_w(
+    array: AnalogCellArray, u: np.ndarray, into_summing_node_v: np.ndarray
+) -> dict[str, np.ndarray]:
+    """P = V_supply (2 I_q + |I_out|) summed over the cells, per stage kind, from u and g - m (cells x points)."""
+    a, c = array.analog, array.cells
+    count = len(c)
+    into_integrator = np.abs(into_summing_node_v).sum(axis=0) / a.integrator_r_ohm
+    outputs = {
+        "multiplier": (np.abs(u) / c.r_k_ohm[:, None]).sum(axis=0),
+        "threshold": into_integrator,
+        "integrator": into_integrator,
+    }
+    quiescent = {
+        "multiplier": a.multiplier_quiescent_a,
+        "threshold": a.threshold_quiescent_a,
+        "integrator": a.integrator_quiescent_a,
+    }
+    return {stage: a.supply_v * (2 * count * quiescent[stage] + outputs[stage]) for stage in SUPPLY_SOURCES}
+
+
 def analog_stage_power_w(circuit: Circuit, result: SimResult) -> dict[str, np.ndarray]:
     """Supply power of each analog stage kind over the axis, watts, from the cells' node voltages.
 
@@ -111,24 +132,26 @@ def analog_stage_power_w(circuit: Circuit, result: SimResult) -> dict[str, np.nd
     if not analogs:
         return {}
     (array,) = analogs
-    a, c = array.analog, array.cells
-    count = len(c)
-    u = result.rows(c.feedback)
-    nodes = [array.stage_nodes(e) for e in range(count)]
+    nodes = [array.stage_nodes(e) for e in range(len(array.cells))]
     g = result.rows([n[0] for n in nodes])
     m = result.rows([n[1] for n in nodes])
-    into_integrator = np.abs(g - m).sum(axis=0) / a.integrator_r_ohm
-    outputs = {
-        "multiplier": (np.abs(u) / c.r_k_ohm[:, None]).sum(axis=0),
-        "threshold": into_integrator,
-        "integrator": into_integrator,
-    }
-    quiescent = {
-        "multiplier": a.multiplier_quiescent_a,
-        "threshold": a.threshold_quiescent_a,
-        "integrator": a.integrator_quiescent_a,
-    }
-    return {stage: a.supply_v * (2 * count * quiescent[stage] + outputs[stage]) for stage in SUPPLY_SOURCES}
+    return _stage_power_w(array, result.rows(array.cells.feedback), g - m)
+
+
+def analog_stage_power_estimate_w(array: AnalogCellArray, result: SimResult) -> dict[str, np.ndarray]:
+    """The same accounting on a run of the behavioural cell (any engine, the native one included): the
+    analog cells of ``array`` fed the behavioural cells' u, with the threshold stage's output
+    gain * g(K u - K offset) and the summing node at virtual ground (m = 0). Checked against ngspice's analog
+    cell in the tests."""
+    c, k = array.cells, array.analog.multiplier_scale_per_v
+    u = result.rows(c.feedback)
+    x = k * (u - c.offset_v[:, None])  # type: ignore[index]
+    theta = k * c.threshold_v[:, None]
+    if array.shape is ThresholdShape.DEAD_ZONE:
+        gated = np.sign(x) * np.maximum(np.abs(x) - theta, 0.0)
+    else:
+        gated = np.where(np.abs(x) >= theta, x, 0.0)
+    return _stage_power_w(array, u, array.stage_gain[:, None] * gated)
 
 
 def energy_bill_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
