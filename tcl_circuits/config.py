@@ -788,9 +788,22 @@ def to_dict(config: Any) -> dict:
     return out
 
 
+def _overlaid(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` laid over it, nested tables merged key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = (
+            _overlaid(base[key], value)
+            if isinstance(value, dict) and isinstance(base.get(key), dict)
+            else value
+        )
+    return out
+
+
 def from_dict(cls: type, data: Any, where: str = "") -> Any:
     """The config of class ``cls`` that ``to_dict`` gave ``data``; unknown or ill-typed keys are a ConfigError
-    naming their dotted path. Missing keys take their defaults."""
+    naming their dotted path. Missing keys take their defaults: within a nested table, those of the field's
+    own default (``RunConfig``'s cell, not a bare ``FeedbackCellConfig()``)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
     hints = field_types(cls)
@@ -805,6 +818,10 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
         kind, _ = base_type(hints[name])
         path = f"{where}{name}"
         if raw is not None and dataclasses.is_dataclass(kind):
+            field_ = known[name]
+            default = field_.default_factory() if field_.default_factory is not dataclasses.MISSING else None
+            if dataclasses.is_dataclass(default) and isinstance(raw, dict):
+                raw = _overlaid(to_dict(default), raw)
             values[name] = from_dict(kind, raw, f"{path}.")  # type: ignore[arg-type]
         elif raw is not None and isinstance(kind, type) and issubclass(kind, Enum):
             try:

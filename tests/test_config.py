@@ -40,3 +40,15 @@ def test_window_and_derived_values():
     lo, hi = cell.window_contrast_v2(drive)
     assert (lo, hi) == (pytest.approx(2e-4), pytest.approx(1.8e-3))
     assert hi / lo == pytest.approx(9.0)
+
+
+def test_a_partial_nested_table_keeps_the_run_defaults_of_its_other_keys():
+    from tcl_circuits.config import from_dict
+    from tcl_circuits.learning.run_config import RunConfig
+
+    run = from_dict(RunConfig, {"cell": {"r_k_ohm": 500.0}, "learning": {"epochs": 3}})
+    default = RunConfig()
+    assert (
+        run.cell.r_k_ohm == 500.0 and run.cell.tau_k_s == default.cell.tau_k_s
+    )  # 0.5 us, not the class's 5 us
+    assert run.learning.epochs == 3 and run.learning.learning_rate_s2_per_v2 is None  # auto, as in a run

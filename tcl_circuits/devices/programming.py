@@ -77,6 +77,12 @@ class ProgrammingConfig(Checked):
         help="bound on the in-cycle loop gain of any programming edge (checked before every chunk)",
         above=0,
     )
+    rate_asymmetry: float = param(
+        1.0,
+        help="up/down asymmetry left after the calibration: the G-raising rate over the G-lowering rate at the "
+        "reference (1: matched; the geometric mean stays calibrated)",
+        above=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,8 @@ def plan_programming(
                 f"the {device.kind.value} device does not move at the reference drive {reference_drive:.3g}"
             )
         numbers[g_dir] = (sign, gain, limit, wanted_rate / rate)
-    trims = {down_g: numbers["down_g"][3], -down_g: numbers["up_g"][3]}
+    skew = math.sqrt(programming.rate_asymmetry)  # a residual mismatch of the two directions
+    trims = {down_g: numbers["down_g"][3] / skew, -down_g: numbers["up_g"][3] * skew}
     trimmed = device.with_rate_trim(trims[1], trims[-1])
     return ProgrammingPlan(
         mode=programming.mode,

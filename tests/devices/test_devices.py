@@ -286,3 +286,19 @@ def test_calibration_refuses_a_reference_state_where_the_device_cannot_move():
 def test_smallest_threshold():
     assert devices.smallest_threshold_v((VTEAM_KVATINSKY_2015, YAKOPCIC_2011)) == pytest.approx(0.02)
     assert devices.smallest_threshold_v((BIOLEK_2009,)) is None
+
+
+def test_rate_asymmetry_skews_the_two_directions_about_the_calibrated_mean():
+    drive, cell, lr = SawtoothConfig(), FeedbackCellConfig(threshold_v=2e-5), 1e-6
+    mapped = fit_to_range(BIOLEK_2009, 4e-4, 3e-3)
+    x0 = mapped.x_reference
+    changes = {}
+    for asymmetry in (1.0, 4.0):
+        config = ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD, rate_asymmetry=asymmetry)
+        plan = plan_programming(mapped, config, drive, cell, lr)
+        for sign in (1, -1):
+            dx = _ramp_update(plan, plan.device, drive, cell, sign * 3.0, x0)
+            g = plan.device.conductance_s
+            changes[asymmetry, sign] = abs(float(g(np.array(x0 + dx)) - g(np.array(x0))))
+    raised, lowered = changes[4.0, -1] / changes[1.0, -1], changes[4.0, 1] / changes[1.0, 1]
+    assert raised == pytest.approx(2.0, rel=0.02) and lowered == pytest.approx(0.5, rel=0.02)
