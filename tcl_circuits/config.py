@@ -474,7 +474,7 @@ class FeedbackCellConfig(Checked):
         the behavioural cell (its 1 F accumulator has no rails)."""
         if self.kind is not CellKind.ANALOG:
             return self
-        theta = max([self.theta_v, *(t for _, t in self.group_thresholds_v)])
+        theta = max(self.thresholds_v)
         a_max = theta * drive.tau_fall_s / self.tau_k_s
         return self.replace(accumulator_gain=self.analog.window_top_fraction * self.analog.swing_v / a_max)
 
@@ -516,6 +516,11 @@ class FeedbackCellConfig(Checked):
                 field="threshold_v",
             )
         return self.threshold_v
+
+    @property
+    def thresholds_v(self) -> tuple[float, ...]:
+        """The global threshold and each group's, volts."""
+        return (self.theta_v, *(theta for _, theta in self.group_thresholds_v))
 
     def window_contrast_v2(self, drive: SawtoothConfig) -> tuple[float, float]:
         """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2 (the global threshold)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,11 @@ import numpy as np
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.noise import update_noise_rows
+from tcl_circuits.learning.noise import TEMPERATURE_K, kt_over_c_noise_v, update_noise_rows
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.sweep import RESULTS, run_sweep
 from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
 
-TEMPERATURE_K = 300.0
 SPREAD_FIELDS = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain"
 SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
 BITS = (6, 8, 10, 12, 14, 16, 20, 32)
@@ -97,21 +95,14 @@ def study_spec(base: RunConfig, study: Study, trials: int) -> SweepSpec:
     )
 
 
-def kt_over_c_noise_v(c_farad: float, temperature_k: float = TEMPERATURE_K) -> float:
-    """RMS thermal noise on a capacitor, sqrt(kT/C), volts (R_K's 4kTR noise integrated over its RC band)."""
-    return math.sqrt(BOLTZMANN_J_PER_K * temperature_k / c_farad)
-
-
 def threshold_noise_rows(base: RunConfig) -> list[dict[str, Any]]:
     """The calibrated threshold of each edge group against the kT/C noise of C_K, and the C_K (at the same
     tau_K) that would put the threshold at 10 sigma."""
-    from tcl_circuits.learning.resistor import CALIBRATION_SAMPLES
-    from tcl_circuits.learning.rules import calibrate_cell
+    from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.learning.tasks import make_task
 
     task = make_task(base.task, base.learning.seed)
-    n = min(len(task.x_train), CALIBRATION_SAMPLES)
-    cell = calibrate_cell(base.cell, task.student, task.x_train[:n], task.y_train[:n], base.drive)
+    cell = calibrate_for_run(base.cell, task.student, task, base.drive)
     noise = kt_over_c_noise_v(base.cell.c_k_f)
     groups = list(cell.group_thresholds_v) or [("all edges", cell.theta_v)]
     return [
@@ -134,18 +125,14 @@ def analog_energy_rows(base: RunConfig) -> list[dict[str, Any]]:
     its branch current, and the relative difference of the two (the check)."""
     from tcl_circuits.backends import open_backend
     from tcl_circuits.circuit.compile import compile_tcl
-    from tcl_circuits.learning.resistor import CALIBRATION_SAMPLES
-    from tcl_circuits.learning.rules import calibrate_cell
+    from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.learning.tasks import make_task
     from tcl_circuits.physics.energy import energy_bill_j, source_energy_j
 
     task = make_task(base.task, base.learning.seed)
-    n = min(len(task.x_train), CALIBRATION_SAMPLES)
-    x, y = task.x_train[:n], task.y_train[:n]
-    cell = calibrate_cell(base.cell.replace(kind=CellKind.ANALOG), task.student, x, y, base.drive)
-    circuit = compile_tcl(
-        task.student, drive=base.drive, cell=cell, sim=base.sim, inputs_v=x[0], targets_v=y[0]
-    )
+    cell = calibrate_for_run(base.cell.replace(kind=CellKind.ANALOG), task.student, task, base.drive)
+    x, y = task.x_train[0], task.y_train[0]
+    circuit = compile_tcl(task.student, drive=base.drive, cell=cell, sim=base.sim, inputs_v=x, targets_v=y)
     with open_backend(BackendKind.NGSPICE, base.sim) as backend:
         result = backend.run(circuit)
     bill = energy_bill_j(circuit, result)

@@ -45,7 +45,7 @@ from tcl_circuits.devices import (
     state_for_conductance,
 )
 from tcl_circuits.errors import DataError, LearningError
-from tcl_circuits.learning.rules import calibrate_cell, regime_fractions
+from tcl_circuits.learning.rules import calibrate_for_run, regime_fractions
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder
 from tcl_circuits.learning.tasks import RegressionTask
@@ -57,7 +57,6 @@ from tcl_circuits.spice.writer import write_netlist
 
 LOOP_GAIN_TARGET = 0.5
 """The automatic learning rate puts the in-cycle loop gain over the first chunk at this value."""
-CALIBRATION_SAMPLES = 20
 DEVICE_SEED_OFFSET = 7919
 """Device spread is drawn from seed + this (independent of the task's draws from seed)."""
 
@@ -295,10 +294,7 @@ class MemristorLearner:
         self.task = task
         self.config = config
         self.samples_per_step = config.memristor.stream.chunk_samples
-        n_cal = min(len(task.x_train), CALIBRATION_SAMPLES)
-        self.cell = calibrate_cell(
-            config.cell, task.student, task.x_train[:n_cal], task.y_train[:n_cal], config.drive
-        )
+        self.cell = calibrate_for_run(config.cell, task.student, task, config.drive)
         lr = config.learning.learning_rate_s2_per_v2
         if lr is None:
             lr = learning_rate_for_loop_gain(task, config, self.cell)

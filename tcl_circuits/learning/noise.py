@@ -16,6 +16,14 @@ from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.errors import LearningError
 from tcl_circuits.learning.run_config import RunConfig
 
+TEMPERATURE_K = 300.0
+"""Room temperature, the report's reference."""
+
+
+def kt_over_c_noise_v(c_farad: float, temperature_k: float = TEMPERATURE_K) -> float:
+    """RMS thermal noise on a capacitor, sqrt(kT/C), volts (R_K's 4kTR noise integrated over its RC band)."""
+    return math.sqrt(BOLTZMANN_J_PER_K * temperature_k / c_farad)
+
 
 def update_noise_rows(
     base: RunConfig, temperatures_k: list[float], *, draws: int = 8, samples: int = 2
@@ -26,13 +34,11 @@ def update_noise_rows(
     (on ``base``'s backend)."""
     from tcl_circuits.backends import open_backend
     from tcl_circuits.circuit.compile import compile_tcl
-    from tcl_circuits.learning.resistor import CALIBRATION_SAMPLES
-    from tcl_circuits.learning.rules import calibrate_cell
+    from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.learning.tasks import make_task
 
     task = make_task(base.task, base.learning.seed)
-    n = min(len(task.x_train), CALIBRATION_SAMPLES)
-    cell = calibrate_cell(base.cell, task.student, task.x_train[:n], task.y_train[:n], base.drive)
+    cell = calibrate_for_run(base.cell, task.student, task, base.drive)
     rows = []
     with open_backend(base.resolved_backend, base.sim) as backend:
 
@@ -68,8 +74,8 @@ def update_noise_rows(
             rows.append(
                 {
                     "temperature_k": temperature,
-                    "kt_over_c_noise_v": math.sqrt(BOLTZMANN_J_PER_K * temperature / cell.c_k_f),
-                    "threshold_v": min([cell.theta_v, *(t for _, t in cell.group_thresholds_v)]),
+                    "kt_over_c_noise_v": kt_over_c_noise_v(cell.c_k_f, temperature),
+                    "threshold_v": min(cell.thresholds_v),
                     "rel_error_mean": float(np.mean(errors)),
                     "rel_error_sd": float(np.std(errors, ddof=1)),
                     "cosine_mean": float(np.mean(cosines)),

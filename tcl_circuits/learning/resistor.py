@@ -16,16 +16,19 @@ from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind, Windo
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.compare import alignment
 from tcl_circuits.learning.plots import plot_update_bits
-from tcl_circuits.learning.rules import ContrastiveRule, GradientRule, LearningRule, TclRule, calibrate_cell
+from tcl_circuits.learning.rules import (
+    ContrastiveRule,
+    GradientRule,
+    LearningRule,
+    TclRule,
+    calibrate_for_run,
+)
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.learning.writes import ConductanceWrites
 from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
-
-CALIBRATION_SAMPLES = 20
-"""Training samples the automatic threshold is placed on (the first ones, in data order)."""
 
 
 def make_rule(
@@ -109,10 +112,7 @@ class ResistorLearner:
         self.writes = ConductanceWrites(config.write, config.learning.seed)
         self.spec = self.writes.initial(task.student)
         self.learning_rate = config.learning.learning_rate_s2_per_v2 or task.default_learning_rate_s2_per_v2
-        n_cal = min(len(task.x_train), CALIBRATION_SAMPLES)
-        self.cell = calibrate_cell(
-            config.cell, self.spec, task.x_train[:n_cal], task.y_train[:n_cal], config.drive
-        )
+        self.cell = calibrate_for_run(config.cell, self.spec, task, config.drive)
         self._stack = ExitStack()
         kind = config.resolved_backend
         self.backend = (

@@ -19,8 +19,9 @@ from tcl_circuits.backends.base import Backend
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
+from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.network.spec import NetworkSpec
-from tcl_circuits.physics.energy import energy_bill_j, feedback_energy_j, network_energy_j
+from tcl_circuits.physics.energy import energy_bill_j, feedback_energy_j
 from tcl_circuits.physics.steady import SteadyState
 
 
@@ -110,17 +111,18 @@ class TclRule:
         s_clamped = signals[:, 1] + frac * (signals[:, 2] - signals[:, 1])
         contrast = s_clamped - signals[:, 0]
         estimate = -w_end / (self.cell.accumulator_gain * self.drive.peak_clamp_conductance_s)
+        bill = energy_bill_j(circuit, result)
         step = RuleStep(
             delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
             dc_dg_estimate=estimate,
             contrast_v2=contrast,
-            energy_network_j=network_energy_j(circuit, result),
-            energy_feedback_j=feedback_energy_j(circuit, result),
+            energy_network_j=bill["network"] + bill["clamp"],
+            # the behavioural bill holds R_K's heat; the analog one counts it inside the multipliers' supply
+            energy_feedback_j=bill["feedback_rk"]
+            if "feedback_rk" in bill
+            else feedback_energy_j(circuit, result),
             info={
-                **{
-                    f"block_energy_{block}_j": value
-                    for block, value in energy_bill_j(circuit, result).items()
-                },
+                **{f"block_energy_{block}_j": value for block, value in bill.items()},
                 **regime_fractions(contrast, self.drive, self.cell, spec.edge_groups),
                 "frac_updated": float(np.mean(w_end != 0.0)),
                 "time_points": float(t.size),
@@ -253,3 +255,15 @@ def calibrate_cell(
         a_max = cell.threshold_headroom * float(np.quantile(contrasts[:, groups == group], 0.99))
         by_group.append((group, a_max * cell.tau_k_s / drive.tau_fall_s if a_max > 0 else theta))
     return cell.replace(threshold_v=theta, group_thresholds_v=tuple(by_group)).sized_for_analog(drive)
+
+
+CALIBRATION_SAMPLES = 20
+"""Training samples a run calibrates its cell on (the first ones, in data order)."""
+
+
+def calibrate_for_run(
+    cell: FeedbackCellConfig, spec: NetworkSpec, task: RegressionTask, drive: SawtoothConfig
+) -> FeedbackCellConfig:
+    """``calibrate_cell`` on the samples a training run uses: the first ``CALIBRATION_SAMPLES`` of ``task``."""
+    n = min(len(task.x_train), CALIBRATION_SAMPLES)
+    return calibrate_cell(cell, spec, task.x_train[:n], task.y_train[:n], drive)

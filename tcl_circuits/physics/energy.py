@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # types only: physics sits below the backends
     from tcl_circuits.backends.base import SimResult
 from tcl_circuits.circuit.analog_cell import SUPPLY_SOURCES
 from tcl_circuits.circuit.ir import AnalogCellArray, Circuit, VoltageSource
-from tcl_circuits.config import ThresholdShape
 from tcl_circuits.errors import SimulationError
+from tcl_circuits.kernels.nonlinearity import threshold_g
 from tcl_circuits.physics.drops import squared_drops
 
 
@@ -147,10 +147,9 @@ def analog_stage_power_estimate_w(array: AnalogCellArray, result: SimResult) -> 
     u = result.rows(c.feedback)
     x = k * (u - c.offset_v[:, None])  # type: ignore[index]
     theta = k * c.threshold_v[:, None]
-    if array.shape is ThresholdShape.DEAD_ZONE:
-        gated = np.sign(x) * np.maximum(np.abs(x) - theta, 0.0)
-    else:
-        gated = np.where(np.abs(x) >= theta, x, 0.0)
+    gated = theta * threshold_g(
+        x / theta, 1.0, array.shape
+    )  # g(x; theta) = theta g(x / theta; 1), per-edge theta
     return _stage_power_w(array, u, array.stage_gain[:, None] * gated)
 
 
