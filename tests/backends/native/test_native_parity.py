@@ -196,13 +196,18 @@ def test_a_diode_behind_an_amplifier_agrees_with_ngspice(ngspice):
     assert reference.v("s")[-1] < 0.7 * 20.0 / 17  # forward biased: the diode takes current
 
 
-def test_mismatched_cells_agree_with_ngspice_and_change_the_update(ngspice):
-    """Cell mismatch (per-edge R_K, C_K, threshold, gain) reaches both engines through the compiled circuit."""
+def _mismatch_sample():
+    """A 5x5 lattice, one teacher sample and the nominal cell the mismatch tests perturb."""
     task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
     spec, x, y = task.student, task.x_train[0], task.y_train[0]
     drive = SawtoothConfig()
     theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
-    nominal = FeedbackCellConfig(threshold_v=theta)
+    return spec, x, y, drive, FeedbackCellConfig(threshold_v=theta)
+
+
+def test_mismatched_cells_agree_with_ngspice_and_change_the_update(ngspice):
+    """Cell mismatch (per-edge R_K, C_K, threshold, gain) reaches both engines through the compiled circuit."""
+    spec, x, y, drive, nominal = _mismatch_sample()
     spread = nominal.replace(
         spread_r_k=0.2, spread_c_k=0.2, spread_threshold=0.2, spread_gain=0.2, spread_seed=3
     )
@@ -218,12 +223,8 @@ def test_mismatched_cells_agree_with_ngspice_and_change_the_update(ngspice):
 def test_threshold_offsets_agree_with_ngspice_and_shift_the_update(ngspice):
     """A per-edge offset of the threshold comparison, g(u - offset), in both engines; a third of theta changes
     the update, as the bottom of the window moves."""
-    task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
-    spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    drive = SawtoothConfig()
-    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
-    nominal = FeedbackCellConfig(threshold_v=theta)
-    shifted = nominal.replace(spread_offset_v=theta / 3, spread_seed=5)
+    spec, x, y, drive, nominal = _mismatch_sample()
+    shifted = nominal.replace(spread_offset_v=nominal.theta_v / 3, spread_seed=5)
     circuit = compile_tcl(spec, drive=drive, cell=shifted, inputs_v=x, targets_v=y)
     assert "(v(u0)-" in write_netlist(circuit)
     reference = _accumulators(ngspice.run(circuit), circuit)
@@ -255,11 +256,7 @@ def test_cell_noise_is_the_same_in_both_engines():
 
 
 def test_clamp_conductance_spread_agrees_with_ngspice_and_scales_the_nudge(ngspice):
-    task = teacher_task("lattice:5x5", train_samples=1, test_samples=1, seed=21)
-    spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    drive = SawtoothConfig()
-    theta = calibrate_threshold_v(spec, x[None], y[None], drive, 5e-6, headroom=1.0)
-    nominal = FeedbackCellConfig(threshold_v=theta)
+    spec, x, y, drive, nominal = _mismatch_sample()
     spread = nominal.replace(spread_clamp=0.3, spread_seed=2)
     circuit = compile_tcl(spec, drive=drive, cell=spread, inputs_v=x, targets_v=y)
     conductances = [c.conductance_s for c in circuit.clamps]
