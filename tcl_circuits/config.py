@@ -755,7 +755,9 @@ class WriteConfig(Checked):
     """How the controller writes an update into a resistor network's devices: exactly by default; with
     ``conductance_bits`` to the nearest of 2^bits levels spanning each edge's bounds (the devices, initial
     conductances included, hold only those levels); with ``write_noise`` each written change off by a
-    log-normal factor of mean one (programming variability, seeded by the run's seed and the sample)."""
+    log-normal factor of mean one (programming variability, seeded by the run's seed and the sample); with
+    ``write_asymmetry`` a the devices' up/down mismatch: a requested rise lands sqrt(a) times larger, a fall
+    sqrt(a) times smaller (the memristor's ``rate_asymmetry`` for a device the controller programs)."""
 
     conductance_bits: int | None = param(
         None,
@@ -769,6 +771,13 @@ class WriteConfig(Checked):
         help="log-normal sigma of each written conductance change (mean-one factor)",
         minimum=0,
         maximum=1,
+    )
+    write_asymmetry: float = param(
+        1.0,
+        help="up/down asymmetry of the devices: a rise's written size over a fall's for the same request "
+        "(1: matched; the geometric mean of the two stays the request)",
+        above=0,
+        maximum=100,
     )
 
     def quantise(self, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:

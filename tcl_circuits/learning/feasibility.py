@@ -5,7 +5,8 @@ a Monte Carlo over feedback-cell mismatch (every cell's R_K, C_K, threshold and 
 log-normal factor, ``trials`` seeded draws per sigma, the same data in every trial), a sweep over the
 conductance resolution, one over programming variability (``trials // 4`` seeds each, at least 4) and one over
 the threshold offset (a normal per-edge offset of g(u - offset), sigma in units of the calibrated threshold,
-``trials // 4`` draws, at least 4). It adds
+``trials // 4`` draws, at least 4) and one over the devices' up/down asymmetry (a rise written sqrt(a) times
+larger, a fall sqrt(a) times smaller; ``trials // 4`` seeds, a tolerated range on both sides of 1). It adds
 what follows from the calibrated cell without simulation: the threshold against the kT/C noise of C_K, and
 the time per update from the protocol. ``report.md`` gathers the numbers, the curves and a verdict table
 ("learns to within ``tolerance`` x the ideal final/initial loss when ...").
@@ -44,6 +45,8 @@ NOISE_TEMPERATURES_K = (75.0, 300.0, 1200.0)
 OFFSETS_OF_THETA = (0.0, 0.1, 0.3, 1.0, 3.0)
 """Threshold-offset spreads swept, in units of the smallest calibrated threshold (the report converts them to
 volts on its network)."""
+ASYMMETRIES = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Up/down asymmetries of the devices swept (a rise's written size over a fall's)."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,13 @@ class Study:
     ideal_is_largest: bool = False
     """Where the ideal run sits on the axis: no mismatch or noise (the smallest value), or the finest
     resolution (the largest)."""
+    ideal: float | None = None
+    """An ideal inside the axis (matched devices: asymmetry 1): the study has a tolerated range on each side."""
 
     @property
     def ideal_value(self) -> float:
+        if self.ideal is not None:
+            return self.ideal
         return float(max(self.values) if self.ideal_is_largest else min(self.values))
 
 
@@ -76,6 +83,14 @@ STUDIES = (
         "cell.spread_seed",
         OFFSETS_OF_THETA,
         "threshold offset (sigma / theta)",
+    ),
+    Study(
+        "asymmetry",
+        "write.write_asymmetry",
+        "learning.seed",
+        ASYMMETRIES,
+        "device up/down asymmetry (rise / fall)",
+        ideal=1.0,
     ),
 )
 
@@ -192,6 +207,16 @@ def tolerated(
     return found
 
 
+def tolerated_range(
+    curve: list[tuple[float, float, float, int]], reference: float, tolerance: float, ideal: float
+) -> tuple[float | None, float | None]:
+    """For an axis with its ideal inside (``Study.ideal``): the smallest and the largest value within
+    ``tolerance`` x ``reference``, each scanning outwards from the ideal until the first value that does not."""
+    low = tolerated([p for p in curve if p[0] <= ideal], reference, tolerance, larger_is_worse=False)
+    high = tolerated([p for p in curve if p[0] >= ideal], reference, tolerance, larger_is_worse=True)
+    return low, high
+
+
 def run_feasibility(
     base: RunConfig,
     out: str | Path,
@@ -205,7 +230,7 @@ def run_feasibility(
     studies: tuple[Study, ...] = STUDIES,
 ) -> dict[str, Any]:
     """Run the report's sweeps on ``base`` into ``out`` (a run folder of its own) and write ``report.md``,
-    ``verdicts.csv`` and ``threshold_noise.csv``; returns the verdicts. ``studies``: the three studies of
+    ``verdicts.csv`` and ``threshold_noise.csv``; returns the verdicts. ``studies``: the studies of
     ``STUDIES`` with other values (``dataclasses.replace(study, values=...)``), in that order."""
     from tcl_circuits.learning.plots import plot_feasibility
     from tcl_circuits.learning.run_folder import RunFolder
@@ -219,18 +244,27 @@ def run_feasibility(
     if not tolerance > 1:
         raise ConfigError(f"--tolerance must exceed 1, got {tolerance}", field="tolerance")
     if [s.name for s in studies] != [s.name for s in STUDIES]:
-        raise ConfigError("studies must be the spread, bits, write_noise and offset studies, in that order")
+        names = ", ".join(s.name for s in STUDIES)
+        raise ConfigError(f"studies must be the {names} studies, in that order")
+    # the studies of the first report keep their list; each later one its own key, so that a report written
+    # before it existed resumes (the new study at its default values is an addition, not a difference)
+    later = {f"values_{s.name}": list(s.values) for s in studies[4:]}
     fingerprint = {
         "feasibility": to_dict(base),
         "trials": trials,
-        "values": [list(s.values) for s in studies],
+        "values": [list(s.values) for s in studies[:4]],
+        **later,
     }
     noise_rows = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
     theta_v = min(r["threshold_v"] for r in noise_rows)
     offset = studies[3]
     in_volts = dataclasses.replace(offset, values=tuple(f * theta_v for f in offset.values))
-    studies = (*studies[:3], in_volts)
-    defaults = {**fingerprint, "feasibility": to_dict(RunConfig())}
+    studies = (*studies[:3], in_volts, *studies[4:])
+    defaults = {
+        **fingerprint,
+        "feasibility": to_dict(RunConfig()),
+        **{f"values_{s.name}": list(s.values) for s in STUDIES[4:]},
+    }
     with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
         folder.write_csv("threshold_noise.csv", noise_rows)
         if progress:
@@ -258,13 +292,18 @@ def run_feasibility(
         found = {
             s.name: tolerated(curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
             for s in studies
+            if s.ideal is None
         }
+        asymmetry = studies[4]
+        low, high = tolerated_range(curves[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
         verdicts = {
             "ideal_loss_ratio": ideal,
             "tolerated_cell_spread": found["spread"],
             "required_conductance_bits": found["bits"],
             "tolerated_write_noise": found["write_noise"],
             "tolerated_offset_spread_v": found["offset"],
+            "tolerated_write_asymmetry_min": low,
+            "tolerated_write_asymmetry_max": high,
             "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             **{
@@ -287,7 +326,7 @@ def run_feasibility(
             update_bits_median=baseline.get("update_bits_median"),
             update_bits_p90=baseline.get("update_bits_p90"),
         )
-        shown = {s.title: curves[s.name] for s in studies[:3]}
+        shown = {s.title: curves[s.name] for s in studies}
         shown[studies[3].title] = [(v / theta_v, *rest) for v, *rest in curves["offset"]]
         plot_feasibility(
             shown,
@@ -332,6 +371,16 @@ def _bound(value: float | None, curve: list, relation: str) -> str:
     if relation == ">=" and value == min(values):
         return f"<= {value:g} (the fewest tried)"
     return f"{relation} {value:g}"
+
+
+def _range(low: float | None, high: float | None, curve: list) -> str:
+    """A two-sided verdict: the tolerated range, saying where it reaches an end of the range tried."""
+    if low is None or high is None:
+        return "none of the values tried"
+    values = [v for v, *_ in curve]
+    left = f"{low:g} (the smallest tried) or less" if low == min(values) else f"{low:g}"
+    right = f"{high:g} (the largest tried) or more" if high == max(values) else f"{high:g}"
+    return f"from {left} to {right}"
 
 
 def _report(
@@ -384,6 +433,9 @@ def _report(
         f"| tolerated threshold offset | {_bound(verdicts['tolerated_offset_spread_v'], curves['offset'], 'sigma <=')} "
         f"V (theta = {_number(verdicts['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
         "threshold comparison; CMOS comparators have 1-10 mV, auto-zeroed stages 1-10 uV |",
+        f"| tolerated device up/down asymmetry | "
+        f"{_range(verdicts['tolerated_write_asymmetry_min'], verdicts['tolerated_write_asymmetry_max'], curves['asymmetry'])} "
+        "| a rise's written size over a fall's for the same request (the geometric mean stays the request) |",
         "",
         f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}.",
         "",
@@ -432,6 +484,7 @@ def _report(
         ("bits", "Conductance resolution", "bits"),
         ("write_noise", "Write noise", "sigma"),
         ("offset", "Threshold offset", "sigma (V)"),
+        ("asymmetry", "Device up/down asymmetry", "rise / fall"),
     ):
         lines += [
             "",

@@ -254,6 +254,8 @@ def plot_feasibility(
                 ax.axhline(tolerance * reference, color="tab:red", ls="--", label=f"{tolerance:g}x ideal")
             if np.all(mean > 0):
                 ax.set_yscale("log")
+            if np.all(x > 0) and x.max() >= 16 * x.min():  # a ratio axis (up/down asymmetry)
+                ax.set_xscale("log", base=2)
             ax.legend(fontsize=8, loc="upper left")
         ax.set_xlabel(plain(title))
         ax.set_ylabel("loss ratio / that of the ideal run")

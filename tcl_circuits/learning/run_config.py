@@ -22,6 +22,7 @@ from tcl_circuits.config import (
     WindowConfig,
     WriteConfig,
     param,
+    to_dict,
 )
 from tcl_circuits.devices import DriveKind, ProgrammingConfig, preset
 from tcl_circuits.errors import ConfigError
@@ -156,10 +157,11 @@ class RunConfig(Checked):
                 field="lr_decay",
             )
         if self.write != WriteConfig():
+            changed = next(k for k, v in to_dict(self.write).items() if v != getattr(WriteConfig(), k))
             raise ConfigError(
-                "conductance_bits and write_noise apply to resistor networks; a memristor's writes are its "
-                "device model's",
-                field="conductance_bits" if self.write.conductance_bits is not None else "write_noise",
+                "conductance_bits, write_noise and write_asymmetry apply to resistor networks; a memristor's "
+                "writes are its device model's (its asymmetry: rate_asymmetry)",
+                field=changed,
             )
         spread = [
             name

@@ -1,8 +1,8 @@
 """Writing updates into a resistor network's devices, and what resolution those updates need.
 
 A bench applies each sample's update G_e += Delta G_e by programming its devices: clipped to each edge's
-bounds, with the programming's variability (``write_noise``) and its resolution (``conductance_bits`` levels
-over the bounds). Every requested change is also recorded as the resolution it would need,
+bounds, with the programming's variability (``write_noise``), the devices' up/down mismatch
+(``write_asymmetry``) and their resolution (``conductance_bits`` levels over the bounds). Every requested change is also recorded as the resolution it would need,
 log2((g_max - g_min) / |Delta G_e|) bits: the histogram over a run tells how many bits a device must resolve
 for the updates to land (``update_bits.csv``, ``update_bits.png``, and its median and 90th percentile in the
 summary).
@@ -44,6 +44,9 @@ class ConductanceWrites:
             z = np.random.default_rng([self.seed, 1, sample]).standard_normal(delta_g_s.size)
             sigma = self.config.write_noise
             written = delta_g_s * np.exp(sigma * z - sigma**2 / 2)  # mean one: noise, not a larger step
+        if self.config.write_asymmetry != 1:
+            skew = np.sqrt(self.config.write_asymmetry)
+            written = np.where(written > 0, written * skew, written / skew)
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
         stored = self.config.quantise(clipped, spec.g_min_s, spec.g_max_s)

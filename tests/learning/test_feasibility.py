@@ -25,6 +25,13 @@ def test_tolerated_value_is_the_last_one_within_the_band_from_the_ideal_end():
     assert feasibility.tolerated(bits, 0.01, 2.0, larger_is_worse=False) is None
 
 
+def test_a_two_sided_axis_is_tolerated_on_each_side_of_its_ideal():
+    curve = [(0.25, 3.0, 0, 4), (0.5, 1.5, 0, 4), (1.0, 1.0, 0, 4), (2.0, 1.2, 0, 4), (4.0, 1.9, 0, 4)]
+    assert feasibility.tolerated_range(curve, 1.0, 2.0, 1.0) == (0.5, 4.0)
+    assert feasibility._range(0.5, 4.0, curve) == "from 0.5 to 4 (the largest tried) or more"
+    assert feasibility.tolerated_range(curve, 1.0, 1.1, 1.0) == (1.0, 1.0)
+
+
 def _base():
     return with_changes(
         RunConfig(),
@@ -38,7 +45,9 @@ def _base():
 
 SMALL = tuple(
     dataclasses.replace(study, values=values)
-    for study, values in zip(feasibility.STUDIES, [(0.0, 0.8), (4, 32), (0.0, 0.5), (0.0, 30.0)], strict=True)
+    for study, values in zip(
+        feasibility.STUDIES, [(0.0, 0.8), (4, 32), (0.0, 0.5), (0.0, 30.0), (1 / 64, 1.0, 64.0)], strict=True
+    )
 )
 
 
@@ -59,6 +68,10 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["noise_300k_cosine"] == pytest.approx(float(noise[300.0]["cosine_mean"]))
     # an offset of 30 thresholds puts every edge past its threshold: learning does not survive it
     assert verdicts["tolerated_offset_spread_v"] == 0.0
+    # devices 64x stronger one way than the other drift off: learning does not survive either side
+    assert verdicts["tolerated_write_asymmetry_min"] == verdicts["tolerated_write_asymmetry_max"] == 1.0
+    asymmetry = list(csv.DictReader((out / "asymmetry" / "aggregate.csv").read_text().splitlines()))
+    assert sorted(int(r["runs"]) for r in asymmetry) == [4, 4, 4]
     offset = list(csv.DictReader((out / "offset" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in offset) == [4, 4]
     assert float(offset[-1]["cell.spread_offset_v"]) == pytest.approx(30 * verdicts["smallest_threshold_v"])
@@ -84,6 +97,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Thermal noise of R_K, simulated",
         "## Cell mismatch",
         "## Threshold offset",
+        "## Device up/down asymmetry",
         "## Not covered yet",
     ):
         assert heading in report

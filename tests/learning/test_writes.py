@@ -69,6 +69,17 @@ def test_write_noise_is_log_normal_seeded_per_sample_and_off_by_default():
     assert np.mean(np.exp(many)) == pytest.approx(1.0, abs=0.03)  # the mean step is the rule's
 
 
+def test_write_asymmetry_scales_rises_up_and_falls_down_by_its_square_root():
+    spec = _spec()
+    delta = np.where(np.arange(spec.n_edges) % 2 == 0, 1e-8, -1e-8)
+    after, _ = ConductanceWrites(WriteConfig(write_asymmetry=4.0), seed=0).apply(spec, delta, sample=0)
+    written = after.conductance_s - spec.conductance_s
+    np.testing.assert_allclose(written[::2], 2e-8, rtol=1e-6)
+    np.testing.assert_allclose(written[1::2], -0.5e-8, rtol=1e-6)
+    with pytest.raises(ConfigError, match="write_asymmetry"):
+        WriteConfig(write_asymmetry=0.0)
+
+
 def test_cell_mismatch_is_seeded_log_normal_and_each_quantity_draws_its_own_stream():
     task = teacher_task("lattice:8x8", train_samples=1, test_samples=1, seed=0)
     nominal = FeedbackCellConfig(threshold_v=1e-5)
@@ -96,6 +107,7 @@ def test_cell_mismatch_is_seeded_log_normal_and_each_quantity_draws_its_own_stre
     [
         ({"write": {"conductance_bits": 6}}, "conductance_bits"),
         ({"write": {"write_noise": 0.1}}, "write_noise"),
+        ({"write": {"write_asymmetry": 2.0}}, "write_asymmetry"),
         ({"cell": {"spread_gain": 0.1}}, "spread_gain"),
     ],
 )
