@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The effect of R_K's thermal noise on the TCL update, and on learning, measured on the native engine.
+"""The effect of thermal noise (R_K's, the network's, or both) on the TCL update and on learning, native engine.
 
-For each temperature, ``--draws`` noise draws on the first training samples of the teacher task: the relative
+For each noise source and temperature, ``--draws`` noise draws on the first training samples of the teacher task: the relative
 error and the cosine of the noisy update against the noiseless one (same sample, same network), mean and
 spread over draws. With ``--train`` also one short training run per temperature (final/initial test loss).
-The noise is the same seeded PWL current in both engines (``circuit.ir.CellNoise``; tested against ngspice).
+The noise is the same seeded PWL current in both engines (``circuit.ir.CellNoise``, ``NetworkNoise``; tested
+against ngspice).
 
-    .venv/bin/python scripts/noise_effect.py --network lattice:16x16 --temperatures 0 75 300 1200 --train
+    .venv/bin/python scripts/noise_effect.py --network lattice:16x16 --sources R_K network both --train
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tcl_circuits.learning.noise import update_noise_rows  # noqa: E402
+from tcl_circuits.learning.noise import NOISE_SOURCES, update_noise_rows  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[75.0, 300.0, 1200.0, 4800.0],
         help="noise temperatures [K] (default: 75 300 1200 4800)",
     )
+    parser.add_argument(
+        "--sources",
+        nargs="+",
+        choices=NOISE_SOURCES,
+        default=["R_K"],
+        help="noisy resistors: R_K, network, both (default: R_K)",
+    )
     parser.add_argument("--draws", type=int, default=8, help="noise draws per temperature (default: 8)")
     parser.add_argument("--samples", type=int, default=2, help="training samples per draw (default: 2)")
     parser.add_argument("--train", action="store_true", help="also train 300 samples per temperature")
@@ -43,22 +51,33 @@ def main(argv: list[str] | None = None) -> int:
     base = feasibility_config()
     base = base.replace(task=base.task.replace(network=args.network))
     started = time.perf_counter()
-    rows = update_noise_rows(base, args.temperatures, draws=args.draws, samples=args.samples)
-    print(f"{'T (K)':>8} {'kT/C (V)':>10} {'theta (V)':>10} {'rel. error':>16} {'cosine':>16}")
+    rows = update_noise_rows(
+        base, args.temperatures, draws=args.draws, samples=args.samples, sources=tuple(args.sources)
+    )
+    print(f"{'noisy':>8} {'T (K)':>8} {'kT/C (V)':>10} {'theta (V)':>10} {'rel. error':>16} {'cosine':>16}")
     for r in rows:
         print(
-            f"{r['temperature_k']:8g} {r['kt_over_c_noise_v']:10.3g} {r['threshold_v']:10.3g} "
+            f"{r['source']:>8} {r['temperature_k']:8g} {r['kt_over_c_noise_v']:10.3g} {r['threshold_v']:10.3g} "
             f"{r['rel_error_mean']:8.3g} ± {r['rel_error_sd']:<6.2g} {r['cosine_mean']:8.4f} ± {r['cosine_sd']:<6.2g}"
         )
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.train:
         learning = base.learning.replace(epochs=1, alignment_every=0)
-        for temperature in [0.0, *args.temperatures]:
-            config = base.replace(cell=base.cell.replace(noise_temperature_k=temperature), learning=learning)
+        runs = [("none", 0.0)] + [(s, t) for s in args.sources for t in args.temperatures]
+        for source, temperature in runs:
+            cell_t = temperature if source in ("R_K", "both") else 0.0
+            network_t = temperature if source in ("network", "both") else 0.0
+            config = base.replace(
+                cell=base.cell.replace(noise_temperature_k=cell_t),
+                sim=base.sim.replace(network_noise_temperature_k=network_t),
+                learning=learning,
+            )
             task = make_task(config.task, config.learning.seed)
             with tempfile.TemporaryDirectory() as folder:
                 summary = train(task, config, Path(folder) / "run", progress=False)
-            print(f"train at {temperature:g} K: final/initial test loss {summary['loss_ratio']:.4g}")
+            print(
+                f"train, noisy {source} at {temperature:g} K: final/initial test loss {summary['loss_ratio']:.4g}"
+            )
     return 0
 
 

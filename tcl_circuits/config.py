@@ -622,6 +622,15 @@ class SimulatorConfig(Checked):
         help="capacitance from every free network node to ground (0: the network settles instantly)",
         minimum=0,
     )
+    network_noise_temperature_k: float = param(
+        0.0,
+        unit="K",
+        help="thermal (4kTG) noise of every network resistor at this temperature, seeded per sample as the "
+        "cells' (0: none; linear networks)",
+        flag="--network-noise-temperature",
+        minimum=0,
+        maximum=1e6,
+    )
     max_points_per_ramp: int | None = param(
         None,
         help="native engine: at most this many time steps per ramp of the sawtooth, longer ones where tau_k "

@@ -30,6 +30,7 @@ from tcl_circuits.circuit.ir import (
     FeedbackCellArray,
     Measure,
     MemristorCell,
+    NetworkNoise,
     ResistorArray,
     Transient,
     VoltageSource,
@@ -267,6 +268,34 @@ def _cell_noise(
     return noise
 
 
+def _network_noise(
+    spec: NetworkSpec,
+    names: _Names,
+    sim: SimulatorConfig,
+    cell: FeedbackCellConfig,
+    drive: SawtoothConfig,
+    seed: tuple[int, ...],
+) -> NetworkNoise:
+    """The network resistors' thermal noise, on the cells' sample grid and from a stream of its own (the
+    cells' seed plus one more key)."""
+    noise = NetworkNoise(
+        ends_a=tuple(names.ends_a),
+        ends_b=tuple(names.ends_b),
+        edge_conductance_s=spec.conductance_s,
+        temperature_k=sim.network_noise_temperature_k,
+        step_s=cell.tau_k_s / NOISE_SAMPLES_PER_TAU_K,
+        stop_s=drive.period_s,
+        seed=(*(int(k) for k in seed), 1),
+    )
+    if spec.n_edges * noise.knots > MAX_NOISE_SAMPLES:
+        raise ConfigError(
+            f"network noise would draw {spec.n_edges:,} x {noise.knots:,} samples per cycle, over "
+            f"{MAX_NOISE_SAMPLES:,}: use a smaller network or a shorter cycle",
+            field="network_noise_temperature_k",
+        )
+    return noise
+
+
 def _thresholds_text(cell: FeedbackCellConfig) -> str:
     if cell.group_thresholds_v:
         return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in cell.group_thresholds_v)
@@ -289,7 +318,8 @@ def compile_tcl(
 
     With ``cell.noise_temperature_k`` every R_K gets its thermal noise current (``CellNoise``), drawn from
     ``noise_seed`` (a run passes its seed and the sample's index, so every cycle draws anew and a resumed run
-    draws the same).
+    draws the same). With ``sim.network_noise_temperature_k`` every network resistor gets its own
+    (``NetworkNoise``), from the same seed's next stream.
 
     With ``measure_accumulators`` the deck also prints every accumulator's final value when run standalone
     (``ngspice -b deck.cir``): ``acc<e>``.
@@ -315,6 +345,8 @@ def compile_tcl(
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
     if cell.noise_temperature_k > 0:
         elements.append(_cell_noise(cells, cell, drive, noise_seed))
+    if sim.network_noise_temperature_k > 0:
+        elements.append(_network_noise(spec, names, sim, cell, drive, noise_seed))
     theta = cell.edge_thresholds_v(spec.edge_groups)
     lo, hi = (
         float(theta.min()) * drive.tau_rise_s / cell.tau_k_s,

@@ -411,12 +411,39 @@ NOISE_SAMPLES_PER_TAU_K = 10
 few % of kT/C_K, tested)."""
 
 
+class SampledThermalNoise:
+    """Johnson noise of resistors as currents in parallel with them: white samples of rms
+    sqrt(2 k T G / step_s) every ``step_s`` (one-sided 4kTG over the band 1/(2 step_s)), linear between them as
+    ngspice's trnoise, from the seeded stream ``seed``. ``samples`` gives the same values to every engine, so
+    ngspice and the native engine simulate the same noise."""
+
+    temperature_k: float
+    step_s: float
+    stop_s: float
+    seed: tuple[int, ...]
+
+    @property
+    def conductance_s(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def knots(self) -> int:
+        return int(np.floor(self.stop_s / self.step_s * (1 + 1e-12))) + 1
+
+    @property
+    def rms_a(self) -> np.ndarray:
+        return np.sqrt(2 * BOLTZMANN_J_PER_K * self.temperature_k * self.conductance_s / self.step_s)
+
+    def samples(self) -> np.ndarray:
+        """(resistors, knots) noise currents, amperes, at times k * step_s."""
+        rms = self.rms_a
+        z = np.random.default_rng(list(self.seed)).standard_normal((rms.size, self.knots))
+        return z * rms[:, None]
+
+
 @dataclass(frozen=True, eq=False)
-class CellNoise:
-    """Thermal noise of each cell's R_K: a current into its feedback node (in parallel with R_K), white samples
-    of rms sqrt(2 k T / (R_K step_s)) every ``step_s`` (one-sided 4kT/R_K over the band 1/(2 step_s)), linear
-    between them as ngspice's trnoise, from the seeded stream ``seed``. ``samples`` gives the same values to
-    every engine, so ngspice and the native engine simulate the same noise."""
+class CellNoise(SampledThermalNoise):
+    """Thermal noise of each cell's R_K: a current into its feedback node (``SampledThermalNoise``)."""
 
     nodes: tuple[str, ...]
     r_k_ohm: np.ndarray
@@ -426,17 +453,26 @@ class CellNoise:
     seed: tuple[int, ...]
 
     @property
-    def knots(self) -> int:
-        return int(np.floor(self.stop_s / self.step_s * (1 + 1e-12))) + 1
+    def conductance_s(self) -> np.ndarray:
+        return 1.0 / np.asarray(self.r_k_ohm, dtype=float)
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkNoise(SampledThermalNoise):
+    """Thermal noise of the network's resistors: a current from ``ends_a[e]`` to ``ends_b[e]`` across edge e
+    (``SampledThermalNoise``; in SPICE ``inn<e> a b``, which takes the current out of a and into b)."""
+
+    ends_a: tuple[str, ...]
+    ends_b: tuple[str, ...]
+    edge_conductance_s: np.ndarray
+    temperature_k: float
+    step_s: float
+    stop_s: float
+    seed: tuple[int, ...]
 
     @property
-    def rms_a(self) -> np.ndarray:
-        return np.sqrt(2 * BOLTZMANN_J_PER_K * self.temperature_k / (self.r_k_ohm * self.step_s))
-
-    def samples(self) -> np.ndarray:
-        """(cells, knots) noise currents, amperes, at times k * step_s."""
-        z = np.random.default_rng(list(self.seed)).standard_normal((len(self.nodes), self.knots))
-        return z * self.rms_a[:, None]
+    def conductance_s(self) -> np.ndarray:
+        return np.asarray(self.edge_conductance_s, dtype=float)
 
 
 @dataclass(frozen=True, eq=False)
@@ -484,6 +520,7 @@ Element = (
     | Behavioural
     | AnalogCellArray
     | CellNoise
+    | NetworkNoise
     | Diode
     | Amplifier
 )

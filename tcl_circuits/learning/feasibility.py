@@ -12,9 +12,10 @@ the time per update from the protocol. ``report.md`` gathers the numbers, the cu
 ("learns to within ``tolerance`` x the ideal final/initial loss when ...").
 
 The energy per update by block comes from one cycle with the analog cell in ngspice (``energy.csv``), checked
-against what the sources delivered; R_K's thermal noise is simulated on the update (``noise.csv``). What it
-does not yet cover, and says so in the report: the learning studies run the behavioural cell, the conductance
-write's energy is not counted, and noise is R_K's only, measured on the update rather than through training.
+against what the sources delivered; the thermal noise of R_K, of the network's resistors and of both is
+simulated on the update (``noise.csv``). What it does not yet cover, and says so in the report: the learning
+studies run the behavioural cell, the conductance write's energy is not counted, and noise is thermal only,
+measured on the update rather than through training.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.noise import TEMPERATURE_K, kt_over_c_noise_v, update_noise_rows
+from tcl_circuits.learning.noise import NOISE_SOURCES, TEMPERATURE_K, kt_over_c_noise_v, update_noise_rows
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.sweep import RESULTS, run_sweep
 from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
@@ -272,8 +273,10 @@ def run_feasibility(
         energy_rows = analog_energy_rows(base)
         folder.write_csv("energy.csv", energy_rows)
         if progress:
-            print("thermal noise of R_K: noisy against noiseless updates")
-        noise_update = update_noise_rows(base, list(NOISE_TEMPERATURES_K), draws=4, samples=2)
+            print("thermal noise of R_K and of the network: noisy against noiseless updates")
+        noise_update = update_noise_rows(
+            base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=NOISE_SOURCES
+        )
         folder.write_csv("noise.csv", noise_update)
         curves, absolute = {}, {}
         for study in studies:
@@ -307,7 +310,7 @@ def run_feasibility(
             "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             **{
-                f"noise_{r['temperature_k']:g}k_{key}": r[f"{key}_mean"]
+                f"noise_{r['source'].lower()}_{r['temperature_k']:g}k_{key}": r[f"{key}_mean"]
                 for r in noise_update
                 for key in ("rel_error", "cosine")
             },
@@ -419,9 +422,13 @@ def _report(
         f"{_number(verdicts['energy_feedback_per_update_j'])} J | mean over the ideal run |",
         f"| threshold vs kT/C noise on C_K | SNR {_number(verdicts['worst_threshold_snr'])} (worst group) | "
         "`threshold_noise.csv`; below 1 the cell would update on noise |",
-        f"| R_K's thermal noise at 300 K, simulated | update off by "
-        f"{_number(verdicts.get('noise_300k_rel_error'))} of its norm, cosine "
-        f"{_number(verdicts.get('noise_300k_cosine'))} with the noiseless one | `noise.csv`, below |",
+        f"| thermal noise at 300 K, simulated | R_K's: update off by "
+        f"{_number(verdicts.get('noise_r_k_300k_rel_error'))} of its norm, cosine "
+        f"{_number(verdicts.get('noise_r_k_300k_cosine'))} with the noiseless one; the network's: "
+        f"{_number(verdicts.get('noise_network_300k_rel_error'))}, cosine "
+        f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
+        f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
+        f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
         f"| tolerated cell mismatch | {_bound(verdicts['tolerated_cell_spread'], curves['spread'], 'sigma <=')} | "
         f"{trials} mismatch draws per sigma |",
         f"| conductance resolution needed | {_bound(verdicts['required_conductance_bits'], curves['bits'], '>=')} "
@@ -451,16 +458,17 @@ def _report(
         )
     lines += [
         "",
-        "## Thermal noise of R_K, simulated",
+        "## Thermal noise of R_K and of the network, simulated",
         "",
-        "R_K's 4kT/R_K as seeded noise currents (the same samples in either engine), 4 draws x 2 training "
-        "samples per temperature; the noisy accumulators against the noiseless ones of the same cycle.",
+        "4kTG of each R_K, of each network resistor, or of both, as seeded noise currents (the same samples in "
+        "either engine), 4 draws x 2 training samples per temperature; the noisy accumulators against the "
+        "noiseless ones of the same cycle.",
         "",
-        "| T (K) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
-        "|---|---|---|---|---|",
+        "| noisy | T (K) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['temperature_k']:g} | {r['kt_over_c_noise_v']:.3g} | {r['threshold_v']:.3g} | "
+        f"| {r['source']} | {r['temperature_k']:g} | {r['kt_over_c_noise_v']:.3g} | {r['threshold_v']:.3g} | "
         f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
         for r in noise_update
     ]
@@ -504,8 +512,8 @@ def _report(
         "",
         "The learning studies run the behavioural cell (the native engine does not simulate the analog one); "
         "the analog cell enters through its energy bill. The conductance write's energy is not in this "
-        "report, and noise is R_K's thermal noise only (not the network's, not 1/f), measured on the update "
-        "rather than swept through training.",
+        "report, and noise is thermal only (R_K's and the network resistors', not 1/f, not the clamps'), "
+        "measured on the update rather than swept through training.",
         "",
     ]
     return "\n".join(lines)

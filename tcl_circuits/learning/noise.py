@@ -1,8 +1,10 @@
-"""The effect of the cells' thermal noise on the update: noisy against noiseless, on the same sample.
+"""The effect of thermal noise on the update: noisy against noiseless, on the same sample.
 
 R_K's thermal noise (``FeedbackCellConfig.noise_temperature_k``, ``circuit.ir.CellNoise``) puts kT/C_K of
-variance on u, the input of the threshold. ``update_noise_rows`` measures what that does to an update: the
-relative error and the cosine of the noisy accumulators against the noiseless ones, over seeded draws.
+variance on u, the input of the threshold; the network resistors' (``SimulatorConfig.network_noise_temperature_k``,
+``circuit.ir.NetworkNoise``) puts 4kT R_eff per hertz on each edge's drop, which the squarer multiplies by twice
+the drop. ``update_noise_rows`` measures what either, or both, does to an update: the relative error and the
+cosine of the noisy accumulators against the noiseless ones, over seeded draws.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
-from tcl_circuits.errors import LearningError
+from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.learning.run_config import RunConfig
 
 TEMPERATURE_K = 300.0
@@ -25,10 +27,21 @@ def kt_over_c_noise_v(c_farad: float, temperature_k: float = TEMPERATURE_K) -> f
     return math.sqrt(BOLTZMANN_J_PER_K * temperature_k / c_farad)
 
 
+GRID_ONLY_K = 3e-13
+"""A temperature whose noise is 1e-15 of room temperature's in power: a reference run on the noise's time grid."""
+NOISE_SOURCES = ("R_K", "network", "both")
+"""Which resistors are noisy in ``update_noise_rows``: the cells' R_K, the network's, or both."""
+
+
 def update_noise_rows(
-    base: RunConfig, temperatures_k: list[float], *, draws: int = 8, samples: int = 2
+    base: RunConfig,
+    temperatures_k: list[float],
+    *,
+    draws: int = 8,
+    samples: int = 2,
+    sources: tuple[str, ...] = ("R_K",),
 ) -> list[dict[str, Any]]:
-    """Per temperature: mean and standard deviation over ``draws`` x ``samples`` cycles of the relative error
+    """Per noise source (of ``NOISE_SOURCES``) and temperature: mean and standard deviation over ``draws`` x ``samples`` cycles of the relative error
     |w_noisy - w| / |w| and of the cosine between them, w the accumulators of one cycle on one of the first
     ``samples`` training samples whose noiseless update is not zero, with the cell calibrated as in a run
     (on ``base``'s backend)."""
@@ -37,17 +50,20 @@ def update_noise_rows(
     from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.learning.tasks import make_task
 
+    for source in sources:
+        if source not in NOISE_SOURCES:
+            raise ConfigError(f"noise source must be one of {', '.join(NOISE_SOURCES)}, got {source!r}")
     task = make_task(base.task, base.learning.seed)
     cell = calibrate_for_run(base.cell, task.student, task, base.drive)
     rows = []
     with open_backend(base.resolved_backend, base.sim) as backend:
 
-        def accumulators(temperature: float, k: int, draw: int) -> np.ndarray:
+        def accumulators(temperature: float, k: int, draw: int, source: str = "R_K") -> np.ndarray:
             circuit = compile_tcl(
                 task.student,
                 drive=base.drive,
-                cell=cell.replace(noise_temperature_k=temperature),
-                sim=base.sim,
+                cell=cell.replace(noise_temperature_k=temperature if source != "network" else 0.0),
+                sim=base.sim.replace(network_noise_temperature_k=temperature if source != "R_K" else 0.0),
                 inputs_v=task.x_train[k],
                 targets_v=task.y_train[k],
                 noise_seed=(base.learning.seed, k, draw),
@@ -58,29 +74,36 @@ def update_noise_rows(
         for k in range(len(task.x_train)):
             if len(quiet) == samples:
                 break
-            update = accumulators(0.0, k, 0)
+            update = accumulators(0.0, k, 0, "both")
             if np.any(update):
                 quiet[k] = update
         if not quiet:
             raise LearningError("no training sample gives a noiseless update to compare the noisy ones with")
-        for temperature in temperatures_k:
-            errors, cosines = [], []
-            for draw in range(draws):
-                for k, ideal in quiet.items():
-                    noisy = accumulators(temperature, k, draw)
-                    norm = np.linalg.norm(ideal) * np.linalg.norm(noisy)
-                    errors.append(np.linalg.norm(noisy - ideal) / np.linalg.norm(ideal))
-                    cosines.append(float(noisy @ ideal / norm) if norm else float("nan"))
-            rows.append(
-                {
-                    "temperature_k": temperature,
-                    "kt_over_c_noise_v": kt_over_c_noise_v(cell.c_k_f, temperature),
-                    "threshold_v": min(cell.thresholds_v),
-                    "rel_error_mean": float(np.mean(errors)),
-                    "rel_error_sd": float(np.std(errors, ddof=1)),
-                    "cosine_mean": float(np.mean(cosines)),
-                    "cosine_sd": float(np.std(cosines, ddof=1)),
-                    "cycles": len(errors),
-                }
+        for source in sources:
+            # network noise puts its knots on the time grid: the reference runs on the same grid, with noise
+            # currents 1e-15 of room temperature's
+            reference = (
+                quiet if source == "R_K" else {k: accumulators(GRID_ONLY_K, k, 0, source) for k in quiet}
             )
+            for temperature in temperatures_k:
+                errors, cosines = [], []
+                for draw in range(draws):
+                    for k, ideal in reference.items():
+                        noisy = accumulators(temperature, k, draw, source)
+                        norm = np.linalg.norm(ideal) * np.linalg.norm(noisy)
+                        errors.append(np.linalg.norm(noisy - ideal) / np.linalg.norm(ideal))
+                        cosines.append(float(noisy @ ideal / norm) if norm else float("nan"))
+                rows.append(
+                    {
+                        "source": source,
+                        "temperature_k": temperature,
+                        "kt_over_c_noise_v": kt_over_c_noise_v(cell.c_k_f, temperature),
+                        "threshold_v": min(cell.thresholds_v),
+                        "rel_error_mean": float(np.mean(errors)),
+                        "rel_error_sd": float(np.std(errors, ddof=1)),
+                        "cosine_mean": float(np.mean(cosines)),
+                        "cosine_sd": float(np.std(cosines, ddof=1)),
+                        "cycles": len(errors),
+                    }
+                )
     return rows

@@ -183,6 +183,11 @@ class RunConfig(Checked):
                 "node_capacitance_f applies to resistor networks; memristor streams have none",
                 field="node_capacitance_f",
             )
+        if self.sim.network_noise_temperature_k:
+            raise ConfigError(
+                "network_noise_temperature_k applies to resistor networks; memristor streams have no noise yet",
+                field="network_noise_temperature_k",
+            )
         if self.sim.verify_every:
             raise ConfigError(
                 "verify_every applies to the native engine; memristor streams already run in ngspice",

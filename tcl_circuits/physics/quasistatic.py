@@ -242,6 +242,7 @@ class LowRankNetwork:
         *,
         waveform: np.ndarray | None = None,
         clamp_conductance_s: np.ndarray | None = None,
+        injected_a: np.ndarray | None = None,
     ) -> QuasiStaticSolution:
         """The network's state at P points, in low-rank form (``QuasiStaticSolution``).
 
@@ -252,12 +253,17 @@ class LowRankNetwork:
         Parameters
         ----------
         driven_v : (P, n_driven) voltages of the driven nodes, in the order given to the constructor.
+        injected_a : (n_free, P) currents into the free nodes (topology order), e.g. resistor noise; they
+            add by superposition before the clamps respond.
         """
         driven_v = np.asarray(driven_v, dtype=float)
         points = driven_v.shape[0]
         n_free = self.n_free
         top = self.topology
         base = self._base_solution(driven_v)
+        if injected_a is not None and n_free:
+            assert self._lu is not None
+            base = base + self._lu.solve(np.asarray(injected_a, dtype=float))
         if self.n_clamps == 0 or n_free == 0:
             return QuasiStaticSolution(top, driven_v, base, self._z, np.zeros((points, self.n_clamps)))
         z = self._z

@@ -23,8 +23,10 @@ from tcl_circuits.circuit.ir import (
     Inductor,
     Instance,
     MemristorCell,
+    NetworkNoise,
     Resistor,
     ResistorArray,
+    SampledThermalNoise,
     SubcircuitDef,
     ThresholdCurrent,
     Transient,
@@ -57,6 +59,8 @@ def _lines_for(element: Element) -> list[str]:
         return [line for single in element for line in _lines_for(single)]
     if isinstance(element, CellNoise):
         return _noise_lines(element)
+    if isinstance(element, NetworkNoise):
+        return _network_noise_lines(element)
     if isinstance(element, AnalogCellArray):
         comments = element.cells.comments
         return [
@@ -132,16 +136,31 @@ def _lines_for(element: Element) -> list[str]:
     return lines
 
 
-def _noise_lines(noise: CellNoise) -> list[str]:
-    """One PWL current source per cell into its feedback node, 8 knots a line."""
+def _pwl_current_lines(
+    noise: SampledThermalNoise, prefix: str, ends: list[tuple[str, str]], what: str
+) -> list[str]:
+    """One PWL current source per noisy resistor (``prefix<e> a b``: out of a, into b), 8 knots a line."""
     times = [time_point(k * noise.step_s) for k in range(noise.knots)]
-    lines = [comment(f"thermal noise of R_K at {noise.temperature_k:g} K, a sample every {noise.step_s:g} s")]
-    for e, (node, currents) in enumerate(zip(noise.nodes, noise.samples(), strict=True)):
+    lines = [
+        comment(f"thermal noise of {what} at {noise.temperature_k:g} K, a sample every {noise.step_s:g} s")
+    ]
+    for e, ((a, b), currents) in enumerate(zip(ends, noise.samples(), strict=True)):
         points = [f"{t} {number(i)}" for t, i in zip(times, currents, strict=True)]
-        lines.append(f"in{e} 0 {name(node)} PWL({' '.join(points[:8])}")
+        lines.append(f"{prefix}{e} {name(a)} {name(b)} PWL({' '.join(points[:8])}")
         lines += [f"+ {' '.join(points[k : k + 8])}" for k in range(8, len(points), 8)]
         lines[-1] += ")"
     return lines
+
+
+def _noise_lines(noise: CellNoise) -> list[str]:
+    """R_K's noise: a current from ground into each cell's feedback node."""
+    return _pwl_current_lines(noise, "in", [("0", node) for node in noise.nodes], "R_K")
+
+
+def _network_noise_lines(noise: NetworkNoise) -> list[str]:
+    """The network resistors' noise: a current across each edge, out of its a end and into its b end."""
+    ends = list(zip(noise.ends_a, noise.ends_b, strict=True))
+    return _pwl_current_lines(noise, "inn", ends, "the network resistors")
 
 
 def _subcircuit_lines(definition: SubcircuitDef) -> list[str]:

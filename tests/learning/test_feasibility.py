@@ -60,12 +60,17 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
     assert abs(verdicts["energy_check_rel_error"]) < 0.01
     noise = {
-        float(r["temperature_k"]): r for r in csv.DictReader((out / "noise.csv").read_text().splitlines())
+        (r["source"], float(r["temperature_k"])): r
+        for r in csv.DictReader((out / "noise.csv").read_text().splitlines())
     }
-    assert sorted(noise) == [75.0, 300.0, 1200.0]
-    errors = [float(noise[t]["rel_error_mean"]) for t in sorted(noise)]
-    assert 0 < errors[0] < errors[2]  # hotter, noisier updates
-    assert verdicts["noise_300k_cosine"] == pytest.approx(float(noise[300.0]["cosine_mean"]))
+    assert sorted(noise) == [(s, t) for s in ("R_K", "both", "network") for t in (75.0, 300.0, 1200.0)]
+    for source in ("R_K", "network", "both"):
+        errors = [float(noise[source, t]["rel_error_mean"]) for t in (75.0, 300.0, 1200.0)]
+        assert 0 < errors[0] < errors[2]  # hotter, noisier updates
+    assert verdicts["noise_r_k_300k_cosine"] == pytest.approx(float(noise["R_K", 300.0]["cosine_mean"]))
+    assert verdicts["noise_network_300k_rel_error"] == pytest.approx(
+        float(noise["network", 300.0]["rel_error_mean"])
+    )
     # an offset of 30 thresholds puts every edge past its threshold: learning does not survive it
     assert verdicts["tolerated_offset_spread_v"] == 0.0
     # devices 64x stronger one way than the other drift off: learning does not survive either side
@@ -94,7 +99,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Verdicts",
         "## Threshold against thermal noise",
         "## Energy per update by block (analog cell)",
-        "## Thermal noise of R_K, simulated",
+        "## Thermal noise of R_K and of the network, simulated",
         "## Cell mismatch",
         "## Threshold offset",
         "## Device up/down asymmetry",

@@ -118,16 +118,23 @@ def test_interrupted_run_resumes_where_it_stopped(task, tmp_path):
         assert (tmp_path / "cut" / name).read_text() == (tmp_path / "straight" / name).read_text()
 
 
-def test_a_noisy_tcl_run_draws_new_noise_per_sample_and_resumes_exactly(task, tmp_path):
+@pytest.mark.parametrize("noisy", ["R_K", "network"])
+def test_a_noisy_tcl_run_draws_new_noise_per_sample_and_resumes_exactly(task, tmp_path, noisy):
     config = _config(task, rule=RuleKind.TCL, epochs=1, backend=BackendKind.NATIVE, checkpoint_every=5)
-    config = config.replace(cell=config.cell.replace(noise_temperature_k=3e4))
+    if noisy == "R_K":
+        config = config.replace(cell=config.cell.replace(noise_temperature_k=3e4))
+    else:
+        config = config.replace(sim=config.sim.replace(network_noise_temperature_k=3e4))
     straight = train(task, config, tmp_path / "straight", progress=False)
     train(task, config, tmp_path / "cut", progress=False, stop_after_samples=12)
     resumed = train(task, config, tmp_path / "cut", resume=True, progress=False)
     assert resumed["final_test_loss"] == straight["final_test_loss"]
     quiet = train(
         task,
-        config.replace(cell=config.cell.replace(noise_temperature_k=0.0)),
+        config.replace(
+            cell=config.cell.replace(noise_temperature_k=0.0),
+            sim=config.sim.replace(network_noise_temperature_k=0.0),
+        ),
         tmp_path / "q",
         progress=False,
     )

@@ -108,6 +108,7 @@ def test_cell_mismatch_is_seeded_log_normal_and_each_quantity_draws_its_own_stre
         ({"write": {"conductance_bits": 6}}, "conductance_bits"),
         ({"write": {"write_noise": 0.1}}, "write_noise"),
         ({"write": {"write_asymmetry": 2.0}}, "write_asymmetry"),
+        ({"sim": {"network_noise_temperature_k": 300.0}}, "network_noise_temperature_k"),
         ({"cell": {"spread_gain": 0.1}}, "spread_gain"),
     ],
 )

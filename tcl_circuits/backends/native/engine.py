@@ -165,6 +165,12 @@ class NativeBackend:
         network_rows = voltages[: n_nodes + 1]
         capacitance = _free_capacitance(parsed, topology)
         transient_c = isinstance(analysis, Transient) and bool(np.any(capacitance > 0))
+        network_noise = parsed.network_noise if isinstance(analysis, Transient) else None
+        if network_noise is not None and transient_c:
+            raise SimulationError(
+                "the native engine simulates network noise on linear networks without node capacitance "
+                "(it adds by superposition); use ngspice"
+            )
         if parsed.diode_a.size:
             if transient_c:
                 raise SimulationError(
@@ -174,7 +180,8 @@ class NativeBackend:
         elif transient_c:
             _relaxing_voltages(parsed, topology, capacitance, axis, step, driven_v, network_rows)
         else:  # no capacitance (or a DC sweep, where capacitors are open): quasi-static
-            _network_solution(parsed, driven_v, topology).node_voltages(out=network_rows)
+            injected = None if network_noise is None else _noise_injection(parsed, topology, axis)
+            _network_solution(parsed, driven_v, topology, injected).node_voltages(out=network_rows)
         position = _positions(parsed, topology)
         for k, (_, source, gain) in enumerate(parsed.amplified):
             np.multiply(voltages[position[source]], gain, out=voltages[n_nodes + 1 + k])
@@ -183,7 +190,11 @@ class NativeBackend:
         network_done = time.perf_counter()
         noise = parsed.noise if isinstance(analysis, Transient) else None
         # every cell draws its own noise: none equals another
-        kept, shared = (None, None) if noise else _distinct_cells(parsed, topology, driven_v, ends_a, ends_b)
+        kept, shared = (
+            (None, None)
+            if noise or network_noise
+            else _distinct_cells(parsed, topology, driven_v, ends_a, ends_b)
+        )
         stored = edges if kept is None else kept.size
         signal, feedback, accumulator = (
             self._buffer(name, (stored, points)) for name in ("signal", "feedback", "accumulator")
@@ -330,6 +341,13 @@ class NativeBackend:
             for t0, t1 in zip(corners_sorted[:-1], corners_sorted[1:], strict=True)
         ]
         count = sum(counts)
+        knots: np.ndarray = np.zeros(0)
+        knot_step = 0.0
+        if parsed is not None and parsed.network_noise is not None:  # the noise currents' knots
+            knot_step = parsed.network_noise.step_s
+            knots = knot_step * np.arange(1, parsed.network_noise.knots)
+            knots = knots[knots < stop * (1 - 1e-12)]
+            count += knots.size
         if count + 1 > self.max_time_points:
             raise ConfigError(
                 f"the transient would take {count + 1:,} time points (stop {stop:g} s, step {step:g} s), over the limit "
@@ -341,6 +359,12 @@ class NativeBackend:
             times.append(t0 + (t1 - t0) * np.arange(1, n + 1) / n)
             times[-1][-1] = t1
             steps.append(np.full(n, (t1 - t0) / n))
+        if knots.size:  # the network follows the noise linearly between its knots: each knot a grid point
+            grid = np.concatenate(times)
+            at = np.clip(np.searchsorted(grid, knots), 1, grid.size - 1)
+            near = np.minimum(knots - grid[at - 1], grid[at] - knots) < 1e-6 * knot_step
+            merged = np.union1d(grid, knots[~near])
+            return merged, np.diff(merged)
         return np.concatenate(times), np.concatenate(steps)
 
 
@@ -522,14 +546,38 @@ def _sweep_values(analysis: DcSweep) -> np.ndarray:
 
 
 def _network_solution(
-    parsed: ParsedCircuit, driven_v: np.ndarray, topology: NetworkTopology
+    parsed: ParsedCircuit,
+    driven_v: np.ndarray,
+    topology: NetworkTopology,
+    injected_a: np.ndarray | None = None,
 ) -> QuasiStaticSolution:
-    """The quasi-static network state at every point (low-rank form, ``quasistatic.QuasiStaticSolution``)."""
+    """The quasi-static network state at every point (low-rank form, ``quasistatic.QuasiStaticSolution``),
+    with ``injected_a`` (n_free, P) currents into the free nodes when given (the network's noise)."""
     network = LowRankNetwork(topology, parsed.res_g)
     if not parsed.clamps:
-        return network.solve(driven_v)
+        return network.solve(driven_v, injected_a=injected_a)
     beta_columns: np.ndarray = np.searchsorted(parsed.driven, parsed.clamp_beta)
     if np.all(beta_columns == beta_columns[0]) and np.all(parsed.clamp_g > 0):
         waveform = driven_v[:, beta_columns[0]]
-        return network.solve(driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g)
-    return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g)
+        return network.solve(
+            driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g, injected_a=injected_a
+        )
+    return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g, injected_a=injected_a)
+
+
+def _noise_injection(parsed: ParsedCircuit, topology: NetworkTopology, axis: np.ndarray) -> np.ndarray:
+    """(n_free, P): the network noise currents (``NetworkNoise``) into each free node at the axis times, linear
+    between knots; each resistor's current leaves its a end and enters its b end."""
+    noise = parsed.network_noise
+    assert noise is not None
+    samples = noise.samples()
+    where = axis / noise.step_s
+    k = np.clip(np.floor(where * (1 + 1e-12)).astype(int), 0, samples.shape[1] - 2)
+    frac = where - k
+    values = samples[:, k] * (1 - frac) + samples[:, k + 1] * frac  # (resistors, P)
+    injected = np.zeros((topology.n_free, axis.size))
+    for ends, sign in ((parsed.noise_b, 1.0), (parsed.noise_a, -1.0)):
+        rows = topology.position[ends]
+        free = rows < topology.n_free
+        np.add.at(injected, rows[free], sign * values[free])
+    return injected

@@ -19,6 +19,7 @@ from tcl_circuits.circuit.ir import (
     DiodeModel,
     FeedbackCell,
     FeedbackCellArray,
+    NetworkNoise,
     Resistor,
     ResistorArray,
     VoltageSource,
@@ -68,6 +69,7 @@ def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
 
 _SUPPORTED = (
     CellNoise,
+    NetworkNoise,
     Resistor,
     ResistorArray,
     Capacitor,
@@ -107,6 +109,9 @@ class ParsedCircuit:
     node_ref: dict[str, tuple[int, float]]
 
     noise: CellNoise | None
+    network_noise: NetworkNoise | None
+    noise_a: np.ndarray
+    noise_b: np.ndarray
 
     def __init__(self, circuit: Circuit, previous: ParsedCircuit | None = None) -> None:
         for element in circuit.elements:
@@ -184,6 +189,18 @@ class ParsedCircuit:
         self._capacitors(circuit.of_type(Capacitor))
         self._diode_models(diodes, circuit.models)
         self._cells(circuit.cells, previous)
+        networks = circuit.of_type(NetworkNoise)
+        if len(networks) > 1:
+            raise SimulationError("network noise must be one NetworkNoise element")
+        self.network_noise = networks[0] if networks else None
+        if self.network_noise is not None:
+            if diodes or amplifiers:
+                raise SimulationError(
+                    "the native engine simulates network noise on linear networks without node capacitance "
+                    "(it adds by superposition); use ngspice"
+                )
+            self.noise_a = _indices(self.index, self.network_noise.ends_a)
+            self.noise_b = _indices(self.index, self.network_noise.ends_b)
 
     def _number_nodes(self, res_a, res_b, sources, clamp_nodes, diode_ends, amplifiers) -> None:
         """Node numbers (amplifier outputs after the network's) and the index arrays of every element."""

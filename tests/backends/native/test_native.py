@@ -489,6 +489,53 @@ def test_the_grid_cap_is_chosen_by_the_network_and_drns_need_few_points():
     assert auto.run(linear).axis.size == 1 + 20 + 200
 
 
+def test_network_noise_puts_4ktr_on_each_edge_and_refuses_diode_networks():
+    """Fluctuation-dissipation: with the sources shorted (zero inputs, clamps off), the drop across each edge
+    carries 4kT R_eff over the sampled band 1/(2 step), R_eff the two-point resistance between its ends, here
+    from this test's own Laplacian."""
+    from tcl_circuits.config import SimulatorConfig
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.network.builders import build
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    drive = SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=2e-4, beta_max=1e-12)  # clamps as good as off
+    cell = FeedbackCellConfig(tau_k_s=5e-7, threshold_v=1.0)
+    sim = SimulatorConfig(network_noise_temperature_k=300.0)
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+    circuit = compile_tcl(spec, drive=drive, cell=cell, sim=sim, inputs_v=zeros[0], targets_v=zeros[1])
+    result = NativeBackend().run(circuit)
+    v = result.rows([circuit.network_nodes[i] for i in range(spec.n_nodes)])
+    a, b = spec.edge_array[:, 0], spec.edge_array[:, 1]
+    measured = np.var(v[a] - v[b], axis=1)
+    laplacian = np.zeros((spec.n_nodes, spec.n_nodes))
+    np.add.at(laplacian, (a, a), spec.conductance_s)
+    np.add.at(laplacian, (b, b), spec.conductance_s)
+    np.add.at(laplacian, (a, b), -spec.conductance_s)
+    np.add.at(laplacian, (b, a), -spec.conductance_s)
+    shorted = set(spec.input_nodes) | set(spec.ground_nodes) | set(spec.bias_nodes)
+    free = np.array([i for i in range(spec.n_nodes) if i not in shorted])
+    inverse = np.zeros_like(laplacian)
+    inverse[np.ix_(free, free)] = np.linalg.inv(laplacian[np.ix_(free, free)])
+    r_eff = inverse[a, a] + inverse[b, b] - 2 * inverse[a, b]
+    step = cell.tau_k_s / 10
+    expected = 2 * 1.380649e-23 * 300.0 / step * r_eff
+    across = r_eff > 0  # an edge between two shorted nodes has no drop to fluctuate
+    assert np.all(measured[~across] < 1e-30) and np.sum(across) >= 10
+    ratio = measured[across] / expected[across]
+    assert np.mean(ratio) == pytest.approx(1.0, rel=0.03) and np.all(np.abs(ratio - 1) < 0.15)
+    diode = from_graph(build("drn:2-3-1", seed=0))
+    noisy = compile_tcl(
+        diode,
+        drive=drive,
+        cell=cell,
+        sim=sim,
+        inputs_v=np.zeros(len(diode.input_nodes)),
+        targets_v=np.zeros(len(diode.output_nodes)),
+    )
+    with pytest.raises(SimulationError, match="network noise on linear networks"):
+        NativeBackend().run(noisy)
+
+
 def test_cell_noise_puts_kt_over_c_on_u_and_repeats_with_its_seed():
     """With no signal, u is R_K's thermal noise through C_K: variance kT/C_K (the sampled band takes a few
     per cent off); the same seed draws the same noise, another seed other noise."""
