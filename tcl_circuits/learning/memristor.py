@@ -39,7 +39,6 @@ from tcl_circuits.devices import (
     device_to_dict,
     fit_to_range,
     plan_programming,
-    preset,
     smallest_threshold_v,
     spread_devices,
     state_for_conductance,
@@ -119,7 +118,7 @@ def build_network(
     programming = memristor.programming.replace(mode=mode)
     g = student.conductance_s
     w = memristor.range_widening
-    mapped = fit_to_range(preset(model), float(g.min()) / w, float(g.max()) * w)
+    mapped = fit_to_range(memristor.device(model), float(g.min()) / w, float(g.max()) * w)
     plan = plan_programming(mapped, programming, config.drive, cell, learning_rate_s2_per_v2)
     seed = config.learning.seed + DEVICE_SEED_OFFSET
     devices = spread_devices(plan.device, student.n_edges, memristor.spread_cv, seed)

@@ -6,7 +6,9 @@ loaded back by ``--config FILE``, and the command line of ``tcl-circuits train``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from tcl_circuits.config import (
     BackendKind,
@@ -24,7 +26,7 @@ from tcl_circuits.config import (
     param,
     to_dict,
 )
-from tcl_circuits.devices import DriveKind, ProgrammingConfig, preset
+from tcl_circuits.devices import Device, DriveKind, ProgrammingConfig, WindowKind, preset
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.tasks import TaskConfig
 
@@ -55,8 +57,35 @@ class MemristorConfig(Checked):
         above=0,
         none="auto: from the device thresholds and read_margin",
     )
+    state_window: WindowKind | None = param(
+        None,
+        help="window function of the device's state equation (biolek, joglekar, rectangular; VTEAM and the "
+        "linear-drift models)",
+        none="the preset's",
+    )
+    state_window_p: int | None = param(
+        None, help="exponent p of the state window", minimum=1, maximum=50, none="the preset's"
+    )
     programming: ProgrammingConfig = param(ProgrammingConfig())
     stream: StreamConfig = param(StreamConfig())
+
+    def device(self, model: str) -> Device:
+        """The preset ``model`` with this config's state window, where set."""
+        device = preset(model)
+        changes: dict[str, Any] = {}
+        if self.state_window is not None:
+            changes["window"] = self.state_window
+        if self.state_window_p is not None:
+            changes["window_p"] = self.state_window_p
+        if not changes:
+            return device
+        if not hasattr(device, "window"):
+            field = "state_window" if self.state_window is not None else "state_window_p"
+            raise ConfigError(
+                f"the {model} device has no state window to set (VTEAM and the linear-drift models have one)",
+                field=field,
+            )
+        return dataclasses.replace(device, **changes)
 
 
 def parse_device(text: str) -> tuple[str, ProgrammingMode] | None:
@@ -139,7 +168,12 @@ class RunConfig(Checked):
                     field="kind",
                 )
         if memristor is None:
+            windowed = self.memristor.state_window is not None or self.memristor.state_window_p is not None
+            if windowed:
+                field = "state_window" if self.memristor.state_window is not None else "state_window_p"
+                raise ConfigError(f"{field} applies to memristor networks", field=field)
             return
+        self.memristor.device(memristor[0])  # a window the model cannot take is refused here
         if self.learning.rule is not RuleKind.TCL:
             raise ConfigError(
                 f"memristor networks learn inside the circuit by TCL only, got rule {self.learning.rule.value}",

@@ -302,3 +302,23 @@ def test_rate_asymmetry_skews_the_two_directions_about_the_calibrated_mean():
             changes[asymmetry, sign] = abs(float(g(np.array(x0 + dx)) - g(np.array(x0))))
     raised, lowered = changes[4.0, -1] / changes[1.0, -1], changes[4.0, 1] / changes[1.0, 1]
     assert raised == pytest.approx(2.0, rel=0.02) and lowered == pytest.approx(0.5, rel=0.02)
+
+
+def test_a_run_sets_the_devices_state_window_and_refuses_it_where_there_is_none():
+    from tcl_circuits.devices import WindowKind
+    from tcl_circuits.errors import ConfigError
+    from tcl_circuits.learning.run_config import MemristorConfig, RunConfig
+    from tcl_circuits.learning.sweep import with_changes
+
+    plain = MemristorConfig().device("vteam_symmetric")
+    set_ = MemristorConfig(state_window=WindowKind.JOGLEKAR, state_window_p=1).device("vteam_symmetric")
+    assert (set_.window, set_.window_p) == (WindowKind.JOGLEKAR, 1)
+    assert plain.window is not WindowKind.JOGLEKAR or plain.window_p != 1
+    x = np.linspace(0.05, 0.95, 7)
+    assert not np.allclose(
+        devices.window_up(set_.window, set_.window_p, x), devices.window_up(plain.window, plain.window_p, x)
+    )
+    with pytest.raises(ConfigError, match="no state window"):
+        with_changes(RunConfig(), {"device": "memristor:yakopcic", "memristor": {"state_window": "biolek"}})
+    with pytest.raises(ConfigError, match="state_window_p applies to memristor networks"):
+        with_changes(RunConfig(), {"memristor": {"state_window_p": 2}})
