@@ -785,7 +785,7 @@ class WriteConfig(Checked):
         1.0,
         help="up/down asymmetry of the devices: a rise's written size over a fall's for the same request "
         "(1: matched; the geometric mean of the two stays the request)",
-        above=0,
+        minimum=0.01,
         maximum=100,
     )
 

@@ -456,6 +456,10 @@ class CellNoise(SampledThermalNoise):
     def conductance_s(self) -> np.ndarray:
         return 1.0 / np.asarray(self.r_k_ohm, dtype=float)
 
+    @property
+    def rms_a(self) -> np.ndarray:  # the same rounding as decks written before NetworkNoise existed
+        return np.sqrt(2 * BOLTZMANN_J_PER_K * self.temperature_k / (self.r_k_ohm * self.step_s))
+
 
 @dataclass(frozen=True, eq=False)
 class NetworkNoise(SampledThermalNoise):

@@ -31,7 +31,12 @@ import numpy as np
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.noise import NOISE_SOURCES, TEMPERATURE_K, kt_over_c_noise_v, update_noise_rows
+from tcl_circuits.learning.noise import (
+    TEMPERATURE_K,
+    kt_over_c_noise_v,
+    simulable_sources,
+    update_noise_rows,
+)
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.sweep import RESULTS, run_sweep
 from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
@@ -245,6 +250,9 @@ def run_feasibility(
         raise ConfigError(f"--trials must be from 2 to 10,000, got {trials}", field="trials")
     if not tolerance > 1:
         raise ConfigError(f"--tolerance must exceed 1, got {tolerance}", field="tolerance")
+    for study in studies:
+        if study.ideal is not None and study.ideal not in study.values:
+            raise ConfigError(f"the {study.name} study must include its ideal value {study.ideal:g}")
     if [s.name for s in studies] != [s.name for s in STUDIES]:
         names = ", ".join(s.name for s in STUDIES)
         raise ConfigError(f"studies must be the {names} studies, in that order")
@@ -275,8 +283,9 @@ def run_feasibility(
         folder.write_csv("energy.csv", energy_rows)
         if progress:
             print("thermal noise of R_K and of the network: noisy against noiseless updates")
+        sources, left_out = simulable_sources(base)
         noise_update = update_noise_rows(
-            base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=NOISE_SOURCES
+            base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=sources
         )
         folder.write_csv("noise.csv", noise_update)
         curves, absolute = {}, {}
@@ -342,7 +351,16 @@ def run_feasibility(
         folder.write_text(
             "report.md",
             _report(
-                base, trials, tolerance, curves, absolute, verdicts, noise_rows, energy_rows, noise_update
+                base,
+                trials,
+                tolerance,
+                curves,
+                absolute,
+                verdicts,
+                noise_rows,
+                energy_rows,
+                noise_update,
+                left_out,
             ),
         )
         folder.synced()
@@ -382,6 +400,8 @@ def _range(low: float | None, high: float | None, curve: list) -> str:
     if low is None or high is None:
         return "none of the values tried"
     values = [v for v, *_ in curve]
+    if low == high:
+        return f"only the matched {low:g} of those tried"
     left = f"{low:g} (the smallest tried) or less" if low == min(values) else f"{low:g}"
     right = f"{high:g} (the largest tried) or more" if high == max(values) else f"{high:g}"
     return f"from {left} to {right}"
@@ -397,6 +417,7 @@ def _report(
     noise_rows: list[dict[str, Any]],
     energy_rows: list[dict[str, Any]],
     noise_update: list[dict[str, Any]],
+    noise_left_out: str | None = None,
 ) -> str:
     task = base.task
     lines = [
@@ -463,16 +484,20 @@ def _report(
         "",
         "4kTG of each R_K, of each network resistor, or of both, as seeded noise currents (the same samples in "
         "either engine), 4 draws x 2 training samples per temperature; the noisy accumulators against the "
-        "noiseless ones of the same cycle.",
+        "noiseless ones of the same cycle."
+        + (f" The network's noise is not simulated here: {noise_left_out}." if noise_left_out else ""),
         "",
         "| noisy | T (K) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
         "|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {r['source']} | {r['temperature_k']:g} | {r['kt_over_c_noise_v']:.3g} | {r['threshold_v']:.3g} | "
-        f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
-        for r in noise_update
-    ]
+    for r in noise_update:
+        kt_over_c = (
+            "–" if r["source"] == "network" else f"{r['kt_over_c_noise_v']:.3g}"
+        )  # R_K's, not the network's
+        lines.append(
+            f"| {r['source']} | {r['temperature_k']:g} | {kt_over_c} | {r['threshold_v']:.3g} | "
+            f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
+        )
     a = base.cell.analog
     lines += [
         "",

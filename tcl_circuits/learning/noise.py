@@ -33,6 +33,24 @@ NOISE_SOURCES = ("R_K", "network", "both")
 """Which resistors are noisy in ``update_noise_rows``: the cells' R_K, the network's, or both."""
 
 
+def simulable_sources(base: RunConfig) -> tuple[tuple[str, ...], str | None]:
+    """The noise sources ``base``'s backend can simulate on its network, and why the network's is left out
+    when it is (the native engine adds it by superposition: linear networks without node capacitance)."""
+    from tcl_circuits.config import BackendKind
+    from tcl_circuits.learning.tasks import make_task
+
+    if base.resolved_backend is not BackendKind.NATIVE:
+        return NOISE_SOURCES, None
+    spec = make_task(base.task, base.learning.seed).student
+    if spec.diodes or spec.amplifiers:
+        return ("R_K",), "the native engine adds the network's noise on linear networks only; use ngspice"
+    if base.sim.node_capacitance_f > 0:
+        return (
+            "R_K",
+        ), "the native engine adds the network's noise without node capacitance only; use ngspice"
+    return NOISE_SOURCES, None
+
+
 def update_noise_rows(
     base: RunConfig,
     temperatures_k: list[float],

@@ -85,6 +85,8 @@ class MemristorConfig(Checked):
                 f"the {model} device has no state window to set (VTEAM and the linear-drift models have one)",
                 field=field,
             )
+        if self.state_window_p is not None and changes.get("window", device.window) is WindowKind.RECTANGULAR:
+            raise ConfigError("the rectangular state window has no exponent", field="state_window_p")
         return dataclasses.replace(device, **changes)
 
 

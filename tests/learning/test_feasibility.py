@@ -30,6 +30,19 @@ def test_a_two_sided_axis_is_tolerated_on_each_side_of_its_ideal():
     assert feasibility.tolerated_range(curve, 1.0, 2.0, 1.0) == (0.5, 4.0)
     assert feasibility._range(0.5, 4.0, curve) == "from 0.5 to 4 (the largest tried) or more"
     assert feasibility.tolerated_range(curve, 1.0, 1.1, 1.0) == (1.0, 1.0)
+    assert feasibility._range(1.0, 1.0, curve) == "only the matched 1 of those tried"
+
+
+def test_the_report_leaves_out_the_network_noise_the_native_engine_cannot_add():
+    from tcl_circuits.learning.noise import NOISE_SOURCES, simulable_sources
+
+    assert simulable_sources(_base()) == (NOISE_SOURCES, None)
+    diodes = with_changes(_base(), {"task": {"network": "drn:2-3-1", "hidden": 0}})
+    sources, why = simulable_sources(diodes)
+    assert sources == ("R_K",) and "linear networks" in why
+    capacitive = with_changes(_base(), {"sim": {"node_capacitance_f": 1e-12}})
+    assert simulable_sources(capacitive)[0] == ("R_K",)
+    assert simulable_sources(with_changes(diodes, {"backend": "ngspice"})) == (NOISE_SOURCES, None)
 
 
 def _base():

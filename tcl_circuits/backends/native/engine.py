@@ -573,7 +573,7 @@ def _noise_injection(parsed: ParsedCircuit, topology: NetworkTopology, axis: np.
     samples = noise.samples()
     where = axis / noise.step_s
     k = np.clip(np.floor(where * (1 + 1e-12)).astype(int), 0, samples.shape[1] - 2)
-    frac = where - k
+    frac = np.minimum(where - k, 1.0)  # past the last knot the current holds, as a PWL source does
     values = samples[:, k] * (1 - frac) + samples[:, k + 1] * frac  # (resistors, P)
     injected = np.zeros((topology.n_free, axis.size))
     for ends, sign in ((parsed.noise_b, 1.0), (parsed.noise_a, -1.0)):

@@ -536,6 +536,28 @@ def test_network_noise_puts_4ktr_on_each_edge_and_refuses_diode_networks():
         NativeBackend().run(noisy)
 
 
+def test_network_noise_holds_its_last_sample_past_the_last_knot():
+    """A cycle that is not a whole number of noise steps ends after the last knot; there the currents hold,
+    as ngspice's PWL sources do (not extrapolated)."""
+    from tcl_circuits.config import SimulatorConfig
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.network.builders import build
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    drive = SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=2.0001e-4, beta_max=1e-12)
+    cell = FeedbackCellConfig(tau_k_s=3e-7, threshold_v=1.0)  # step 3e-8 s: 7,000.33 steps a cycle
+    sim = SimulatorConfig(network_noise_temperature_k=300.0)
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+    circuit = compile_tcl(spec, drive=drive, cell=cell, sim=sim, inputs_v=zeros[0], targets_v=zeros[1])
+    result = NativeBackend().run(circuit)
+    v = result.rows([circuit.network_nodes[i] for i in range(spec.n_nodes)])
+    last_knot = (7000 * 3e-8) * (1 - 1e-12)
+    after = result.axis >= last_knot
+    assert 1 < np.sum(after) and result.axis[-1] > 7000 * 3e-8
+    held = v[:, after]
+    np.testing.assert_allclose(held, np.repeat(held[:, :1], held.shape[1], axis=1), rtol=1e-12, atol=1e-18)
+
+
 def test_cell_noise_puts_kt_over_c_on_u_and_repeats_with_its_seed():
     """With no signal, u is R_K's thermal noise through C_K: variance kT/C_K (the sampled band takes a few
     per cent off); the same seed draws the same noise, another seed other noise."""
