@@ -411,6 +411,7 @@ NOISE_SAMPLES_PER_TAU_K = 10
 few % of kT/C_K, tested)."""
 
 
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SampledThermalNoise:
     """Johnson noise of resistors as currents in parallel with them: white samples of rms
     sqrt(2 k T G / step_s) every ``step_s`` (one-sided 4kTG over the band 1/(2 step_s)), linear between them as
@@ -441,16 +442,12 @@ class SampledThermalNoise:
         return z * rms[:, None]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CellNoise(SampledThermalNoise):
     """Thermal noise of each cell's R_K: a current into its feedback node (``SampledThermalNoise``)."""
 
     nodes: tuple[str, ...]
     r_k_ohm: np.ndarray
-    temperature_k: float
-    step_s: float
-    stop_s: float
-    seed: tuple[int, ...]
 
     @property
     def conductance_s(self) -> np.ndarray:
@@ -461,7 +458,7 @@ class CellNoise(SampledThermalNoise):
         return np.sqrt(2 * BOLTZMANN_J_PER_K * self.temperature_k / (self.r_k_ohm * self.step_s))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class NetworkNoise(SampledThermalNoise):
     """Thermal noise of the network's resistors: a current from ``ends_a[e]`` to ``ends_b[e]`` across edge e
     (``SampledThermalNoise``; in SPICE ``inn<e> a b``, which takes the current out of a and into b)."""
@@ -469,10 +466,6 @@ class NetworkNoise(SampledThermalNoise):
     ends_a: tuple[str, ...]
     ends_b: tuple[str, ...]
     edge_conductance_s: np.ndarray
-    temperature_k: float
-    step_s: float
-    stop_s: float
-    seed: tuple[int, ...]
 
     @property
     def conductance_s(self) -> np.ndarray:
