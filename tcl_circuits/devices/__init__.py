@@ -19,6 +19,7 @@ from tcl_circuits.devices.models import (
     VteamDevice,
     WindowKind,
     YakopcicDevice,
+    drive_power_w,
     window_down,
     window_up,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "plan_programming",
     "preset",
     "smallest_threshold_v",
+    "drive_power_w",
     "spread_devices",
     "state_for_conductance",
     "window_down",

@@ -364,3 +364,12 @@ class YakopcicDevice:
 
 
 Device = VteamDevice | LinearDriftDevice | YakopcicDevice
+
+
+def drive_power_w(device: Device, drive: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Power a programming drive would dissipate in the device at state x, were it applied across it: v I(v, x)
+    for a voltage drive (volts), i^2 / G(x) for a current drive (amperes)."""
+    drive = np.asarray(drive, dtype=float)
+    if device.drive_kind is DriveKind.CURRENT:
+        return drive * drive / device.conductance_s(x)
+    return drive * device.current_a(drive, x)

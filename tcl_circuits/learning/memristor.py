@@ -34,9 +34,11 @@ from tcl_circuits.circuit.ir import Circuit, Clamp, MemristorCell
 from tcl_circuits.config import FeedbackCellConfig, GateMode, SawtoothConfig, SimulatorConfig, StreamConfig
 from tcl_circuits.devices import (
     Device,
+    DriveKind,
     ProgrammingPlan,
     device_from_dict,
     device_to_dict,
+    drive_power_w,
     fit_to_range,
     plan_programming,
     smallest_threshold_v,
@@ -154,7 +156,7 @@ def wanted_vectors(circuit: Circuit) -> frozenset[str]:
         if isinstance(el, Clamp):
             names.add(el.target)
         elif isinstance(el, MemristorCell):
-            names |= {el.state, el.feedback}
+            names |= {el.state, el.feedback, el.drive}
     return frozenset(names)
 
 
@@ -172,8 +174,9 @@ def run_chunk(
     Per sample: the sample's own free-state loss (outputs just before the cycle, task units), the state of
     every edge at its end, the conductance change, the contrast s(top of the fast ramp) - s(free) and the
     fraction of edges below / inside / above the learning window, and the energy dissipated in the devices
-    (v * I of each device's own I-V) and clamps, and separately in the feedback resistors R_K, integrated
-    from the simulated voltages (behavioural squarer, driver and state sources are not counted).
+    (v * I of each device's own I-V) and clamps, separately in the feedback resistors R_K, and the write: each
+    programming drive (less its read coupling) as dissipated in its device (``devices.drive_power_w``), all
+    integrated from the simulated voltages (the behavioural squarer and the state sources are not counted).
     """
     started = time.perf_counter()
     result = backend.run(dataclasses.replace(circuit, saves=wanted_vectors(circuit)))
@@ -192,6 +195,7 @@ def run_chunk(
     for e, device in enumerate(net.devices):
         power_dev += vab[:, e] * device.current_a(vab[:, e], xs[:, e])
     power_fb = feedback_power_w(circuit, result)
+    power_write = _write_power_w(circuit, result, net, vab, xs)
     outputs = list(spec.output_nodes)
     records = []
     states_after = np.zeros((timeline.samples, spec.n_edges))
@@ -217,6 +221,9 @@ def run_chunk(
                 "loss": loss,
                 "energy_network_j": energy_j(power_dev, t, inside),
                 "energy_feedback_j": energy_j(power_fb, t, inside),
+                "block_energy_network_j": energy_j(power_dev, t, inside),
+                "block_energy_feedback_rk_j": energy_j(power_fb, t, inside),
+                "block_energy_write_j": energy_j(power_write, t, inside),
                 "update_norm_s": float(np.linalg.norm(g_after - g_before)),
                 **regime_fractions(contrast, drive, cell),
                 "x_min": float(x_after.min()),
@@ -226,6 +233,21 @@ def run_chunk(
         )
     final = np.array([result.v(f"x{e}")[-1] for e in range(spec.n_edges)])
     return ChunkResult(final, records, states_after, time.perf_counter() - started, int(t.size), result)
+
+
+def _write_power_w(
+    circuit: Circuit, result, net: MemristorNetwork, vab: np.ndarray, xs: np.ndarray
+) -> np.ndarray:
+    """The programming drives' power, summed over edges, (T,): each cell's drive v(p) less its read coupling,
+    as dissipated in its device at its state (``devices.drive_power_w``)."""
+    cells = {el.index: el for el in circuit.elements if isinstance(el, MemristorCell)}
+    power = np.zeros(vab.shape[0])
+    for e, device in enumerate(net.devices):
+        cell = cells[e]
+        read = vab[:, e] if device.drive_kind is DriveKind.VOLTAGE else device.current_a(vab[:, e], xs[:, e])
+        programming = result.v(cell.drive) - cell.read_coupling * read
+        power += drive_power_w(device, programming, xs[:, e])
+    return power
 
 
 def free_losses_ngspice(

@@ -10,6 +10,7 @@ from tcl_circuits.backends.base import SimResult
 from tcl_circuits.backends.ngspice import check_reached_end
 from tcl_circuits.circuit import compile as compiler
 from tcl_circuits.circuit.compile import compile_chunk
+from tcl_circuits.circuit.ir import MemristorCell
 from tcl_circuits.cli.main import main
 from tcl_circuits.config import (
     BackendKind,
@@ -302,6 +303,40 @@ def test_energy_is_the_power_of_the_frozen_network_integrated_over_the_slot(ngsp
     for record in chunk.records:
         assert record["energy_network_j"] == pytest.approx(power * slot, rel=1e-3)
         assert record["energy_feedback_j"] < 1e-6 * record["energy_network_j"]
+        assert record["block_energy_network_j"] == record["energy_network_j"]
+        assert record["block_energy_write_j"] < 1e-9 * record["energy_network_j"]  # the gate held the drive
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("device", ["vteam_symmetric", "hp"])
+def test_write_energy_is_the_programming_drive_dissipated_in_the_device(ngspice, task, device):
+    """With the gate open in the cycles, each sample's write energy is the integral over its slot of the
+    programming drive (v(p) less the read coupling) times the current it would drive through the device: v I(v)
+    for a voltage-driven (symmetric) VTEAM, i^2 R for a current-driven HP device; recomputed from the raw vectors."""
+    config = _config(task, device=device)
+    net = _net(task, config)
+    x, y = task.x_train[:2], task.y_train[:2]
+    circuit, timeline = compile_chunk(
+        net, x, y, (x[0], y[0]), drive=config.drive, cell=config.cell, sim=config.sim, stream=StreamConfig()
+    )
+    chunk = run_chunk(ngspice, net, circuit, timeline, y, config.drive, config.cell)
+    result, t = chunk.result, chunk.result.axis
+    cells = sorted((el for el in circuit.elements if isinstance(el, MemristorCell)), key=lambda c: c.index)
+    slot = timeline.period_s
+    expected = np.zeros(2)
+    for cell, device_e in zip(cells, net.devices, strict=True):
+        a, b = (result.v(n) if n != "0" else np.zeros_like(t) for n in (cell.a, cell.b))
+        x_e = result.v(cell.state)
+        voltage = device.startswith("vteam")
+        read = (a - b) if voltage else device_e.current_a(a - b, x_e)
+        drive = result.v(cell.drive) - cell.read_coupling * read
+        power = drive * device_e.current_a(drive, x_e) if voltage else drive**2 / device_e.conductance_s(x_e)
+        for k in range(2):
+            inside = (t >= k * slot - 1e-15) & (t <= (k + 1) * slot + 1e-15)
+            expected[k] += np.trapezoid(power[inside], t[inside])
+    written = np.array([r["block_energy_write_j"] for r in chunk.records])
+    assert np.all(written > 0)
+    np.testing.assert_allclose(written, expected, rtol=0.02)
 
 
 @pytest.mark.ngspice
