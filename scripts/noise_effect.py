@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tcl_circuits.learning.noise import NOISE_SOURCES, update_noise_rows  # noqa: E402
+from tcl_circuits.learning.noise import NOISE_SOURCES, update_noise_rows, with_noise  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         learning = base.learning.replace(epochs=1, alignment_every=0)
         runs = [("none", 0.0)] + [(s, t) for s in args.sources for t in args.temperatures]
         for source, temperature in runs:
-            cell_t = temperature if source in ("R_K", "both") else 0.0
-            network_t = temperature if source in ("network", "both") else 0.0
-            config = base.replace(
-                cell=base.cell.replace(noise_temperature_k=cell_t),
-                sim=base.sim.replace(network_noise_temperature_k=network_t),
-                learning=learning,
-            )
+            cell, sim = with_noise(base.cell, base.sim, source, temperature)  # "none": 0 K
+            config = base.replace(cell=cell, sim=sim, learning=learning)
             task = make_task(config.task, config.learning.seed)
             with tempfile.TemporaryDirectory() as folder:
                 summary = train(task, config, Path(folder) / "run", progress=False)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
+from tcl_circuits.config import FeedbackCellConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.learning.run_config import RunConfig
 
@@ -33,21 +34,28 @@ NOISE_SOURCES = ("R_K", "network", "both")
 """Which resistors are noisy in ``update_noise_rows``: the cells' R_K, the network's, or both."""
 
 
+def with_noise(
+    cell: FeedbackCellConfig, sim: SimulatorConfig, source: str, temperature_k: float
+) -> tuple[FeedbackCellConfig, SimulatorConfig]:
+    """``cell`` and ``sim`` with the resistors of ``source`` (of ``NOISE_SOURCES``) at ``temperature_k`` and the
+    others noiseless."""
+    cell_k = temperature_k if source in ("R_K", "both") else 0.0
+    network_k = temperature_k if source in ("network", "both") else 0.0
+    return cell.replace(noise_temperature_k=cell_k), sim.replace(network_noise_temperature_k=network_k)
+
+
 def simulable_sources(base: RunConfig) -> tuple[tuple[str, ...], str | None]:
     """The noise sources ``base``'s backend can simulate on its network, and why the network's is left out
-    when it is (the native engine adds it by superposition: linear networks without node capacitance)."""
+    when it is (the native engine's ``NETWORK_NOISE_LIMIT``)."""
+    from tcl_circuits.backends.native.parsed import NETWORK_NOISE_LIMIT
     from tcl_circuits.config import BackendKind
     from tcl_circuits.learning.tasks import make_task
 
     if base.resolved_backend is not BackendKind.NATIVE:
         return NOISE_SOURCES, None
     spec = make_task(base.task, base.learning.seed).student
-    if spec.diodes or spec.amplifiers:
-        return ("R_K",), "the native engine adds the network's noise on linear networks only; use ngspice"
-    if base.sim.node_capacitance_f > 0:
-        return (
-            "R_K",
-        ), "the native engine adds the network's noise without node capacitance only; use ngspice"
+    if spec.diodes or spec.amplifiers or base.sim.node_capacitance_f > 0:
+        return ("R_K",), NETWORK_NOISE_LIMIT
     return NOISE_SOURCES, None
 
 
@@ -77,11 +85,12 @@ def update_noise_rows(
     with open_backend(base.resolved_backend, base.sim) as backend:
 
         def accumulators(temperature: float, k: int, draw: int, source: str = "R_K") -> np.ndarray:
+            noisy_cell, sim = with_noise(cell, base.sim, source, temperature)
             circuit = compile_tcl(
                 task.student,
                 drive=base.drive,
-                cell=cell.replace(noise_temperature_k=temperature if source != "network" else 0.0),
-                sim=base.sim.replace(network_noise_temperature_k=temperature if source != "R_K" else 0.0),
+                cell=noisy_cell,
+                sim=sim,
                 inputs_v=task.x_train[k],
                 targets_v=task.y_train[k],
                 noise_seed=(base.learning.seed, k, draw),

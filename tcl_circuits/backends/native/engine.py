@@ -37,7 +37,7 @@ from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
 from tcl_circuits.backends.native.cell_dynamics import integrate_cells, integrate_noisy_cells
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
-from tcl_circuits.backends.native.parsed import ParsedCircuit, finite_value
+from tcl_circuits.backends.native.parsed import NETWORK_NOISE_LIMIT, ParsedCircuit, finite_value
 from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.circuit.ir import (
     Circuit,
@@ -167,10 +167,7 @@ class NativeBackend:
         transient_c = isinstance(analysis, Transient) and bool(np.any(capacitance > 0))
         network_noise = parsed.network_noise if isinstance(analysis, Transient) else None
         if network_noise is not None and transient_c:
-            raise SimulationError(
-                "the native engine simulates network noise on linear networks without node capacitance "
-                "(it adds by superposition); use ngspice"
-            )
+            raise SimulationError(NETWORK_NOISE_LIMIT)
         if parsed.diode_a.size:
             if transient_c:
                 raise SimulationError(

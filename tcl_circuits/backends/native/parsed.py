@@ -67,6 +67,12 @@ def _indices(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(index.__getitem__, names), dtype=int, count=len(names))
 
 
+NETWORK_NOISE_LIMIT = (
+    "the native engine adds network noise on linear networks without node capacitance only (by superposition); "
+    "use ngspice"
+)
+"""Why the native engine refuses a circuit's ``NetworkNoise``: diodes, amplifiers or node capacitance."""
+
 _SUPPORTED = (
     CellNoise,
     NetworkNoise,
@@ -195,10 +201,7 @@ class ParsedCircuit:
         self.network_noise = networks[0] if networks else None
         if self.network_noise is not None:
             if diodes or amplifiers:
-                raise SimulationError(
-                    "the native engine simulates network noise on linear networks without node capacitance "
-                    "(it adds by superposition); use ngspice"
-                )
+                raise SimulationError(NETWORK_NOISE_LIMIT)
             self.noise_a = _indices(self.index, self.network_noise.ends_a)
             self.noise_b = _indices(self.index, self.network_noise.ends_b)
 
