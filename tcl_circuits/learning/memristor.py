@@ -216,13 +216,14 @@ def run_chunk(
         g_before = net.with_states(x_before).conductance_s()
         g_after = net.with_states(x_after).conductance_s()
         x_before = x_after
+        network_j, feedback_j = energy_j(power_dev, t, inside), energy_j(power_fb, t, inside)
         records.append(
             {
                 "loss": loss,
-                "energy_network_j": energy_j(power_dev, t, inside),
-                "energy_feedback_j": energy_j(power_fb, t, inside),
-                "block_energy_network_j": energy_j(power_dev, t, inside),
-                "block_energy_feedback_rk_j": energy_j(power_fb, t, inside),
+                "energy_network_j": network_j,
+                "energy_feedback_j": feedback_j,
+                "block_energy_network_j": network_j,
+                "block_energy_feedback_rk_j": feedback_j,
                 "block_energy_write_j": energy_j(power_write, t, inside),
                 "update_norm_s": float(np.linalg.norm(g_after - g_before)),
                 **regime_fractions(contrast, drive, cell),

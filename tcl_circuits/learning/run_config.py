@@ -69,6 +69,13 @@ class MemristorConfig(Checked):
     programming: ProgrammingConfig = param(ProgrammingConfig())
     stream: StreamConfig = param(StreamConfig())
 
+    @property
+    def window_field(self) -> str | None:
+        """The first state-window setting given (for error messages), None when the preset's window stands."""
+        if self.state_window is not None:
+            return "state_window"
+        return "state_window_p" if self.state_window_p is not None else None
+
     def device(self, model: str) -> Device:
         """The preset ``model`` with this config's state window, where set."""
         device = preset(model)
@@ -80,10 +87,9 @@ class MemristorConfig(Checked):
         if not changes:
             return device
         if not hasattr(device, "window"):
-            field = "state_window" if self.state_window is not None else "state_window_p"
             raise ConfigError(
                 f"the {model} device has no state window to set (VTEAM and the linear-drift models have one)",
-                field=field,
+                field=self.window_field,
             )
         if self.state_window_p is not None and changes.get("window", device.window) is WindowKind.RECTANGULAR:
             raise ConfigError("the rectangular state window has no exponent", field="state_window_p")
@@ -170,9 +176,8 @@ class RunConfig(Checked):
                     field="kind",
                 )
         if memristor is None:
-            windowed = self.memristor.state_window is not None or self.memristor.state_window_p is not None
-            if windowed:
-                field = "state_window" if self.memristor.state_window is not None else "state_window_p"
+            field = self.memristor.window_field
+            if field is not None:
                 raise ConfigError(f"{field} applies to memristor networks", field=field)
             return
         self.memristor.device(memristor[0])  # a window the model cannot take is refused here

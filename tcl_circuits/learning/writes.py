@@ -2,9 +2,9 @@
 
 A bench applies each sample's update G_e += Delta G_e by programming its devices: clipped to each edge's
 bounds, with the programming's variability (``write_noise``), the devices' up/down mismatch
-(``write_asymmetry``) and their resolution (``conductance_bits`` levels over the bounds). Every requested change is also recorded as the resolution it would need,
-log2((g_max - g_min) / |Delta G_e|) bits: the histogram over a run tells how many bits a device must resolve
-for the updates to land (``update_bits.csv``, ``update_bits.png``, and its median and 90th percentile in the
+(``write_asymmetry``) and their resolution (``conductance_bits`` levels over the bounds). Every requested
+change is also recorded as the resolution it would need, log2((g_max - g_min) / |Delta G_e|) bits: the
+histogram over a run tells how many bits a device must resolve for the updates to land (``update_bits.csv``, ``update_bits.png``, and its median and 90th percentile in the
 summary).
 """
 
