@@ -457,6 +457,11 @@ class FeedbackCellConfig(Checked):
 
     SPREAD_FIELDS = ("spread_r_k", "spread_c_k", "spread_threshold", "spread_gain")
 
+    @property
+    def has_mismatch(self) -> bool:
+        """Whether any mismatch is drawn; without one, ``spread_seed`` changes nothing."""
+        return any(getattr(self, name) for name in (*self.SPREAD_FIELDS, "spread_offset_v", "spread_clamp"))
+
     def edge_factors(self, count: int) -> dict[str, np.ndarray]:
         """Each edge's factor on R_K, C_K, threshold and accumulator gain: exp(sigma * z), z ~ N(0, 1), one
         seeded stream per quantity (a zero spread gives ones, and changing one spread leaves the others' draws

@@ -1,8 +1,8 @@
 """The feasibility report: what a circuit designer asks first of a TCL network, answered by measurement.
 
 ``run_feasibility`` trains the network many times through the sweep machinery (``learning.sweep``, on Dask):
-a Monte Carlo over feedback-cell mismatch (every cell's R_K, C_K, threshold and accumulator gain off by a
-log-normal factor, ``trials`` seeded draws per sigma, the same data in every trial), a sweep over the
+a Monte Carlo over mismatch (every cell's R_K, C_K, threshold and accumulator gain and every output's clamp
+conductance G_c off by a log-normal factor, ``trials`` seeded draws per sigma, the same data in every trial), a sweep over the
 conductance resolution, one over programming variability (``trials // 4`` seeds each, at least 4) and one over
 the threshold offset (a normal per-edge offset of g(u - offset), sigma in units of the calibrated threshold,
 ``trials // 4`` draws, at least 4) and one over the devices' up/down asymmetry (a rise written sqrt(a) times
@@ -41,7 +41,9 @@ from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.sweep import RESULTS, run_sweep
 from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
 
-SPREAD_FIELDS = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain"
+SPREAD_FIELDS = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain,cell.spread_clamp"
+SPREAD_FIELDS_BEFORE_CLAMP = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain"
+"""The mismatch axis of reports written before G_c joined it: they differ from today's, and are not resumed."""
 SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
 BITS = (6, 8, 10, 12, 14, 16, 20, 32)
 """Conductance resolutions swept; 32 bits is the analog reference (its steps are far below any update)."""
@@ -79,7 +81,7 @@ class Study:
 
 
 STUDIES = (
-    Study("spread", SPREAD_FIELDS, "cell.spread_seed", SPREADS, "cell mismatch (log-normal sigma)"),
+    Study("spread", SPREAD_FIELDS, "cell.spread_seed", SPREADS, "cell and clamp mismatch (log-normal sigma)"),
     Study("bits", "write.conductance_bits", "learning.seed", BITS, "conductance resolution (bits)", True),
     Study(
         "write_noise", "write.write_noise", "learning.seed", WRITE_NOISES, "write noise (log-normal sigma)"
@@ -264,6 +266,7 @@ def run_feasibility(
         "trials": trials,
         "values": [list(s.values) for s in studies[:4]],
         **later,
+        "mismatch_axis": SPREAD_FIELDS,
     }
     noise_rows = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
     theta_v = min(r["threshold_v"] for r in noise_rows)
@@ -274,6 +277,7 @@ def run_feasibility(
         **fingerprint,
         "feasibility": to_dict(RunConfig()),
         **{f"values_{s.name}": list(s.values) for s in STUDIES[4:]},
+        "mismatch_axis": SPREAD_FIELDS_BEFORE_CLAMP,
     }
     with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
         folder.write_csv("threshold_noise.csv", noise_rows)
@@ -373,7 +377,7 @@ def _baseline_summary(spread_folder: Path) -> dict[str, Any]:
 
     for row in csv.DictReader((spread_folder / RESULTS).read_text().splitlines()):
         if row["status"] == "done" and float(row[SPREAD_FIELDS]) == 0.0:
-            return json.loads((spread_folder / "points" / row["point"] / "summary.json").read_text())
+            return json.loads((spread_folder / "points" / row["run"] / "summary.json").read_text())
     return {}
 
 
@@ -451,7 +455,7 @@ def _report(
         f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
         f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
         f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
-        f"| tolerated cell mismatch | {_bound(verdicts['tolerated_cell_spread'], curves['spread'], 'sigma <=')} | "
+        f"| tolerated cell and clamp mismatch | {_bound(verdicts['tolerated_cell_spread'], curves['spread'], 'sigma <=')} | "
         f"{trials} mismatch draws per sigma |",
         f"| conductance resolution needed | {_bound(verdicts['required_conductance_bits'], curves['bits'], '>=')} "
         "bits | levels over "
@@ -514,7 +518,7 @@ def _report(
     ]
     lines += [f"| {r['block']} | {r['energy_j']:.4g} | {r['share']:.3g} |" for r in energy_rows]
     for name, title, unit in (
-        ("spread", "Cell mismatch", "sigma"),
+        ("spread", "Cell and clamp mismatch (R_K, C_K, threshold, accumulator gain, G_c)", "sigma"),
         ("bits", "Conductance resolution", "bits"),
         ("write_noise", "Write noise", "sigma"),
         ("offset", "Threshold offset", "sigma (V)"),

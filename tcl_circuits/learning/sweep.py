@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import logging
 import os
 import time
@@ -171,13 +172,34 @@ def _point_row(point: SweepPoint, points_dir: str) -> dict[str, Any]:
         )
     except Exception as error:  # noqa: BLE001 - one failed point is reported, not fatal to the sweep
         message = " ".join(str(error).split())
-        return {**row, "status": "failed", "error": f"{type(error).__name__}: {message}"}
-    return {**row, "status": "done", "error": "", **{key: summary.get(key) for key in METRICS}}
+        return {**row, "status": "failed", "error": f"{type(error).__name__}: {message}", "run": point.name}
+    return {
+        **row,
+        "status": "done",
+        "error": "",
+        **{key: summary.get(key) for key in METRICS},
+        "run": point.name,
+    }
+
+
+def run_key(config: RunConfig) -> str:
+    """What a run computes: points whose configs differ only in a setting without effect (the mismatch seed
+    when no mismatch is drawn, e.g. the zero-sigma column of a Monte Carlo) share one run."""
+    data = to_dict(config)
+    if not config.cell.has_mismatch:
+        data["cell"]["spread_seed"] = 0
+    return json.dumps(data, sort_keys=True)
+
+
+def _shared(row: dict[str, Any], point: SweepPoint) -> dict[str, Any]:
+    """``row``'s results under ``point``'s name and values (``run`` still names the folder that computed them)."""
+    return {**row, "point": point.name, **point.values}
 
 
 class ResultsTable:
     """``results.csv``: one row per finished point, appended and synced as points finish. On reopening, a
-    line cut short by a crash is dropped (its point runs again)."""
+    line cut short by a crash is dropped (its point runs again). The last column, ``run``, names the point
+    whose folder holds the run; a table written before it existed gains it (each point its own run)."""
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
@@ -186,13 +208,16 @@ class ResultsTable:
         if path.exists():
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
             header = next(csv.reader(lines[:1]), [])
-            if header != self.columns:
+            before_run = header == self.columns[:-1] and self.columns[-1] == "run"
+            if header != self.columns and not before_run:
                 raise DataError(f"{path}: its columns are not this sweep's ({', '.join(header[:4])}, ...)")
             complete = [line for line in lines[1:] if line.endswith("\n")]
             parsed = list(csv.DictReader(lines[:1] + complete))
             self.rows = [row for row in parsed if None not in row and None not in row.values()]
-            if len(self.rows) != len(lines) - 1:
-                write_text_atomic(path, "".join(lines[:1]) + self._text(self.rows))
+            if before_run:
+                self.rows = [{**row, "run": row["point"]} for row in self.rows]
+            if len(self.rows) != len(lines) - 1 or before_run:
+                write_text_atomic(path, self._text(self.rows, header=True))
         else:
             write_text_atomic(path, self._text([], header=True))
 
@@ -274,9 +299,22 @@ def run_sweep(
         folder.write_json(
             "sweep.json", {"base": spec.base, "axes": spec.axes, "points": spec.fingerprint()["points"]}
         )
-        table = ResultsTable(folder.file(RESULTS), ["point", *spec.axes, "status", "error", *METRICS])
+        table = ResultsTable(folder.file(RESULTS), ["point", *spec.axes, "status", "error", *METRICS, "run"])
         done = table.done()
         pending = [p for p in spec.points if p.name not in done]
+        key_of = {p.name: run_key(p.config) for p in spec.points}
+        finished = {
+            key_of[r["point"]]: r for r in table.rows if r["point"] in key_of and r["status"] == "done"
+        }
+        sharing: dict[str, list[SweepPoint]] = {}  # a run's key -> the other pending points it answers
+        to_run = []
+        for point in pending:
+            key = key_of[point.name]
+            if key in sharing:
+                sharing[key].append(point)
+            elif key not in finished:
+                sharing[key] = []
+                to_run.append(point)
         points_dir = folder.file("points")
         points_dir.mkdir(exist_ok=True)
         bar = tqdm(
@@ -286,18 +324,24 @@ def run_sweep(
             disable=not progress,
         )
         started = time.perf_counter()
-        if pending:
+        for point in pending:  # the run it shares finished before an interruption
+            if key_of[point.name] in finished:
+                table.append(_shared(finished[key_of[point.name]], point))
+                bar.update()
+        if to_run:
             from distributed import as_completed
 
             with dask_client(workers, scheduler) as client:
                 futures = [
                     client.submit(_point_row, p, str(points_dir), key=f"point-{p.name}", pure=False)
-                    for p in pending
+                    for p in to_run
                 ]
                 for future in as_completed(futures):
                     row = future.result()
                     table.append(row)
-                    bar.update()
+                    for twin in sharing[key_of[row["point"]]]:
+                        table.append(_shared(row, twin))
+                    bar.update(1 + len(sharing[key_of[row["point"]]]))
                     if row["status"] == "failed":
                         bar.write(f"point {row['point']} failed: {row['error']}")
         bar.close()
@@ -313,7 +357,8 @@ def run_sweep(
         failed = [row["point"] for row in table.rows if row["status"] == "failed"]
         return {
             "points": len(spec.points),
-            "ran": len(pending),
+            "ran": len(to_run),
+            "shared": len(pending) - len(to_run),
             "skipped": len(spec.points) - len(pending),
             "failed": len(failed),
             "seconds": time.perf_counter() - started,

@@ -1,6 +1,7 @@
 """The feasibility report: its sweeps, its verdicts from their curves, the threshold against kT/C noise."""
 
 import csv
+import json
 import dataclasses
 import math
 
@@ -64,6 +65,10 @@ SMALL = tuple(
 )
 
 
+def _rows(folder):
+    return list(csv.DictReader((folder / "results.csv").read_text().splitlines()))
+
+
 def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     out = tmp_path / "report"
     verdicts = feasibility.run_feasibility(_base(), out, trials=4, workers=2, progress=False, studies=SMALL)
@@ -92,7 +97,8 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert sorted(int(r["runs"]) for r in asymmetry) == [4, 4, 4]
     offset = list(csv.DictReader((out / "offset" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in offset) == [4, 4]
-    assert float(offset[-1]["cell.spread_offset_v"]) == pytest.approx(30 * verdicts["smallest_threshold_v"])
+    largest = max(float(r["cell.spread_offset_v"]) for r in offset)
+    assert largest == pytest.approx(30 * verdicts["smallest_threshold_v"])
     assert 0 < verdicts["energy_cells_per_update_j"] < verdicts["energy_per_update_j"]
     energy = {
         r["block"]: float(r["energy_j"])
@@ -107,13 +113,18 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["worst_threshold_snr"] == pytest.approx(float(noise[0]["snr"]))
     spread = list(csv.DictReader((out / "spread" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in spread) == [4, 4]  # 4 mismatch draws per sigma
+    assert len(list((out / "spread" / "points").iterdir())) == 5  # sigma 0: the same circuit in every draw
+    mismatched = [r for r in _rows(out / "spread") if float(r[feasibility.SPREAD_FIELDS]) > 0]
+    cell = json.loads((out / "spread" / "points" / mismatched[0]["run"] / "config.json").read_text())
+    cell = cell["config"]["cell"]
+    assert cell["spread_clamp"] == cell["spread_r_k"] == 0.8  # the clamps' G_c is drawn with the cells
     report = (out / "report.md").read_text()
     for heading in (
         "## Verdicts",
         "## Threshold against thermal noise",
         "## Energy per update by block (analog cell)",
         "## Thermal noise of R_K and of the network, simulated",
-        "## Cell mismatch",
+        "## Cell and clamp mismatch (R_K, C_K, threshold, accumulator gain, G_c)",
         "## Threshold offset",
         "## Device up/down asymmetry",
         "## Not covered yet",

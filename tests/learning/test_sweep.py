@@ -3,7 +3,7 @@
 import pytest
 
 from tcl_circuits.config import RuleKind
-from tcl_circuits.errors import ConfigError
+from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.sweep import Job, run_jobs, with_changes
 
@@ -182,3 +182,51 @@ def test_a_sweep_runs_on_an_existing_scheduler_and_an_unreachable_one_is_one_err
     monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1)
     with pytest.raises(ConfigError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
         sweep.run_sweep(spec, tmp_path / "b", scheduler="tcp://127.0.0.1:9", progress=False)
+
+
+def test_points_that_train_the_same_circuit_share_one_run_also_after_an_interruption(tmp_path):
+    """Without mismatch the mismatch seed changes nothing: the zero-sigma column of a Monte Carlo is one run;
+    its rows carry every trial's values and name the folder that computed them."""
+    from tcl_circuits.learning.sweep import run_sweep
+    from tcl_circuits.learning.sweep_spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "base": SPEC["base"],
+            "average_over": ["cell.spread_seed"],
+            "grid": {"cell.spread_r_k": [0.0, 0.3], "cell.spread_seed": {"range": [0, 3]}},
+        }
+    )
+    out = tmp_path / "sweep"
+    outcome = run_sweep(spec, out, workers=1, progress=False)
+    assert (outcome["points"], outcome["ran"], outcome["shared"]) == (6, 4, 2)
+    rows = _rows(out)
+    ideal = [r for r in rows if float(r["cell.spread_r_k"]) == 0.0]
+    assert sorted(r["cell.spread_seed"] for r in ideal) == ["0", "1", "2"]
+    assert len({r["run"] for r in ideal}) == 1 and len({r["loss_ratio"] for r in ideal}) == 1
+    assert sorted(p.name for p in (out / "points").iterdir()) == sorted({r["run"] for r in rows})
+    mismatched = [r for r in rows if float(r["cell.spread_r_k"]) == 0.3]
+    assert all(r["run"] == r["point"] for r in mismatched)
+    assert len({r["loss_ratio"] for r in mismatched}) == 3  # three draws, three circuits
+
+    # interrupted after the shared run's own row: its trials are filled in on resuming, nothing trains
+    lines = (out / "results.csv").read_text().splitlines(keepends=True)
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] == line.rstrip().split(",")[-1]]
+    (out / "results.csv").write_text("".join(kept))
+    outcome = run_sweep(spec, out, workers=1, resume=True, progress=False)
+    assert (outcome["ran"], outcome["shared"], outcome["skipped"]) == (0, 2, 4)
+    assert sorted(map(str.split, (out / "results.csv").read_text().splitlines())) == sorted(
+        map(str.split, lines)
+    )
+
+
+def test_a_results_table_from_before_the_run_column_resumes_each_point_its_own_run(tmp_path):
+    from tcl_circuits.learning.sweep import ResultsTable
+
+    path = tmp_path / "results.csv"
+    path.write_text("point,x,status\np1,0.5,done\n")
+    table = ResultsTable(path, ["point", "x", "status", "run"])
+    assert table.rows == [{"point": "p1", "x": "0.5", "status": "done", "run": "p1"}]
+    assert path.read_text() == "point,x,status,run\np1,0.5,done,p1\n"
+    with pytest.raises(DataError, match="columns are not this sweep's"):
+        ResultsTable(path, ["point", "y", "status", "run"])
