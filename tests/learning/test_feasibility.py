@@ -1,8 +1,8 @@
 """The feasibility report: its sweeps, its verdicts from their curves, the threshold against kT/C noise."""
 
 import csv
-import json
 import dataclasses
+import json
 import math
 
 import pytest
