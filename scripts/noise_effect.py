@@ -40,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         default=["R_K"],
         help="noisy resistors: R_K, network, both (default: R_K)",
     )
+    parser.add_argument(
+        "--flicker-corners",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="1/f corners of the noisy resistors [Hz]: density 4kTG (1 + corner/f) (default: 0, white)",
+    )
     parser.add_argument("--draws", type=int, default=8, help="noise draws per temperature (default: 8)")
     parser.add_argument("--samples", type=int, default=2, help="training samples per draw (default: 2)")
     parser.add_argument("--train", action="store_true", help="also train 300 samples per temperature")
@@ -52,26 +59,38 @@ def main(argv: list[str] | None = None) -> int:
     base = base.replace(task=base.task.replace(network=args.network))
     started = time.perf_counter()
     rows = update_noise_rows(
-        base, args.temperatures, draws=args.draws, samples=args.samples, sources=tuple(args.sources)
+        base,
+        args.temperatures,
+        draws=args.draws,
+        samples=args.samples,
+        sources=tuple(args.sources),
+        flicker_corners_hz=tuple(args.flicker_corners),
     )
-    print(f"{'noisy':>8} {'T (K)':>8} {'kT/C (V)':>10} {'theta (V)':>10} {'rel. error':>16} {'cosine':>16}")
+    print(
+        f"{'noisy':>8} {'T (K)':>8} {'1/f corner (Hz)':>15} {'kT/C (V)':>10} {'theta (V)':>10} {'rel. error':>16} "
+        f"{'cosine':>16}"
+    )
     for r in rows:
         print(
-            f"{r['source']:>8} {r['temperature_k']:8g} {r['kt_over_c_noise_v']:10.3g} {r['threshold_v']:10.3g} "
+            f"{r['source']:>8} {r['temperature_k']:8g} {r['flicker_corner_hz']:15g} {r['kt_over_c_noise_v']:10.3g} "
+            f"{r['threshold_v']:10.3g} "
             f"{r['rel_error_mean']:8.3g} ± {r['rel_error_sd']:<6.2g} {r['cosine_mean']:8.4f} ± {r['cosine_sd']:<6.2g}"
         )
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.train:
         learning = base.learning.replace(epochs=1, alignment_every=0)
-        runs = [("none", 0.0)] + [(s, t) for s in args.sources for t in args.temperatures]
-        for source, temperature in runs:
-            cell, sim = with_noise(base.cell, base.sim, source, temperature)  # "none": 0 K
+        runs = [("none", 0.0, 0.0)] + [
+            (s, t, c) for s in args.sources for t in args.temperatures for c in args.flicker_corners
+        ]
+        for source, temperature, corner in runs:
+            cell, sim = with_noise(base.cell, base.sim, source, temperature, corner)  # "none": 0 K
             config = base.replace(cell=cell, sim=sim, learning=learning)
             task = make_task(config.task, config.learning.seed)
             with tempfile.TemporaryDirectory() as folder:
                 summary = train(task, config, Path(folder) / "run", progress=False)
             print(
-                f"train, noisy {source} at {temperature:g} K: final/initial test loss {summary['loss_ratio']:.4g}"
+                f"train, noisy {source} at {temperature:g} K, 1/f corner {corner:g} Hz: final/initial test loss "
+                f"{summary['loss_ratio']:.4g}"
             )
     return 0
 

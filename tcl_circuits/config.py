@@ -454,6 +454,15 @@ class FeedbackCellConfig(Checked):
         minimum=0,
         maximum=1e5,
     )
+    noise_flicker_corner_hz: float = param(
+        0.0,
+        unit="Hz",
+        help="1/f noise of every R_K: its thermal noise's density times (1 + corner/f), from 1/period up to the "
+        "noise's band (0: white)",
+        flag="--noise-flicker-corner",
+        minimum=0,
+        maximum=1e9,
+    )
 
     SPREAD_FIELDS = ("spread_r_k", "spread_c_k", "spread_threshold", "spread_gain")
 
@@ -635,6 +644,15 @@ class SimulatorConfig(Checked):
         flag="--network-noise-temperature",
         minimum=0,
         maximum=1e6,
+    )
+    network_noise_flicker_corner_hz: float = param(
+        0.0,
+        unit="Hz",
+        help="1/f noise of every network resistor: its thermal noise's density times (1 + corner/f), from "
+        "1/period up (0: white)",
+        flag="--network-noise-flicker-corner",
+        minimum=0,
+        maximum=1e9,
     )
     max_points_per_ramp: int | None = param(
         None,

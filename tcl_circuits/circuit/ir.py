@@ -416,12 +416,14 @@ class SampledThermalNoise:
     """Johnson noise of resistors as currents in parallel with them: white samples of rms
     sqrt(2 k T G / step_s) every ``step_s`` (one-sided 4kTG over the band 1/(2 step_s)), linear between them as
     ngspice's trnoise, from the seeded stream ``seed``. ``samples`` gives the same values to every engine, so
-    ngspice and the native engine simulate the same noise."""
+    ngspice and the native engine simulate the same noise. With ``flicker_corner_hz`` the samples are shaped to
+    a density 4kTG (1 + corner / f): 1/f (flicker) noise below the corner, white above it."""
 
     temperature_k: float
     step_s: float
     stop_s: float
     seed: tuple[int, ...]
+    flicker_corner_hz: float = 0.0
 
     @property
     def conductance_s(self) -> np.ndarray:
@@ -439,7 +441,25 @@ class SampledThermalNoise:
         """(resistors, knots) noise currents, amperes, at times k * step_s."""
         rms = self.rms_a
         z = np.random.default_rng(list(self.seed)).standard_normal((rms.size, self.knots))
+        if self.flicker_corner_hz > 0:
+            z = flicker_shaped(z, self.step_s, self.flicker_corner_hz)
         return z * rms[:, None]
+
+
+def flicker_shaped(white: np.ndarray, step_s: float, corner_hz: float) -> np.ndarray:
+    """Unit white samples along the last axis (spacing ``step_s``) shaped to the density (1 + corner / f).
+
+    Each frequency bin of the record is scaled by sqrt(1 + corner / f); the mean (f = 0) gets the lowest
+    bin's factor, so the record's slowest fluctuation is 1/f noise at 1/record rather than none. Slower
+    fluctuations than one record (one sawtooth cycle) are not represented: each cycle draws its own."""
+    n = white.shape[-1]
+    if n < 2:
+        return white
+    spectrum = np.fft.rfft(white, axis=-1)
+    f = np.fft.rfftfreq(n, step_s)
+    f[0] = f[1]
+    spectrum *= np.sqrt(1.0 + corner_hz / f)
+    return np.fft.irfft(spectrum, n=n, axis=-1)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

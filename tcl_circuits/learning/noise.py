@@ -35,13 +35,25 @@ NOISE_SOURCES = ("R_K", "network", "both")
 
 
 def with_noise(
-    cell: FeedbackCellConfig, sim: SimulatorConfig, source: str, temperature_k: float
+    cell: FeedbackCellConfig,
+    sim: SimulatorConfig,
+    source: str,
+    temperature_k: float,
+    flicker_corner_hz: float = 0.0,
 ) -> tuple[FeedbackCellConfig, SimulatorConfig]:
-    """``cell`` and ``sim`` with the resistors of ``source`` (of ``NOISE_SOURCES``) at ``temperature_k`` and the
-    others noiseless."""
+    """``cell`` and ``sim`` with the resistors of ``source`` (of ``NOISE_SOURCES``) at ``temperature_k``, with
+    1/f noise up to ``flicker_corner_hz``, and the others noiseless."""
     cell_k = temperature_k if source in ("R_K", "both") else 0.0
     network_k = temperature_k if source in ("network", "both") else 0.0
-    return cell.replace(noise_temperature_k=cell_k), sim.replace(network_noise_temperature_k=network_k)
+    return (
+        cell.replace(
+            noise_temperature_k=cell_k, noise_flicker_corner_hz=flicker_corner_hz if cell_k else 0.0
+        ),
+        sim.replace(
+            network_noise_temperature_k=network_k,
+            network_noise_flicker_corner_hz=flicker_corner_hz if network_k else 0.0,
+        ),
+    )
 
 
 def simulable_sources(base: RunConfig) -> tuple[tuple[str, ...], str | None]:
@@ -66,11 +78,13 @@ def update_noise_rows(
     draws: int = 8,
     samples: int = 2,
     sources: tuple[str, ...] = ("R_K",),
+    flicker_corners_hz: tuple[float, ...] = (0.0,),
 ) -> list[dict[str, Any]]:
     """Per noise source (of ``NOISE_SOURCES``) and temperature: mean and standard deviation over ``draws`` x ``samples`` cycles of the relative error
     |w_noisy - w| / |w| and of the cosine between them, w the accumulators of one cycle on one of the first
     ``samples`` training samples whose noiseless update is not zero, with the cell calibrated as in a run
-    (on ``base``'s backend)."""
+    (on ``base``'s backend). With ``flicker_corners_hz`` each source and temperature is measured at each 1/f
+    corner too (0: white)."""
     from tcl_circuits.backends import open_backend
     from tcl_circuits.circuit.compile import compile_tcl
     from tcl_circuits.learning.rules import calibrate_for_run
@@ -84,8 +98,10 @@ def update_noise_rows(
     rows = []
     with open_backend(base.resolved_backend, base.sim) as backend:
 
-        def accumulators(temperature: float, k: int, draw: int, source: str = "R_K") -> np.ndarray:
-            noisy_cell, sim = with_noise(cell, base.sim, source, temperature)
+        def accumulators(
+            temperature: float, k: int, draw: int, source: str = "R_K", corner_hz: float = 0.0
+        ) -> np.ndarray:
+            noisy_cell, sim = with_noise(cell, base.sim, source, temperature, corner_hz)
             circuit = compile_tcl(
                 task.student,
                 drive=base.drive,
@@ -112,11 +128,11 @@ def update_noise_rows(
             reference = (
                 quiet if source == "R_K" else {k: accumulators(GRID_ONLY_K, k, 0, source) for k in quiet}
             )
-            for temperature in temperatures_k:
+            for temperature, corner in ((t, c) for t in temperatures_k for c in flicker_corners_hz):
                 errors, cosines = [], []
                 for draw in range(draws):
                     for k, ideal in reference.items():
-                        noisy = accumulators(temperature, k, draw, source)
+                        noisy = accumulators(temperature, k, draw, source, corner)
                         norm = np.linalg.norm(ideal) * np.linalg.norm(noisy)
                         errors.append(np.linalg.norm(noisy - ideal) / np.linalg.norm(ideal))
                         cosines.append(float(noisy @ ideal / norm) if norm else float("nan"))
@@ -124,6 +140,7 @@ def update_noise_rows(
                     {
                         "source": source,
                         "temperature_k": temperature,
+                        "flicker_corner_hz": corner,
                         "kt_over_c_noise_v": kt_over_c_noise_v(cell.c_k_f, temperature),
                         "threshold_v": min(cell.thresholds_v),
                         "rel_error_mean": float(np.mean(errors)),

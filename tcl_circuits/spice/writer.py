@@ -142,7 +142,10 @@ def _pwl_current_lines(
     """One PWL current source per noisy resistor (``prefix<e> a b``: out of a, into b), 8 knots a line."""
     times = [time_point(k * noise.step_s) for k in range(noise.knots)]
     lines = [
-        comment(f"thermal noise of {what} at {noise.temperature_k:g} K, a sample every {noise.step_s:g} s")
+        comment(
+            f"thermal noise of {what} at {noise.temperature_k:g} K, a sample every {noise.step_s:g} s"
+            + (f", 1/f below {noise.flicker_corner_hz:g} Hz" if noise.flicker_corner_hz else "")
+        )
     ]
     for e, ((a, b), currents) in enumerate(zip(ends, noise.samples(), strict=True)):
         points = [f"{t} {number(i)}" for t, i in zip(times, currents, strict=True)]

@@ -46,6 +46,17 @@ def test_the_report_leaves_out_the_network_noise_the_native_engine_cannot_add():
     assert simulable_sources(with_changes(diodes, {"backend": "ngspice"})) == (NOISE_SOURCES, None)
 
 
+def test_noise_rows_measure_each_flicker_corner_and_1_over_f_in_r_k_moves_the_update_more():
+    from tcl_circuits.learning.noise import update_noise_rows, with_noise
+
+    cell, sim = with_noise(_base().cell, _base().sim, "network", 300.0, 1e5)
+    assert (cell.noise_temperature_k, cell.noise_flicker_corner_hz) == (0.0, 0.0)  # R_K stays quiet
+    assert (sim.network_noise_temperature_k, sim.network_noise_flicker_corner_hz) == (300.0, 1e5)
+    rows = update_noise_rows(_base(), [300.0], draws=2, samples=1, flicker_corners_hz=(0.0, 1e6))
+    assert [(r["source"], r["flicker_corner_hz"]) for r in rows] == [("R_K", 0.0), ("R_K", 1e6)]
+    assert rows[1]["rel_error_mean"] > 1.5 * rows[0]["rel_error_mean"]
+
+
 def _base():
     return with_changes(
         RunConfig(),

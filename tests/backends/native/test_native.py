@@ -558,6 +558,66 @@ def test_network_noise_holds_its_last_sample_past_the_last_knot():
     np.testing.assert_allclose(held, np.repeat(held[:, :1], held.shape[1], axis=1), rtol=1e-12, atol=1e-18)
 
 
+def test_flicker_shaping_gives_a_density_of_one_plus_corner_over_f_and_leaves_white_noise_as_it_was():
+    from tcl_circuits.circuit.ir import CellNoise
+
+    white = CellNoise(
+        nodes=("u0",) * 400,
+        r_k_ohm=np.full(400, 1e3),
+        temperature_k=300.0,
+        step_s=5e-8,
+        stop_s=1e-4,
+        seed=(5,),
+    )
+    pink = dataclasses.replace(white, flicker_corner_hz=2e6)
+    z = np.random.default_rng([5]).standard_normal((400, white.knots))
+    np.testing.assert_array_equal(white.samples(), z * white.rms_a[:, None])  # white: the draws as before
+    density = np.mean(np.abs(np.fft.rfft(pink.samples(), axis=1)) ** 2, axis=0)
+    flat = np.mean(np.abs(np.fft.rfft(white.samples(), axis=1)) ** 2, axis=0)
+    f = np.fft.rfftfreq(white.knots, white.step_s)
+    for low, high in ((1e4, 1e5), (1e5, 1e6), (2e6, 1e7)):  # 400 records: band means within a few per cent
+        band = (f >= low) & (f < high)
+        expected = np.mean(1 + 2e6 / f[band])
+        assert np.mean(density[band]) / np.mean(flat[band]) == pytest.approx(expected, rel=0.1)
+
+
+def test_flicker_noise_of_r_k_adds_its_low_frequencies_to_u_as_r_k_c_k_passes_them():
+    """u is R_K's noise through R_K || C_K, a low-pass at 1/(2 pi tau_K): 1/f noise below a corner adds to kT/C_K
+    by sum (1 + corner/f) L(f) / sum L(f) over the record's bins, L the low-pass (2.5x for 100 kHz and 16x for
+    1 MHz at tau_K = 0.5 us; measured 2.4x and 14.7x, the sampled band again taking a few per cent)."""
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.network.builders import build
+    from tcl_circuits.spice.writer import write_netlist
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    drive = SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=9e-4)
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+
+    def variance(corner_hz):
+        cell = FeedbackCellConfig(
+            tau_k_s=5e-7, threshold_v=1.0, noise_temperature_k=300.0, noise_flicker_corner_hz=corner_hz
+        )
+        found = []
+        for seed in range(4):
+            circuit = compile_tcl(
+                spec, drive=drive, cell=cell, inputs_v=zeros[0], targets_v=zeros[1], noise_seed=(seed,)
+            )
+            result = NativeBackend().run(circuit)
+            found.append(result.rows(circuit.cells.feedback)[:, result.axis > 10 * cell.tau_k_s].var())
+        return np.mean(found), circuit
+
+    white, _ = variance(0.0)
+    step = 5e-7 / 10
+    f = np.fft.rfftfreq(int(drive.period_s / step) + 1, step)
+    f[0] = f[1]
+    low_pass = 1 / (1 + (2 * np.pi * f * 5e-7) ** 2)
+    for corner in (1e5, 1e6):
+        found, circuit = variance(corner)
+        expected = np.sum((1 + corner / f) * low_pass) / np.sum(low_pass)
+        assert found / white == pytest.approx(expected, rel=0.12)
+    assert "1/f below 1e+06 Hz" in write_netlist(circuit)
+
+
 def test_cell_noise_puts_kt_over_c_on_u_and_repeats_with_its_seed():
     """With no signal, u is R_K's thermal noise through C_K: variance kT/C_K (the sampled band takes a few
     per cent off); the same seed draws the same noise, another seed other noise."""

@@ -233,9 +233,11 @@ def test_threshold_offsets_agree_with_ngspice_and_shift_the_update(ngspice):
     assert 0.02 < _relative(reference, _accumulators(ngspice.run(plain), plain)) < 1.0
 
 
-def test_cell_noise_is_the_same_in_both_engines():
+@pytest.mark.parametrize("corner_hz", [0.0, 1e6])
+def test_cell_noise_is_the_same_in_both_engines(corner_hz):
     """R_K's thermal noise as seeded PWL currents: ngspice and the native engine see the same samples, so they
-    agree on the noisy update; here hot enough (30,000 K) that the noise is a third of the threshold."""
+    agree on the noisy update; here hot enough (30,000 K) that the noise is a third of the threshold. With 1/f
+    noise below 1 MHz too."""
     from tcl_circuits.backends.ngspice import NgspiceBackend
 
     spec = from_graph(build("lattice:3x3", seed=1))
@@ -243,7 +245,9 @@ def test_cell_noise_is_the_same_in_both_engines():
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-1, 1, len(spec.input_nodes)), rng.uniform(-0.3, 0.3, len(spec.output_nodes))
     base = FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=2.0)
-    cell = calibrate_cell(base, spec, x[None], y[None], drive).replace(noise_temperature_k=3e4)
+    cell = calibrate_cell(base, spec, x[None], y[None], drive).replace(
+        noise_temperature_k=3e4, noise_flicker_corner_hz=corner_hz
+    )
     noisy = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, noise_seed=(7,))
     assert "in0 0 u0 PWL(" in write_netlist(noisy)
     with NgspiceBackend(timeout_s=300) as ngspice:
