@@ -13,9 +13,10 @@ the time per update from the protocol. ``report.md`` gathers the numbers, the cu
 
 The energy per update by block comes from one cycle with the analog cell in ngspice (``energy.csv``), checked
 against what the sources delivered; the thermal noise of R_K, of the network's resistors and of both is
-simulated on the update (``noise.csv``). What it does not yet cover, and says so in the report: the learning
-studies run the behavioural cell, the conductance write's energy is not counted, and noise is thermal only,
-measured on the update rather than through training.
+simulated on the update (``noise.csv``). Each study's relative loss is also given after each epoch (most damage
+grows with training). What it does not cover, and says so in the report: the learning studies run the
+behavioural cell, a resistor network's write energy is not counted, and noise is measured on the update only
+(1/f noise and noisy training: ``scripts/noise_effect.py``).
 """
 
 from __future__ import annotations
@@ -202,6 +203,31 @@ def study_curves(
     return relative, {value: float(np.mean(v)) for value, v in plain.items()}
 
 
+def epoch_curves(folder: Path, study: Study) -> dict[float, list[float]]:
+    """Per value of a study: the mean relative loss (as ``study_curves``) after each epoch, from the runs'
+    ``epochs.csv``. Most damage grows with training (a coarse resolution, an offset, an asymmetry drift), so a
+    verdict holds for the training length it was measured at; this shows which way it moves."""
+    rows = [
+        r
+        for r in csv.DictReader((folder / RESULTS).read_text().splitlines())
+        if r["status"] == "done" and r["loss_ratio"]
+    ]
+    ratios: dict[str, np.ndarray] = {}
+    for run in {r["run"] for r in rows}:
+        epochs = list(csv.DictReader((folder / "points" / run / "epochs.csv").read_text().splitlines()))
+        losses = np.array([float(e["test_loss"]) for e in epochs])
+        ratios[run] = losses[1:] / losses[0]
+    reference = {
+        r[study.average_over]: ratios[r["run"]] for r in rows if float(r[study.axis]) == study.ideal_value
+    }
+    paired: dict[float, list[np.ndarray]] = {}
+    for r in rows:
+        ideal = reference.get(r[study.average_over])
+        if ideal is not None and ideal.shape == ratios[r["run"]].shape:
+            paired.setdefault(float(r[study.axis]), []).append(ratios[r["run"]] / ideal)
+    return {value: [float(m) for m in np.mean(v, axis=0)] for value, v in sorted(paired.items())}
+
+
 def tolerated(
     curve: list[tuple[float, float, float, int]], reference: float, tolerance: float, *, larger_is_worse: bool
 ) -> float | None:
@@ -292,7 +318,7 @@ def run_feasibility(
             base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=sources
         )
         folder.write_csv("noise.csv", noise_update)
-        curves, absolute = {}, {}
+        curves, absolute, by_epoch = {}, {}, {}
         for study in studies:
             if progress:
                 print(f"{study.title}: {study.name}/")
@@ -305,22 +331,30 @@ def run_feasibility(
                 progress=progress,
             )
             curves[study.name], absolute[study.name] = study_curves(folder.file(study.name), study)
+            by_epoch[study.name] = epoch_curves(folder.file(study.name), study)
         ideal = absolute["spread"].get(studies[0].ideal_value, float("nan"))
         found = {
             s.name: tolerated(curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
             for s in studies
             if s.ideal is None
         }
+        first = {s.name: _after_first_epoch(by_epoch[s.name]) for s in studies}
+        found_first = {
+            s.name: tolerated(first[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
+            for s in studies
+            if s.ideal is None
+        }
         asymmetry = studies[4]
         low, high = tolerated_range(curves[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
+        low_first, high_first = tolerated_range(first[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
         verdicts = {
             "ideal_loss_ratio": ideal,
-            "tolerated_cell_spread": found["spread"],
-            "required_conductance_bits": found["bits"],
-            "tolerated_write_noise": found["write_noise"],
-            "tolerated_offset_spread_v": found["offset"],
+            **_named(found),
             "tolerated_write_asymmetry_min": low,
             "tolerated_write_asymmetry_max": high,
+            **{f"after_epoch_1_{key}": value for key, value in _named(found_first).items()},
+            "after_epoch_1_tolerated_write_asymmetry_min": low_first,
+            "after_epoch_1_tolerated_write_asymmetry_max": high_first,
             "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             **{
@@ -345,11 +379,14 @@ def run_feasibility(
         )
         shown = {s.title: curves[s.name] for s in studies}
         shown[studies[3].title] = [(v / theta_v, *rest) for v, *rest in curves["offset"]]
+        earlier = {s.title: by_epoch[s.name] for s in studies}
+        earlier[studies[3].title] = {v / theta_v: m for v, m in by_epoch["offset"].items()}
         plot_feasibility(
             shown,
             {s.title: 1.0 for s in studies},
             tolerance,
             folder.file("feasibility.png"),
+            by_epoch=earlier,
         )
         folder.write_csv("verdicts.csv", [verdicts])
         folder.write_text(
@@ -360,6 +397,7 @@ def run_feasibility(
                 tolerance,
                 curves,
                 absolute,
+                by_epoch,
                 verdicts,
                 noise_rows,
                 energy_rows,
@@ -369,6 +407,24 @@ def run_feasibility(
         )
         folder.synced()
         return verdicts
+
+
+VERDICT_KEYS = {
+    "spread": "tolerated_cell_spread",
+    "bits": "required_conductance_bits",
+    "write_noise": "tolerated_write_noise",
+    "offset": "tolerated_offset_spread_v",
+}
+"""The verdict each one-sided study answers."""
+
+
+def _named(found: dict[str, float | None]) -> dict[str, float | None]:
+    return {VERDICT_KEYS[name]: value for name, value in found.items()}
+
+
+def _after_first_epoch(by_epoch: dict[float, list[float]]) -> list[tuple[float, float, float, int]]:
+    """A study's curve after its runs' first epoch, in ``study_curves``' form (spread and count left out)."""
+    return [(value, means[0], 0.0, 0) for value, means in by_epoch.items() if means]
 
 
 def _baseline_summary(spread_folder: Path) -> dict[str, Any]:
@@ -417,6 +473,7 @@ def _report(
     tolerance: float,
     curves: dict[str, list],
     absolute: dict[str, dict[float, float]],
+    by_epoch: dict[str, dict[float, list[float]]],
     verdicts: dict[str, Any],
     noise_rows: list[dict[str, Any]],
     energy_rows: list[dict[str, Any]],
@@ -424,6 +481,23 @@ def _report(
     noise_left_out: str | None = None,
 ) -> str:
     task = base.task
+    keys = {**VERDICT_KEYS}
+
+    def bounds(name: str, relation: str, unit: str = "") -> str:
+        now = _bound(verdicts[keys[name]], curves[name], relation) + unit
+        then = _bound(verdicts[f"after_epoch_1_{keys[name]}"], curves[name], relation) + unit
+        return now if then == now or base.learning.epochs == 1 else f"{now} (after epoch 1: {then})"
+
+    def asymmetry_range(prefix: str) -> str:
+        return _range(
+            verdicts[f"{prefix}tolerated_write_asymmetry_min"],
+            verdicts[f"{prefix}tolerated_write_asymmetry_max"],
+            curves["asymmetry"],
+        )
+
+    asymmetry = asymmetry_range("")
+    if asymmetry_range("after_epoch_1_") != asymmetry and base.learning.epochs > 1:
+        asymmetry += f" (after epoch 1: {asymmetry_range('after_epoch_1_')})"
     lines = [
         f"# Feasibility of TCL on {task.network} ({task.task.value} task)",
         "",
@@ -455,22 +529,22 @@ def _report(
         f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
         f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
         f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
-        f"| tolerated cell and clamp mismatch | {_bound(verdicts['tolerated_cell_spread'], curves['spread'], 'sigma <=')} | "
-        f"{trials} mismatch draws per sigma |",
-        f"| conductance resolution needed | {_bound(verdicts['required_conductance_bits'], curves['bits'], '>=')} "
-        "bits | levels over "
+        f"| tolerated cell and clamp mismatch | {bounds('spread', 'sigma <=')} | {trials} mismatch draws per sigma |",
+        f"| conductance resolution needed | {bounds('bits', '>=', ' bits')} | levels over "
         f"each edge's bounds; updates requested need {_number(verdicts['update_bits_median'])} bits (median), "
         f"{_number(verdicts['update_bits_p90'])} (90 %) |",
-        f"| tolerated write noise | {_bound(verdicts['tolerated_write_noise'], curves['write_noise'], 'sigma <=')} "
-        "| mean-one log-normal factor on each written change |",
-        f"| tolerated threshold offset | {_bound(verdicts['tolerated_offset_spread_v'], curves['offset'], 'sigma <=')} "
-        f"V (theta = {_number(verdicts['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
+        f"| tolerated write noise | {bounds('write_noise', 'sigma <=')} | mean-one log-normal factor on each "
+        "written change |",
+        f"| tolerated threshold offset | {bounds('offset', 'sigma <=', ' V')} (theta = "
+        f"{_number(verdicts['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
         "threshold comparison; CMOS comparators have 1-10 mV, auto-zeroed stages 1-10 uV |",
-        f"| tolerated device up/down asymmetry | "
-        f"{_range(verdicts['tolerated_write_asymmetry_min'], verdicts['tolerated_write_asymmetry_max'], curves['asymmetry'])} "
-        "| a rise's written size over a fall's for the same request (the geometric mean stays the request) |",
+        f"| tolerated device up/down asymmetry | {asymmetry} | a rise's written size over a fall's for the same "
+        "request (the geometric mean stays the request) |",
         "",
-        f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}.",
+        f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}. Most damage grows with training (a coarse "
+        "resolution, an offset, an asymmetry's drift): each verdict holds for this training length, and says "
+        "where it stood after the first epoch when that differs; the tables give the relative loss after each "
+        "epoch, and `feasibility.png` draws the earlier epochs faintly.",
         "",
         "## Threshold against thermal noise",
         "",
@@ -528,12 +602,14 @@ def _report(
             "",
             f"## {title}",
             "",
-            f"| {unit} | loss ratio (mean) | relative to the ideal run (mean) | std | runs |",
-            "|---|---|---|---|---|",
+            f"| {unit} | loss ratio (mean) | relative to the ideal run (mean) | std | runs | relative, after each "
+            "epoch |",
+            "|---|---|---|---|---|---|",
         ]
         means = absolute[name]
         lines += [
-            f"| {v:g} | {means.get(v, float('nan')):.4g} | {m:.4g} | {s:.2g} | {n} |"
+            f"| {v:g} | {means.get(v, float('nan')):.4g} | {m:.4g} | {s:.2g} | {n} | "
+            f"{', '.join(format(e, '.3g') for e in by_epoch[name].get(v, []))} |"
             for v, m, s, n in curves[name]
         ]
     lines += [
@@ -542,8 +618,11 @@ def _report(
         "",
         "The learning studies run the behavioural cell (the native engine does not simulate the analog one); "
         "the analog cell enters through its energy bill. The conductance write's energy is not in this "
-        "report, and noise is thermal only (R_K's and the network resistors', not 1/f, not the clamps'), "
-        "measured on the update rather than swept through training.",
+        "report (a resistor network's writes are the controller's; memristor runs bill theirs). Noise here is "
+        "thermal (R_K's and the network resistors', not the clamps'), measured on the update: with noise, a "
+        "16x16 cycle takes about a second natively (every knot of the noise is a grid point), too slow for the "
+        "report's hundreds of runs. `scripts/noise_effect.py` measures 1/f noise (`--flicker-corners`) and "
+        "the effect on training (`--train`).",
         "",
     ]
     return "\n".join(lines)

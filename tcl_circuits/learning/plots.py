@@ -239,15 +239,29 @@ def plot_feasibility(
     references: dict[str, float],
     tolerance: float,
     path: Path,
+    by_epoch: dict[str, dict[float, list[float]]] | None = None,
 ) -> None:
     """One panel per study: mean final/initial loss (error bars: standard deviation over trials) against the
-    varied quantity, with the ideal run's level and the tolerance band's edge."""
+    varied quantity, with the ideal run's level and the tolerance band's edge; with ``by_epoch`` (per title,
+    value -> mean after each epoch) the earlier epochs as faint lines."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(curves), figsize=(4.6 * len(curves), 3.6), squeeze=False)
     for ax, (title, curve) in zip(axes[0], curves.items(), strict=True):
         if curve:
             x, mean, std, _ = (np.array(column, dtype=float) for column in zip(*curve, strict=True))
-            ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3)
+            epochs = (by_epoch or {}).get(title, {})
+            count = min((len(m) for m in epochs.values()), default=0)
+            for k in range(count - 1):
+                values = sorted(epochs)
+                ax.plot(
+                    values,
+                    [epochs[v][k] for v in values],
+                    color="0.55",
+                    alpha=0.35 + 0.5 * k / max(count - 1, 1),
+                    lw=1,
+                    label="earlier epochs" if k == 0 else None,
+                )
+            ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3, label="end of training")
             reference = references[title]
             if np.isfinite(reference):
                 ax.axhline(reference, color="tab:green", ls=":", label="ideal run")

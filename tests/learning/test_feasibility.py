@@ -125,6 +125,14 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     spread = list(csv.DictReader((out / "spread" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in spread) == [4, 4]  # 4 mismatch draws per sigma
     assert len(list((out / "spread" / "points").iterdir())) == 5  # sigma 0: the same circuit in every draw
+    # the bits curve after each epoch, from the runs' epochs.csv: the last epoch is the final curve
+    bits = feasibility.epoch_curves(out / "bits", SMALL[1])
+    epochs = _base().learning.epochs
+    assert sorted(bits) == [4.0, 32.0] and bits[32.0] == pytest.approx([1.0] * epochs)
+    final = {value: mean for value, mean, *_ in feasibility.study_curves(out / "bits", SMALL[1])[0]}
+    assert bits[4.0][-1] == pytest.approx(final[4.0])
+    assert "after_epoch_1_required_conductance_bits" in verdicts
+    assert "after_epoch_1_tolerated_write_asymmetry_max" in verdicts
     mismatched = [r for r in _rows(out / "spread") if float(r[feasibility.SPREAD_FIELDS]) > 0]
     cell = json.loads((out / "spread" / "points" / mismatched[0]["run"] / "config.json").read_text())
     cell = cell["config"]["cell"]
@@ -139,6 +147,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Threshold offset",
         "## Device up/down asymmetry",
         "## Not covered yet",
+        "| relative, after each epoch |",
     ):
         assert heading in report
     assert (out / "feasibility.png").stat().st_size > 1000
