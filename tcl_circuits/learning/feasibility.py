@@ -51,6 +51,9 @@ BITS = (6, 8, 10, 12, 14, 16, 20, 32)
 WRITE_NOISES = (0.0, 0.1, 0.3, 0.5, 1.0)
 NOISE_TEMPERATURES_K = (75.0, 300.0, 1200.0)
 """Temperatures of R_K's thermal noise whose effect on the update the report measures."""
+FLICKER_CORNERS_HZ = (1e4, 1e5, 1e6)
+"""1/f corners of R_K's and the network's noise at room temperature whose effect on the update the report
+measures (white above the corner)."""
 OFFSETS_OF_THETA = (0.0, 0.1, 0.3, 1.0, 3.0)
 """Threshold-offset spreads swept, in units of the smallest calibrated threshold (the report converts them to
 volts on its network)."""
@@ -317,6 +320,16 @@ def run_feasibility(
         noise_update = update_noise_rows(
             base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=sources
         )
+        if progress:
+            print("1/f noise of R_K and of the network at room temperature")
+        noise_update += update_noise_rows(
+            base,
+            [TEMPERATURE_K],
+            draws=4,
+            samples=2,
+            sources=tuple(s for s in sources if s != "both"),
+            flicker_corners_hz=FLICKER_CORNERS_HZ,
+        )
         folder.write_csv("noise.csv", noise_update)
         curves, absolute, by_epoch = {}, {}, {}
         for study in studies:
@@ -358,7 +371,7 @@ def run_feasibility(
             "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             **{
-                f"noise_{r['source'].lower()}_{r['temperature_k']:g}k_{key}": r[f"{key}_mean"]
+                f"noise_{r['source'].lower()}_{r['temperature_k']:g}k{_corner_key(r)}_{key}": r[f"{key}_mean"]
                 for r in noise_update
                 for key in ("rel_error", "cosine")
             },
@@ -425,6 +438,12 @@ def _named(found: dict[str, float | None]) -> dict[str, float | None]:
 def _after_first_epoch(by_epoch: dict[float, list[float]]) -> list[tuple[float, float, float, int]]:
     """A study's curve after its runs' first epoch, in ``study_curves``' form (spread and count left out)."""
     return [(value, means[0], 0.0, 0) for value, means in by_epoch.items() if means]
+
+
+def _corner_key(row: dict[str, Any]) -> str:
+    """A noise row's 1/f corner in a verdict's name ('' for white noise)."""
+    corner = row.get("flicker_corner_hz", 0.0)
+    return f"_flicker_{corner:g}hz" if corner else ""
 
 
 def _baseline_summary(spread_folder: Path) -> dict[str, Any]:
@@ -495,6 +514,16 @@ def _report(
             curves["asymmetry"],
         )
 
+    flicker = "; ".join(
+        f"{label}: "
+        + ", ".join(
+            f"{_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_rel_error'))} "
+            f"({_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_cosine'))})"
+            for c in FLICKER_CORNERS_HZ
+        )
+        for source, label in (("r_k", "R_K's"), ("network", "the network's"))
+        if f"noise_{source}_300k_flicker_{FLICKER_CORNERS_HZ[0]:g}hz_rel_error" in verdicts
+    )
     asymmetry = asymmetry_range("")
     if asymmetry_range("after_epoch_1_") != asymmetry and base.learning.epochs > 1:
         asymmetry += f" (after epoch 1: {asymmetry_range('after_epoch_1_')})"
@@ -529,6 +558,8 @@ def _report(
         f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
         f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
         f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
+        f"| 1/f noise at 300 K, simulated | {flicker} | the update's error (cosine) with a corner of "
+        f"{', '.join(f'{c:g}' for c in FLICKER_CORNERS_HZ)} Hz |",
         f"| tolerated cell and clamp mismatch | {bounds('spread', 'sigma <=')} | {trials} mismatch draws per sigma |",
         f"| conductance resolution needed | {bounds('bits', '>=', ' bits')} | levels over "
         f"each edge's bounds; updates requested need {_number(verdicts['update_bits_median'])} bits (median), "
@@ -562,18 +593,21 @@ def _report(
         "",
         "4kTG of each R_K, of each network resistor, or of both, as seeded noise currents (the same samples in "
         "either engine), 4 draws x 2 training samples per temperature; the noisy accumulators against the "
-        "noiseless ones of the same cycle."
+        "noiseless ones of the same cycle. The last rows add 1/f noise below a corner (density 4kTG (1 + "
+        "corner/f), from one cycle's frequency up): R_K's reaches u through R_K C_K's low-pass and the "
+        "accumulator integrates it; the network's passes the squarer and C_K's high-pass."
         + (f" The network's noise is not simulated here: {noise_left_out}." if noise_left_out else ""),
         "",
-        "| noisy | T (K) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
-        "|---|---|---|---|---|---|",
+        "| noisy | T (K) | 1/f corner (Hz) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in noise_update:
         kt_over_c = (
             "–" if r["source"] == "network" else f"{r['kt_over_c_noise_v']:.3g}"
         )  # R_K's, not the network's
         lines.append(
-            f"| {r['source']} | {r['temperature_k']:g} | {kt_over_c} | {r['threshold_v']:.3g} | "
+            f"| {r['source']} | {r['temperature_k']:g} | {r['flicker_corner_hz'] or '–'} | {kt_over_c} | "
+            f"{r['threshold_v']:.3g} | "
             f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
         )
     a = base.cell.analog

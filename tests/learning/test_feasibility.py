@@ -88,11 +88,19 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
     assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
     assert abs(verdicts["energy_check_rel_error"]) < 0.01
-    noise = {
-        (r["source"], float(r["temperature_k"])): r
-        for r in csv.DictReader((out / "noise.csv").read_text().splitlines())
-    }
+    rows = list(csv.DictReader((out / "noise.csv").read_text().splitlines()))
+    noise = {(r["source"], float(r["temperature_k"])): r for r in rows if float(r["flicker_corner_hz"]) == 0}
     assert sorted(noise) == [(s, t) for s in ("R_K", "both", "network") for t in (75.0, 300.0, 1200.0)]
+    flicker = {(r["source"], float(r["flicker_corner_hz"])): r for r in rows if float(r["flicker_corner_hz"])}
+    corners = feasibility.FLICKER_CORNERS_HZ
+    assert sorted(flicker) == [(s, c) for s in ("R_K", "network") for c in corners]
+    for source in ("R_K", "network"):  # more 1/f, a larger error than the white noise's at 300 K
+        errors = [float(noise[source, 300.0]["rel_error_mean"])]
+        errors += [float(flicker[source, c]["rel_error_mean"]) for c in corners]
+        assert errors[-1] > errors[0] and errors == sorted(errors)
+    assert verdicts["noise_r_k_300k_flicker_100000hz_rel_error"] == pytest.approx(
+        float(flicker["R_K", 1e5]["rel_error_mean"])
+    )
     for source in ("R_K", "network", "both"):
         errors = [float(noise[source, t]["rel_error_mean"]) for t in (75.0, 300.0, 1200.0)]
         assert 0 < errors[0] < errors[2]  # hotter, noisier updates
@@ -148,6 +156,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Device up/down asymmetry",
         "## Not covered yet",
         "| relative, after each epoch |",
+        "| 1/f noise at 300 K, simulated | R_K's: ",
     ):
         assert heading in report
     assert (out / "feasibility.png").stat().st_size > 1000
