@@ -606,7 +606,7 @@ def _report(
             "–" if r["source"] == "network" else f"{r['kt_over_c_noise_v']:.3g}"
         )  # R_K's, not the network's
         lines.append(
-            f"| {r['source']} | {r['temperature_k']:g} | {r['flicker_corner_hz'] or '–'} | {kt_over_c} | "
+            f"| {r['source']} | {r['temperature_k']:g} | {format(r['flicker_corner_hz'], 'g') if r['flicker_corner_hz'] else '–'} | {kt_over_c} | "
             f"{r['threshold_v']:.3g} | "
             f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
         )
