@@ -375,6 +375,10 @@ def run_feasibility(
                 for r in noise_update
                 for key in ("rel_error", "cosine")
             },
+            **{
+                f"tolerated_temperature_{source.lower()}_k": tolerated_temperature_k(noise_update, source)
+                for source in sources
+            },
             "time_per_update_s": base.drive.period_s,
         }
         baseline = _baseline_summary(folder.file("spread"))
@@ -438,6 +442,25 @@ def _named(found: dict[str, float | None]) -> dict[str, float | None]:
 def _after_first_epoch(by_epoch: dict[float, list[float]]) -> list[tuple[float, float, float, int]]:
     """A study's curve after its runs' first epoch, in ``study_curves``' form (spread and count left out)."""
     return [(value, means[0], 0.0, 0) for value, means in by_epoch.items() if means]
+
+
+NOISE_COSINE = 0.9
+"""A noisy update is still the update while its mean cosine with the noiseless one stays at least this."""
+
+
+def tolerated_temperature_k(noise_rows: list[dict[str, Any]], source: str) -> float | None:
+    """The highest temperature of white noise from ``source`` at which the update keeps a mean cosine of
+    ``NOISE_COSINE`` with the noiseless one, scanning up from the coldest until the first that does not."""
+    rows = sorted(
+        (r for r in noise_rows if r["source"] == source and not r.get("flicker_corner_hz")),
+        key=lambda r: r["temperature_k"],
+    )
+    found = None
+    for row in rows:
+        if not row["cosine_mean"] >= NOISE_COSINE:
+            break
+        found = row["temperature_k"]
+    return found
 
 
 def _corner_key(row: dict[str, Any]) -> str:
@@ -524,6 +547,16 @@ def _report(
         for source, label in (("r_k", "R_K's"), ("network", "the network's"))
         if f"noise_{source}_300k_flicker_{FLICKER_CORNERS_HZ[0]:g}hz_rel_error" in verdicts
     )
+    tolerated_noise = "; ".join(
+        f"{label}: "
+        + (
+            f"T <= {verdicts[key]:g} K"
+            if verdicts[key] is not None
+            else f"none of the temperatures tried (from {min(NOISE_TEMPERATURES_K):g} K)"
+        )
+        for source, label in (("r_k", "R_K's"), ("network", "the network's"), ("both", "both"))
+        if (key := f"tolerated_temperature_{source}_k") in verdicts
+    )
     asymmetry = asymmetry_range("")
     if asymmetry_range("after_epoch_1_") != asymmetry and base.learning.epochs > 1:
         asymmetry += f" (after epoch 1: {asymmetry_range('after_epoch_1_')})"
@@ -558,6 +591,8 @@ def _report(
         f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
         f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
         f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
+        f"| tolerated thermal noise | {tolerated_noise} | the warmest temperature tried at which the update keeps a "
+        f"cosine of {NOISE_COSINE:g} with the noiseless one |",
         f"| 1/f noise at 300 K, simulated | {flicker} | the update's error (cosine) with a corner of "
         f"{', '.join(f'{c:g}' for c in FLICKER_CORNERS_HZ)} Hz |",
         f"| tolerated cell and clamp mismatch | {bounds('spread', 'sigma <=')} | {trials} mismatch draws per sigma |",

@@ -46,6 +46,17 @@ def test_the_report_leaves_out_the_network_noise_the_native_engine_cannot_add():
     assert simulable_sources(with_changes(diodes, {"backend": "ngspice"})) == (NOISE_SOURCES, None)
 
 
+def test_the_tolerated_temperature_is_the_warmest_before_the_first_that_turns_the_update():
+    rows = [
+        {"source": "R_K", "temperature_k": t, "cosine_mean": c, "flicker_corner_hz": 0.0}
+        for t, c in ((1200.0, 0.95), (75.0, 0.98), (300.0, 0.5))
+    ] + [{"source": "R_K", "temperature_k": 300.0, "cosine_mean": 0.99, "flicker_corner_hz": 1e5}]
+    assert feasibility.tolerated_temperature_k(rows, "R_K") == 75.0  # 1200 K's luck does not count
+    assert feasibility.tolerated_temperature_k(rows, "network") is None
+    rows[1]["cosine_mean"] = 0.1
+    assert feasibility.tolerated_temperature_k(rows, "R_K") is None
+
+
 def test_noise_rows_measure_each_flicker_corner_and_1_over_f_in_r_k_moves_the_update_more():
     from tcl_circuits.learning.noise import update_noise_rows, with_noise
 
@@ -105,6 +116,13 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         errors = [float(noise[source, t]["rel_error_mean"]) for t in (75.0, 300.0, 1200.0)]
         assert 0 < errors[0] < errors[2]  # hotter, noisier updates
     assert verdicts["noise_r_k_300k_cosine"] == pytest.approx(float(noise["R_K", 300.0]["cosine_mean"]))
+    for source in ("R_K", "network", "both"):  # the warmest before the first whose cosine falls below 0.9
+        expected = None
+        for temperature in (75.0, 300.0, 1200.0):
+            if float(noise[source, temperature]["cosine_mean"]) < 0.9:
+                break
+            expected = temperature
+        assert verdicts[f"tolerated_temperature_{source.lower()}_k"] == expected
     assert verdicts["noise_network_300k_rel_error"] == pytest.approx(
         float(noise["network", 300.0]["rel_error_mean"])
     )
@@ -157,6 +175,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         "## Not covered yet",
         "| relative, after each epoch |",
         "| 1/f noise at 300 K, simulated | R_K's: ",
+        "| tolerated thermal noise | R_K's: ",
     ):
         assert heading in report
     assert (out / "feasibility.png").stat().st_size > 1000
