@@ -32,6 +32,7 @@ import time
 
 import numba
 import numpy as np
+import scipy.sparse
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
@@ -564,17 +565,21 @@ def _network_solution(
 
 def _noise_injection(parsed: ParsedCircuit, topology: NetworkTopology, axis: np.ndarray) -> np.ndarray:
     """(n_free, P): the network noise currents (``NetworkNoise``) into each free node at the axis times, linear
-    between knots; each resistor's current leaves its a end and enters its b end."""
+    between knots; each resistor's current leaves its a end and enters its b end. The knots are summed into
+    the nodes first (a sparse incidence product), then interpolated: fewer rows than resistors."""
     noise = parsed.network_noise
     assert noise is not None
     samples = noise.samples()
+    count = parsed.noise_a.size
+    rows = topology.position[np.concatenate([parsed.noise_b, parsed.noise_a])]
+    signs = np.repeat([1.0, -1.0], count)
+    resistors = np.tile(np.arange(count), 2)
+    free = rows < topology.n_free
+    incidence = scipy.sparse.csr_matrix(
+        (signs[free], (rows[free], resistors[free])), shape=(topology.n_free, count)
+    )
+    per_node = incidence @ samples  # (n_free, knots)
     where = axis / noise.step_s
     k = np.clip(np.floor(where * (1 + 1e-12)).astype(int), 0, samples.shape[1] - 2)
     frac = np.minimum(where - k, 1.0)  # past the last knot the current holds, as a PWL source does
-    values = samples[:, k] * (1 - frac) + samples[:, k + 1] * frac  # (resistors, P)
-    injected = np.zeros((topology.n_free, axis.size))
-    for ends, sign in ((parsed.noise_b, 1.0), (parsed.noise_a, -1.0)):
-        rows = topology.position[ends]
-        free = rows < topology.n_free
-        np.add.at(injected, rows[free], sign * values[free])
-    return injected
+    return per_node[:, k] * (1 - frac) + per_node[:, k + 1] * frac
