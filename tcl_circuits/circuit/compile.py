@@ -9,7 +9,7 @@ User labels only reach comments, and the writer sanitises those.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from tcl_circuits.circuit.ir import (
     MemristorCell,
     NetworkNoise,
     ResistorArray,
+    SampledThermalNoise,
     Transient,
     VoltageSource,
 )
@@ -260,11 +261,19 @@ def _cell_noise(
         stop_s=drive.period_s,
         seed=tuple(int(k) for k in seed),
     )
-    if len(cells) * noise.knots > MAX_NOISE_SAMPLES:
+    return _within_sample_limit(noise, len(cells), "cell noise", "noise_temperature_k")
+
+
+N = TypeVar("N", bound=SampledThermalNoise)
+
+
+def _within_sample_limit(noise: N, resistors: int, what: str, field: str) -> N:
+    """``noise``, refused when its resistors x knots would exceed ``MAX_NOISE_SAMPLES``."""
+    if resistors * noise.knots > MAX_NOISE_SAMPLES:
         raise ConfigError(
-            f"cell noise would draw {len(cells):,} x {noise.knots:,} samples per cycle, over {MAX_NOISE_SAMPLES:,}: "
+            f"{what} would draw {resistors:,} x {noise.knots:,} samples per cycle, over {MAX_NOISE_SAMPLES:,}: "
             "use a smaller network or a shorter cycle",
-            field="noise_temperature_k",
+            field=field,
         )
     return noise
 
@@ -289,13 +298,7 @@ def _network_noise(
         stop_s=drive.period_s,
         seed=(*(int(k) for k in seed), 1),
     )
-    if spec.n_edges * noise.knots > MAX_NOISE_SAMPLES:
-        raise ConfigError(
-            f"network noise would draw {spec.n_edges:,} x {noise.knots:,} samples per cycle, over "
-            f"{MAX_NOISE_SAMPLES:,}: use a smaller network or a shorter cycle",
-            field="network_noise_temperature_k",
-        )
-    return noise
+    return _within_sample_limit(noise, spec.n_edges, "network noise", "network_noise_temperature_k")
 
 
 def _thresholds_text(cell: FeedbackCellConfig) -> str:

@@ -558,6 +558,32 @@ def test_network_noise_holds_its_last_sample_past_the_last_knot():
     np.testing.assert_allclose(held, np.repeat(held[:, :1], held.shape[1], axis=1), rtol=1e-12, atol=1e-18)
 
 
+@pytest.mark.parametrize(
+    ("cell", "sim", "message"),
+    [
+        (FeedbackCellConfig(threshold_v=1.0, noise_temperature_k=300.0), SimulatorConfig(), "cell noise"),
+        (
+            FeedbackCellConfig(threshold_v=1.0),
+            SimulatorConfig(network_noise_temperature_k=300.0),
+            "network noise",
+        ),
+    ],
+)
+def test_noise_beyond_the_sample_limit_is_refused_naming_its_setting(monkeypatch, cell, sim, message):
+    import tcl_circuits.circuit.compile as compile_module
+    from tcl_circuits.network import from_graph
+    from tcl_circuits.network.builders import build
+
+    spec = from_graph(build("lattice:3x3", seed=1))
+    monkeypatch.setattr(compile_module, "MAX_NOISE_SAMPLES", 1000)
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+    with pytest.raises(ConfigError, match=f"{message} would draw 12 x 2,001 samples per cycle") as error:
+        compile_tcl(spec, drive=SawtoothConfig(), cell=cell, sim=sim, inputs_v=zeros[0], targets_v=zeros[1])
+    assert error.value.field == (
+        "noise_temperature_k" if message == "cell noise" else "network_noise_temperature_k"
+    )
+
+
 def test_flicker_shaping_gives_a_density_of_one_plus_corner_over_f_and_leaves_white_noise_as_it_was():
     from tcl_circuits.circuit.ir import CellNoise
 
