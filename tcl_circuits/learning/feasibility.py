@@ -174,34 +174,44 @@ def analog_energy_rows(base: RunConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def study_curves(
-    folder: Path, study: Study
-) -> tuple[list[tuple[float, float, float, int]], dict[float, float]]:
-    """From a study's results.csv: (value, mean, standard deviation, runs) of each run's final/initial loss
-    divided by that of the ideal run with the same seed or mismatch draw, sorted by value; and the plain mean
-    loss ratio per value. Pairing removes the spread between the seeds' tasks, which would otherwise hide the
-    effect under study."""
-    rows = [
+def _done_rows(folder: Path) -> list[dict[str, str]]:
+    """A study's finished runs, from its results.csv."""
+    return [
         r
         for r in csv.DictReader((folder / RESULTS).read_text().splitlines())
         if r["status"] == "done" and r["loss_ratio"]
     ]
+
+
+def _paired(rows: list[dict[str, str]], study: Study, ratios: dict[str, Any]) -> dict[float, list]:
+    """Per value of the study's axis: each row's ratio (``ratios[point]``, a number or one per epoch) divided by
+    that of the ideal run with the same seed or mismatch draw. Pairing removes the spread between the seeds'
+    tasks, which would otherwise hide the effect under study."""
     reference = {
-        r[study.average_over]: float(r["loss_ratio"])
-        for r in rows
-        if float(r[study.axis]) == study.ideal_value
+        r[study.average_over]: ratios[r["point"]] for r in rows if float(r[study.axis]) == study.ideal_value
     }
-    plain: dict[float, list[float]] = {}
-    paired: dict[float, list[float]] = {}
+    paired: dict[float, list] = {}
     for r in rows:
-        value, ratio = float(r[study.axis]), float(r["loss_ratio"])
-        plain.setdefault(value, []).append(ratio)
-        ideal = reference.get(r[study.average_over])
-        if ideal:
-            paired.setdefault(value, []).append(ratio / ideal)
+        ideal, ratio = reference.get(r[study.average_over]), ratios[r["point"]]
+        if ideal is not None and np.shape(ideal) == np.shape(ratio) and np.all(ideal != 0):
+            paired.setdefault(float(r[study.axis]), []).append(np.divide(ratio, ideal))
+    return paired
+
+
+def study_curves(
+    folder: Path, study: Study
+) -> tuple[list[tuple[float, float, float, int]], dict[float, float]]:
+    """From a study's results.csv: (value, mean, standard deviation, runs) of each run's final/initial loss
+    divided by that of the ideal run with the same seed or mismatch draw (``_paired``), sorted by value; and
+    the plain mean loss ratio per value."""
+    rows = _done_rows(folder)
+    ratios = {r["point"]: float(r["loss_ratio"]) for r in rows}
+    plain: dict[float, list[float]] = {}
+    for r in rows:
+        plain.setdefault(float(r[study.axis]), []).append(ratios[r["point"]])
     relative = sorted(
         (value, float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, len(v))
-        for value, v in paired.items()
+        for value, v in _paired(rows, study, ratios).items()
     )
     return relative, {value: float(np.mean(v)) for value, v in plain.items()}
 
@@ -210,25 +220,17 @@ def epoch_curves(folder: Path, study: Study) -> dict[float, list[float]]:
     """Per value of a study: the mean relative loss (as ``study_curves``) after each epoch, from the runs'
     ``epochs.csv``. Most damage grows with training (a coarse resolution, an offset, an asymmetry drift), so a
     verdict holds for the training length it was measured at; this shows which way it moves."""
-    rows = [
-        r
-        for r in csv.DictReader((folder / RESULTS).read_text().splitlines())
-        if r["status"] == "done" and r["loss_ratio"]
-    ]
-    ratios: dict[str, np.ndarray] = {}
+    rows = _done_rows(folder)
+    by_run: dict[str, np.ndarray] = {}
     for run in {r["run"] for r in rows}:
         epochs = list(csv.DictReader((folder / "points" / run / "epochs.csv").read_text().splitlines()))
         losses = np.array([float(e["test_loss"]) for e in epochs])
-        ratios[run] = losses[1:] / losses[0]
-    reference = {
-        r[study.average_over]: ratios[r["run"]] for r in rows if float(r[study.axis]) == study.ideal_value
+        by_run[run] = losses[1:] / losses[0]
+    ratios = {r["point"]: by_run[r["run"]] for r in rows}
+    return {
+        value: [float(m) for m in np.mean(v, axis=0)]
+        for value, v in sorted(_paired(rows, study, ratios).items())
     }
-    paired: dict[float, list[np.ndarray]] = {}
-    for r in rows:
-        ideal = reference.get(r[study.average_over])
-        if ideal is not None and ideal.shape == ratios[r["run"]].shape:
-            paired.setdefault(float(r[study.axis]), []).append(ratios[r["run"]] / ideal)
-    return {value: [float(m) for m in np.mean(v, axis=0)] for value, v in sorted(paired.items())}
 
 
 def tolerated(
@@ -346,28 +348,11 @@ def run_feasibility(
             curves[study.name], absolute[study.name] = study_curves(folder.file(study.name), study)
             by_epoch[study.name] = epoch_curves(folder.file(study.name), study)
         ideal = absolute["spread"].get(studies[0].ideal_value, float("nan"))
-        found = {
-            s.name: tolerated(curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
-            for s in studies
-            if s.ideal is None
-        }
         first = {s.name: _after_first_epoch(by_epoch[s.name]) for s in studies}
-        found_first = {
-            s.name: tolerated(first[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest)
-            for s in studies
-            if s.ideal is None
-        }
-        asymmetry = studies[4]
-        low, high = tolerated_range(curves[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
-        low_first, high_first = tolerated_range(first[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
         verdicts = {
             "ideal_loss_ratio": ideal,
-            **_named(found),
-            "tolerated_write_asymmetry_min": low,
-            "tolerated_write_asymmetry_max": high,
-            **{f"after_epoch_1_{key}": value for key, value in _named(found_first).items()},
-            "after_epoch_1_tolerated_write_asymmetry_min": low_first,
-            "after_epoch_1_tolerated_write_asymmetry_max": high_first,
+            **_tolerances(curves, studies, tolerance),
+            **{f"after_epoch_1_{k}": v for k, v in _tolerances(first, studies, tolerance).items()},
             "smallest_threshold_v": theta_v,
             "worst_threshold_snr": min(r["snr"] for r in noise_rows),
             **{
@@ -435,8 +420,21 @@ VERDICT_KEYS = {
 """The verdict each one-sided study answers."""
 
 
-def _named(found: dict[str, float | None]) -> dict[str, float | None]:
-    return {VERDICT_KEYS[name]: value for name, value in found.items()}
+def _tolerances(
+    curves: dict[str, list[tuple[float, float, float, int]]], studies: tuple[Study, ...], tolerance: float
+) -> dict[str, float | None]:
+    """The verdicts the studies' ``curves`` give: each one-sided study's tolerated value (``VERDICT_KEYS``) and
+    the asymmetry's tolerated range."""
+    found: dict[str, float | None] = {
+        VERDICT_KEYS[s.name]: tolerated(
+            curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest
+        )
+        for s in studies
+        if s.ideal is None
+    }
+    asymmetry = studies[4]
+    low, high = tolerated_range(curves[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
+    return {**found, "tolerated_write_asymmetry_min": low, "tolerated_write_asymmetry_max": high}
 
 
 def _after_first_epoch(by_epoch: dict[float, list[float]]) -> list[tuple[float, float, float, int]]:
@@ -523,11 +521,11 @@ def _report(
     noise_left_out: str | None = None,
 ) -> str:
     task = base.task
-    keys = {**VERDICT_KEYS}
 
     def bounds(name: str, relation: str, unit: str = "") -> str:
-        now = _bound(verdicts[keys[name]], curves[name], relation) + unit
-        then = _bound(verdicts[f"after_epoch_1_{keys[name]}"], curves[name], relation) + unit
+        key = VERDICT_KEYS[name]
+        now = _bound(verdicts[key], curves[name], relation) + unit
+        then = _bound(verdicts[f"after_epoch_1_{key}"], curves[name], relation) + unit
         return now if then == now or base.learning.epochs == 1 else f"{now} (after epoch 1: {then})"
 
     def asymmetry_range(prefix: str) -> str:
@@ -640,9 +638,9 @@ def _report(
         kt_over_c = (
             "–" if r["source"] == "network" else f"{r['kt_over_c_noise_v']:.3g}"
         )  # R_K's, not the network's
+        corner = f"{r['flicker_corner_hz']:g}" if r["flicker_corner_hz"] else "–"
         lines.append(
-            f"| {r['source']} | {r['temperature_k']:g} | {format(r['flicker_corner_hz'], 'g') if r['flicker_corner_hz'] else '–'} | {kt_over_c} | "
-            f"{r['threshold_v']:.3g} | "
+            f"| {r['source']} | {r['temperature_k']:g} | {corner} | {kt_over_c} | {r['threshold_v']:.3g} | "
             f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
         )
     a = base.cell.analog

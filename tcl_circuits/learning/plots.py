@@ -251,8 +251,8 @@ def plot_feasibility(
             x, mean, std, _ = (np.array(column, dtype=float) for column in zip(*curve, strict=True))
             epochs = (by_epoch or {}).get(title, {})
             count = min((len(m) for m in epochs.values()), default=0)
+            values = sorted(epochs)
             for k in range(count - 1):
-                values = sorted(epochs)
                 ax.plot(
                     values,
                     [epochs[v][k] for v in values],
