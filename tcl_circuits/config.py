@@ -386,11 +386,12 @@ class FeedbackCellConfig(Checked):
         above=0,
         none="auto: top of the window at threshold_headroom x the largest initial contrasts",
     )
-    threshold_headroom: float = param(
+    threshold_headroom: float | None = param(
         0.4,
         help="auto threshold: window top / 99th percentile of the initial contrasts",
         above=0,
         maximum=100,
+        none="auto: 20 for teacher tasks, 2 for classification (iris, digits, mnist)",
     )
     per_group_threshold: bool = param(
         True,

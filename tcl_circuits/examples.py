@@ -48,7 +48,7 @@ def cycle_netlist(
     rails). Returns the text, the cell used and the number of learning edges."""
     from tcl_circuits.learning.rules import calibrate_cell
     from tcl_circuits.learning.run_config import RunConfig
-    from tcl_circuits.learning.tasks import teacher_task
+    from tcl_circuits.learning.tasks import RegressionTask, teacher_task
     from tcl_circuits.network import build, from_graph, load_graph
 
     defaults = RunConfig()
@@ -61,7 +61,12 @@ def cycle_netlist(
         build(network)  # fails early with a clear message on a bad description
         task = teacher_task(network, train_samples=1, test_samples=1, seed=seed)
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    cell = calibrate_cell(cell or defaults.cell, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
+    cell = cell or defaults.cell
+    if (
+        cell.threshold_headroom is None
+    ):  # a teacher task's sample, or a file's own: the teacher tasks' headroom
+        cell = cell.replace(threshold_headroom=RegressionTask.default_threshold_headroom)
+    cell = calibrate_cell(cell, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
     circuit = compile_tcl(
         spec,
         drive=drive,

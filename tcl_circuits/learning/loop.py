@@ -124,10 +124,11 @@ def train(
     been presented in this call, as an interrupted run would; ``resume`` then continues it. ``plots=False``
     leaves out the PNGs (a sweep's many runs: drawing them takes about as long as a small run).
     """
+    config = config.for_task(task)
     n_train = len(task.x_train)
     learning = config.learning
     started = time.perf_counter()
-    defaults = fingerprint(RunConfig(), task)
+    defaults = fingerprint(RunConfig().for_task(task), task)
     with (
         RunFolder(out_dir, fingerprint(config, task), resume=resume, defaults=defaults) as folder,
         single_blas_thread(),

@@ -245,6 +245,10 @@ def calibrate_cell(
     analog cell's accumulator gain is then sized to its rails (``FeedbackCellConfig.sized_for_analog``)."""
     if cell.threshold_v is not None:
         return cell.sized_for_analog(drive)
+    if cell.threshold_headroom is None:
+        raise ConfigError(
+            "the automatic threshold needs a threshold headroom (the task's own: calibrate_for_run)"
+        )
     theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
     if not cell.per_group_threshold or len(spec.groups) < 2:
         return cell.replace(threshold_v=theta).sized_for_analog(drive)
@@ -264,6 +268,9 @@ CALIBRATION_SAMPLES = 20
 def calibrate_for_run(
     cell: FeedbackCellConfig, spec: NetworkSpec, task: RegressionTask, drive: SawtoothConfig
 ) -> FeedbackCellConfig:
-    """``calibrate_cell`` on the samples a training run uses: the first ``CALIBRATION_SAMPLES`` of ``task``."""
+    """``calibrate_cell`` on the samples a training run uses: the first ``CALIBRATION_SAMPLES`` of ``task``,
+    with the task's own headroom when the cell names none."""
+    if cell.threshold_headroom is None:
+        cell = cell.replace(threshold_headroom=task.default_threshold_headroom)
     n = min(len(task.x_train), CALIBRATION_SAMPLES)
     return calibrate_cell(cell, spec, task.x_train[:n], task.y_train[:n], drive)

@@ -28,7 +28,7 @@ from tcl_circuits.config import (
 )
 from tcl_circuits.devices import Device, DriveKind, ProgrammingConfig, WindowKind, preset
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.tasks import TaskConfig
+from tcl_circuits.learning.tasks import RegressionTask, TaskConfig
 
 RESISTOR = "resistor"
 
@@ -146,13 +146,20 @@ class RunConfig(Checked):
     )
     drive: SawtoothConfig = param(SawtoothConfig(tau_rise_s=1e-5, tau_fall_s=9e-4))
     cell: FeedbackCellConfig = param(
-        FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=20.0)
+        FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=None)
     )
     sim: SimulatorConfig = param(SimulatorConfig())
     learning: LearningConfig = param(LearningConfig(learning_rate_s2_per_v2=None))
     window: WindowConfig = param(WindowConfig())
     write: WriteConfig = param(WriteConfig())
     memristor: MemristorConfig = param(MemristorConfig())
+
+    def for_task(self, task: RegressionTask) -> RunConfig:
+        """These settings with the task's own defaults filled in (the auto threshold's headroom), so that a run
+        stores, and resumes by, the values it used."""
+        if self.cell.threshold_headroom is not None:
+            return self
+        return self.replace(cell=self.cell.replace(threshold_headroom=task.default_threshold_headroom))
 
     def check(self) -> None:
         self.drive.check_learning_order()

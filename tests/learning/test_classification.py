@@ -192,3 +192,39 @@ def test_a_classification_run_reports_accuracy_occupancy_alignment_and_confusion
     assert counts.sum() == len(task.x_test)
     assert np.trace(counts) / counts.sum() == pytest.approx(summary["final_test_accuracy"])
     assert (tmp_path / "run" / "confusion_matrix.png").stat().st_size > 1000
+
+
+def test_the_auto_headroom_is_the_task_s_own_and_a_run_stores_the_value_it_used(tmp_path):
+    import json
+
+    from tcl_circuits.config import LearningConfig
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import teacher_task
+
+    iris = classification_task(TaskConfig(task=TaskKind.IRIS, hidden=4), seed=0)
+    teacher = teacher_task("lattice:3x3", train_samples=12, test_samples=4, seed=0)
+    config = RunConfig().replace(learning=LearningConfig(epochs=1, learning_rate_s2_per_v2=None))
+    assert config.cell.threshold_headroom is None
+    assert config.for_task(iris).cell.threshold_headroom == 2.0
+    assert config.for_task(teacher).cell.threshold_headroom == 20.0
+    chosen = config.replace(cell=config.cell.replace(threshold_headroom=7.0))
+    assert chosen.for_task(iris) is chosen
+    train(teacher, config, tmp_path / "teacher", progress=False)
+    stored = json.loads((tmp_path / "teacher" / "config.json").read_text())
+    assert stored["config"]["cell"]["threshold_headroom"] == 20.0
+    # a run written with the value spelled out is the same run as one that leaves it to the task
+    spelled = config.replace(cell=config.cell.replace(threshold_headroom=20.0))
+    train(teacher, spelled, tmp_path / "spelled", progress=False, stop_after_samples=5)
+    train(teacher, config, tmp_path / "spelled", resume=True, progress=False)
+    # a classification run written at the old default is told which setting to give back
+    train(iris, spelled, tmp_path / "old", progress=False, stop_after_samples=5)
+    with pytest.raises(ConfigError, match=r"cell.threshold_headroom: 20.0 -> 2.0"):
+        train(iris, config, tmp_path / "old", resume=True, progress=False)
+    train(iris, spelled, tmp_path / "old", resume=True, progress=False)
+    # the headroom sets the window: with the task's 2 the first group's threshold is a tenth of 20's
+    from tcl_circuits.learning.rules import calibrate_for_run
+
+    auto = calibrate_for_run(config.cell, iris.student, iris, config.drive)
+    wide = calibrate_for_run(spelled.cell, iris.student, iris, config.drive)
+    assert auto.threshold_v == pytest.approx(wide.threshold_v / 10)

@@ -24,7 +24,7 @@ def test_the_estimate_counts_the_cells_the_engine_integrates(changes, cell):
     config = with_changes(RunConfig(), {"task": changes, "cell": cell})
     task = make_task(config.task, 0)
     x, y = task.x_train[:3], task.y_train[:3]
-    cell = calibrate_cell(config.cell, task.student, x, y, config.drive)
+    cell = calibrate_cell(config.for_task(task).cell, task.student, x, y, config.drive)
     circuit = compile_tcl(task.student, drive=config.drive, cell=cell, inputs_v=x[0], targets_v=y[0])
     result = NativeBackend().run(circuit)
     assert cells_integrated(task.student, x[0], cell) == result.stats["cells_integrated"]

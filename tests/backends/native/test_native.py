@@ -466,7 +466,7 @@ def test_the_grid_cap_is_chosen_by_the_network_and_drns_need_few_points():
     rng = np.random.default_rng(5)
     x = input_voltages(rng.random((3, 8)), 3.0)
     y = target_voltages(np.array([0, 2, 3]), 4, 0.2, 0.0)
-    cell = calibrate_cell(config.cell, spec, x, y, config.drive)
+    cell = calibrate_cell(config.cell.replace(threshold_headroom=20.0), spec, x, y, config.drive)
     auto, reference = NativeBackend(max_points_per_segment=None), NativeBackend(refine=8)
     for k in range(3):
         circuit = compile_tcl(
