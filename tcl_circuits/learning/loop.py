@@ -172,7 +172,9 @@ def train(
                         "versions": versions(),
                     },
                 )
-                folder.write_text("first_sample.cir", learner.netlist(task.x_train[0], task.y_train[0]))
+                title, deck = learner.netlist(task.x_train[0], task.y_train[0]).split("\n", 1)
+                where = "* training sample 0 in data order (training presents a shuffled order), initial conductances"
+                folder.write_text("first_sample.cir", f"{title}\n{where}\n{deck}")
                 epoch_records = [_epoch_record(0, _evaluate(task, learner), 0.0)]
 
             def seconds() -> float:

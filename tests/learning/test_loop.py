@@ -67,6 +67,10 @@ def test_gradient_training_lowers_the_loss_and_writes_a_self_describing_folder(t
         assert (tmp_path / name).exists(), name
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["seed"] == 0 and "numpy" in config["versions"]
+    deck = (tmp_path / "first_sample.cir").read_text().splitlines()
+    assert deck[1].startswith("* training sample 0 in data order") and deck[2].startswith(
+        "* one sawtooth cycle"
+    )
     assert (
         json.loads((tmp_path / "summary.json").read_text())["final_test_loss"] == summary["final_test_loss"]
     )

@@ -45,7 +45,9 @@ def test_a_small_mlp_learns_the_shared_split_and_prints_one_row_per_seed(ref, ca
     assert [row[:2] for row in rows] == [["relu", "0"], ["relu", "1"]]
     for row in rows:
         test, train = (float(value.rstrip("%")) for value in row[2:])
-        assert 50 < test <= train  # far above chance (10 %; 70 % measured), and it fits its training images better
+        assert (
+            50 < test <= train
+        )  # far above chance (10 %; 70 % measured), and it fits its training images better
 
 
 def test_bad_input_is_one_line_and_exit_2(ref, capsys):
