@@ -227,9 +227,14 @@ def train(
                 epoch_records.append(
                     _epoch_record(epoch, {**_evaluate(task, learner), **this_epoch}, seconds())
                 )
-                bar.set_postfix(test_loss=f"{epoch_records[-1]['test_loss']:.3g}")
+                latest = epoch_records[-1]
+                shown = {"test_loss": f"{latest['test_loss']:.3g}"}
+                if "test_accuracy" in latest:
+                    shown["test_accuracy"] = f"{latest['test_accuracy']:.2%}"
+                bar.set_postfix(shown)
                 checkpoint()
                 since_checkpoint = 0
+                folder.write_csv("epochs.csv", epoch_records)  # a long run's progress, readable while it runs
             bar.close()
             records = log.records
             summary = _summary(task, config, learner, records, epoch_records, seconds())

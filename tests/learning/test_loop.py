@@ -113,6 +113,13 @@ def test_interrupted_run_resumes_where_it_stopped(task, tmp_path):
     assert stopped == {"stopped": True, "epoch": 1, "position": 9}
     state = json.loads((tmp_path / "cut" / "checkpoint.json").read_text())
     assert (state["epoch"], state["position"]) == (1, 7)  # 30 + 7 samples done: the last checkpoint
+    # the finished epochs can be read while the run is unfinished, and they are the uninterrupted run's
+    so_far = (tmp_path / "cut" / "epochs.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in so_far[1:]] == ["0", "1"]
+    whole = (tmp_path / "straight" / "epochs.csv").read_text().splitlines()
+    assert [row.split(",")[:-1] for row in so_far] == [
+        row.split(",")[:-1] for row in whole[:3]
+    ]  # but seconds
     resumed = train(task, _config(task, checkpoint_every=7), tmp_path / "cut", resume=True, progress=False)
     np.testing.assert_array_equal(np.load(tmp_path / "cut" / "final_conductance_s.npy"), final_straight)
     assert resumed["samples"] == straight["samples"] == 60
