@@ -48,7 +48,7 @@ from tcl_circuits.devices import (
 from tcl_circuits.errors import DataError, LearningError
 from tcl_circuits.learning.rules import calibrate_for_run, regime_fractions
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.run_folder import RunFolder
+from tcl_circuits.learning.run_folder import RunFolder, pack_array, unpack_array
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.network import NetworkSpec
 from tcl_circuits.physics.energy import clamp_power_w, energy_j, feedback_power_w
@@ -369,7 +369,7 @@ class MemristorLearner:
     def state(self) -> dict:
         return {
             "devices": [device_to_dict(d) for d in self.net.devices],
-            "states": self.net.states.tolist(),
+            "states": pack_array(self.net.states),
             "read_scale_v": self.net.read_scale_v,
             "previous_x": np.asarray(self.previous[0]).tolist(),
             "previous_y": np.asarray(self.previous[1]).tolist(),
@@ -379,7 +379,7 @@ class MemristorLearner:
     def restore(self, state: dict) -> None:
         try:
             devices = tuple(device_from_dict(d) for d in state["devices"])
-            states = np.array(state["states"], dtype=float)
+            states = unpack_array(state["states"])
             if states.shape != (self.net.spec.n_edges,) or len(devices) != self.net.spec.n_edges:
                 raise DataError(f"{states.shape[0]} states for {self.net.spec.n_edges} edges")
             self.net = MemristorNetwork(

@@ -24,7 +24,7 @@ from tcl_circuits.learning.rules import (
     calibrate_for_run,
 )
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.run_folder import RunFolder
+from tcl_circuits.learning.run_folder import RunFolder, pack_array, unpack_array
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.learning.writes import ConductanceWrites
 from tcl_circuits.physics.steady import SteadyState
@@ -183,7 +183,7 @@ class ResistorLearner:
 
     def state(self) -> dict:
         return {
-            "conductance_s": self.spec.conductance_s.tolist(),
+            "conductance_s": pack_array(self.spec.conductance_s),
             "samples_seen": self.samples_seen,
             "window": self.window.state(),
             "writes": self.writes.state(),
@@ -191,7 +191,7 @@ class ResistorLearner:
 
     def restore(self, state: dict) -> None:
         try:
-            conductance = np.array(state["conductance_s"], dtype=float)
+            conductance = unpack_array(state["conductance_s"])
             self.samples_seen = int(state["samples_seen"])
             self.spec = self.spec.with_conductances(conductance)
             self.window.restore(state["window"])

@@ -12,6 +12,7 @@ resume verifies them and cuts away what was written after the checkpoint.
 
 from __future__ import annotations
 
+import base64
 import csv
 import fcntl
 import hashlib
@@ -50,6 +51,25 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+PACKED = "float64_base64"
+"""The key of a packed array in a checkpoint (``pack_array``)."""
+
+
+def pack_array(values: np.ndarray) -> dict:
+    """A float array as little-endian float64 bytes in base64: exact, and written in milliseconds where the
+    same numbers as JSON text take about a second (MNIST's 159,000 conductances at every checkpoint)."""
+    data = np.ascontiguousarray(values, dtype="<f8")
+    return {PACKED: base64.b64encode(data.tobytes()).decode("ascii"), "shape": list(data.shape)}
+
+
+def unpack_array(value: Any) -> np.ndarray:
+    """The array ``pack_array`` packed; a plain list (checkpoints written before packing) is read as it is."""
+    if isinstance(value, dict):
+        data = np.frombuffer(base64.b64decode(value[PACKED], validate=True), dtype="<f8")
+        return data.reshape([int(n) for n in value["shape"]]).astype(float)
+    return np.array(value, dtype=float)
 
 
 def dumps(data: Any) -> str:

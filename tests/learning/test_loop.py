@@ -12,7 +12,7 @@ from tcl_circuits.config import (
     SawtoothConfig,
     SimulatorConfig,
 )
-from tcl_circuits.errors import ConfigError, LearningError
+from tcl_circuits.errors import ConfigError, DataError, LearningError
 from tcl_circuits.learning import resistor
 from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.rules import RuleStep, calibrate_threshold_v
@@ -240,3 +240,41 @@ def test_verify_every_works_on_a_deep_resistive_network(tmp_path):
     summary = train(task, config, tmp_path, progress=False)
     assert summary["verified_samples"] == 4
     assert summary["verify_update_rel_error_max"] < 0.02
+
+
+def test_checkpoints_pack_the_conductances_exactly_and_older_list_checkpoints_still_resume(task, tmp_path):
+    from tcl_circuits.learning.run_folder import PACKED, dumps, pack_array, sha256, unpack_array
+
+    values = np.random.default_rng(0).random(1000) * 1e-3
+    values[:3] = [5e-324, -0.0, 1.7976931348623157e308]
+    assert np.array_equal(unpack_array(pack_array(values)), values)  # bit for bit
+    assert np.array_equal(unpack_array(values.tolist()), values)
+
+    straight = tmp_path / "straight"
+    train(task, _config(task, checkpoint_every=7), straight, progress=False)
+
+    def stopped_with(learner_edit, name):
+        folder = tmp_path / name
+        train(task, _config(task, checkpoint_every=7), folder, progress=False, stop_after_samples=39)
+        data = json.loads((folder / "checkpoint.json").read_text())
+        assert set(data["learner"]["conductance_s"]) == {PACKED, "shape"}
+        learner_edit(data["learner"])
+        body = {k: v for k, v in data.items() if k != "checksum"}
+        (folder / "checkpoint.json").write_text(dumps({**body, "checksum": sha256(dumps(body))}))
+        return folder
+
+    def as_list(learner):
+        learner["conductance_s"] = unpack_array(learner["conductance_s"]).tolist()
+
+    older = stopped_with(as_list, "older")
+    train(task, _config(task, checkpoint_every=7), older, resume=True, progress=False)
+    np.testing.assert_array_equal(
+        np.load(older / "final_conductance_s.npy"), np.load(straight / "final_conductance_s.npy")
+    )
+
+    def damaged(learner):
+        learner["conductance_s"][PACKED] = "not base64!"
+
+    bad = stopped_with(damaged, "bad")
+    with pytest.raises(DataError, match="learner state is damaged"):
+        train(task, _config(task, checkpoint_every=7), bad, resume=True, progress=False)
