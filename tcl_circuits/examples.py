@@ -61,11 +61,8 @@ def cycle_netlist(
         build(network)  # fails early with a clear message on a bad description
         task = teacher_task(network, train_samples=1, test_samples=1, seed=seed)
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    cell = cell or defaults.cell
-    if (
-        cell.threshold_headroom is None
-    ):  # a teacher task's sample, or a file's own: the teacher tasks' headroom
-        cell = cell.replace(threshold_headroom=RegressionTask.default_threshold_headroom)
+    # a teacher task's sample, or a file's own: the teacher tasks' headroom when the cell names none
+    cell = RegressionTask.with_own_headroom(cell or defaults.cell)
     cell = calibrate_cell(cell, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
     circuit = compile_tcl(
         spec,

@@ -270,7 +270,6 @@ def calibrate_for_run(
 ) -> FeedbackCellConfig:
     """``calibrate_cell`` on the samples a training run uses: the first ``CALIBRATION_SAMPLES`` of ``task``,
     with the task's own headroom when the cell names none."""
-    if cell.threshold_headroom is None:
-        cell = cell.replace(threshold_headroom=task.default_threshold_headroom)
+    cell = task.with_own_headroom(cell)
     n = min(len(task.x_train), CALIBRATION_SAMPLES)
     return calibrate_cell(cell, spec, task.x_train[:n], task.y_train[:n], drive)

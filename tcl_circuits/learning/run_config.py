@@ -157,9 +157,8 @@ class RunConfig(Checked):
     def for_task(self, task: RegressionTask) -> RunConfig:
         """These settings with the task's own defaults filled in (the auto threshold's headroom), so that a run
         stores, and resumes by, the values it used."""
-        if self.cell.threshold_headroom is not None:
-            return self
-        return self.replace(cell=self.cell.replace(threshold_headroom=task.default_threshold_headroom))
+        cell = task.with_own_headroom(self.cell)
+        return self if cell is self.cell else self.replace(cell=cell)
 
     def check(self) -> None:
         self.drive.check_learning_order()

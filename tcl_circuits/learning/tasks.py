@@ -19,7 +19,7 @@ from enum import Enum
 
 import numpy as np
 
-from tcl_circuits.config import Checked, param
+from tcl_circuits.config import Checked, FeedbackCellConfig, param
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
 from tcl_circuits.physics.steady import SteadyState
@@ -109,6 +109,13 @@ class RegressionTask:
     default_threshold_headroom = 20.0
     """The auto threshold's headroom of a run that does not set one: the lattice teacher tasks learn best with
     the window's top far above the first contrasts, which only shrink (docs/learning-at-scale.md)."""
+
+    @classmethod
+    def with_own_headroom(cls, cell: FeedbackCellConfig) -> FeedbackCellConfig:
+        """``cell`` with the task's own threshold headroom when it names none."""
+        if cell.threshold_headroom is not None:
+            return cell
+        return cell.replace(threshold_headroom=cls.default_threshold_headroom)
 
     def metrics(self, outputs_v: np.ndarray, targets_v: np.ndarray) -> dict[str, float]:
         """Scores of free-state outputs (samples, outputs) against targets: the mean loss, V^2."""
