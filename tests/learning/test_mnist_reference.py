@@ -19,35 +19,16 @@ def ref():
 
 
 def test_a_small_mlp_learns_the_shared_split_and_prints_one_row_per_seed(ref, capsys):
-    assert (
-        ref.main(
-            [
-                "--train",
-                "600",
-                "--test",
-                "200",
-                "--hidden",
-                "20",
-                "--epochs",
-                "40",
-                "--seeds",
-                "0",
-                "1",
-                "--activations",
-                "relu",
-            ]
-        )
-        == 0
-    )
+    argv = "--train 600 --test 200 --hidden 20 --epochs 40 --seeds 0 1 --activations relu".split()
+    assert ref.main(argv) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "784-20-10 MLP, 600 / 200 images, 40 epochs"
     rows = [line.split() for line in out[2:]]
     assert [row[:2] for row in rows] == [["relu", "0"], ["relu", "1"]]
     for row in rows:
         test, train = (float(value.rstrip("%")) for value in row[2:])
-        assert (
-            50 < test <= train
-        )  # far above chance (10 %; 70 % measured), and it fits its training images better
+        # far above chance (10 %; 70 % measured), and it fits its training images better
+        assert 50 < test <= train
 
 
 def test_bad_input_is_one_line_and_exit_2(ref, capsys):
