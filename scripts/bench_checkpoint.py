@@ -18,18 +18,23 @@ import time
 import numpy as np
 
 from tcl_circuits.learning.run_folder import RunFolder, pack_array
-
-MNIST_EDGES = 1570 * 100 + 202 * 10
-"""drn:784-100-10: 784 input pairs and a bias pair to 100 hidden nodes, 100 amplified pairs and a bias pair to 10."""
+from tcl_circuits.network import drn, from_graph
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("--edges", type=int, default=MNIST_EDGES, help="conductances in the checkpoint")
+    parser.add_argument(
+        "--edges",
+        type=int,
+        default=None,
+        help="conductances in the checkpoint (unset: MNIST's drn:784-100-10)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="checkpoints of each form, alternating")
     args = parser.parse_args()
+    if args.edges is None:
+        args.edges = from_graph(drn([784, 100, 10])).n_edges
     if args.edges < 1 or args.rounds < 1:
         parser.error("--edges and --rounds must be at least 1")
     conductance_s = np.random.default_rng(0).uniform(1e-6, 1e-3, args.edges)
