@@ -14,7 +14,7 @@ In every task the loss is C = sum over outputs of (V_out - V_target)^2 in V^2, a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from tcl_circuits.config import Checked, FeedbackCellConfig, param
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
+from tcl_circuits.network.builders import DRN_DIODE_RS_OHM, build
 from tcl_circuits.physics.steady import SteadyState
 
 
@@ -76,6 +77,14 @@ class TaskConfig(Checked):
         none="default: ../shared/data/mnist or $TCL_MNIST_DIR",
     )
     input_v: float = param(3.0, unit="V", help="classification: input pair amplitude", above=0, maximum=1000)
+    diode_rs_ohm: float = param(
+        DRN_DIODE_RS_OHM,
+        unit="ohm",
+        help="classification: series resistance of the drn's clipping diodes (how much a hidden node leaks past "
+        "its clip)",
+        above=0,
+        maximum=1e6,
+    )
     target_high_v: float = param(0.2, unit="V", help="classification: target of the right class's output")
     target_low_v: float = param(0.0, unit="V", help="classification: target of the other outputs")
 
@@ -89,6 +98,17 @@ class TaskConfig(Checked):
     def check(self) -> None:
         if self.target_high_v <= self.target_low_v:
             raise ConfigError("target_high_v must exceed target_low_v", field="target_high_v")
+        defaults = {f.name: f.default for f in fields(self)}
+        only = {"data_dir": (TaskKind.MNIST,)} | {
+            name: (TaskKind.IRIS, TaskKind.DIGITS, TaskKind.MNIST)
+            for name in ("hidden", "input_v", "diode_rs_ohm", "target_high_v", "target_low_v")
+        }
+        for name, tasks in only.items():
+            if self.task not in tasks and getattr(self, name) != defaults[name]:
+                raise ConfigError(
+                    f"{name} is for {', '.join(t.value for t in tasks)} only, not {self.task.value}",
+                    field=name,
+                )
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,13 @@ class RegressionTask:
         digest = hashlib.sha256()
         for array in (self.x_train, self.y_train, self.x_test, self.y_test, self.student.conductance_s):
             digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
-        digest.update(repr((self.student.labels, self.student.roles, self.student.edges)).encode())
+        student = self.student
+        digest.update(repr((student.labels, student.roles, student.edges)).encode())
+        if student.diodes or student.amplifiers or student.bias_voltage_v.size:
+            # the fixed circuit around the learning edges (linear networks have none: their digests predate this)
+            digest.update(repr((student.diodes, student.amplifiers, student.edge_groups)).encode())
+            for array in (student.bias_voltage_v, student.g_min_s, student.g_max_s):
+                digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
         return digest.hexdigest()
 
 
@@ -241,7 +267,7 @@ def classification_task(config: TaskConfig, seed: int) -> ClassificationTask:
             f"--network {network}: {data.name} needs {features} inputs and {classes} outputs (drn:{features}-H-{classes})",
             field="network",
         )
-    student = from_graph(graph_from_argument(network, seed=seed + 1))
+    student = from_graph(build(network, seed=seed + 1, diode_rs_ohm=config.diode_rs_ohm))
     targets = lambda labels: target_voltages(labels, classes, config.target_high_v, config.target_low_v)  # noqa: E731
     return ClassificationTask(
         name=f"{data.name}:{network}",

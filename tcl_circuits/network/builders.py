@@ -164,6 +164,12 @@ def layered(
     return graph
 
 
+DRN_DIODE_RS_OHM = 1.0
+"""Series resistance of the drn's clipping diodes. Past the clip a hidden node still follows its input with a
+slope of about R_s times its conductance (with the next layer's load seen through the amplifiers): at 10 ohm
+about 0.1, and MNIST learned about two points worse than with a hard clip (docs/learning-at-scale.md)."""
+
+
 def drn(
     sizes: Sequence[int],
     *,
@@ -181,7 +187,8 @@ def drn(
     - Every hidden node ``("h<l>", k)`` has two diodes, to bias nodes set so that its voltage is held softly
       within ``clip_v`` (a bounded, ReLU-like nonlinearity): one from the node to ``("bias", "hi")`` at
       clip_v[1] - V_on, one from ``("bias", "lo")`` at clip_v[0] + V_on to the node, V_on the diodes' forward
-      voltage at 5 % of a volt across a node's conductance (default diode: I_s 1e-6 A, n 1, R_s 10 ohm).
+      voltage at 5 % of a volt across a node's conductance (default diode: I_s 1e-6 A, n 1, R_s
+      DRN_DIODE_RS_OHM).
     - Each hidden node feeds the next layer through two ideal bidirectional amplifiers of gain +gain and
       -gain (``("a<l>+", k)``, ``("a<l>-", k)``), so the next layer's weights are signed as well and the
       signal does not shrink layer after layer.
@@ -197,7 +204,7 @@ def drn(
         raise GraphError(
             f"a deep resistive network needs inputs, at least one hidden layer and outputs, got {sizes!r}"
         )
-    diode = {"is_a": 1e-6, "n": 1.0, "rs_ohm": 10.0} | (diode or {})
+    diode = {"is_a": 1e-6, "n": 1.0, "rs_ohm": DRN_DIODE_RS_OHM} | (diode or {})
     rng = np.random.default_rng(seed)
     if not node_conductance_s > 0 or gain == 0 or not clip_v[0] < clip_v[1]:
         raise GraphError("drn needs node_conductance_s > 0, a non-zero gain and clip_v low < high")
@@ -266,9 +273,12 @@ _BUILDER_PATTERN = re.compile(
 )
 
 
-def build(description: str, *, seed: int = 0) -> nx.Graph:
-    """Build a graph from a short description: ``lattice:4x4``, ``regular:20,3``, ``er:20,0.2``, ``layered:4-8-2``."""
+def build(description: str, *, seed: int = 0, diode_rs_ohm: float | None = None) -> nx.Graph:
+    """Build a graph from a short description: ``lattice:4x4``, ``regular:20,3``, ``er:20,0.2``, ``layered:4-8-2``,
+    ``drn:4-6-3`` (``diode_rs_ohm``: its diodes' series resistance, drn only)."""
     match = _BUILDER_PATTERN.match(description.strip())
+    if diode_rs_ohm is not None and (match is None or not match["drn"]):
+        raise GraphError(f"a diode series resistance applies to drn networks, not {description!r}")
     if match is None or (match["en"] and not match["ep"]):
         raise GraphError(
             f"unknown network {description!r}; expected lattice:RxC, regular:N,D, er:N,P (0 < P <= 1), "
@@ -291,7 +301,7 @@ def build(description: str, *, seed: int = 0) -> nx.Graph:
         nodes = 2 * sizes[0] + 4 + sum(3 * s for s in sizes[1:-1]) + sizes[-1]
         weights = sum((2 * a + 2) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
         check_size(description.strip(), nodes, weights)
-        return drn(sizes, seed=seed)
+        return drn(sizes, seed=seed, diode=None if diode_rs_ohm is None else {"rs_ohm": diode_rs_ohm})
     sizes = [int(s) for s in match["sizes"].split("-")]
     check_size(
         description.strip(),

@@ -1,5 +1,6 @@
 """Classification tasks: datasets (iris, digits, MNIST IDX files), their voltages on a drn, accuracy."""
 
+import dataclasses
 import gzip
 import struct
 
@@ -140,6 +141,38 @@ def test_iris_task_builds_its_drn_and_scores_accuracy():
     assert metrics["accuracy"] == 1.0 and metrics["loss"] == 0.0
     shuffled = np.roll(task.y_test, 1, axis=1)  # every prediction wrong
     assert task.metrics(shuffled, task.y_test)["accuracy"] == 0.0
+
+
+def test_the_diode_series_resistance_reaches_every_diode_and_the_task_fingerprint():
+    default = classification_task(TaskConfig(task=TaskKind.IRIS, hidden=5), seed=0)
+    leaky = classification_task(TaskConfig(task=TaskKind.IRIS, hidden=5, diode_rs_ohm=10.0), seed=0)
+    assert {d.rs_ohm for d in default.student.diodes} == {1.0}
+    assert {d.rs_ohm for d in leaky.student.diodes} == {10.0} and len(leaky.student.diodes) == 2 * 5
+    np.testing.assert_array_equal(default.student.conductance_s, leaky.student.conductance_s)
+    # same samples and weights, another circuit: a run folder must not resume across it
+    assert default.fingerprint() != leaky.fingerprint()
+    shifted = dataclasses.replace(
+        default,
+        student=dataclasses.replace(default.student, bias_voltage_v=default.student.bias_voltage_v + 0.01),
+    )
+    assert shifted.fingerprint() != default.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"task": TaskKind.TEACHER, "diode_rs_ohm": 5.0},
+            "diode_rs_ohm is for iris, digits, mnist only, not teacher",
+        ),
+        ({"task": TaskKind.TEACHER, "hidden": 8}, "hidden is for iris, digits, mnist only"),
+        ({"task": TaskKind.IRIS, "data_dir": "/tmp"}, "data_dir is for mnist only, not iris"),
+    ],
+)
+def test_settings_of_another_task_are_refused_not_ignored(settings, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        TaskConfig(**settings)
+    assert error.value.field == next(k for k in settings if k != "task")
 
 
 @pytest.mark.parametrize(

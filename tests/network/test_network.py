@@ -129,6 +129,10 @@ def test_erdos_renyi_builder_is_connected_and_seeded():
         (lambda: network.layered([3]), "at least 2 layers"),
         (lambda: network.lattice(3, 3, g_range_s=(1e-3, 1e-4)), "conductance range"),
         (lambda: network.random_regular(4, 2, n_inputs=3, n_outputs=2), "cannot hold"),
+        (
+            lambda: network.build("lattice:3x3", diode_rs_ohm=2.0),
+            "applies to drn networks, not 'lattice:3x3'",
+        ),
     ],
 )
 def test_builder_errors(call, match):
