@@ -158,6 +158,20 @@ def test_the_diode_series_resistance_reaches_every_diode_and_the_task_fingerprin
     assert shifted.fingerprint() != default.fingerprint()
 
 
+def test_a_linear_network_keeps_the_digest_its_runs_were_written_with():
+    """Teacher folders written before the fingerprint covered diodes, amplifiers and bias sources still resume."""
+    import hashlib
+
+    from tcl_circuits.learning.tasks import make_task
+
+    task = make_task(TaskConfig(), seed=0)
+    digest = hashlib.sha256()
+    for array in (task.x_train, task.y_train, task.x_test, task.y_test, task.student.conductance_s):
+        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    digest.update(repr((task.student.labels, task.student.roles, task.student.edges)).encode())
+    assert task.fingerprint() == digest.hexdigest()
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
