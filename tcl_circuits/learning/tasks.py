@@ -74,7 +74,7 @@ class TaskConfig(Checked):
         None,
         help="mnist: folder of the IDX files",
         flag="--data",
-        none="default: ../shared/data/mnist or $TCL_MNIST_DIR",
+        none="auto: $TCL_MNIST_DIR if set, else ../shared/data/mnist",
     )
     input_v: float = param(3.0, unit="V", help="classification: input pair amplitude", above=0, maximum=1000)
     diode_rs_ohm: float = param(
