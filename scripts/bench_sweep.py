@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tcl_circuits.learning.sweep import run_sweep
-from tcl_circuits.learning.sweep_spec import parse_spec
+from tcl_circuits.studies.sweep import run_sweep
+from tcl_circuits.studies.sweep_spec import parse_spec
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ from tcl_circuits.backends.base import SimResult
 from tcl_circuits.circuit.ir import Circuit
 from tcl_circuits.config import BackendKind
 from tcl_circuits.learning.resistor import ResistorLearner
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.learning.tasks import make_task
 
 TASKS = {

@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from tcl_circuits.config import RuleKind
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import Job, run_jobs, with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.learning.tasks import TaskKind
+from tcl_circuits.studies.sweep import Job, run_jobs
 
 REMEDIES: dict[str, tuple[str, dict]] = {
     "default": ("defaults: per-layer thresholds, 90x window, top at 20x the largest contrasts", {}),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tcl_circuits.learning.noise import NOISE_SOURCES, update_noise_rows, with_noise  # noqa: E402
+from tcl_circuits.studies.noise import NOISE_SOURCES, update_noise_rows, with_noise  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

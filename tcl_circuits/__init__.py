@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from tcl_circuits.version import __version__
 
 _EXPORTS = {
     # errors
@@ -67,10 +67,10 @@ _EXPORTS = {
     "calibrate_cell": "tcl_circuits.learning.rules",
     "train": "tcl_circuits.learning.loop",
     "WriteConfig": "tcl_circuits.config",
-    "load_spec": "tcl_circuits.learning.sweep_spec",
-    "parse_spec": "tcl_circuits.learning.sweep_spec",
-    "run_sweep": "tcl_circuits.learning.sweep",
-    "run_feasibility": "tcl_circuits.learning.feasibility",
+    "load_spec": "tcl_circuits.studies.sweep_spec",
+    "parse_spec": "tcl_circuits.studies.sweep_spec",
+    "run_sweep": "tcl_circuits.studies.sweep",
+    "run_feasibility": "tcl_circuits.studies.feasibility",
 }
 
 __all__ = sorted(_EXPORTS)

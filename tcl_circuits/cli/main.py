@@ -208,8 +208,8 @@ def cmd_netlists(args: argparse.Namespace, options: list) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.learning.sweep import run_sweep
-    from tcl_circuits.learning.sweep_spec import load_spec
+    from tcl_circuits.studies.sweep import run_sweep
+    from tcl_circuits.studies.sweep_spec import load_spec
 
     spec = load_spec(args.spec)
     where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
@@ -244,7 +244,7 @@ def feasibility_config() -> Any:
 
 def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
     from tcl_circuits.cli.options import apply_options
-    from tcl_circuits.learning.feasibility import run_feasibility
+    from tcl_circuits.studies.feasibility import run_feasibility
 
     config = apply_options(feasibility_config(), args, options)
     verdicts = run_feasibility(
@@ -291,8 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         SimulatorConfig,
     )
     from tcl_circuits.learning.run_config import RunConfig
-    from tcl_circuits.learning.sweep import METRICS
     from tcl_circuits.learning.tasks import TaskConfig
+    from tcl_circuits.studies.sweep import METRICS
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="train every point of a sweep spec (TOML) on Dask workers",
         description="Train every point of SPEC (grid and random axes over any run-config field, seeds as an "
-        "axis; the format is in tcl_circuits/learning/sweep_spec.py and docs/sweeps.md) on a Dask LocalCluster "
+        "axis; the format is in tcl_circuits/studies/sweep_spec.py and docs/sweeps.md) on a Dask LocalCluster "
         "or an existing scheduler. Rows are appended to OUT/results.csv as points finish; --resume skips them.",
     )
     p.add_argument("spec", metavar="SPEC", help="the sweep spec, a TOML file")

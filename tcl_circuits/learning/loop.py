@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
-import tcl_circuits
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.config import to_dict
@@ -33,6 +32,7 @@ from tcl_circuits.learning.run_folder import (
     window_summary,
 )
 from tcl_circuits.learning.tasks import ClassificationTask, RegressionTask
+from tcl_circuits.version import __version__
 
 
 class Learner(Protocol):
@@ -74,7 +74,7 @@ def fingerprint(config: RunConfig, task: RegressionTask) -> dict:
     return {
         "config": to_dict(config),
         "data_sha256": task.fingerprint(),
-        "code_version": tcl_circuits.__version__,
+        "code_version": __version__,
     }
 
 

@@ -23,6 +23,7 @@ from tcl_circuits.config import (
     StreamConfig,
     WindowConfig,
     WriteConfig,
+    from_dict,
     param,
     to_dict,
 )
@@ -252,3 +253,17 @@ class RunConfig(Checked):
             return self.backend
         analog = self.cell.kind is CellKind.ANALOG
         return BackendKind.NGSPICE if self.memristor_device or analog else BackendKind.NATIVE
+
+
+def _merged(base: dict, changes: dict, where: str = "") -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        if key not in base:
+            raise ConfigError(f"unknown setting {where}{key!r}", field=f"{where}{key}")
+        out[key] = _merged(base[key], value, f"{where}{key}.") if isinstance(value, dict) else value
+    return out
+
+
+def with_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
+    """``config`` with nested changes, e.g. {"drive": {"tau_fall_s": 9e-3}, "learning": {"rule": "gradient"}}."""
+    return from_dict(RunConfig, _merged(to_dict(config), changes))

@@ -307,8 +307,7 @@ def test_rate_asymmetry_skews_the_two_directions_about_the_calibrated_mean():
 def test_a_run_sets_the_devices_state_window_and_refuses_it_where_there_is_none():
     from tcl_circuits.devices import WindowKind
     from tcl_circuits.errors import ConfigError
-    from tcl_circuits.learning.run_config import MemristorConfig, RunConfig
-    from tcl_circuits.learning.sweep import with_changes
+    from tcl_circuits.learning.run_config import MemristorConfig, RunConfig, with_changes
 
     plain = MemristorConfig().device("vteam_symmetric")
     set_ = MemristorConfig(state_window=WindowKind.JOGLEKAR, state_window_p=1).device("vteam_symmetric")

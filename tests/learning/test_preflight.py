@@ -6,8 +6,7 @@ from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.learning.preflight import cells_integrated, estimate
 from tcl_circuits.learning.rules import calibrate_cell
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.learning.tasks import make_task
 
 

@@ -11,8 +11,7 @@ from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, WriteConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.loop import train
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.learning.tasks import make_task, teacher_task
 from tcl_circuits.learning.writes import ConductanceWrites
 

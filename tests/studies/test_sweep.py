@@ -4,8 +4,8 @@ import pytest
 
 from tcl_circuits.config import RuleKind
 from tcl_circuits.errors import ConfigError, DataError
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import Job, run_jobs, with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
+from tcl_circuits.studies.sweep import Job, run_jobs
 
 
 def test_with_changes_sets_nested_fields_and_checks_names():
@@ -65,8 +65,8 @@ def _rows(folder):
 
 
 def test_sweep_runs_every_point_appends_rows_aggregates_over_seeds_and_resumes(tmp_path):
-    from tcl_circuits.learning.sweep import run_sweep
-    from tcl_circuits.learning.sweep_spec import parse_spec
+    from tcl_circuits.studies.sweep import run_sweep
+    from tcl_circuits.studies.sweep_spec import parse_spec
 
     spec = parse_spec(SPEC)
     out = tmp_path / "sweep"
@@ -111,8 +111,8 @@ def test_sweep_runs_every_point_appends_rows_aggregates_over_seeds_and_resumes(t
 
 
 def test_a_different_spec_is_refused_in_a_sweeps_folder_and_failed_points_are_rows(tmp_path):
-    from tcl_circuits.learning.sweep import run_sweep
-    from tcl_circuits.learning.sweep_spec import parse_spec
+    from tcl_circuits.studies.sweep import run_sweep
+    from tcl_circuits.studies.sweep_spec import parse_spec
 
     out = tmp_path / "sweep"
     broken = {**SPEC, "base": {**SPEC["base"], "task": {"network": "nowhere.graphml"}}, "seeds": [0]}
@@ -152,7 +152,7 @@ def test_sweep_plots_one_or_two_axes_as_curves_maps_or_points(rows, axes, drawn,
 
 
 def test_aggregate_averages_over_the_named_axes_and_leaves_out_failed_points():
-    from tcl_circuits.learning.sweep import aggregate
+    from tcl_circuits.studies.sweep import aggregate
 
     rows = [
         {"point": "a", "s": "0.1", "t": "0", "status": "done", "loss_ratio": "0.2"},
@@ -170,8 +170,8 @@ def test_aggregate_averages_over_the_named_axes_and_leaves_out_failed_points():
 def test_a_sweep_runs_on_an_existing_scheduler_and_an_unreachable_one_is_one_error(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
-    from tcl_circuits.learning import sweep
-    from tcl_circuits.learning.sweep_spec import parse_spec
+    from tcl_circuits.studies import sweep
+    from tcl_circuits.studies.sweep_spec import parse_spec
 
     spec = parse_spec({**SPEC, "seeds": [0], "grid": {"drive.tau_fall_s": [9e-4]}})
     with LocalCluster(
@@ -187,8 +187,8 @@ def test_a_sweep_runs_on_an_existing_scheduler_and_an_unreachable_one_is_one_err
 def test_points_that_train_the_same_circuit_share_one_run_also_after_an_interruption(tmp_path):
     """Without mismatch the mismatch seed changes nothing: the zero-sigma column of a Monte Carlo is one run;
     its rows carry every trial's values and name the folder that computed them."""
-    from tcl_circuits.learning.sweep import run_sweep
-    from tcl_circuits.learning.sweep_spec import parse_spec
+    from tcl_circuits.studies.sweep import run_sweep
+    from tcl_circuits.studies.sweep_spec import parse_spec
 
     spec = parse_spec(
         {
@@ -221,7 +221,7 @@ def test_points_that_train_the_same_circuit_share_one_run_also_after_an_interrup
 
 
 def test_a_results_table_from_before_the_run_column_resumes_each_point_its_own_run(tmp_path):
-    from tcl_circuits.learning.sweep import ResultsTable
+    from tcl_circuits.studies.sweep import ResultsTable
 
     path = tmp_path / "results.csv"
     path.write_text("point,x,status\np1,0.5,done\n")

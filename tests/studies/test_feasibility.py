@@ -8,9 +8,8 @@ import math
 import pytest
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning import feasibility
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import with_changes
+from tcl_circuits.learning.run_config import RunConfig, with_changes
+from tcl_circuits.studies import feasibility
 
 
 def test_kt_over_c_noise_of_one_picofarad_is_64_microvolts():
@@ -35,7 +34,7 @@ def test_a_two_sided_axis_is_tolerated_on_each_side_of_its_ideal():
 
 
 def test_the_report_leaves_out_the_network_noise_the_native_engine_cannot_add():
-    from tcl_circuits.learning.noise import NOISE_SOURCES, simulable_sources
+    from tcl_circuits.studies.noise import NOISE_SOURCES, simulable_sources
 
     assert simulable_sources(_base()) == (NOISE_SOURCES, None)
     diodes = with_changes(_base(), {"task": {"network": "drn:2-3-1", "hidden": 0}})
@@ -58,7 +57,7 @@ def test_the_tolerated_temperature_is_the_warmest_before_the_first_that_turns_th
 
 
 def test_noise_rows_measure_each_flicker_corner_and_1_over_f_in_r_k_moves_the_update_more():
-    from tcl_circuits.learning.noise import update_noise_rows, with_noise
+    from tcl_circuits.studies.noise import update_noise_rows, with_noise
 
     cell, sim = with_noise(_base().cell, _base().sim, "network", 300.0, 1e5)
     assert (cell.noise_temperature_k, cell.noise_flicker_corner_hz) == (0.0, 0.0)  # R_K stays quiet

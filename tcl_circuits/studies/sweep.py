@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from tcl_circuits.config import from_dict, to_dict
+from tcl_circuits.config import to_dict
 from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.files import write_text_atomic
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep_spec import SEED_FIELD, SweepPoint, SweepSpec
+from tcl_circuits.studies.sweep_spec import SEED_FIELD, SweepPoint, SweepSpec
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,6 @@ class Job:
 
     name: str
     config: RunConfig
-
-
-def _merged(base: dict, changes: dict, where: str = "") -> dict:
-    out = dict(base)
-    for key, value in changes.items():
-        if key not in base:
-            raise ConfigError(f"unknown setting {where}{key!r}", field=f"{where}{key}")
-        out[key] = _merged(base[key], value, f"{where}{key}.") if isinstance(value, dict) else value
-    return out
-
-
-def with_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
-    """``config`` with nested changes, e.g. {"drive": {"tau_fall_s": 9e-3}, "learning": {"rule": "gradient"}}."""
-    return from_dict(RunConfig, _merged(to_dict(config), changes))
 
 
 def run_job(job: Job, folder: Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@ with the file and the entry named."""
 import pytest
 
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.sweep_spec import SEED_FIELD, load_spec, parse_spec, point_name
+from tcl_circuits.studies.sweep_spec import SEED_FIELD, load_spec, parse_spec, point_name
 
 BASE = {"task": {"network": "lattice:3x3", "train_samples": 8, "test_samples": 4}, "learning": {"epochs": 1}}
 

@@ -32,15 +32,15 @@ import numpy as np
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.noise import (
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.studies.noise import (
     TEMPERATURE_K,
     kt_over_c_noise_v,
     simulable_sources,
     update_noise_rows,
 )
-from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.sweep import RESULTS, run_sweep
-from tcl_circuits.learning.sweep_spec import SweepSpec, parse_spec
+from tcl_circuits.studies.sweep import RESULTS, run_sweep
+from tcl_circuits.studies.sweep_spec import SweepSpec, parse_spec
 
 SPREAD_FIELDS = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain,cell.spread_clamp"
 SPREAD_FIELDS_BEFORE_CLAMP = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain"
