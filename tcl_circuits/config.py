@@ -17,8 +17,6 @@ from functools import cache
 from types import UnionType
 from typing import Any
 
-import numpy as np
-
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
 
@@ -351,20 +349,6 @@ class AnalogCellConfig(Checked):
         """Largest output magnitude of a stage, volts."""
         return self.supply_v - self.rail_headroom_v
 
-    def stage_gains(self, thresholds_v: np.ndarray, drive: SawtoothConfig) -> np.ndarray:
-        """Each edge's threshold-stage gain: the given one, or (auto) the gain that puts the top of the edge's
-        window (u = theta * tau_fall / tau_rise on the fast ramp, K u at the stage input) at
-        window_top_fraction of the swing."""
-        if self.threshold_gain is not None:
-            return np.full(thresholds_v.shape, self.threshold_gain)
-        u_top = self.multiplier_scale_per_v * thresholds_v * drive.tau_fall_s / drive.tau_rise_s
-        return self.window_top_fraction * self.swing_v / u_top
-
-    def integrator_c_f(self, stage_gain: np.ndarray, tau_k_s: float, accumulator_gain: float) -> np.ndarray:
-        """C_int that makes the accumulator read -accumulator_gain * (s_clamped - s_free), farads:
-        R_int C_int = stage gain * K * tau_k / accumulator_gain."""
-        return stage_gain * self.multiplier_scale_per_v * tau_k_s / (accumulator_gain * self.integrator_r_ohm)
-
 
 @dataclass(frozen=True, kw_only=True)
 class FeedbackCellConfig(Checked):
@@ -397,9 +381,6 @@ class FeedbackCellConfig(Checked):
         True,
         help="auto threshold: place each edge group's window over that group's own contrasts (the paper "
         "thresholds each parameter group separately; a network's groups are its layers)",
-    )
-    group_thresholds_v: tuple[tuple[str, float], ...] = param(
-        (), help="per-group thresholds (group name, volts), set by the calibration", cli=False
     )
     threshold_shape: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
     kind: CellKind = param(
@@ -466,50 +447,16 @@ class FeedbackCellConfig(Checked):
     )
 
     SPREAD_FIELDS = ("spread_r_k", "spread_c_k", "spread_threshold", "spread_gain")
+    RETIRED = {
+        "group_thresholds_v": "the thresholds a calibration places are the run's cell design (design.json), "
+        "not a setting"
+    }
+    """Settings older config files hold: read and dropped at their old default (empty), refused otherwise."""
 
     @property
     def has_mismatch(self) -> bool:
         """Whether any mismatch is drawn; without one, ``spread_seed`` changes nothing."""
         return any(getattr(self, name) for name in (*self.SPREAD_FIELDS, "spread_offset_v", "spread_clamp"))
-
-    def edge_factors(self, count: int) -> dict[str, np.ndarray]:
-        """Each edge's factor on R_K, C_K, threshold and accumulator gain: exp(sigma * z), z ~ N(0, 1), one
-        seeded stream per quantity (a zero spread gives ones, and changing one spread leaves the others' draws
-        as they were). The controller keeps using the nominal values: mismatch is what it does not know."""
-        out = {}
-        for stream, name in enumerate(self.SPREAD_FIELDS):
-            sigma = getattr(self, name)
-            z = np.random.default_rng([self.spread_seed, stream]).standard_normal(count) if sigma else 0.0
-            out[name] = np.exp(sigma * z) * np.ones(count)
-        return out
-
-    def sized_for_analog(self, drive: SawtoothConfig) -> FeedbackCellConfig:
-        """The analog cell's accumulator gain: the top of the widest window (the largest threshold's) reads
-        window_top_fraction of the swing, so no update in the window saturates the integrator. Unchanged for
-        the behavioural cell (its 1 F accumulator has no rails)."""
-        if self.kind is not CellKind.ANALOG:
-            return self
-        theta = max(self.thresholds_v)
-        a_max = theta * drive.tau_fall_s / self.tau_k_s
-        return self.replace(accumulator_gain=self.analog.window_top_fraction * self.analog.swing_v / a_max)
-
-    def clamp_factors(self, count: int) -> np.ndarray:
-        """Each output's factor on the clamp conductance: exp(sigma z), on a stream of its own."""
-        if not self.spread_clamp:
-            return np.ones(count)
-        z = np.random.default_rng([self.spread_seed, len(self.SPREAD_FIELDS) + 1]).standard_normal(count)
-        return np.exp(self.spread_clamp * z)
-
-    def edge_offsets_v(self, count: int) -> np.ndarray:
-        """Each edge's offset of the threshold comparison on u, volts: g(u - offset). The nominal offset plus a
-        seeded normal spread, on a stream of its own after the mismatch factors'."""
-        sigma = self.spread_offset_v
-        z = (
-            np.random.default_rng([self.spread_seed, len(self.SPREAD_FIELDS)]).standard_normal(count)
-            if sigma
-            else np.zeros(count)
-        )
-        return self.threshold_offset_v + sigma * z
 
     def check(self) -> None:
         if self.threshold_shape is ThresholdShape.CUBIC:
@@ -532,32 +479,6 @@ class FeedbackCellConfig(Checked):
             )
         return self.threshold_v
 
-    @property
-    def thresholds_v(self) -> tuple[float, ...]:
-        """The global threshold and each group's, volts."""
-        return (self.theta_v, *(theta for _, theta in self.group_thresholds_v))
-
-    def window_contrast_v2(self, drive: SawtoothConfig) -> tuple[float, float]:
-        """Ideal learning window (A_min, A_max) in contrast |s_clamped - s_free|, V^2 (the global threshold)."""
-        return (
-            self.theta_v * drive.tau_rise_s / self.tau_k_s,
-            self.theta_v * drive.tau_fall_s / self.tau_k_s,
-        )
-
-    def with_threshold_scaled(self, factor: float) -> FeedbackCellConfig:
-        """Every threshold (the global one and each group's) times ``factor``: a bench's common gain knob."""
-        return self.replace(
-            threshold_v=self.theta_v * factor,
-            group_thresholds_v=tuple((group, theta * factor) for group, theta in self.group_thresholds_v),
-        )
-
-    def edge_thresholds_v(self, edge_groups: tuple[str, ...]) -> np.ndarray:
-        """The threshold of every edge: its group's where the calibration set one, else the global one."""
-        by_group = dict(self.group_thresholds_v)
-        theta = self.theta_v if self.threshold_v is not None or not by_group else 0.0
-        names, codes = _group_codes(edge_groups)
-        return np.array([by_group.get(group, theta) for group in names], dtype=float)[codes]
-
 
 POINTS_PER_RAMP_LINEAR = 200
 POINTS_PER_RAMP_DIODES = 50
@@ -570,27 +491,6 @@ def points_per_ramp(sim: SimulatorConfig, has_diodes: bool) -> int:
     if sim.max_points_per_ramp is not None:
         return sim.max_points_per_ramp
     return POINTS_PER_RAMP_DIODES if has_diodes else POINTS_PER_RAMP_LINEAR
-
-
-_GROUP_CODES: dict[int, tuple[tuple[str, ...], tuple[str, ...], np.ndarray]] = {}
-
-
-def _group_codes(edge_groups: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
-    """The distinct groups and each edge's index among them; remembered per tuple (a run passes the same
-    one every sample, and a large network has 10^5 edges)."""
-    known = _GROUP_CODES.get(id(edge_groups))
-    if known is not None and known[0] is edge_groups:
-        return known[1], known[2]
-    names, codes = (
-        np.unique(np.array(edge_groups, dtype=str), return_inverse=True)
-        if edge_groups
-        else ((), np.zeros(0, dtype=int))
-    )
-    found = (tuple(str(n) for n in names), np.asarray(codes, dtype=int))
-    if len(_GROUP_CODES) >= 16:
-        _GROUP_CODES.pop(next(iter(_GROUP_CODES)))
-    _GROUP_CODES[id(edge_groups)] = (edge_groups, *found)  # holding the tuple keeps its id unique
-    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -813,13 +713,6 @@ class WriteConfig(Checked):
         maximum=100,
     )
 
-    def quantise(self, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray) -> np.ndarray:
-        """Conductances at their nearest level (unchanged when analog)."""
-        if self.conductance_bits is None:
-            return conductance_s
-        lsb = (g_max_s - g_min_s) / (2**self.conductance_bits - 1)
-        return g_min_s + np.round((conductance_s - g_min_s) / lsb) * lsb
-
 
 def to_dict(config: Any) -> dict:
     """A config as plain JSON-able data (Enums by value), the form config.json stores."""
@@ -855,6 +748,11 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
         raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
     hints = field_types(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
+    for name, why in getattr(cls, "RETIRED", {}).items():
+        if name in data:
+            if data[name] not in ([], (), None):
+                raise ConfigError(f"{where}{name} is no longer a setting: {why}", field=f"{where}{name}")
+            data = {key: value for key, value in data.items() if key != name}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(

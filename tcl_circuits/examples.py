@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tcl_circuits.circuit.cell_design import CellDesign, fixed_design
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.circuit.ir import Measure
 from tcl_circuits.config import (
@@ -40,7 +41,7 @@ def cycle_netlist(
     drive: SawtoothConfig | None = None,
     cell: FeedbackCellConfig | None = None,
     sim: SimulatorConfig | None = None,
-) -> tuple[str, FeedbackCellConfig, int]:
+) -> tuple[str, CellDesign, int]:
     """The standalone deck of one TCL cycle on ``network`` (a description or a graph file), as
     ``tcl-circuits compile`` writes it: a file with its own voltages and targets, or a description on the first
     sample of its teacher task. Defaults are a training run's (``RunConfig``), and the cell is resolved as a
@@ -62,19 +63,19 @@ def cycle_netlist(
         task = teacher_task(network, train_samples=1, test_samples=1, seed=seed)
         spec, x, y = task.student, task.x_train[0], task.y_train[0]
     # a teacher task's sample, or a file's own: the teacher tasks' headroom when the cell names none
-    cell = RegressionTask.with_own_headroom(cell or defaults.cell)
-    cell = calibrate_cell(cell, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
+    asked = RegressionTask.with_own_headroom(cell or defaults.cell)
+    design = calibrate_cell(asked, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
     circuit = compile_tcl(
         spec,
         drive=drive,
-        cell=cell,
+        cell=design,
         sim=sim,
         inputs_v=x,
         targets_v=y,
         title=f"TCL cycle of {network}",
         measure_accumulators=True,
     )
-    return write_netlist(circuit), cell, spec.n_edges
+    return write_netlist(circuit), design, spec.n_edges
 
 
 def _triangle_spec():
@@ -137,8 +138,9 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
         # the published set's ON branch is cubic: the driver's limit keeps the in-cycle loop gain < 1
         memristor=MemristorConfig(programming=ProgrammingConfig(voltage_saturation=3.0)),
     )
-    net = build_network(spec, config, x, y, cell=cell, learning_rate_s2_per_v2=learning_rate)
-    gain = loop_gains(net, x, y, drive, cell)
+    design = fixed_design(cell, drive, spec.edge_groups, len(spec.output_nodes))
+    net = build_network(spec, config, x, y, cell=design, learning_rate_s2_per_v2=learning_rate)
+    gain = loop_gains(net, x, y, drive, design)
     check_loop_gain(gain, config.memristor.programming.max_loop_gain, spec, learning_rate)
     circuit, timeline = compile_chunk(
         net,
@@ -146,7 +148,7 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
         y,
         (x[0], y[0]),
         drive=drive,
-        cell=cell,
+        cell=design,
         sim=config.sim,
         stream=config.memristor.stream,
         title="tcl_circuits example: one TCL cycle of a VTEAM memristor network",

@@ -2,6 +2,7 @@ import pytest
 
 from tcl_circuits.config import FeedbackCellConfig, LearningConfig, SawtoothConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.window import LearningWindow
 
 
 @pytest.mark.parametrize(
@@ -37,9 +38,9 @@ def test_window_and_derived_values():
     assert drive.period_s == pytest.approx(1e-3)
     assert drive.peak_clamp_conductance_s == pytest.approx(5e-4)
     assert cell.c_k_f == pytest.approx(5e-9)
-    lo, hi = cell.window_contrast_v2(drive)
-    assert (lo, hi) == (pytest.approx(2e-4), pytest.approx(1.8e-3))
-    assert hi / lo == pytest.approx(9.0)
+    window = LearningWindow(cell.theta_v, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s)
+    assert (window.lower_v2, window.upper_v2) == (pytest.approx(2e-4), pytest.approx(1.8e-3))
+    assert window.upper_v2 / window.lower_v2 == pytest.approx(window.span) == pytest.approx(9.0)
 
 
 def test_a_partial_nested_table_keeps_the_run_defaults_of_its_other_keys():

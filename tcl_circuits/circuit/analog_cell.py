@@ -9,18 +9,15 @@ simulate these macro-models: they are ngspice only.
 
 from __future__ import annotations
 
-import numpy as np
-
 from tcl_circuits.circuit.ir import (
     AnalogCellArray,
     Capacitor,
     Element,
-    FeedbackCellArray,
     Instance,
     Resistor,
     VoltageSource,
 )
-from tcl_circuits.config import AnalogCellConfig, FeedbackCellConfig, SawtoothConfig
+from tcl_circuits.config import AnalogCellConfig
 
 __all__ = [
     "MULTIPLIER",
@@ -28,7 +25,6 @@ __all__ = [
     "STAGES",
     "SUPPLY_SOURCES",
     "THRESHOLD",
-    "analog_cells",
     "cell_elements",
     "supply_sources",
 ]
@@ -49,28 +45,6 @@ def supply_sources(analog: AnalogCellConfig) -> tuple[VoltageSource, ...]:
         VoltageSource(source, node, "0", dc_v=sign * analog.supply_v, comment=f"{stage} {rail} rail")
         for stage, rails in SUPPLY_SOURCES.items()
         for (source, node), sign, rail in zip(rails, (1.0, -1.0), ("positive", "negative"), strict=True)
-    )
-
-
-def analog_cells(
-    cells: FeedbackCellArray,
-    cell: FeedbackCellConfig,
-    drive: SawtoothConfig,
-    nominal_thresholds_v: np.ndarray,
-) -> AnalogCellArray:
-    """Analog cells on the edges of ``cells`` (their nodes, C_K, R_K and thresholds as built for the
-    behavioural cell). The threshold stage sees K u, so its threshold is K theta; its gain is sized per edge
-    (``AnalogCellConfig.stage_gains``) and C_int follows so that the accumulator reads what the behavioural
-    one does. Sizing uses the nominal thresholds (a designer's); the accumulator gain's mismatch becomes the
-    stage gain's (the same factor on the update)."""
-    nominal = cell.accumulator_gain / cell.tau_k_s
-    gain = cell.analog.stage_gains(nominal_thresholds_v, drive)
-    return AnalogCellArray(
-        cells=cells,
-        stage_gain=gain * cells.gain_a_per_v / nominal,
-        integrator_c_f=cell.analog.integrator_c_f(gain, cell.tau_k_s, cell.accumulator_gain),
-        analog=cell.analog,
-        shape=cell.threshold_shape,
     )
 
 

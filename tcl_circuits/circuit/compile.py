@@ -8,12 +8,15 @@ User labels only reach comments, and the writer sanitises those.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from tcl_circuits.circuit.analog_cell import analog_cells, supply_sources
+from tcl_circuits.circuit.analog_cell import cell_elements, supply_sources
+from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
     NOISE_SAMPLES_PER_TAU_K,
@@ -40,11 +43,14 @@ from tcl_circuits.config import (
     CellKind,
     FeedbackCellConfig,
     GateMode,
+    ProgrammingMode,
     SawtoothConfig,
     SimulatorConfig,
     StreamConfig,
 )
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.window import LearningWindow, check_timescales
+from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network.spec import NetworkSpec
 
 BETA_NODE = "beta"
@@ -70,21 +76,13 @@ def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np
     return inputs, targets
 
 
-_PER_TOPOLOGY: dict[tuple, object] = {}
-_PER_TOPOLOGY_ENTRIES = 32
+_PER_TOPOLOGY: BoundedCache[Any] = BoundedCache(32)
 
 
 def _per_topology(spec: NetworkSpec, build, *settings):
     """``build(spec, *settings)``, built once per network topology (``spec.topology_key``) and settings:
     a training run compiles every sample, and only values change between them."""
-    key = (spec.topology_key, build, *settings)
-    value = _PER_TOPOLOGY.get(key)
-    if value is None:
-        value = build(spec, *settings)
-        if len(_PER_TOPOLOGY) >= _PER_TOPOLOGY_ENTRIES:
-            _PER_TOPOLOGY.pop(next(iter(_PER_TOPOLOGY)))
-        _PER_TOPOLOGY[key] = value
-    return value
+    return _PER_TOPOLOGY.get((spec.topology_key, build, *settings), lambda: build(spec, *settings))
 
 
 @dataclass(frozen=True)
@@ -217,11 +215,12 @@ def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor
     )
 
 
-def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCellArray:
-    """The cells depend only on the topology and the cell config, so a training run builds them once."""
+def _feedback_cells(spec: NetworkSpec, design: CellDesign) -> FeedbackCellArray:
+    """The cells as the design built them, on the network's nodes (a training run builds them once)."""
     names = _per_topology(spec, _names)
     count = spec.n_edges
-    factor = cell.edge_factors(count)  # mismatch (ones by default)
+    if design.n_edges != count:
+        raise ConfigError(f"the cell design has {design.n_edges} edges, the network {count}")
     return FeedbackCellArray(
         index=tuple(range(count)),
         a=names.ends_a,
@@ -229,19 +228,27 @@ def _feedback_cells(spec: NetworkSpec, cell: FeedbackCellConfig) -> FeedbackCell
         signal=tuple(f"s{e}" for e in range(count)),
         feedback=tuple(f"u{e}" for e in range(count)),
         accumulator=tuple(f"w{e}" for e in range(count)),
-        c_k_f=cell.c_k_f * factor["spread_c_k"],
-        r_k_ohm=cell.r_k_ohm * factor["spread_r_k"],
-        threshold_v=cell.edge_thresholds_v(spec.edge_groups) * factor["spread_threshold"],
-        shape=(cell.threshold_shape,) * count,
-        gain_a_per_v=cell.accumulator_gain / cell.tau_k_s * factor["spread_gain"],
-        offset_v=cell.edge_offsets_v(count),
+        c_k_f=design.c_k_f,
+        r_k_ohm=design.r_k_ohm,
+        threshold_v=design.threshold_v,
+        shape=(design.shape,) * count,
+        gain_a_per_v=design.gain_a_per_v,
+        offset_v=design.offset_v,
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
 
 
-def _analog_cells(spec: NetworkSpec, cell: FeedbackCellConfig, drive: SawtoothConfig) -> AnalogCellArray:
-    cells = _per_topology(spec, _feedback_cells, cell)
-    return analog_cells(cells, cell, drive, cell.edge_thresholds_v(spec.edge_groups))
+def _analog_cells(spec: NetworkSpec, design: CellDesign) -> AnalogCellArray:
+    cells = _per_topology(spec, _feedback_cells, design)
+    assert design.stage_gain is not None and design.integrator_c_f is not None  # resolve sizes analog cells
+    array = AnalogCellArray(
+        cells=cells,
+        stage_gain=design.stage_gain,
+        integrator_c_f=design.integrator_c_f,
+        analog=design.config.analog,
+        shape=design.shape,
+    )
+    return dataclasses.replace(array, parts=tuple(tuple(cell_elements(array, e)) for e in range(len(cells))))
 
 
 MAX_NOISE_SAMPLES = 50_000_000
@@ -251,6 +258,7 @@ MAX_NOISE_SAMPLES = 50_000_000
 def _cell_noise(
     cells: FeedbackCellArray, cell: FeedbackCellConfig, drive: SawtoothConfig, seed: tuple[int, ...]
 ) -> CellNoise:
+    """R_K's thermal (and 1/f) noise current of every cell, as ``cell`` (the design's configuration) asks."""
     step = cell.tau_k_s / NOISE_SAMPLES_PER_TAU_K
     noise = CellNoise(
         nodes=cells.feedback,
@@ -301,17 +309,18 @@ def _network_noise(
     return _within_sample_limit(noise, spec.n_edges, "network noise", "network_noise_temperature_k")
 
 
-def _thresholds_text(cell: FeedbackCellConfig) -> str:
-    if cell.group_thresholds_v:
-        return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in cell.group_thresholds_v)
-    return f"{cell.theta_v:.6g} V"
+def _thresholds_text(design: CellDesign) -> str:
+    groups = design.calibration.group_thresholds_v
+    if groups:
+        return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in groups)
+    return f"{design.theta_v:.6g} V"
 
 
 def compile_tcl(
     spec: NetworkSpec,
     *,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     sim: SimulatorConfig | None = None,
     inputs_v: np.ndarray | None = None,
     targets_v: np.ndarray | None = None,
@@ -320,6 +329,9 @@ def compile_tcl(
     noise_seed: tuple[int, ...] = (0,),
 ) -> Circuit:
     """One sawtooth cycle of the network with a feedback cell on every edge (a transient analysis).
+
+    ``cell`` is the resolved design (``circuit.cell_design``); a configuration with a fixed threshold is
+    resolved here (``fixed_design``).
 
     With ``cell.noise_temperature_k`` every R_K gets its thermal noise current (``CellNoise``), drawn from
     ``noise_seed`` (a run passes its seed and the sample's index, so every cycle draws anew and a resumed run
@@ -331,41 +343,36 @@ def compile_tcl(
     """
     sim = sim or SimulatorConfig()
     inputs, targets = _sample_values(spec, inputs_v, targets_v)
-    if cell.tau_k_s >= drive.tau_rise_s or cell.tau_k_s >= drive.tau_fall_s:
-        raise ConfigError(
-            f"tau_k_s ({cell.tau_k_s}) must be much shorter than the ramps ({drive.tau_rise_s}, {drive.tau_fall_s})"
-        )
+    design = as_design(cell, drive, spec)
+    check_timescales(design.tau_k_s, drive.tau_rise_s, drive.tau_fall_s)
     beta = VoltageSource(
         BETA_SOURCE, BETA_NODE, "0", pwl=sawtooth_points(drive), comment="sawtooth clamp drive beta(t)"
     )
-    clamps = cell.clamp_factors(len(spec.output_nodes))
-    names, elements = _network_elements(spec, inputs, targets, drive, beta, clamps)
-    cells = _per_topology(spec, _feedback_cells, cell)
-    if cell.kind is CellKind.ANALOG:
-        elements.append(_per_topology(spec, _analog_cells, cell, drive))
-        elements.extend(supply_sources(cell.analog))
+    names, elements = _network_elements(spec, inputs, targets, drive, beta, design.clamp_factors)
+    cells = _per_topology(spec, _feedback_cells, design)
+    asked = design.config
+    if design.kind is CellKind.ANALOG:
+        elements.append(_per_topology(spec, _analog_cells, design))
+        elements.extend(supply_sources(asked.analog))
     else:
         elements.append(cells)
     if sim.node_capacitance_f > 0:
         elements.extend(_per_topology(spec, _node_capacitors, sim.node_capacitance_f))
-    if cell.noise_temperature_k > 0:
-        elements.append(_cell_noise(cells, cell, drive, noise_seed))
+    if asked.noise_temperature_k > 0:
+        elements.append(_cell_noise(cells, asked, drive, noise_seed))
     if sim.network_noise_temperature_k > 0:
-        elements.append(_network_noise(spec, names, sim, cell, drive, noise_seed))
-    theta = cell.edge_thresholds_v(spec.edge_groups)
-    lo, hi = (
-        float(theta.min()) * drive.tau_rise_s / cell.tau_k_s,
-        float(theta.max()) * drive.tau_fall_s / cell.tau_k_s,
-    )
+        elements.append(_network_noise(spec, names, sim, asked, drive, noise_seed))
+    window = LearningWindow(design.nominal_threshold_v, drive.tau_rise_s, drive.tau_fall_s, design.tau_k_s)
+    lo, hi = float(np.min(window.lower_v2)), float(np.max(window.upper_v2))
     notes: tuple[str, ...] = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
-        f"feedback cells: tau_k = R_K*C_K = {cell.tau_k_s:.6g} s, threshold {_thresholds_text(cell)} on v(u<e>)",
+        f"feedback cells: tau_k = R_K*C_K = {design.tau_k_s:.6g} s, threshold {_thresholds_text(design)} on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
-        f"at the end v(w<e>) ~ -{cell.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
+        f"at the end v(w<e>) ~ -{design.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
     )
-    if cell.kind is CellKind.ANALOG:
-        a = cell.analog
+    if design.kind is CellKind.ANALOG:
+        a = asked.analog
         notes += (
             f"analog cells: multiplier {a.multiplier_scale_per_v:.6g}/V, threshold stage (threshold K*theta, gain "
             "and C_int per edge on its line) into an op-amp integrator, R_int "
@@ -373,11 +380,11 @@ def compile_tcl(
         )
     if sim.node_capacitance_f > 0:
         notes += (f"node capacitance {sim.node_capacitance_f:.6g} F from every free network node to ground",)
-    max_step = max(cell.tau_k_s / sim.points_per_tau_k, drive.period_s / sim.points_per_cycle)
+    max_step = max(design.tau_k_s / sim.points_per_tau_k, drive.period_s / sim.points_per_cycle)
     analysis = Transient(step_s=max_step, stop_s=drive.period_s, max_step_s=max_step)
     measures: tuple[Measure, ...] = ()
     if measure_accumulators:
-        accumulators = _per_topology(spec, _feedback_cells, cell).accumulator
+        accumulators = cells.accumulator
         measures = tuple(Measure(f"acc{e}", w, analysis.stop_s) for e, w in enumerate(accumulators))
     return Circuit(
         title=title,
@@ -457,14 +464,52 @@ def _pwl(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
+class ProgrammingDrive(Protocol):
+    """The two-sided programming driver of a memristor cell (``devices.ProgrammingPlan``), as the IR holds it."""
+
+    @property
+    def mode(self) -> ProgrammingMode: ...
+    @property
+    def sign_down_g(self) -> int: ...
+    @property
+    def gain_down_g(self) -> float: ...
+    @property
+    def limit_down_g(self) -> float: ...
+    @property
+    def sign_up_g(self) -> int: ...
+    @property
+    def gain_up_g(self) -> float: ...
+    @property
+    def limit_up_g(self) -> float: ...
+
+
+class StreamNetwork(Protocol):
+    """What ``compile_chunk`` reads of a memristor network (``learning.memristor.MemristorNetwork``): its
+    topology, one device per edge (held as data: the compiler does not depend on device physics), their
+    states, the programming driver, the read scale and the read coupling."""
+
+    @property
+    def spec(self) -> NetworkSpec: ...
+    @property
+    def devices(self) -> Sequence[Any]: ...
+    @property
+    def states(self) -> np.ndarray: ...
+    @property
+    def plan(self) -> ProgrammingDrive: ...
+    @property
+    def read_scale_v(self) -> float: ...
+    @property
+    def read_coupling(self) -> float: ...
+
+
 def compile_chunk(
-    net: Any,
+    net: StreamNetwork,
     inputs_v: np.ndarray,
     targets_v: np.ndarray,
     previous: tuple[np.ndarray, np.ndarray],
     *,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     sim: SimulatorConfig,
     stream: StreamConfig,
     frozen_read: bool = False,
@@ -478,6 +523,7 @@ def compile_chunk(
     and learning window are those of resistor mode.
     """
     spec = net.spec
+    cell = as_design(cell, drive, spec)
     x = np.atleast_2d(np.asarray(inputs_v, dtype=float))
     y = np.atleast_2d(np.asarray(targets_v, dtype=float))
     k_count = x.shape[0]
@@ -564,11 +610,11 @@ def compile_chunk(
                 device=net.devices[e],
                 state_initial=float(net.states[e]),
                 mode=plan.mode,
-                c_k_f=cell.c_k_f,
-                r_k_ohm=cell.r_k_ohm,
+                c_k_f=cell.config.c_k_f,
+                r_k_ohm=cell.config.r_k_ohm,
                 signal_gain=1.0 / (c * c),
                 threshold_v=cell.theta_v,
-                shape=cell.threshold_shape,
+                shape=cell.shape,
                 sign_down_g=plan.sign_down_g,
                 gain_down_g=plan.gain_down_g,
                 limit_down_g=plan.limit_down_g,

@@ -498,8 +498,9 @@ class AnalogCellArray:
     every reader of a behavioural cell reads these the same way, plus what the macro-models need: each edge's
     threshold-stage gain, C_int, the analog settings and the threshold shape.
 
-    Per edge e the writer emits a multiplier (a, b -> s<e>), C_K (s<e> -> u<e>), R_K (u<e> -> 0), a threshold
-    stage (u<e> -> g<e>), R_int (g<e> -> m<e>), C_int (m<e> -> w<e>) and an op-amp (m<e> -> w<e>).
+    ``parts`` holds each edge's cell lowered by the compiler (``circuit.analog_cell.cell_elements``): a
+    multiplier (a, b -> s<e>), C_K (s<e> -> u<e>), R_K (u<e> -> 0), a threshold stage (u<e> -> g<e>), R_int
+    (g<e> -> m<e>), C_int (m<e> -> w<e>) and an op-amp (m<e> -> w<e>); the writer only prints them.
     """
 
     cells: FeedbackCellArray
@@ -507,6 +508,7 @@ class AnalogCellArray:
     integrator_c_f: np.ndarray
     analog: AnalogCellConfig
     shape: ThresholdShape
+    parts: tuple[tuple[Element, ...], ...] = ()
 
     def stage_nodes(self, e: int) -> tuple[str, str]:
         """(threshold stage output, integrator input) of cell e."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.config import Checked, FeedbackCellConfig, ProgrammingMode, SawtoothConfig, param
+from tcl_circuits.config import Checked, ProgrammingMode, SawtoothConfig, param
 from tcl_circuits.devices.mapping import RangeMap, device_to_dict, dg_dx
 from tcl_circuits.devices.models import Device, DriveKind, _positive
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.window import LearningWindow
 
 # --- programming: how u becomes a state change -----------------------------------------------------------
 
@@ -136,7 +137,7 @@ def plan_programming(
     mapped: RangeMap,
     programming: ProgrammingConfig,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    window: LearningWindow,
     learning_rate_s2_per_v2: float,
 ) -> ProgrammingPlan:
     """Gains, saturation and per-direction rate trims that make a reference contrast give the TCL update.
@@ -150,7 +151,7 @@ def plan_programming(
     on a voltage-threshold device (two dead zones in series).
     """
     device = mapped.device
-    theta = cell.theta_v
+    theta = float(window.theta_v)
     _positive("learning_rate_s2_per_v2", learning_rate_s2_per_v2)
     if programming.mode is ProgrammingMode.DEVICE_THRESHOLD and device.drive_kind is DriveKind.CURRENT:
         raise ConfigError(
@@ -165,7 +166,7 @@ def plan_programming(
     down_g = 1 if not device.x_up_raises_g else -1  # x direction that lowers G
     r = programming.reference_contrast
     x_ref = mapped.x_reference
-    a_min = theta * drive.tau_rise_s / cell.tau_k_s
+    a_min = float(window.lower_v2)
     wanted_dg = learning_rate_s2_per_v2 * r * a_min / drive.peak_clamp_conductance_s
     wanted_rate = wanted_dg / abs(float(dg_dx(device, np.array(x_ref)))) / drive.tau_rise_s
     numbers = {}

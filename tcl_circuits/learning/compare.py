@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tcl_circuits.backends.base import Backend
+from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
-from tcl_circuits.learning.rules import GradientRule, TclRule, linear_contrasts, regime_fractions
+from tcl_circuits.learning.rules import GradientRule, TclRule, linear_contrasts
 from tcl_circuits.network.spec import NetworkSpec
 
 
@@ -39,11 +40,13 @@ def compare_updates(
     *,
     backend: Backend,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     sim: SimulatorConfig | None = None,
 ) -> dict:
-    """The three dC/dG estimates for sample (x, y) and their pairwise cosine similarities."""
+    """The three dC/dG estimates for sample (x, y) and their pairwise cosine similarities (``cell`` a design,
+    or a configuration with a fixed threshold)."""
     sim = sim or SimulatorConfig()
+    cell = as_design(cell, drive, spec)
     tcl = TclRule(backend, drive, cell, sim, 1.0).update(spec, x, y)
     contrastive = (
         linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
@@ -57,5 +60,5 @@ def compare_updates(
         "cos_tcl_gradient": cosine(tcl.dc_dg_estimate, gradient),
         "cos_contrastive_gradient": cosine(contrastive, gradient),
         "tcl_over_contrastive_norm": float(np.linalg.norm(tcl.dc_dg_estimate) / np.linalg.norm(contrastive)),
-        **regime_fractions(contrastive * drive.peak_clamp_conductance_s, drive, cell, spec.edge_groups),
+        **cell.window().occupancy(contrastive * drive.peak_clamp_conductance_s),
     }

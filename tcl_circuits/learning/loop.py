@@ -12,6 +12,7 @@ last checkpoint.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread
+from tcl_circuits.circuit.cell_design import CellDesign
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
@@ -40,6 +42,8 @@ class Learner(Protocol):
 
     samples_per_step: int
     checkpoint_each_step: bool
+    cell: CellDesign
+    """The feedback cells as built (design.json)."""
 
     def netlist(self, x: np.ndarray, y: np.ndarray) -> str: ...
 
@@ -106,6 +110,31 @@ def _csv_rows(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if not isinstance(v, list)} for r in records]
 
 
+@dataclass
+class _Progress:
+    """Where a run stands: the epoch and position within it, the epochs' rows so far, and its time."""
+
+    epoch: int = 0
+    position: int = 0
+    epoch_records: list[dict] = field(default_factory=list)
+    elapsed_before_s: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    def seconds(self) -> float:
+        return self.elapsed_before_s + time.perf_counter() - self.started
+
+    def checkpoint(self, folder: RunFolder, learner: Learner) -> None:
+        folder.save_checkpoint(
+            {
+                "epoch": self.epoch,
+                "position": self.position,
+                "epoch_records": self.epoch_records,
+                "seconds": self.seconds(),
+                "learner": learner.state(),
+            }
+        )
+
+
 def train(
     task: RegressionTask,
     config: RunConfig,
@@ -125,8 +154,6 @@ def train(
     leaves out the PNGs (a sweep's many runs: drawing them takes about as long as a small run).
     """
     config = config.for_task(task)
-    n_train = len(task.x_train)
-    learning = config.learning
     started = time.perf_counter()
     defaults = fingerprint(RunConfig().for_task(task), task)
     with (
@@ -136,141 +163,180 @@ def train(
         learner = make_learner(task, config, backend)
         try:
             if folder.resuming:
-                state = folder.load_checkpoint()
-                try:
-                    epoch, position = int(state["epoch"]), int(state["position"])
-                    epoch_records = [
-                        _epoch_record(
-                            int(r["epoch"]),
-                            {k: v for k, v in r.items() if k not in ("epoch", "seconds")},
-                            float(r["seconds"]),
-                        )
-                        for r in state["epoch_records"]
-                    ]
-                    elapsed_before = float(state["seconds"])
-                except (KeyError, TypeError, ValueError) as error:
-                    raise DataError(f"checkpoint.json is damaged ({error})") from None
-                if not (
-                    0 <= epoch <= learning.epochs
-                    and 0 <= position < n_train
-                    and state["records"] == epoch * n_train + position
-                ):
-                    raise DataError(
-                        f"checkpoint.json is inconsistent (epoch {epoch}, position {position}, {state['records']} "
-                        f"records for {n_train} samples per epoch); it cannot be resumed"
-                    )
-                learner.restore(state["learner"])
+                run = _resumed(folder, learner, len(task.x_train), config.learning.epochs)
             else:
-                epoch, position, elapsed_before = 0, 0, 0.0
-                folder.start_records()
-                folder.write_json(
-                    "config.json",
-                    {
-                        "config": to_dict(config),
-                        "seed": learning.seed,
-                        "task": task.name,
-                        "versions": versions(),
-                    },
-                )
-                title, deck = learner.netlist(task.x_train[0], task.y_train[0]).split("\n", 1)
-                where = "* training sample 0 in data order (training presents a shuffled order), initial conductances"
-                folder.write_text("first_sample.cir", f"{title}\n{where}\n{deck}")
-                epoch_records = [_epoch_record(0, _evaluate(task, learner), 0.0)]
-
-            def seconds() -> float:
-                return elapsed_before + time.perf_counter() - started
-
-            def checkpoint() -> None:
-                folder.save_checkpoint(
-                    {
-                        "epoch": epoch,
-                        "position": position,
-                        "epoch_records": epoch_records,
-                        "seconds": seconds(),
-                        "learner": learner.state(),
-                    }
-                )
-
-            log = folder.records
-            bar = tqdm(
-                total=learning.epochs * n_train,
-                initial=epoch * n_train + position,
-                disable=not progress,
-                unit="sample",
-                desc=learning.rule.value if config.memristor_device is None else config.device,
-            )
-            presented, since_checkpoint = 0, 0
-            while epoch < learning.epochs:
-                order = np.random.default_rng([learning.seed, epoch]).permutation(n_train)
-                while position < n_train:
-                    if stop_after_samples is not None and presented >= stop_after_samples:
-                        bar.close()
-                        return {"stopped": True, "epoch": epoch, "position": position}
-                    picked = order[position : position + learner.samples_per_step]
-                    records = learner.step(task.x_train[picked], task.y_train[picked])
-                    for k, record in enumerate(records):
-                        log.append(
-                            {"epoch": epoch + 1, "position": position + k, "sample": int(picked[k]), **record}
-                        )
-                    position += len(picked)
-                    presented += len(picked)
-                    since_checkpoint += len(picked)
-                    bar.update(len(picked))
-                    if position < n_train and (
-                        learner.checkpoint_each_step or since_checkpoint >= learning.checkpoint_every
-                    ):
-                        checkpoint()
-                        since_checkpoint = 0
-                epoch += 1
-                position = 0
-                this_epoch = sample_means(r for r in log.records[-n_train:] if r.get("epoch") == epoch)
-                epoch_records.append(
-                    _epoch_record(epoch, {**_evaluate(task, learner), **this_epoch}, seconds())
-                )
-                latest = epoch_records[-1]
-                shown = {"test_loss": f"{latest['test_loss']:.3g}"}
-                if "test_accuracy" in latest:
-                    shown["test_accuracy"] = f"{latest['test_accuracy']:.2%}"
-                bar.set_postfix(shown)
-                checkpoint()
-                since_checkpoint = 0
-                folder.write_csv("epochs.csv", epoch_records)  # a long run's progress, readable while it runs
-            bar.close()
-            records = log.records
-            summary = _summary(task, config, learner, records, epoch_records, seconds())
-            folder.write_csv("samples.csv", _csv_rows(records))
-            folder.write_csv("epochs.csv", epoch_records)
-            learner.save_results(folder, records, plots=plots)
-            if plots:
-                plot_learning_curve(
-                    epoch_records,
-                    folder.file("learning_curve.png"),
-                    title=f"{learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
-                    sample_records=records,
-                )
-            if isinstance(task, ClassificationTask):
-                counts = confusion_counts(
-                    task.labels_test, np.argmax(learner.predict(task.x_test), axis=1), len(task.classes)
-                )
-                folder.write_csv(
-                    "confusion_matrix.csv",
-                    [
-                        {"true": name, **dict(zip(task.classes, map(int, row), strict=True))}
-                        for name, row in zip(task.classes, counts, strict=True)
-                    ],
-                )
-                if plots:
-                    plot_confusion_matrix(
-                        counts,
-                        task.classes,
-                        folder.file("confusion_matrix.png"),
-                        title=f"{learning.rule.value} on {task.name}",
-                    )
-            folder.synced()
-            folder.write_json("summary.json", summary)
-            return summary
+                run = _started(folder, task, config, learner)
+            run.started = started  # the run's time includes building the learner (calibration, first compile)
+            _write_design(folder, learner)
+            if not _present_samples(folder, task, config, learner, run, progress, stop_after_samples):
+                return {"stopped": True, "epoch": run.epoch, "position": run.position}
+            return _finish(folder, task, config, learner, run, plots)
         finally:
             learner.close()
+
+
+def _resumed(folder: RunFolder, learner: Learner, n_train: int, epochs: int) -> _Progress:
+    """Where an interrupted run stopped, from its verified checkpoint; the learner restored to it."""
+    state = folder.load_checkpoint()
+    try:
+        run = _Progress(
+            epoch=int(state["epoch"]),
+            position=int(state["position"]),
+            epoch_records=[
+                _epoch_record(
+                    int(r["epoch"]),
+                    {k: v for k, v in r.items() if k not in ("epoch", "seconds")},
+                    float(r["seconds"]),
+                )
+                for r in state["epoch_records"]
+            ],
+            elapsed_before_s=float(state["seconds"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"checkpoint.json is damaged ({error})") from None
+    if not (
+        0 <= run.epoch <= epochs
+        and 0 <= run.position < n_train
+        and state["records"] == run.epoch * n_train + run.position
+    ):
+        raise DataError(
+            f"checkpoint.json is inconsistent (epoch {run.epoch}, position {run.position}, {state['records']} "
+            f"records for {n_train} samples per epoch); it cannot be resumed"
+        )
+    learner.restore(state["learner"])
+    return run
+
+
+def _started(folder: RunFolder, task: RegressionTask, config: RunConfig, learner: Learner) -> _Progress:
+    """A new run: its config.json, the deck of one cycle and the initial evaluation."""
+    folder.start_records()
+    folder.write_json(
+        "config.json",
+        {"config": to_dict(config), "seed": config.learning.seed, "task": task.name, "versions": versions()},
+    )
+    title, deck = learner.netlist(task.x_train[0], task.y_train[0]).split("\n", 1)
+    where = "* training sample 0 in data order (training presents a shuffled order), initial conductances"
+    folder.write_text("first_sample.cir", f"{title}\n{where}\n{deck}")
+    return _Progress(epoch_records=[_epoch_record(0, _evaluate(task, learner), 0.0)])
+
+
+DESIGN_FILE = "design.json"
+"""What a run built (``circuit.cell_design.CellDesign.summary``) beside what it asked (config.json)."""
+
+
+def _write_design(folder: RunFolder, learner: Learner) -> None:
+    """design.json, once per run (a folder from before it existed gets it when resumed)."""
+    if not folder.file(DESIGN_FILE).exists():
+        folder.write_json(DESIGN_FILE, learner.cell.summary())
+
+
+def _present_samples(
+    folder: RunFolder,
+    task: RegressionTask,
+    config: RunConfig,
+    learner: Learner,
+    run: _Progress,
+    progress: bool,
+    stop_after: int | None,
+) -> bool:
+    """The epochs: each a seeded order of the training samples, checkpoints on the way and an evaluation at
+    its end. False when stopped after ``stop_after`` samples of this call."""
+    learning, n_train = config.learning, len(task.x_train)
+    bar = tqdm(
+        total=learning.epochs * n_train,
+        initial=run.epoch * n_train + run.position,
+        disable=not progress,
+        unit="sample",
+        desc=learning.rule.value if config.memristor_device is None else config.device,
+    )
+    presented, since_checkpoint = 0, 0
+    with bar:
+        while run.epoch < learning.epochs:
+            order = np.random.default_rng([learning.seed, run.epoch]).permutation(n_train)
+            while run.position < n_train:
+                if stop_after is not None and presented >= stop_after:
+                    return False
+                picked = order[run.position : run.position + learner.samples_per_step]
+                records = learner.step(task.x_train[picked], task.y_train[picked])
+                for k, record in enumerate(records):
+                    folder.records.append(
+                        {
+                            "epoch": run.epoch + 1,
+                            "position": run.position + k,
+                            "sample": int(picked[k]),
+                            **record,
+                        }
+                    )
+                run.position += len(picked)
+                presented += len(picked)
+                since_checkpoint += len(picked)
+                bar.update(len(picked))
+                if run.position < n_train and (
+                    learner.checkpoint_each_step or since_checkpoint >= learning.checkpoint_every
+                ):
+                    run.checkpoint(folder, learner)
+                    since_checkpoint = 0
+            _end_epoch(folder, task, learner, run, bar)
+            since_checkpoint = 0
+    return True
+
+
+def _end_epoch(folder: RunFolder, task: RegressionTask, learner: Learner, run: _Progress, bar: tqdm) -> None:
+    """An epoch's evaluation and means, its row in epochs.csv (readable while a long run goes on), a checkpoint."""
+    n_train = len(task.x_train)
+    run.epoch += 1
+    run.position = 0
+    this_epoch = sample_means(r for r in folder.records.records[-n_train:] if r.get("epoch") == run.epoch)
+    run.epoch_records.append(
+        _epoch_record(run.epoch, {**_evaluate(task, learner), **this_epoch}, run.seconds())
+    )
+    latest = run.epoch_records[-1]
+    shown = {"test_loss": f"{latest['test_loss']:.3g}"}
+    if "test_accuracy" in latest:
+        shown["test_accuracy"] = f"{latest['test_accuracy']:.2%}"
+    bar.set_postfix(shown)
+    run.checkpoint(folder, learner)
+    folder.write_csv("epochs.csv", run.epoch_records)
+
+
+def _finish(
+    folder: RunFolder, task: RegressionTask, config: RunConfig, learner: Learner, run: _Progress, plots: bool
+) -> dict[str, Any]:
+    """The finished run's files: samples.csv, epochs.csv, the learner's arrays, plots, summary.json."""
+    records = folder.records.records
+    summary = _summary(task, config, learner, records, run.epoch_records, run.seconds())
+    folder.write_csv("samples.csv", _csv_rows(records))
+    folder.write_csv("epochs.csv", run.epoch_records)
+    learner.save_results(folder, records, plots=plots)
+    if plots:
+        plot_learning_curve(
+            run.epoch_records,
+            folder.file("learning_curve.png"),
+            title=f"{config.learning.rule.value} on {task.name} ({config.device}, {config.resolved_backend.value})",
+            sample_records=records,
+        )
+    if isinstance(task, ClassificationTask):
+        _write_confusion(folder, task, learner, f"{config.learning.rule.value} on {task.name}", plots)
+    folder.synced()
+    folder.write_json("summary.json", summary)
+    return summary
+
+
+def _write_confusion(
+    folder: RunFolder, task: ClassificationTask, learner: Learner, title: str, plots: bool
+) -> None:
+    counts = confusion_counts(
+        task.labels_test, np.argmax(learner.predict(task.x_test), axis=1), len(task.classes)
+    )
+    folder.write_csv(
+        "confusion_matrix.csv",
+        [
+            {"true": name, **dict(zip(task.classes, map(int, row), strict=True))}
+            for name, row in zip(task.classes, counts, strict=True)
+        ],
+    )
+    if plots:
+        plot_confusion_matrix(counts, task.classes, folder.file("confusion_matrix.png"), title=title)
 
 
 def _summary(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tcl_circuits.backends.base import Backend, SimResult
+from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.circuit.compile import BETA_NODE, ENABLE_NODE, Timeline, compile_chunk
 from tcl_circuits.circuit.ir import Circuit, Clamp, MemristorCell
 from tcl_circuits.config import FeedbackCellConfig, GateMode, SawtoothConfig, SimulatorConfig, StreamConfig
@@ -46,7 +47,7 @@ from tcl_circuits.devices import (
     state_for_conductance,
 )
 from tcl_circuits.errors import DataError, LearningError
-from tcl_circuits.learning.rules import calibrate_for_run, regime_fractions
+from tcl_circuits.learning.rules import calibrate_for_run
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder, pack_array, unpack_array
 from tcl_circuits.learning.tasks import RegressionTask
@@ -104,7 +105,7 @@ def build_network(
     inputs_v: np.ndarray,
     targets_v: np.ndarray,
     *,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     learning_rate_s2_per_v2: float,
 ) -> MemristorNetwork:
     """Map the student's conductances onto memristors: range map, programming calibration, spread, states.
@@ -115,13 +116,16 @@ def build_network(
     The read scale keeps every read voltage below read_margin x the smallest device threshold: in a passive
     network all node voltages lie within the range of the sources, here the inputs, targets and 0 V.
     """
+    cell = as_design(cell, config.drive, student)
     model, mode = config.memristor_device or ("", None)
     memristor = config.memristor
     programming = memristor.programming.replace(mode=mode)
     g = student.conductance_s
     w = memristor.range_widening
     mapped = fit_to_range(memristor.device(model), float(g.min()) / w, float(g.max()) * w)
-    plan = plan_programming(mapped, programming, config.drive, cell, learning_rate_s2_per_v2)
+    plan = plan_programming(
+        mapped, programming, config.drive, cell.reference_window(), learning_rate_s2_per_v2
+    )
     seed = config.learning.seed + DEVICE_SEED_OFFSET
     devices = spread_devices(plan.device, student.n_edges, memristor.spread_cv, seed)
     states = np.array([float(state_for_conductance(d, ge)) for d, ge in zip(devices, g, strict=True)])
@@ -167,7 +171,7 @@ def run_chunk(
     timeline: Timeline,
     targets_v: np.ndarray,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
 ) -> ChunkResult:
     """Simulate a compiled chunk and read per-sample records from its waveforms.
 
@@ -178,6 +182,7 @@ def run_chunk(
     programming drive (less its read coupling) as dissipated in its device (``devices.drive_power_w``), all
     integrated from the simulated voltages (the behavioural squarer and the state sources are not counted).
     """
+    cell = as_design(cell, drive, net.spec)
     started = time.perf_counter()
     result = backend.run(dataclasses.replace(circuit, saves=wanted_vectors(circuit)))
     t = result.axis
@@ -226,7 +231,7 @@ def run_chunk(
                 "block_energy_feedback_rk_j": feedback_j,
                 "block_energy_write_j": energy_j(power_write, t, inside),
                 "update_norm_s": float(np.linalg.norm(g_after - g_before)),
-                **regime_fractions(contrast, drive, cell),
+                **cell.reference_window().occupancy(contrast),
                 "x_min": float(x_after.min()),
                 "x_max": float(x_after.max()),
                 "edges_at_bounds": int(np.sum((x_after < 1e-3) | (x_after > 1 - 1e-3))),
@@ -258,7 +263,7 @@ def free_losses_ngspice(
     targets_v: np.ndarray,
     *,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     sim: SimulatorConfig,
 ) -> np.ndarray:
     """Per-sample free-state loss of the network with frozen states, simulated in ngspice (task units).
@@ -285,7 +290,7 @@ def free_losses_ngspice(
 def learning_rate_for_loop_gain(
     task: RegressionTask,
     config: RunConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
     target: float = LOOP_GAIN_TARGET,
     probe_samples: int | None = None,
 ) -> float:
@@ -404,7 +409,7 @@ class MemristorLearner:
         model, mode = self.config.memristor_device or ("", None)
         return {
             "mode": "memristor",
-            "threshold_v": self.cell.threshold_v,
+            "threshold_v": self.cell.theta_v,
             "learning_rate_s2_per_v2": self.learning_rate,
             "device": self.config.device,
             "device_model": device.kind.value,

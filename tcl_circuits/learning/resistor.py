@@ -11,13 +11,15 @@ import numpy as np
 
 from tcl_circuits.backends import open_backend
 from tcl_circuits.backends.base import Backend
+from tcl_circuits.circuit.cell_design import CellDesign
 from tcl_circuits.circuit.compile import compile_tcl
-from tcl_circuits.config import BackendKind, FeedbackCellConfig, RuleKind, WindowConfig
+from tcl_circuits.config import BackendKind, RuleKind, WindowConfig
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.compare import alignment
 from tcl_circuits.learning.plots import plot_update_bits
 from tcl_circuits.learning.rules import (
     ContrastiveRule,
+    Cycle,
     GradientRule,
     LearningRule,
     TclRule,
@@ -32,7 +34,7 @@ from tcl_circuits.spice.writer import write_netlist
 
 
 def make_rule(
-    kind: RuleKind, backend: Backend, config: RunConfig, cell: FeedbackCellConfig, lr: float
+    kind: RuleKind, backend: Backend, config: RunConfig, cell: CellDesign, lr: float
 ) -> LearningRule:
     """The rule of a run on a backend."""
     if kind is RuleKind.TCL:
@@ -126,6 +128,8 @@ class ResistorLearner:
             reference = self._stack.enter_context(open_backend(BackendKind.NGSPICE, config.sim))
             self.reference = make_rule(config.learning.rule, reference, config, self.cell, self.learning_rate)
         self.samples_seen = 0
+        self.last_cycle = Cycle()
+        """The settings of the last sample's cycle."""
         self.window = WindowControl(config.window, self.cell.theta_v, config.drive.beta_max)
 
     def netlist(self, x: np.ndarray, y: np.ndarray) -> str:
@@ -143,16 +147,9 @@ class ResistorLearner:
         """Present samples (k, inputs) one after another; one record per sample."""
         records = []
         for xs, ys in zip(x, y, strict=True):
-            if isinstance(self.rule, TclRule) and self.window.active:
-                outputs = self.predict(xs[None])[0]  # the free state the bench sees before the cycle
-                self.window.observe_error(float(np.sqrt(np.mean((outputs - ys) ** 2))))
-                self.rule.cell = self.cell.with_threshold_scaled(self.window.theta_v / self.cell.theta_v)
-                self.rule.drive = self.config.drive.replace(beta_max=self.window.beta_max)
-            for rule in (self.rule, self.reference):
-                if isinstance(rule, TclRule):  # cell noise: a draw of its own per sample, the same on resume
-                    rule.noise_seed = (self.config.learning.seed, self.samples_seen)
-            step = self.rule.update(self.spec, xs, ys)
-            if isinstance(self.rule, TclRule) and self.window.active:
+            cycle = self.last_cycle = self._cycle(xs, ys)
+            step = self.rule.update(self.spec, xs, ys, cycle)
+            if self.tracks_window:
                 step.info.update(threshold_v=self.window.theta_v, beta_max=self.window.beta_max)
                 self.window.observe_updates(step.info["frac_updated"])
             checked = {}
@@ -160,7 +157,7 @@ class ResistorLearner:
             if every and self.samples_seen % every == 0:
                 checked.update(alignment(self.spec, xs, ys, step.dc_dg_estimate, self.config.drive))
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
-                reference = self.reference.update(self.spec, xs, ys)
+                reference = self.reference.update(self.spec, xs, ys, cycle)
                 checked = {"verify_update_rel_error": disagreement(step.delta_g_s, reference.delta_g_s)}
             delta_g_s = step.delta_g_s * self.step_scale()
             self.spec, written = self.writes.apply(self.spec, delta_g_s, self.samples_seen)
@@ -176,6 +173,25 @@ class ResistorLearner:
                 }
             )
         return records
+
+    @property
+    def tracks_window(self) -> bool:
+        """Whether the bench scales the threshold or the nudge as it goes (TCL with ``WindowConfig`` on)."""
+        return self.rule.kind is RuleKind.TCL and self.window.active
+
+    def _cycle(self, x: np.ndarray, y: np.ndarray) -> Cycle:
+        """This sample's cycle: its own noise draw (the same on resume) and, when the bench tracks the window,
+        the threshold and nudge it set from the free state it sees before the cycle."""
+        seed = (self.config.learning.seed, self.samples_seen)
+        if not self.tracks_window:
+            return Cycle(noise_seed=seed)
+        outputs = self.predict(x[None])[0]
+        self.window.observe_error(float(np.sqrt(np.mean((outputs - y) ** 2))))
+        return Cycle(
+            noise_seed=seed,
+            cell=self.cell.with_threshold_scaled(self.window.theta_v / self.cell.theta_v),
+            drive=self.config.drive.replace(beta_max=self.window.beta_max),
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Free-state outputs (samples, outputs) of the current network, volts."""
@@ -202,8 +218,8 @@ class ResistorLearner:
 
     def summary(self, records: list[dict]) -> dict:
         summary: dict = {
-            "threshold_v": self.cell.threshold_v,
-            **{f"threshold_v_{group}": theta for group, theta in self.cell.group_thresholds_v},
+            "threshold_v": self.cell.theta_v,
+            **{f"threshold_v_{group}": theta for group, theta in self.cell.calibration.group_thresholds_v},
             "learning_rate_s2_per_v2": self.learning_rate,
         }
         if self.window.active:

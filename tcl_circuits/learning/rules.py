@@ -16,9 +16,11 @@ from typing import Protocol
 import numpy as np
 
 from tcl_circuits.backends.base import Backend
+from tcl_circuits.circuit.cell_design import Calibration, CellDesign, as_design, resolve
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
+from tcl_circuits.kernels.window import LearningWindow
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.network.spec import NetworkSpec
 from tcl_circuits.physics.energy import energy_bill_j, feedback_energy_j
@@ -46,30 +48,22 @@ def _edge_signal(spec: NetworkSpec, voltages: np.ndarray) -> np.ndarray:
     return dv * dv
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """What a bench sets for one sample's cycle where it departs from the rule's own settings: the cells (a
+    threshold it scaled), the drive (a nudge it grew) and the seed of the cycle's noise draws."""
+
+    noise_seed: tuple[int, ...] = (0,)
+    cell: CellDesign | None = None
+    drive: SawtoothConfig | None = None
+
+
 class LearningRule(Protocol):
     """What the resistor learner asks of a rule: one sample's update of the network's conductances."""
 
     kind: RuleKind
 
-    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep: ...
-
-
-def regime_fractions(
-    contrast_v2: np.ndarray,
-    drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
-    edge_groups: tuple[str, ...] = (),
-) -> dict[str, float]:
-    """Fraction of edges below, inside and above the TCL learning window for these contrasts (V^2); with
-    ``edge_groups`` each edge's window is its group's."""
-    theta = cell.edge_thresholds_v(edge_groups) if edge_groups else cell.theta_v
-    lo, hi = theta * drive.tau_rise_s / cell.tau_k_s, theta * drive.tau_fall_s / cell.tau_k_s
-    a = np.abs(contrast_v2)
-    return {
-        "frac_below": float(np.mean(a < lo)),
-        "frac_window": float(np.mean((a >= lo) & (a <= hi))),
-        "frac_above": float(np.mean(a > hi)),
-    }
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, cycle: Cycle = Cycle()) -> RuleStep: ...
 
 
 def _check(step: RuleStep) -> RuleStep:
@@ -84,33 +78,28 @@ class TclRule:
 
     backend: Backend
     drive: SawtoothConfig
-    cell: FeedbackCellConfig
+    cell: CellDesign | FeedbackCellConfig
+    """The cells as built, or a configuration with a fixed threshold (resolved on the network it meets)."""
     sim: SimulatorConfig
     learning_rate_s2_per_v2: float
     kind: RuleKind = RuleKind.TCL
-    noise_seed: tuple[int, ...] = (0,)
-    """Seed of the cell noise of the next cycle (the learner sets it per sample)."""
 
-    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, cycle: Cycle = Cycle()) -> RuleStep:
+        drive = cycle.drive or self.drive
+        design = as_design(cycle.cell or self.cell, drive, spec)
         circuit = compile_tcl(
-            spec,
-            drive=self.drive,
-            cell=self.cell,
-            sim=self.sim,
-            inputs_v=x,
-            targets_v=y,
-            noise_seed=self.noise_seed,
+            spec, drive=drive, cell=design, sim=self.sim, inputs_v=x, targets_v=y, noise_seed=cycle.noise_seed
         )
         result = self.backend.run(circuit)
         t = result.axis
         cells = circuit.cells
         w_end = result.at(cells.accumulator, [-1])[:, 0]
-        k = int(np.clip(np.searchsorted(t, self.drive.tau_rise_s), 1, t.size - 1))
-        frac = (self.drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
+        k = int(np.clip(np.searchsorted(t, drive.tau_rise_s), 1, t.size - 1))
+        frac = (drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
         signals = result.at(cells.signal, [0, k - 1, k])  # s free, and around the peak of beta
         s_clamped = signals[:, 1] + frac * (signals[:, 2] - signals[:, 1])
         contrast = s_clamped - signals[:, 0]
-        estimate = -w_end / (self.cell.accumulator_gain * self.drive.peak_clamp_conductance_s)
+        estimate = -w_end / (design.accumulator_gain * drive.peak_clamp_conductance_s)
         bill = energy_bill_j(circuit, result)
         step = RuleStep(
             delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
@@ -123,7 +112,7 @@ class TclRule:
             else feedback_energy_j(circuit, result),
             info={
                 **{f"block_energy_{block}_j": value for block, value in bill.items()},
-                **regime_fractions(contrast, self.drive, self.cell, spec.edge_groups),
+                **design.window().occupancy(contrast),
                 "frac_updated": float(np.mean(w_end != 0.0)),
                 "time_points": float(t.size),
             },
@@ -141,7 +130,7 @@ class ContrastiveRule:
     learning_rate_s2_per_v2: float
     kind: RuleKind = RuleKind.CONTRASTIVE
 
-    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, cycle: Cycle = Cycle()) -> RuleStep:
         circuit = compile_phases(spec, drive=self.drive, sim=self.sim, inputs_v=x, targets_v=y)
         result = self.backend.run(circuit)
         voltages = result.rows(circuit.network_nodes).T  # (2, nodes)
@@ -174,7 +163,7 @@ class GradientRule:
     learning_rate_s2_per_v2: float
     kind: RuleKind = RuleKind.GRADIENT
 
-    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray) -> RuleStep:
+    def update(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, cycle: Cycle = Cycle()) -> RuleStep:
         net = SteadyState(spec)
         gradient = net.gradient(x, y)
         free = net.solve(x)[0]
@@ -233,32 +222,42 @@ def calibrate_threshold_v(
             "all contrasts are zero on the calibration samples (the outputs already sit on their targets, or "
             "no input drives them): there is nothing to place the automatic threshold on; give --threshold"
         )
-    return a_max * tau_k_s / drive.tau_fall_s
+    return float(LearningWindow.with_top(a_max, drive.tau_rise_s, drive.tau_fall_s, tau_k_s).theta_v)
 
 
 def calibrate_cell(
     cell: FeedbackCellConfig, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig
-) -> FeedbackCellConfig:
-    """The cell with its threshold resolved: unchanged when fixed, else placed by ``calibrate_threshold_v``
-    on samples (x, y) with the cell's ``threshold_headroom``, and with ``per_group_threshold`` one threshold
-    per edge group over that group's own contrasts (the global one stays as the summary's reference). An
-    analog cell's accumulator gain is then sized to its rails (``FeedbackCellConfig.sized_for_analog``)."""
+) -> CellDesign:
+    """The cells of ``spec`` as built (``circuit.cell_design``): a fixed threshold as configured, else placed by
+    ``calibrate_threshold_v`` on samples (x, y) with the cell's ``threshold_headroom``, and with
+    ``per_group_threshold`` one threshold per edge group over that group's own contrasts (the global one stays
+    as the summary's reference)."""
+    return resolve(
+        cell, calibrate(cell, spec, x, y, drive), drive, spec.edge_groups, outputs=len(spec.output_nodes)
+    )
+
+
+def calibrate(
+    cell: FeedbackCellConfig, spec: NetworkSpec, x: np.ndarray, y: np.ndarray, drive: SawtoothConfig
+) -> Calibration:
+    """The thresholds ``calibrate_cell`` places (see there)."""
     if cell.threshold_v is not None:
-        return cell.sized_for_analog(drive)
+        return Calibration(cell.threshold_v)
     if cell.threshold_headroom is None:
         raise ConfigError(
             "the automatic threshold needs a threshold headroom (the task's own: calibrate_for_run)"
         )
     theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
     if not cell.per_group_threshold or len(spec.groups) < 2:
-        return cell.replace(threshold_v=theta).sized_for_analog(drive)
+        return Calibration(theta)
     contrasts = np.abs(linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive))
     groups = np.array(spec.edge_groups)
     by_group = []
     for group in spec.groups:
         a_max = cell.threshold_headroom * float(np.quantile(contrasts[:, groups == group], 0.99))
-        by_group.append((group, a_max * cell.tau_k_s / drive.tau_fall_s if a_max > 0 else theta))
-    return cell.replace(threshold_v=theta, group_thresholds_v=tuple(by_group)).sized_for_analog(drive)
+        placed = LearningWindow.with_top(a_max, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s).theta_v
+        by_group.append((group, float(placed) if a_max > 0 else theta))
+    return Calibration(theta, tuple(by_group))
 
 
 CALIBRATION_SAMPLES = 20
@@ -267,7 +266,7 @@ CALIBRATION_SAMPLES = 20
 
 def calibrate_for_run(
     cell: FeedbackCellConfig, spec: NetworkSpec, task: RegressionTask, drive: SawtoothConfig
-) -> FeedbackCellConfig:
+) -> CellDesign:
     """``calibrate_cell`` on the samples a training run uses: the first ``CALIBRATION_SAMPLES`` of ``task``,
     with the task's own headroom when the cell names none."""
     cell = task.with_own_headroom(cell)

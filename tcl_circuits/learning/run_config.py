@@ -29,6 +29,7 @@ from tcl_circuits.config import (
 )
 from tcl_circuits.devices import Device, DriveKind, ProgrammingConfig, WindowKind, preset
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.window import check_timescales
 from tcl_circuits.learning.tasks import RegressionTask, TaskConfig
 
 RESISTOR = "resistor"
@@ -163,12 +164,7 @@ class RunConfig(Checked):
 
     def check(self) -> None:
         self.drive.check_learning_order()
-        if self.cell.tau_k_s * 2 > self.drive.tau_rise_s:
-            raise ConfigError(
-                f"tau_k_s ({self.cell.tau_k_s:g} s) must be well below tau_rise_s ({self.drive.tau_rise_s:g} s): the "
-                "feedback cell differentiates the fast ramp",
-                field="tau_k_s",
-            )
+        check_timescales(self.cell.tau_k_s, self.drive.tau_rise_s, self.drive.tau_fall_s)
         memristor = parse_device(self.device)
         if self.cell.kind is CellKind.ANALOG:
             if self.backend is BackendKind.NATIVE:

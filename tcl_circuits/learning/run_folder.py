@@ -84,12 +84,15 @@ def sha256(text: str | bytes) -> str:
 def differences(old: Any, new: Any, prefix: str = "", defaults: Any = None) -> list[str]:
     """Dotted keys at which two JSON values differ, with both values (for error messages). A key that ``old``
     lacks and ``new`` holds at its value in ``defaults`` (the same shape) is a setting added since ``old`` was
-    written, at its default: not a difference."""
+    written, at its default: not a difference; nor is a key that ``new`` lacks and ``old`` holds empty (a
+    setting retired since, at its old default)."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         known = defaults if isinstance(defaults, dict) else {}
         for key in sorted(set(old) | set(new)):
             if key not in old and key in known and new.get(key) == known[key]:
+                continue
+            if key not in new and old[key] in ([], None):
                 continue
             out += differences(old.get(key), new.get(key), f"{prefix}{key}.", known.get(key))
         return out

@@ -20,6 +20,16 @@ BITS_BINS = 48
 """Histogram bins of the update resolution: [0, 1), [1, 2), ... bits; the last one takes everything finer."""
 
 
+def quantise(
+    config: WriteConfig, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray
+) -> np.ndarray:
+    """Conductances at their nearest of 2^bits levels over [g_min, g_max] (unchanged when analog)."""
+    if config.conductance_bits is None:
+        return conductance_s
+    lsb = (g_max_s - g_min_s) / (2**config.conductance_bits - 1)
+    return g_min_s + np.round((conductance_s - g_min_s) / lsb) * lsb
+
+
 class ConductanceWrites:
     """The write stage of one run: applies updates as the config says and keeps the resolution histogram."""
 
@@ -30,7 +40,7 @@ class ConductanceWrites:
 
     def initial(self, spec: NetworkSpec) -> NetworkSpec:
         """The network as its devices hold it: initial conductances on their levels."""
-        return spec.with_conductances(self.config.quantise(spec.conductance_s, spec.g_min_s, spec.g_max_s))
+        return spec.with_conductances(quantise(self.config, spec.conductance_s, spec.g_min_s, spec.g_max_s))
 
     def apply(self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int) -> tuple[NetworkSpec, dict]:
         """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and the
@@ -49,7 +59,7 @@ class ConductanceWrites:
             written = np.where(written > 0, written * skew, written / skew)
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
-        stored = self.config.quantise(clipped, spec.g_min_s, spec.g_max_s)
+        stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s)
         record: dict[str, float] = {"clipped_edges": int(np.sum(clipped != proposed))}
         if self.config.conductance_bits is not None:
             lost = requested & (stored == spec.conductance_s)

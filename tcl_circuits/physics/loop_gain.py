@@ -3,13 +3,15 @@ signal within one cycle (ngspice-notes section 1a). Above 1 the learning loop ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
+from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.config import FeedbackCellConfig, ProgrammingMode, SawtoothConfig
-from tcl_circuits.devices import dg_dx
+from tcl_circuits.devices import Device, ProgrammingPlan, dg_dx
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import threshold_g
 from tcl_circuits.network import NetworkSpec
@@ -26,12 +28,25 @@ class LoopGain:
     """Largest self term eta_e tau_k |ds_e/dG_e| of each edge."""
 
 
+class ProgrammedNetwork(Protocol):
+    """What the loop gain reads of a memristor network (``learning.memristor.MemristorNetwork``)."""
+
+    @property
+    def devices(self) -> Sequence[Device]: ...
+    @property
+    def states(self) -> np.ndarray: ...
+    @property
+    def plan(self) -> ProgrammingPlan: ...
+
+    def frozen_spec(self) -> NetworkSpec: ...
+
+
 def loop_gains(
-    net: Any,
+    net: ProgrammedNetwork,
     inputs_v: np.ndarray,
     targets_v: np.ndarray,
     drive: SawtoothConfig,
-    cell: FeedbackCellConfig,
+    cell: CellDesign | FeedbackCellConfig,
 ) -> LoopGain:
     """The in-cycle loop gain of the learning loop over these samples (ngspice-notes 1a).
 
@@ -48,6 +63,7 @@ def loop_gains(
     x = np.atleast_2d(inputs_v)
     y = np.atleast_2d(targets_v)
     spec = net.frozen_spec()
+    cell = as_design(cell, drive, spec)
     e_arr = spec.edge_array
     delta = 1e-3 * drive.beta_max
 
@@ -74,7 +90,7 @@ def loop_gains(
             if plan.mode is ProgrammingMode.DEVICE_THRESHOLD:
                 w = u
             else:
-                w = threshold_g(u, theta, cell.threshold_shape)
+                w = threshold_g(u, theta, cell.shape)
             rate = device.rate_per_s(plan.drive(w), np.full_like(u, net.states[e]))
             same_side = (np.abs(u[1:]) >= theta) == (np.abs(u[:-1]) >= theta)
             slopes = np.abs(np.diff(rate) / np.diff(u))[same_side]

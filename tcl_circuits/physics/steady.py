@@ -16,58 +16,55 @@ import numpy as np
 import scipy.sparse as sp
 
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network import NetworkSpec
 from tcl_circuits.physics.nonlinear import DiodeArrays, NodalEquations
 from tcl_circuits.physics.quasistatic import GROUND, NetworkTopology, factorize
 
-_TOPOLOGIES: dict[object, tuple] = {}
+_TOPOLOGIES: BoundedCache[tuple] = BoundedCache(32)
 
 
 def _topology(spec: NetworkSpec) -> tuple:
     """(topology, spec index of each free node, topology index of each spec node, coefficient of each spec
     node, diodes); the driven nodes are the inputs, the bias nodes and one target node per output (clamp k
     joins output k to target k); built once per topology (``spec.topology_key``)."""
-    found = _TOPOLOGIES.get(spec.topology_key)
-    if found is None:
-        follows, coefficient = spec.node_map
-        ground = set(spec.ground_nodes)
-        kept = np.array(
-            [i for i in range(spec.n_nodes) if i not in ground and i not in set(spec.amplified_nodes)],
-            dtype=int,
-        )
-        own = np.full(spec.n_nodes, GROUND)
-        own[kept] = np.arange(kept.size)
-        index = own[follows]  # amplified nodes act through their source
-        edges = spec.edge_array
-        outputs = own[list(spec.output_nodes)]
-        targets = kept.size + np.arange(
-            outputs.size
-        )  # one driven target node per output, after the network's
-        driven = np.concatenate([own[[*spec.input_nodes, *spec.bias_nodes]], targets])
-        topology = NetworkTopology(
-            kept.size + outputs.size,
-            index[edges[:, 0]],
-            index[edges[:, 1]],
-            driven,
-            outputs,
-            targets,
-            coef_a=coefficient[edges[:, 0]],
-            coef_b=coefficient[edges[:, 1]],
-        )
-        diodes = DiodeArrays(
-            anode=topology.position[index[[d.anode for d in spec.diodes]]],
-            cathode=topology.position[index[[d.cathode for d in spec.diodes]]],
-            anode_coef=coefficient[[d.anode for d in spec.diodes]],
-            cathode_coef=coefficient[[d.cathode for d in spec.diodes]],
-            is_a=np.array([d.is_a for d in spec.diodes]),
-            n=np.array([d.n for d in spec.diodes]),
-            rs_ohm=np.array([d.rs_ohm for d in spec.diodes]),
-        )
-        found = (topology, kept[topology.free], index, coefficient, diodes)
-        if len(_TOPOLOGIES) >= 32:
-            _TOPOLOGIES.pop(next(iter(_TOPOLOGIES)))
-        _TOPOLOGIES[spec.topology_key] = found
-    return found
+    return _TOPOLOGIES.get(spec.topology_key, lambda: _build_topology(spec))
+
+
+def _build_topology(spec: NetworkSpec) -> tuple:
+    follows, coefficient = spec.node_map
+    ground = set(spec.ground_nodes)
+    kept = np.array(
+        [i for i in range(spec.n_nodes) if i not in ground and i not in set(spec.amplified_nodes)],
+        dtype=int,
+    )
+    own = np.full(spec.n_nodes, GROUND)
+    own[kept] = np.arange(kept.size)
+    index = own[follows]  # amplified nodes act through their source
+    edges = spec.edge_array
+    outputs = own[list(spec.output_nodes)]
+    targets = kept.size + np.arange(outputs.size)  # one driven target node per output, after the network's
+    driven = np.concatenate([own[[*spec.input_nodes, *spec.bias_nodes]], targets])
+    topology = NetworkTopology(
+        kept.size + outputs.size,
+        index[edges[:, 0]],
+        index[edges[:, 1]],
+        driven,
+        outputs,
+        targets,
+        coef_a=coefficient[edges[:, 0]],
+        coef_b=coefficient[edges[:, 1]],
+    )
+    diodes = DiodeArrays(
+        anode=topology.position[index[[d.anode for d in spec.diodes]]],
+        cathode=topology.position[index[[d.cathode for d in spec.diodes]]],
+        anode_coef=coefficient[[d.anode for d in spec.diodes]],
+        cathode_coef=coefficient[[d.cathode for d in spec.diodes]],
+        is_a=np.array([d.is_a for d in spec.diodes]),
+        n=np.array([d.n for d in spec.diodes]),
+        rs_ohm=np.array([d.rs_ohm for d in spec.diodes]),
+    )
+    return (topology, kept[topology.free], index, coefficient, diodes)
 
 
 class SteadyState:

@@ -6,7 +6,6 @@ Every emitted deck passes ``syntax.check_deck``, so a deck can never run a comma
 
 from __future__ import annotations
 
-from tcl_circuits.circuit.analog_cell import cell_elements
 from tcl_circuits.circuit.ir import (
     Amplifier,
     AnalogCellArray,
@@ -68,7 +67,7 @@ def _lines_for(element: Element) -> list[str]:
             for e in range(len(element.cells))
             for line in [
                 *([comment("analog " + comments[e])] if comments else []),
-                *(line for part in cell_elements(element, e) for line in _lines_for(part)),
+                *(line for part in element.parts[e] for line in _lines_for(part)),
             ]
         ]
     lines = [comment(element.comment)] if element.comment else []

@@ -132,7 +132,7 @@ def threshold_noise_rows(base: RunConfig) -> list[dict[str, Any]]:
     task = make_task(base.task, base.learning.seed)
     cell = calibrate_for_run(base.cell, task.student, task, base.drive)
     noise = kt_over_c_noise_v(base.cell.c_k_f)
-    groups = list(cell.group_thresholds_v) or [("all edges", cell.theta_v)]
+    groups = list(cell.calibration.group_thresholds_v) or [("all edges", cell.theta_v)]
     return [
         {
             "group": group,

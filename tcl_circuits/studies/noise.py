@@ -10,14 +10,17 @@ cosine of the noisy accumulators against the noiseless ones, over seeded draws.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from tcl_circuits.circuit.cell_design import CellDesign
 from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
 from tcl_circuits.config import FeedbackCellConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
 from tcl_circuits.learning.run_config import RunConfig
+
+C = TypeVar("C", FeedbackCellConfig, CellDesign)
 
 TEMPERATURE_K = 300.0
 """Room temperature, the report's reference."""
@@ -35,20 +38,21 @@ NOISE_SOURCES = ("R_K", "network", "both")
 
 
 def with_noise(
-    cell: FeedbackCellConfig,
+    cell: C,
     sim: SimulatorConfig,
     source: str,
     temperature_k: float,
     flicker_corner_hz: float = 0.0,
-) -> tuple[FeedbackCellConfig, SimulatorConfig]:
+) -> tuple[C, SimulatorConfig]:
     """``cell`` and ``sim`` with the resistors of ``source`` (of ``NOISE_SOURCES``) at ``temperature_k``, with
     1/f noise up to ``flicker_corner_hz``, and the others noiseless."""
     cell_k = temperature_k if source in ("R_K", "both") else 0.0
     network_k = temperature_k if source in ("network", "both") else 0.0
+    corner = flicker_corner_hz if cell_k else 0.0
     return (
-        cell.replace(
-            noise_temperature_k=cell_k, noise_flicker_corner_hz=flicker_corner_hz if cell_k else 0.0
-        ),
+        cell.with_noise(cell_k, corner)
+        if isinstance(cell, CellDesign)
+        else cell.replace(noise_temperature_k=cell_k, noise_flicker_corner_hz=corner),
         sim.replace(
             network_noise_temperature_k=network_k,
             network_noise_flicker_corner_hz=flicker_corner_hz if network_k else 0.0,
@@ -141,8 +145,8 @@ def update_noise_rows(
                         "source": source,
                         "temperature_k": temperature,
                         "flicker_corner_hz": corner,
-                        "kt_over_c_noise_v": kt_over_c_noise_v(cell.c_k_f, temperature),
-                        "threshold_v": min(cell.thresholds_v),
+                        "kt_over_c_noise_v": kt_over_c_noise_v(cell.config.c_k_f, temperature),
+                        "threshold_v": min(cell.calibration.thresholds_v),
                         "rel_error_mean": float(np.mean(errors)),
                         "rel_error_sd": float(np.std(errors, ddof=1)),
                         "cosine_mean": float(np.mean(cosines)),

@@ -55,7 +55,7 @@ def test_the_netlist_has_one_subcircuit_per_stage_on_rails_of_its_own():
     c_int = float(next(line for line in text.splitlines() if line.startswith("ci0 ")).split()[-1])
     assert 1e4 * c_int == pytest.approx(gain * 1.0 * 5e-7 / cell.accumulator_gain, rel=1e-6)
     # and the top of the widest window reads half the swing at the accumulator
-    theta = max(cell.edge_thresholds_v(spec.edge_groups))
+    theta = max(cell.nominal_threshold_v)
     assert cell.accumulator_gain * theta * DRIVE.tau_fall_s / 5e-7 == pytest.approx(0.5 * 2.3)
 
 
@@ -65,10 +65,10 @@ def test_the_analog_update_matches_the_behavioural_one_inside_the_window(ngspice
     spec, x, y, cell = _sample(network)
     final = {}
     for kind in CellKind:
-        circuit = _circuit(spec, x, y, cell.replace(kind=kind))
+        circuit = _circuit(spec, x, y, cell.redesigned(kind=kind))
         final[kind] = ngspice.run(circuit).at(circuit.cells.accumulator, [-1])[:, 0]
     contrast = np.abs(linear_contrasts(spec, x[None], y[None], DRIVE)[0])
-    theta = cell.edge_thresholds_v(spec.edge_groups)
+    theta = cell.nominal_threshold_v
     inside = (contrast > theta * DRIVE.tau_rise_s / 5e-7) & (contrast < theta * DRIVE.tau_fall_s / 5e-7)
     assert inside.sum() >= 3
     ideal, analog = final[CellKind.BEHAVIOURAL][inside], final[CellKind.ANALOG][inside]
@@ -78,8 +78,8 @@ def test_the_analog_update_matches_the_behavioural_one_inside_the_window(ngspice
 @pytest.mark.ngspice
 def test_an_offset_beyond_the_threshold_makes_every_accumulator_drift(ngspice):
     spec, x, y, cell = _sample("lattice:3x3")
-    theta_stage = float(cell.edge_thresholds_v(spec.edge_groups).max())  # K = 1/V
-    drifting = cell.replace(threshold_offset_v=3 * theta_stage)
+    theta_stage = float(cell.nominal_threshold_v.max())  # K = 1/V
+    drifting = cell.redesigned(threshold_offset_v=3 * theta_stage)
     circuit = _circuit(spec, x, y, drifting)
     w = ngspice.run(circuit).at(circuit.cells.accumulator, [-1])[:, 0]
     # g(u - vos) = -vos while u is quiet: the inverting integrator climbs on every edge
@@ -117,7 +117,7 @@ def test_the_sources_side_of_the_books_needs_branch_currents():
     from tcl_circuits.errors import SimulationError
 
     spec, x, y, cell = _sample("lattice:3x3")
-    circuit = _circuit(spec, x, y, cell.replace(kind=CellKind.BEHAVIOURAL))
+    circuit = _circuit(spec, x, y, cell.redesigned(kind=CellKind.BEHAVIOURAL))
     result = NativeBackend().run(circuit)
     assert set(energy_bill_j(circuit, result)) == {"network", "clamp", "feedback_rk"}
     with pytest.raises(SimulationError, match="no branch current"):
@@ -135,7 +135,7 @@ def test_the_native_engine_bills_the_analog_cell_from_its_behavioural_run(ngspic
     spec, x, y, cell = _sample("lattice:4x4")
     analog = _circuit(spec, x, y, cell)
     measured = energy_bill_j(analog, ngspice.run(analog))
-    behavioural = _circuit(spec, x, y, cell.replace(kind=CellKind.BEHAVIOURAL))
+    behavioural = _circuit(spec, x, y, cell.redesigned(kind=CellKind.BEHAVIOURAL))
     result = NativeBackend().run(behavioural)
     (array,) = analog.of_type(AnalogCellArray)
     estimate = {k: energy_j(p, result.axis) for k, p in analog_stage_power_estimate_w(array, result).items()}

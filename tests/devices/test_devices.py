@@ -26,6 +26,7 @@ from tcl_circuits.devices import (
     state_for_conductance,
 )
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.kernels.window import LearningWindow
 
 ALL = [VTEAM_KVATINSKY_2015, LINEAR_DRIFT_STRUKOV_2008, BIOLEK_2009, JOGLEKAR_2009, YAKOPCIC_2011]
 IDS = ["vteam", "hp", "biolek", "joglekar", "yakopcic"]
@@ -201,6 +202,10 @@ def test_programming_config_is_validated(changes, message):
         ProgrammingConfig(**changes)
 
 
+def _window(cell, drive):
+    return LearningWindow(cell.theta_v, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s)
+
+
 def _ramp_update(plan, device, drive, cell, ratio, x0):
     """State change over one linear fast ramp of contrast ratio * A_min (u = ratio * theta for tau_rise)."""
     u = ratio * cell.threshold_v
@@ -224,7 +229,7 @@ def _ramp_update(plan, device, drive, cell, ratio, x0):
 def test_calibrated_drive_gives_the_resistor_mode_update_at_the_reference_contrast(device, mode):
     drive, cell, lr = SawtoothConfig(), FeedbackCellConfig(threshold_v=2e-5), 1e-6
     mapped = fit_to_range(device, 4e-4, 3e-3)
-    plan = plan_programming(mapped, ProgrammingConfig(mode=mode), drive, cell, lr)
+    plan = plan_programming(mapped, ProgrammingConfig(mode=mode), drive, _window(cell, drive), lr)
     a_min = cell.threshold_v * drive.tau_rise_s / cell.tau_k_s
     wanted = lr * 3.0 * a_min / drive.peak_clamp_conductance_s
     x0 = mapped.x_reference
@@ -242,14 +247,18 @@ def test_calibrated_drive_gives_the_resistor_mode_update_at_the_reference_contra
         mapped,
         ProgrammingConfig(mode=mode, voltage_saturation=None, current_saturation=None),
         drive,
-        cell,
+        _window(cell, drive),
         lr,
     )
     assert abs(_ramp_update(free, free.device, drive, cell, 9.0, x0)) > abs(
         _ramp_update(free, free.device, drive, cell, 6.0, x0)
     )
     limited = plan_programming(
-        mapped, ProgrammingConfig(mode=mode, voltage_saturation=4.0, current_saturation=4.0), drive, cell, lr
+        mapped,
+        ProgrammingConfig(mode=mode, voltage_saturation=4.0, current_saturation=4.0),
+        drive,
+        _window(cell, drive),
+        lr,
     )
     big = _ramp_update(limited, limited.device, drive, cell, 6.0, x0)
     assert big == pytest.approx(_ramp_update(limited, limited.device, drive, cell, 9.0, x0), rel=1e-6)
@@ -258,17 +267,21 @@ def test_calibrated_drive_gives_the_resistor_mode_update_at_the_reference_contra
 def test_programming_mode_must_suit_the_device():
     drive, cell = SawtoothConfig(), FeedbackCellConfig()
     with pytest.raises(ConfigError, match="no switching threshold"):
-        plan_programming(fit_to_range(BIOLEK_2009, 4e-4, 3e-3), ProgrammingConfig(), drive, cell, 1e-6)
+        plan_programming(
+            fit_to_range(BIOLEK_2009, 4e-4, 3e-3), ProgrammingConfig(), drive, _window(cell, drive), 1e-6
+        )
     with pytest.raises(ConfigError, match="two dead zones"):
         plan_programming(
             fit_to_range(VTEAM_KVATINSKY_2015, 4e-4, 3e-3),
             ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD),
             drive,
-            cell,
+            _window(cell, drive),
             1e-6,
         )
     with pytest.raises(ConfigError, match="learning_rate"):
-        plan_programming(fit_to_range(YAKOPCIC_2011, 4e-4, 3e-3), ProgrammingConfig(), drive, cell, 0.0)
+        plan_programming(
+            fit_to_range(YAKOPCIC_2011, 4e-4, 3e-3), ProgrammingConfig(), drive, _window(cell, drive), 0.0
+        )
 
 
 def test_calibration_refuses_a_reference_state_where_the_device_cannot_move():
@@ -278,7 +291,7 @@ def test_calibration_refuses_a_reference_state_where_the_device_cannot_move():
             stuck,
             ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD),
             SawtoothConfig(),
-            FeedbackCellConfig(),
+            _window(FeedbackCellConfig(), SawtoothConfig()),
             1e-6,
         )
 
@@ -295,7 +308,7 @@ def test_rate_asymmetry_skews_the_two_directions_about_the_calibrated_mean():
     changes = {}
     for asymmetry in (1.0, 4.0):
         config = ProgrammingConfig(mode=ProgrammingMode.CELL_THRESHOLD, rate_asymmetry=asymmetry)
-        plan = plan_programming(mapped, config, drive, cell, lr)
+        plan = plan_programming(mapped, config, drive, _window(cell, drive), lr)
         for sign in (1, -1):
             dx = _ramp_update(plan, plan.device, drive, cell, sign * 3.0, x0)
             g = plan.device.conductance_s

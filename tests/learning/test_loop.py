@@ -129,6 +129,26 @@ def test_interrupted_run_resumes_where_it_stopped(task, tmp_path):
         assert (tmp_path / "cut" / name).read_text() == (tmp_path / "straight" / name).read_text()
 
 
+def test_a_run_stores_its_design_and_folders_from_before_the_design_resume(task, tmp_path):
+    """design.json holds what was built beside config.json's what was asked; a folder whose fingerprint still
+    holds the retired cell.group_thresholds_v (empty) resumes, and gets its design.json then."""
+    from tcl_circuits.learning.run_folder import dumps, sha256
+
+    config = _config(task, rule=RuleKind.TCL, backend=BackendKind.NATIVE)
+    folder = tmp_path / "old"
+    train(task, config, folder, progress=False, stop_after_samples=5)
+    design = json.loads((folder / "design.json").read_text())
+    assert design["calibration"]["threshold_v"] == config.cell.threshold_v
+    assert design["edges"] == task.student.n_edges and design["kind"] == "behavioural"
+    marker = json.loads((folder / "run.json").read_text())
+    marker["fingerprint"]["config"]["cell"]["group_thresholds_v"] = []
+    marker["fingerprint_sha256"] = sha256(dumps(marker["fingerprint"]))
+    (folder / "run.json").write_text(json.dumps(marker))
+    (folder / "design.json").unlink()
+    resumed = train(task, config, folder, resume=True, progress=False)
+    assert resumed["samples"] == 60 and (folder / "design.json").exists()
+
+
 @pytest.mark.parametrize("noisy", ["R_K", "network"])
 def test_a_noisy_tcl_run_draws_new_noise_per_sample_and_resumes_exactly(task, tmp_path, noisy):
     config = _config(task, rule=RuleKind.TCL, epochs=1, backend=BackendKind.NATIVE, checkpoint_every=5)
@@ -154,7 +174,9 @@ def test_a_noisy_tcl_run_draws_new_noise_per_sample_and_resumes_exactly(task, tm
 
 def test_non_finite_update_is_a_learning_error(task, tmp_path, monkeypatch):
     class Broken:
-        def update(self, spec, x, y):
+        kind = RuleKind.GRADIENT
+
+        def update(self, spec, x, y, cycle):
             from tcl_circuits.learning.rules import _check
 
             return _check(

@@ -26,7 +26,7 @@ def test_the_estimate_counts_the_cells_the_engine_integrates(changes, cell):
     cell = calibrate_cell(config.for_task(task).cell, task.student, x, y, config.drive)
     circuit = compile_tcl(task.student, drive=config.drive, cell=cell, inputs_v=x[0], targets_v=y[0])
     result = NativeBackend().run(circuit)
-    assert cells_integrated(task.student, x[0], cell) == result.stats["cells_integrated"]
+    assert cells_integrated(task.student, x[0], cell.config) == result.stats["cells_integrated"]
 
 
 def test_the_mnist_estimate_is_near_the_measured_time_and_memory():

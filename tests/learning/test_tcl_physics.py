@@ -8,6 +8,7 @@ import pytest
 
 from tcl_circuits import network
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig
+from tcl_circuits.kernels.window import LearningWindow
 from tcl_circuits.learning.compare import compare_updates, cosine
 from tcl_circuits.learning.rules import TclRule, calibrate_threshold_v, linear_contrasts
 from tcl_circuits.learning.tasks import teacher_task
@@ -42,7 +43,8 @@ def test_update_matches_contrastive_rule_in_the_linear_regime(ngspice, sample):
     # inside the window each edge's update is 0.8..1.0 of the contrast: edge loss at tau_rise/tau_k = 20, and
     # s(t) is not linear along the ramp (V saturates in beta), so near A_min the late part of the ramp is lost
     tcl, ref = result["tcl"], result["contrastive"]
-    lo, hi = FeedbackCellConfig(threshold_v=theta).window_contrast_v2(drive)
+    window = LearningWindow(theta, drive.tau_rise_s, drive.tau_fall_s, FeedbackCellConfig().tau_k_s)
+    lo, hi = window.lower_v2, window.upper_v2
     inside = (np.abs(ref * drive.peak_clamp_conductance_s) > 1.3 * lo) & (
         np.abs(ref * drive.peak_clamp_conductance_s) < hi
     )

@@ -13,7 +13,7 @@ from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.learning.tasks import make_task, teacher_task
-from tcl_circuits.learning.writes import ConductanceWrites
+from tcl_circuits.learning.writes import ConductanceWrites, quantise
 
 
 def _spec():
@@ -23,8 +23,8 @@ def _spec():
 def test_levels_span_each_edges_bounds_and_analog_is_untouched():
     spec = _spec()
     g = spec.conductance_s
-    assert WriteConfig().quantise(g, spec.g_min_s, spec.g_max_s) is g
-    q = WriteConfig(conductance_bits=3).quantise(g, spec.g_min_s, spec.g_max_s)
+    assert quantise(WriteConfig(), g, spec.g_min_s, spec.g_max_s) is g
+    q = quantise(WriteConfig(conductance_bits=3), g, spec.g_min_s, spec.g_max_s)
     steps = (q - spec.g_min_s) / (spec.g_max_s - spec.g_min_s) * 7
     np.testing.assert_allclose(steps, np.round(steps), atol=1e-9)
     assert np.all(np.abs(q - g) <= (spec.g_max_s - spec.g_min_s) / 14 * (1 + 1e-12))

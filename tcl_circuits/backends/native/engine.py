@@ -47,6 +47,7 @@ from tcl_circuits.circuit.ir import (
 )
 from tcl_circuits.config import POINTS_PER_RAMP_DIODES, POINTS_PER_RAMP_LINEAR
 from tcl_circuits.errors import ConfigError, SimulationError
+from tcl_circuits.memo import BoundedCache
 from tcl_circuits.physics.drops import squared_drops
 from tcl_circuits.physics.nonlinear import DiodeArrays, NodalEquations
 from tcl_circuits.physics.quasistatic import (
@@ -116,7 +117,7 @@ class NativeBackend:
             allocator.keep_freed_memory()
         self.refine = refine
         self.runs = 0
-        self._topologies: dict[tuple, NetworkTopology] = {}
+        self._topologies: BoundedCache[NetworkTopology] = BoundedCache(_TOPOLOGY_CACHE)
         self._buffers: dict[str, np.ndarray] = {}
         self._previous: ParsedCircuit | None = None
         self._indices: tuple | None = None
@@ -296,9 +297,9 @@ class NativeBackend:
                 )
             ),
         )
-        topology = self._topologies.get(key)
-        if topology is None:
-            topology = NetworkTopology(
+        return self._topologies.get(
+            key,
+            lambda: NetworkTopology(
                 len(parsed.names),
                 parsed.res_a,
                 parsed.res_b,
@@ -308,11 +309,8 @@ class NativeBackend:
                 names=parsed.names,
                 coef_a=parsed.res_coef_a,
                 coef_b=parsed.res_coef_b,
-            )
-            if len(self._topologies) >= _TOPOLOGY_CACHE:
-                self._topologies.pop(next(iter(self._topologies)))
-            self._topologies[key] = topology
-        return topology
+            ),
+        )
 
     def time_grid(
         self, analysis: Transient, parsed: ParsedCircuit | None = None, *, per_segment: int | None = None

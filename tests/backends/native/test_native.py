@@ -19,6 +19,7 @@ from tcl_circuits.config import (
     ThresholdShape,
 )
 from tcl_circuits.errors import ConfigError, ConvergenceError, NetlistError, SimulationError
+from tcl_circuits.kernels.window import LearningWindow
 from tcl_circuits.learning.rules import TclRule, calibrate_cell, calibrate_threshold_v, linear_contrasts
 from tcl_circuits.learning.tasks import teacher_task
 from tcl_circuits.physics.steady import SteadyState
@@ -255,7 +256,8 @@ def test_update_is_the_contrast_inside_the_window_and_zero_below(sample):
     circuit = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x[0], targets_v=y[0])
     w = _accumulators(NativeBackend().run(circuit), circuit)
     contrast = linear_contrasts(spec, x[:1], y[:1], drive)[0]
-    lo, hi = cell.window_contrast_v2(drive)
+    window = LearningWindow(cell.theta_v, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s)
+    lo, hi = window.lower_v2, window.upper_v2
     inside = (np.abs(contrast) > 1.3 * lo) & (np.abs(contrast) < hi)
     assert inside.sum() >= 4
     ratio = w[inside] / (-cell.accumulator_gain * contrast[inside])
@@ -481,7 +483,7 @@ def test_the_grid_cap_is_chosen_by_the_network_and_drns_need_few_points():
     linear = compile_tcl(
         task.student,
         drive=config.drive,
-        cell=cell.replace(group_thresholds_v=()),
+        cell=config.cell.replace(threshold_v=cell.theta_v),
         sim=config.sim,
         inputs_v=task.x_train[0],
         targets_v=task.y_train[0],

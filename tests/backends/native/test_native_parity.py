@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tcl_circuits.backends.native.engine import NativeBackend
+from tcl_circuits.circuit.cell_design import clamp_factors
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, SimulatorConfig, ThresholdShape
 from tcl_circuits.learning.rules import calibrate_cell, calibrate_threshold_v
@@ -128,7 +129,7 @@ def _drn_case(sizes, seed, sample):
     config = RunConfig()  # a run's defaults: the 90x window, tau_k 0.5 us, per-layer thresholds
     drive = config.drive
     cell = calibrate_cell(config.cell.replace(threshold_headroom=1.5), spec, x[None], y[None], drive)
-    assert len(cell.group_thresholds_v) == len(sizes) - 1  # one threshold per layer
+    assert len(cell.calibration.group_thresholds_v) == len(sizes) - 1  # one threshold per layer
     return compile_tcl(spec, drive=drive, cell=cell, sim=config.sim, inputs_v=x, targets_v=y)
 
 
@@ -245,17 +246,13 @@ def test_cell_noise_is_the_same_in_both_engines(corner_hz):
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-1, 1, len(spec.input_nodes)), rng.uniform(-0.3, 0.3, len(spec.output_nodes))
     base = FeedbackCellConfig(tau_k_s=5e-7, threshold_v=None, threshold_headroom=2.0)
-    cell = calibrate_cell(base, spec, x[None], y[None], drive).replace(
-        noise_temperature_k=3e4, noise_flicker_corner_hz=corner_hz
-    )
+    cell = calibrate_cell(base, spec, x[None], y[None], drive).with_noise(3e4, corner_hz)
     noisy = compile_tcl(spec, drive=drive, cell=cell, inputs_v=x, targets_v=y, noise_seed=(7,))
     assert "in0 0 u0 PWL(" in write_netlist(noisy)
     with NgspiceBackend(timeout_s=300) as ngspice:
         reference = _accumulators(ngspice.run(noisy), noisy)
     assert _relative(_accumulators(NativeBackend().run(noisy), noisy), reference) <= 0.05
-    quiet = compile_tcl(
-        spec, drive=drive, cell=cell.replace(noise_temperature_k=0.0), inputs_v=x, targets_v=y
-    )
+    quiet = compile_tcl(spec, drive=drive, cell=cell.with_noise(0.0), inputs_v=x, targets_v=y)
     assert _relative(reference, _accumulators(NativeBackend().run(quiet), quiet)) > 0.01
 
 
@@ -287,7 +284,7 @@ def test_clamp_conductance_spread_agrees_with_ngspice_and_scales_the_nudge(ngspi
     circuit = compile_tcl(spec, drive=drive, cell=spread, inputs_v=x, targets_v=y)
     conductances = [c.conductance_s for c in circuit.clamps]
     assert len(set(conductances)) == len(spec.output_nodes)
-    assert np.allclose(conductances, drive.clamp_conductance_s * spread.clamp_factors(len(conductances)))
+    assert np.allclose(conductances, drive.clamp_conductance_s * clamp_factors(spread, len(conductances)))
     reference = _accumulators(ngspice.run(circuit), circuit)
     assert _relative(_accumulators(NativeBackend().run(circuit), circuit), reference) <= 0.02
     plain = compile_tcl(spec, drive=drive, cell=nominal, inputs_v=x, targets_v=y)

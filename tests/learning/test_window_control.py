@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tcl_circuits.config import FeedbackCellConfig, WindowConfig
+from tcl_circuits.circuit.cell_design import Calibration, resolve
+from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, WindowConfig
 from tcl_circuits.learning.resistor import ResistorLearner, WindowControl
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import TaskConfig, TaskKind, classification_task
@@ -34,10 +35,12 @@ def test_nudge_grows_as_the_error_shrinks_up_to_its_cap():
 
 
 def test_scaling_the_threshold_scales_every_group():
-    cell = FeedbackCellConfig(threshold_v=2e-4, group_thresholds_v=(("w1", 1e-4), ("w2", 3e-4)))
+    calibration = Calibration(2e-4, (("w1", 1e-4), ("w2", 3e-4)))
+    cell = resolve(FeedbackCellConfig(), calibration, SawtoothConfig(), ("w1", "w2", "w1"), outputs=1)
     scaled = cell.with_threshold_scaled(0.5)
     assert scaled.theta_v == pytest.approx(1e-4)
-    np.testing.assert_allclose(scaled.edge_thresholds_v(("w1", "w2", "w1")), [0.5e-4, 1.5e-4, 0.5e-4])
+    np.testing.assert_allclose(scaled.nominal_threshold_v, [0.5e-4, 1.5e-4, 0.5e-4])
+    np.testing.assert_allclose(scaled.threshold_v, [0.5e-4, 1.5e-4, 0.5e-4])
 
 
 def test_the_adaptive_threshold_reaches_per_group_thresholds_in_a_run():
@@ -45,9 +48,10 @@ def test_the_adaptive_threshold_reaches_per_group_thresholds_in_a_run():
     config = RunConfig().replace(window=WindowConfig(threshold_adaptation=0.5, target_updated=0.9))
     learner = ResistorLearner(task, config)
     try:
-        before = learner.cell.edge_thresholds_v(task.student.edge_groups)
+        before = learner.cell.nominal_threshold_v
         learner.step(task.x_train[:5], task.y_train[:5])
-        after = learner.rule.cell.edge_thresholds_v(task.student.edge_groups)
+        assert learner.last_cycle.cell is not None
+        after = learner.last_cycle.cell.nominal_threshold_v
     finally:
         learner.close()
     ratio = after / before
