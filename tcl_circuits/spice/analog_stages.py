@@ -75,7 +75,7 @@ def stage_subcircuits(array: AnalogCellArray) -> tuple[SubcircuitDef, ...]:
     """The three stage definitions for the cells of ``array``."""
     a = array.analog
     k = number(a.multiplier_scale_per_v)
-    gated = threshold_expression("(v(in)-{vos})", "{theta}", array.shape)
+    gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}")
     return (
         SubcircuitDef(
             MULTIPLIER,

@@ -1,5 +1,6 @@
 """SPICE syntax primitives shared by the writer and the cell writers: numbers, names, comments, the threshold
-expression, and the safety scan that every emitted deck passes.
+expression (written from the kernel's ``THRESHOLD_PIECES``), and the safety scan that every emitted deck
+passes.
 
 Numbers are written at a fixed 15 significant digits after a finiteness check, never with SPICE suffixes
 (``1M`` is milli); times are written exactly (``time_point``). Computed values (thresholds from quantiles,
@@ -15,7 +16,7 @@ import re
 import numpy as np
 
 from tcl_circuits.errors import NetlistError
-from tcl_circuits.kernels.nonlinearity import ThresholdShape
+from tcl_circuits.kernels.nonlinearity import THRESHOLD_PIECES, ThresholdPieces, ThresholdShape
 
 SIGNIFICANT_DIGITS = 15
 """Significant digits of every number written into a netlist."""
@@ -95,15 +96,37 @@ def voltage(node: str) -> str:
     return "0" if node == "0" else f"v({name(node)})"
 
 
-def threshold_expression(u: str, theta_v: float | str, shape: ThresholdShape) -> str:
-    """g(u) (``kernels.nonlinearity.threshold_g``) as a B-source expression of the expression ``u``; theta a
-    number, or a generated subcircuit parameter reference such as ``{theta}``."""
-    t = theta_v if isinstance(theta_v, str) else signed(theta_v)
-    if shape is ThresholdShape.HARD:
-        return f"(abs({u}) >= {t} ? {u} : 0)"
-    if shape is ThresholdShape.DEAD_ZONE:
-        return f"(max({u}-{t},0)-max(-{u}-{t},0))"
-    raise NetlistError(f"threshold shape {shape!r} has no circuit form (hard and dead_zone do)")
+def threshold_expression(
+    u: str, theta_v: float | str, shape: ThresholdShape, offset_v: float | str = 0.0
+) -> str:
+    """g(u - offset) of ``shape`` (its ``kernels.nonlinearity.THRESHOLD_PIECES``) as a B-source expression."""
+    pieces = THRESHOLD_PIECES.get(shape)
+    if pieces is None:
+        raise NetlistError(f"threshold shape {shape!r} has no circuit form (hard and dead_zone do)")
+    return pieces_expression(u, theta_v, pieces, offset_v)
+
+
+def pieces_expression(
+    u: str, theta_v: float | str, pieces: ThresholdPieces, offset_v: float | str = 0.0
+) -> str:
+    """``pieces`` at x = u - offset as SPICE text of the expression ``u``; theta and the offset numbers, or
+    generated subcircuit parameter references such as ``{theta}``. A zero offset is left out of the text.
+
+    Continuous pieces (shift 1) are written as two ramps, max(x - theta, 0) - max(-x - theta, 0), which give
+    ngspice no comparator to step across; otherwise a comparator on |x| selects the outer piece
+    x - shift * theta * sgn(x).
+    """
+    x = f"({u}-{_operand(offset_v)})" if offset_v else u
+    t = _operand(theta_v)
+    if pieces.shift == 1:
+        return f"(max({x}-{t},0)-max(-{x}-{t},0))"
+    outer = x if pieces.shift == 0 else f"({x}-{signed(pieces.shift)}*{t}*sgn({x}))"
+    return f"(abs({x}) >= {t} ? {outer} : 0)"
+
+
+def _operand(value: float | str) -> str:
+    """A number as ``signed`` text, or a generated parameter reference as it is."""
+    return value if isinstance(value, str) else signed(value)
 
 
 def check_deck(text: str) -> None:

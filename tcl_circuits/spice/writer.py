@@ -40,7 +40,6 @@ from tcl_circuits.spice.syntax import (
     name,
     note,
     number,
-    signed,
     threshold_expression,
     time_point,
     voltage,
@@ -99,8 +98,7 @@ def _lines_for(element: Element) -> list[str]:
         n = element.names
         dv = f"({voltage(element.a)}-{voltage(element.b)})"
         s, u, w = name(element.signal), name(element.feedback), name(element.accumulator)
-        control = voltage(u) if not element.offset_v else f"({voltage(u)}-{signed(element.offset_v)})"
-        g = threshold_expression(control, element.threshold_v, element.shape)
+        g = threshold_expression(voltage(u), element.threshold_v, element.shape, element.offset_v)
         lines += [
             f"{n['squarer']} {s} 0 V = {dv}*{dv}",
             f"{n['c_k']} {s} {u} {number(element.c_k_f)}",

@@ -1,8 +1,9 @@
 """The feedback cell of every edge integrated exactly over a time grid: the native engine's per-edge work.
 
 Cell of one edge (the writer's ``FeedbackCell``): s = (v(a) - v(b))^2; series C_K / shunt R_K high-pass,
-du/dt = ds/dt - u/tau with tau = R_K C_K and u(0) = 0; threshold g(u - offset) (hard: x where |x| >= theta,
-else 0; dead zone: sign(x) max(|x| - theta, 0)); accumulator dw/dt = -gain * g(u - offset), w(0) = 0. The
+du/dt = ds/dt - u/tau with tau = R_K C_K and u(0) = 0; threshold g(u - offset), the pieces of
+``kernels.nonlinearity.ThresholdPieces`` given by each cell's ``shift`` (x - shift * theta sign(x) where
+|x| >= theta, else 0: 0 hard, 1 dead zone); accumulator dw/dt = -gain * g(u - offset), w(0) = 0. The
 offset shifts u by a constant, so every closed form below holds for u - offset.
 
 With s linear on each step (first-order hold), everything is a closed form:
@@ -24,10 +25,11 @@ import numba
 import numpy as np
 
 from tcl_circuits.errors import SimulationError
+from tcl_circuits.kernels.nonlinearity import threshold_scalar
 
 
 @numba.njit(cache=True, inline="always")
-def _step_integral(u0: float, u_inf: float, h: float, tau: float, theta: float, dead_zone: bool) -> float:
+def _step_integral(u0: float, u_inf: float, h: float, tau: float, theta: float, shift: float) -> float:
     """int_0^h g(u(x)) dx for u(x) = u_inf + (u0 - u_inf) e^{-x/tau} (see ``threshold_step_integral``)."""
     rho = math.exp(-h / tau)
     amplitude = u0 - u_inf
@@ -44,14 +46,16 @@ def _step_integral(u0: float, u_inf: float, h: float, tau: float, theta: float, 
         x1 = 0.0 if beyond0 else crossing  # the part past the level is [x1, x2]
         x2 = h if beyond1 else crossing
         part = u_inf * (x2 - x1) + amplitude * tau * (math.exp(-x1 / tau) - math.exp(-x2 / tau))
-        total += part - (level * (x2 - x1) if dead_zone else 0.0)
+        if shift:  # the outer piece is u - shift * level
+            part -= shift * level * (x2 - x1)
+        total += part
     return total
 
 
 @numba.njit(cache=True)
-def _threshold_step_integrals(u0, u_inf, h, tau, theta, dead_zone, out):
+def _threshold_step_integrals(u0, u_inf, h, tau, theta, shift, out):
     for k in range(out.size):
-        out[k] = _step_integral(u0[k], u_inf[k], h[k], tau[k], theta[k], dead_zone[k])
+        out[k] = _step_integral(u0[k], u_inf[k], h[k], tau[k], theta[k], shift[k])
 
 
 def threshold_step_integral(
@@ -60,29 +64,29 @@ def threshold_step_integral(
     h_s: np.ndarray,
     tau_s: np.ndarray,
     theta_v: np.ndarray,
-    dead_zone: np.ndarray,
+    shift: np.ndarray,
 ) -> np.ndarray:
     """Exact integral over one step of g(u(x)) for u(x) = u_inf + (u0 - u_inf) e^{-x/tau}, 0 <= x <= h.
 
-    g is the hard threshold (g = u where |u| >= theta, else 0) or, where ``dead_zone``, the dead zone
-    (g = u - theta sign(u) where |u| >= theta). u is monotone on the step, so {u >= theta} and {u <= -theta}
+    g is the pieces of ``ThresholdPieces(shift)``: u - shift * theta sign(u) where |u| >= theta, else 0
+    (shift 0 hard, 1 dead zone). u is monotone on the step, so {u >= theta} and {u <= -theta}
     are intervals touching the ends of the step; their ends are found in closed form and
     F(x) = int_0^x u = u_inf x + (u0 - u_inf) tau (1 - e^{-x/tau}) integrates u over them. Arguments are
     arrays of one shape (one entry per step); units V, s, V*s.
     """
     arrays = np.broadcast_arrays(u0, u_inf, h_s, tau_s, theta_v)
     u0, u_inf, h_s, tau_s, theta_v = (np.ascontiguousarray(a, dtype=float).ravel() for a in arrays)
-    dead = np.ascontiguousarray(np.broadcast_to(dead_zone, arrays[0].shape), dtype=bool).ravel()
+    shifts = np.ascontiguousarray(np.broadcast_to(shift, arrays[0].shape), dtype=float).ravel()
     out = np.empty(u0.size)
-    _threshold_step_integrals(u0, u_inf, h_s, tau_s, theta_v, dead, out)
+    _threshold_step_integrals(u0, u_inf, h_s, tau_s, theta_v, shifts, out)
     return out.reshape(arrays[0].shape)
 
 
 @numba.njit(cache=True)
-def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, offset_v, feedback, accumulator):
+def _integrate(signal, step_s, tau_s, theta_v, gain_s, shifts, offset_v, feedback, accumulator):
     edges, points = signal.shape
     for e in range(edges):
-        tau, theta, gain, dead, vos = tau_s[e], theta_v[e], gain_s[e], dead_zone[e], offset_v[e]
+        tau, theta, gain, shift, vos = tau_s[e], theta_v[e], gain_s[e], shifts[e], offset_v[e]
         s, u_row, w_row = signal[e], feedback[e], accumulator[e]
         u = 0.0
         w = 0.0
@@ -103,11 +107,11 @@ def _integrate(signal, step_s, tau_s, theta_v, gain_s, dead_zone, offset_v, feed
             if side_next == side:
                 if side != 0:  # the whole step beyond the threshold: int (u - vos) = tau (ds - du) - vos h
                     area = tau * (ds - (u_next - u)) - vos * h
-                    if dead:
-                        area -= side * theta * h
+                    if shift:  # less the outer piece's shift * theta
+                        area -= shift * side * theta * h
                     w -= gain * area
             else:  # u - vos has the same exponential form, shifted
-                w -= gain * _step_integral(u - vos, tau * ds / h - vos, h, tau, theta, dead)
+                w -= gain * _step_integral(u - vos, tau * ds / h - vos, h, tau, theta, shift)
             u, side = u_next, side_next
             u_row[n + 1] = u
             w_row[n + 1] = w
@@ -119,7 +123,7 @@ def integrate_cells(
     tau_s: np.ndarray,
     theta_v: np.ndarray,
     gain: np.ndarray,
-    dead_zone: np.ndarray,
+    shift: np.ndarray,
     feedback: np.ndarray | None = None,
     accumulator: np.ndarray | None = None,
     offset_v: np.ndarray | float = 0.0,
@@ -131,7 +135,7 @@ def integrate_cells(
     signal : (E, T) s of each edge at the grid points, V^2.
     step_s : (T - 1,) step lengths, seconds.
     tau_s, theta_v, gain : (E,) R_K C_K (s), threshold (V), accumulator gain (A/V on 1 F, i.e. 1/s).
-    dead_zone : (E,) bool, dead-zone threshold where True, hard threshold elsewhere.
+    shift : (E,) each threshold's ``ThresholdPieces.shift`` (0 hard, 1 dead zone).
     feedback, accumulator : optional (E, T) float arrays to fill (C-contiguous).
     offset_v : (E,) or scalar offset of the threshold comparison, V: g(u - offset).
 
@@ -139,16 +143,16 @@ def integrate_cells(
     -------
     (feedback, accumulator), (E, T) each: u in V and v(w) in V.
     """
-    signal, steps, columns, dead, feedback, accumulator = _prepared(
-        signal, step_s, (tau_s, theta_v, gain, offset_v), dead_zone, feedback, accumulator
+    signal, steps, columns, feedback, accumulator = _prepared(
+        signal, step_s, (tau_s, theta_v, gain, shift, offset_v), feedback, accumulator
     )
     if signal.shape[1]:
-        tau, theta, gain_s, offset = columns
-        _integrate(signal, steps, tau, theta, gain_s, dead, offset, feedback, accumulator)
+        tau, theta, gain_s, shifts, offset = columns
+        _integrate(signal, steps, tau, theta, gain_s, shifts, offset, feedback, accumulator)
     return feedback, accumulator
 
 
-def _prepared(signal, step_s, per_edge, dead_zone, feedback, accumulator):
+def _prepared(signal, step_s, per_edge, feedback, accumulator):
     """The integrators' inputs as contiguous arrays (``per_edge`` broadcast to one value per cell) and their
     output buffers."""
     signal = np.ascontiguousarray(signal, dtype=float)
@@ -156,20 +160,14 @@ def _prepared(signal, step_s, per_edge, dead_zone, feedback, accumulator):
     feedback = np.empty((edges, points)) if feedback is None else feedback
     accumulator = np.empty((edges, points)) if accumulator is None else accumulator
     columns = [np.ascontiguousarray(np.broadcast_to(a, (edges,)), dtype=float) for a in per_edge]
-    dead = np.ascontiguousarray(np.broadcast_to(dead_zone, (edges,)), dtype=bool)
     steps = np.ascontiguousarray(step_s, dtype=float)
     if points and steps.shape != (points - 1,):
         raise SimulationError(f"need {points - 1} step lengths for {points} points, got shape {steps.shape}")
-    return signal, steps, columns, dead, feedback, accumulator
+    return signal, steps, columns, feedback, accumulator
 
 
-@numba.njit(cache=True)
-def _g(x: float, theta: float, dead: bool) -> float:
-    if x >= theta:
-        return x - theta if dead else x
-    if x <= -theta:
-        return x + theta if dead else x
-    return 0.0
+_g = numba.njit(cache=True)(threshold_scalar)
+"""g(x) of the kernel's pieces for one float, compiled (``kernels.nonlinearity.threshold_scalar``)."""
 
 
 @numba.njit(cache=True)
@@ -179,7 +177,7 @@ def _integrate_noisy(
     tau_s,
     theta_v,
     gain_s,
-    dead_zone,
+    shifts,
     offset_v,
     c_k_f,
     noise_a,
@@ -190,7 +188,7 @@ def _integrate_noisy(
     edges, points = signal.shape
     knots = noise_a.shape[1]
     for e in range(edges):
-        tau, theta, gain, dead, vos, c = tau_s[e], theta_v[e], gain_s[e], dead_zone[e], offset_v[e], c_k_f[e]
+        tau, theta, gain, shift, vos, c = tau_s[e], theta_v[e], gain_s[e], shifts[e], offset_v[e], c_k_f[e]
         s, noise, u_row, w_row = signal[e], noise_a[e], feedback[e], accumulator[e]
         u = 0.0
         w = 0.0
@@ -214,7 +212,7 @@ def _integrate_noisy(
                 f_a = slope + i_a / c
                 rho = math.exp(-d / tau)
                 u_b = u * rho + tau * (f_a - beta * tau) * (1.0 - rho) + beta * tau * d
-                w -= gain * 0.5 * d * (_g(u - vos, theta, dead) + _g(u_b - vos, theta, dead))
+                w -= gain * 0.5 * d * (_g(u - vos, theta, shift) + _g(u_b - vos, theta, shift))
                 u = u_b
                 a = b
             t = end
@@ -228,7 +226,7 @@ def integrate_noisy_cells(
     tau_s: np.ndarray,
     theta_v: np.ndarray,
     gain: np.ndarray,
-    dead_zone: np.ndarray,
+    shift: np.ndarray,
     offset_v: np.ndarray,
     c_k_f: np.ndarray,
     noise_a: np.ndarray,
@@ -240,8 +238,8 @@ def integrate_noisy_cells(
     times k * noise_step_s, linear between. Between knots both s and the noise are linear, so u is exact,
     du/dt = ds/dt + i_n / C_K - u / tau; the threshold integral is the trapezoid on those sub-steps
     (noise_step_s = tau_k / 10), which misplaces a hard threshold's jump by at most one sub-step."""
-    signal, steps, columns, dead, feedback, accumulator = _prepared(
-        signal, step_s, (tau_s, theta_v, gain, offset_v, c_k_f), dead_zone, feedback, accumulator
+    signal, steps, columns, feedback, accumulator = _prepared(
+        signal, step_s, (tau_s, theta_v, gain, shift, offset_v, c_k_f), feedback, accumulator
     )
     edges, points = signal.shape
     if points == 0:
@@ -261,9 +259,9 @@ def integrate_noisy_cells(
         columns[0],
         columns[1],
         columns[2],
-        dead,
         columns[3],
         columns[4],
+        columns[5],
         noise,
         noise_step_s,
         feedback,

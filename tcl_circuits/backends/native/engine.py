@@ -8,8 +8,9 @@ It reads the same ``Circuit`` the netlist writer reads and reproduces the writer
   source takes its t = 0 value, like ngspice's); ``Clamp``: I = G * v(beta) * (v(node) - v(target)) with
   ``beta`` a source-driven node.
 - ``FeedbackCell`` (single or in a ``FeedbackCellArray``): v(s) = (v(a) - v(b))^2; series C_K from s to u,
-  R_K from u to ground, so du/dt = ds/dt - u / (R_K C_K); threshold g(u) (HARD: u where |u| >= theta;
-  DEAD_ZONE: sign(u) max(|u| - theta, 0)); accumulator dv(w)/dt = -gain * g(u) on 1 F. At t = 0 (beta at its t = 0
+  R_K from u to ground, so du/dt = ds/dt - u / (R_K C_K); threshold g(x) of x = u - offset, the kernel's
+  ``THRESHOLD_PIECES`` (HARD: x where |x| >= theta; DEAD_ZONE: sign(x) max(|x| - theta, 0));
+  accumulator dv(w)/dt = -gain * g(u - offset) on 1 F. At t = 0 (beta at its t = 0
   value) every C_K is charged to the operating-point s, so u(0) = 0, and v(w)(0) = 0 (the writer's ``.ic``).
 
 The network has no capacitance, so its node voltages are quasi-static: at every time point they are the
@@ -208,7 +209,7 @@ class NativeBackend:
                     parsed.tau_s,
                     parsed.theta_v,
                     parsed.gain,
-                    parsed.dead_zone,
+                    parsed.shift,
                     parsed.offset_v,
                     parsed.c_k_f,
                     noise.samples(),
@@ -223,7 +224,7 @@ class NativeBackend:
                     parsed.tau_s[pick],
                     parsed.theta_v[pick],
                     parsed.gain[pick],
-                    parsed.dead_zone[pick],
+                    parsed.shift[pick],
                     offset_v=parsed.offset_v[pick],
                     feedback=feedback,
                     accumulator=accumulator,

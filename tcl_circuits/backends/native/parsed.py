@@ -24,8 +24,8 @@ from tcl_circuits.circuit.ir import (
     ResistorArray,
     VoltageSource,
 )
-from tcl_circuits.config import ThresholdShape
 from tcl_circuits.errors import NetlistError, SimulationError
+from tcl_circuits.kernels.nonlinearity import THRESHOLD_PIECES
 from tcl_circuits.physics.quasistatic import GROUND
 
 
@@ -319,7 +319,7 @@ class ParsedCircuit:
         "tau_s",
         "theta_v",
         "gain",
-        "dead_zone",
+        "shift",
         "offset_v",
         "c_k_f",
         "cell_class",
@@ -357,14 +357,13 @@ class ParsedCircuit:
         self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
         self.gain = _checked(cells.gain_a_per_v, label, "gain")
         self.offset_v = _checked(cells.offset_v, label, "offset")
-        hard, dead = ThresholdShape.HARD, ThresholdShape.DEAD_ZONE
-        self.dead_zone = np.array([shape is dead for shape in cells.shape], dtype=bool)
-        unknown = [shape for shape in cells.shape if shape is not hard and shape is not dead]
+        unknown = [shape for shape in cells.shape if shape not in THRESHOLD_PIECES]
         if unknown:
             raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
+        self.shift = np.array([THRESHOLD_PIECES[shape].shift for shape in cells.shape], dtype=float)
         # cells with equal parameters share a class (the engine integrates equal cells once)
         self.cell_class = np.zeros(len(cells), dtype=np.int64)
-        for column in (self.tau_s, self.theta_v, self.gain, self.dead_zone, self.offset_v):
+        for column in (self.tau_s, self.theta_v, self.gain, self.shift, self.offset_v):
             if column.size and not np.all(column == column[0]):
                 _, code = np.unique(column, return_inverse=True)
                 self.cell_class = self.cell_class * (int(code.max()) + 1) + code
