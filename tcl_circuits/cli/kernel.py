@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tcl_circuits.config import Checked, param
 from tcl_circuits.errors import ConfigError
@@ -27,6 +28,9 @@ from tcl_circuits.kernels.kernel import (
     SineKernel,
 )
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
+
+if TYPE_CHECKING:
+    from tcl_circuits.kernels.synapse import Sawtooth
 
 
 class KernelName(Enum):
@@ -106,17 +110,31 @@ def build_kernel(options: KernelOptions) -> Kernel:
     return DerivativeKernel()
 
 
-def update(kernel_options: KernelOptions, update_options: UpdateOptions, as_json: bool) -> int:
-    """Δw of one periodic sawtooth."""
-    from tcl_circuits.kernels.synapse import Sawtooth, delta_w
+def update_inputs(
+    kernel_options: KernelOptions, update_options: UpdateOptions
+) -> tuple[Kernel, Sawtooth, float]:
+    """The kernel, the sawtooth and the threshold of ``kernel update`` (ConfigError when one is missing)."""
+    from tcl_circuits.kernels.synapse import Sawtooth
 
     kernel = build_kernel(kernel_options)
     u = update_options
-    amplitude = _required(u.amplitude, "--amplitude")
     saw = Sawtooth(
-        amplitude, u.mean, _required(u.tau_fast, "--tau-fast"), _required(u.tau_slow, "--tau-slow")
+        _required(u.amplitude, "--amplitude"),
+        u.mean,
+        _required(u.tau_fast, "--tau-fast"),
+        _required(u.tau_slow, "--tau-slow"),
     )
-    dw = delta_w(kernel, saw, _required(u.threshold, "--threshold"), dt=u.dt, kind=u.nonlinearity)
+    return kernel, saw, _required(u.threshold, "--threshold")
+
+
+def update(kernel_options: KernelOptions, update_options: UpdateOptions, as_json: bool) -> int:
+    """Δw of one periodic sawtooth."""
+    from tcl_circuits.kernels.synapse import delta_w
+
+    kernel, saw, threshold = update_inputs(kernel_options, update_options)
+    u = update_options
+    amplitude = saw.amplitude
+    dw = delta_w(kernel, saw, threshold, dt=u.dt, kind=u.nonlinearity)
     if as_json:
         print(json.dumps({"dw": dw}))
     else:
@@ -158,10 +176,17 @@ def add_kernel_commands(subparsers: argparse._SubParsersAction, parser_class: ty
             apply_options(KernelOptions(), args, kernel_opts),
             apply_options(UpdateOptions(), args, update_opts),
             args.json,
-        )
+        ),
+        resolve=lambda args: update_inputs(
+            apply_options(KernelOptions(), args, kernel_opts),
+            apply_options(UpdateOptions(), args, update_opts),
+        ),
     )
 
     p = ksub.add_parser("info", help="area, first moment and timescale of a kernel")
     info_opts = add_config_options(p, KernelOptions())
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=lambda args: info(apply_options(KernelOptions(), args, info_opts), args.json))
+    p.set_defaults(
+        run=lambda args: info(apply_options(KernelOptions(), args, info_opts), args.json),
+        resolve=lambda args: build_kernel(apply_options(KernelOptions(), args, info_opts)),
+    )

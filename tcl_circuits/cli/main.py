@@ -65,12 +65,17 @@ def _run(config: Any, out: str, *, resume: bool, progress: bool) -> dict:
     return train(task, config, out, resume=resume, progress=progress)
 
 
-def cmd_train(args: argparse.Namespace, options: list) -> int:
+def train_config(args: argparse.Namespace, options: list) -> Any:
+    """train's run config: the --config file's (or the defaults) with the flags applied, validated."""
     from tcl_circuits.cli.options import apply_options
     from tcl_circuits.learning.run_config import RunConfig
 
     base = _load_config_file(args.config) if args.config else RunConfig()
-    config = apply_options(base, args, options)
+    return apply_options(base, args, options)
+
+
+def cmd_train(args: argparse.Namespace, options: list) -> int:
+    config = train_config(args, options)
     summary = _run(config, args.out, resume=args.resume, progress=not args.no_progress)
     _print_json(summary)
     return 0
@@ -108,14 +113,21 @@ def cmd_demo(args: argparse.Namespace, options: list) -> int:
 # --- compile, compare, netlists --------------------------------------------------------------------------
 
 
-def cmd_compile(args: argparse.Namespace, options: list) -> int:
+def circuit_config(args: argparse.Namespace, options: list) -> Any:
+    """The run config of compile and compare: the defaults with the flags applied, ramps in learning order."""
     from tcl_circuits.cli.options import apply_options
-    from tcl_circuits.examples import cycle_netlist
-    from tcl_circuits.files import write_text_atomic
     from tcl_circuits.learning.run_config import RunConfig
 
     config = apply_options(RunConfig(), args, options)
     config.drive.check_learning_order()
+    return config
+
+
+def cmd_compile(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.examples import cycle_netlist
+    from tcl_circuits.files import write_text_atomic
+
+    config = circuit_config(args, options)
     out = None if args.output == "-" else Path(args.output)
     if out is not None:
         if out.is_dir():
@@ -146,14 +158,11 @@ def cmd_compare(args: argparse.Namespace, options: list) -> int:
     import numpy as np
 
     from tcl_circuits.backends import open_backend
-    from tcl_circuits.cli.options import apply_options
     from tcl_circuits.learning.compare import compare_updates
     from tcl_circuits.learning.rules import calibrate_cell
-    from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import teacher_task
 
-    config = apply_options(RunConfig(), args, options)
-    config.drive.check_learning_order()
+    config = circuit_config(args, options)
     task = teacher_task(config.task.network, train_samples=20, test_samples=1, seed=config.learning.seed)
     # 'auto' places the window over this sample's own contrasts: the comparison is about the linear regime
     cell = config.cell if config.cell.threshold_v is not None else config.cell.replace(threshold_headroom=1.5)
@@ -187,12 +196,20 @@ def cmd_compare(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
-def cmd_netlists(args: argparse.Namespace, options: list) -> int:
+def netlists_dir(args: argparse.Namespace) -> Path:
+    """The folder of reviewed decks that netlists regenerate/check works on (it must exist)."""
     from tcl_circuits import examples
 
     directory = Path(args.dir) if args.dir else examples.NETLISTS_DIR
     if not directory.is_dir():
         raise ConfigError(f"--dir {directory} is not a folder (the netlists/ folder of a source checkout)")
+    return directory
+
+
+def cmd_netlists(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits import examples
+
+    directory = netlists_dir(args)
     if args.netlists_command == "regenerate":
         for path in examples.regenerate(directory):
             print(f"wrote {path}")
@@ -284,7 +301,7 @@ def dask_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
-    from tcl_circuits.cli.options import Parser, add_config_options
+    from tcl_circuits.cli.options import Parser, add_config_options, apply_options
     from tcl_circuits.config import (
         BackendKind,
         LearningConfig,
@@ -293,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import TaskConfig
     from tcl_circuits.studies.sweep import METRICS
+    from tcl_circuits.studies.sweep_spec import load_spec
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
@@ -324,20 +342,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     train_options = add_config_options(p, RunConfig())
-    p.set_defaults(run=lambda args: cmd_train(args, train_options))
+    p.set_defaults(
+        run=lambda args: cmd_train(args, train_options),
+        resolve=lambda args: train_config(args, train_options),
+    )
 
     p = sub.add_parser("demo", help="the demo: TCL on a 4x4 lattice teacher task in ngspice")
     p.add_argument("--out", help="run folder (default: a new runs/demo-<date>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the demo run in --out")
     demo_options = seed(p) + add_config_options(p, demo_config().drive, title="protocol", root=("drive",))
-    p.set_defaults(run=lambda args: cmd_demo(args, demo_options))
+    p.set_defaults(
+        run=lambda args: cmd_demo(args, demo_options),
+        resolve=lambda args: apply_options(demo_config(), args, demo_options),
+    )
 
     p = sub.add_parser("compile", help="compile a graph into a standalone ngspice netlist of one TCL cycle")
     p.add_argument("graph", help="a .graphml / edge-list file, or a description such as lattice:4x4")
     p.add_argument("-o", "--output", default="-", help="netlist file ('-': standard output) (default: -)")
     p.add_argument("--force", action="store_true", help="replace -o when it exists")
     compile_options = circuit_options(p)
-    p.set_defaults(run=lambda args: cmd_compile(args, compile_options))
+    p.set_defaults(
+        run=lambda args: cmd_compile(args, compile_options),
+        resolve=lambda args: circuit_config(args, compile_options),
+    )
 
     p = sub.add_parser(
         "compare", help="TCL vs explicit contrastive vs gradient update on one held-out sample"
@@ -354,7 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare_options = circuit_options(p) + add_config_options(
         p, TaskConfig(), title="network", root=("task",), only={"network"}
     )
-    p.set_defaults(run=lambda args: cmd_compare(args, compare_options))
+    p.set_defaults(
+        run=lambda args: cmd_compare(args, compare_options),
+        resolve=lambda args: circuit_config(args, compare_options),
+    )
 
     p = sub.add_parser(
         "sweep",
@@ -377,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(METRICS),
         help="the summary entry plotted over the axes (default: loss_ratio, final/initial held-out loss)",
     )
-    p.set_defaults(run=lambda args: cmd_sweep(args, []))
+    p.set_defaults(run=lambda args: cmd_sweep(args, []), resolve=lambda args: load_spec(args.spec))
 
     p = sub.add_parser(
         "feasibility",
@@ -404,7 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dask_options(p)
     feasibility_options = add_config_options(p, feasibility_config())
-    p.set_defaults(run=lambda args: cmd_feasibility(args, feasibility_options))
+    p.set_defaults(
+        run=lambda args: cmd_feasibility(args, feasibility_options),
+        resolve=lambda args: apply_options(feasibility_config(), args, feasibility_options),
+    )
 
     p = sub.add_parser("netlists", help="the reviewed example decks of netlists/")
     nsub = p.add_subparsers(dest="netlists_command", required=True, parser_class=Parser)
@@ -414,10 +447,21 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         q = nsub.add_parser(name, help=text)
         q.add_argument("--dir", help="the netlists folder (default: netlists/ of the source checkout)")
-        q.set_defaults(run=lambda args: cmd_netlists(args, []))
+        q.set_defaults(run=lambda args: cmd_netlists(args, []), resolve=netlists_dir)
 
     add_kernel_commands(sub, Parser)
     return parser
+
+
+def parse_command(argv: list[str]) -> Any:
+    """What a command line resolves to, without running it: argv parsed, and the configuration it implies
+    built and validated as the command does before it starts (train, demo, compile, compare, feasibility: the
+    run config; sweep: the spec, every point's config checked; netlists: the folder; kernel: the kernel and
+    the protocol). Reads the files the command takes as input (``--config``, a sweep spec); simulates nothing
+    and writes nothing. A bad flag exits as in ``main`` (one line, SystemExit 2); an invalid configuration
+    raises ConfigError."""
+    args = build_parser().parse_args(argv)
+    return args.resolve(args)
 
 
 def main(argv: list[str] | None = None) -> int:

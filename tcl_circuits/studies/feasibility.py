@@ -1,6 +1,6 @@
 """The feasibility report: what a circuit designer asks first of a TCL network, answered by measurement.
 
-``run_feasibility`` trains the network many times through the sweep machinery (``learning.sweep``, on Dask):
+``run_feasibility`` trains the network many times through the sweep machinery (``studies.sweep``, on Dask):
 a Monte Carlo over mismatch (every cell's R_K, C_K, threshold and accumulator gain and every output's clamp
 conductance G_c off by a log-normal factor, ``trials`` seeded draws per sigma, the same data in every trial), a sweep over the
 conductance resolution, one over programming variability (``trials // 4`` seeds each, at least 4) and one over
