@@ -11,6 +11,7 @@ last checkpoint.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,6 +282,28 @@ def _present_samples(
     return True
 
 
+STALL_FLOOR = 0.001
+"""An epoch whose edges sat inside the learning window less than this fraction of the time (the mean of the
+per-sample occupancy) has stalled: TCL learns only from contrasts inside the window."""
+
+
+def stall_warning(row: dict) -> str | None:
+    """One line saying that an epoch (a row of epochs.csv) stalled and which knob moves the window, or None."""
+    inside = row.get("frac_window")
+    if inside is None or not inside < STALL_FLOOR:
+        return None
+    below, above = row.get("frac_below") or 0.0, row.get("frac_above") or 0.0
+    knob = (
+        "contrasts fell below the window: lower the threshold (--threshold-headroom, or --threshold)"
+        if below >= above
+        else "contrasts leak over the window: raise the threshold (--threshold-headroom, or --threshold)"
+    )
+    return (
+        f"epoch {row['epoch']}: learning stalled, {100 * inside:.2g} % of the edges in the learning window "
+        f"(floor {100 * STALL_FLOOR:g} %; {100 * below:.3g} % below it, {100 * above:.3g} % above); {knob}"
+    )
+
+
 def _end_epoch(folder: RunFolder, task: RegressionTask, learner: Learner, run: _Progress, bar: tqdm) -> None:
     """An epoch's evaluation and means, its row in epochs.csv (readable while a long run goes on), a checkpoint."""
     n_train = len(task.x_train)
@@ -295,6 +318,9 @@ def _end_epoch(folder: RunFolder, task: RegressionTask, learner: Learner, run: _
     if "test_accuracy" in latest:
         shown["test_accuracy"] = f"{latest['test_accuracy']:.2%}"
     bar.set_postfix(shown)
+    warning = stall_warning(latest)
+    if warning is not None and not bar.disable:
+        bar.write(warning, file=sys.stderr)
     run.checkpoint(folder, learner)
     folder.write_csv("epochs.csv", run.epoch_records)
 
@@ -385,4 +411,6 @@ def _summary(
             summary[f"final_{key}"] = value
     summary.update(learner.summary(records))
     summary.update(window_summary(records))
+    stalled = [int(row["epoch"]) for row in epoch_records if stall_warning(row) is not None]
+    summary["stalled_epochs"] = stalled  # epochs whose edges sat below the learning window (STALL_FLOOR)
     return summary

@@ -24,8 +24,9 @@ NATIVE_S_FIXED = 1e-3
 NATIVE_NONLINEAR_FACTOR = 2.5
 """Networks with diodes: the Newton solve over the cycle costs about as much again as the cells and more
 (scripts/bench_tasks.py: iris 5.0, digits 13.0, MNIST 45 ms a sample, 2.1-3.7x the linear model's time)."""
-NGSPICE_S_PER_EDGE_POINT = 1.75e-5
-"""ngspice: about 3.5 ms per edge for a 200-point cycle (B-source evaluation dominates)."""
+NGSPICE_S_PER_EDGE_POINT = 3.6e-6
+"""ngspice at the run defaults, per edge and per point of the maximum-step grid: measured 2.6e-6 (4x4 lattice),
+3.7e-6 (8x8) and 5.0e-6 (16x16) with the shared library on this machine (B-source evaluation dominates)."""
 BYTES_PER_VALUE = 8
 WORK_ARRAYS = 4
 """Node voltages, s, u, w: the native engine's arrays of (rows, time points)."""

@@ -96,8 +96,13 @@ def test_train_gradient_prints_summary(tmp_path, capsys):
         "--no-progress",
     ]
     assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out)
     assert summary["rule"] == "gradient" and summary["samples"] == 10
+    # and one line of result, the loss ratio and the folder in it
+    result = printed.err.strip().splitlines()[-1]
+    assert result.startswith("gradient on teacher:lattice:3x3: held-out loss ")
+    assert f"(1/{1 / summary['loss_ratio']:.3g})" in result and result.endswith(str(tmp_path / "run"))
     assert main(argv) == 2  # the folder holds a run now
     assert "already holds this run; add --resume" in capsys.readouterr().err
 

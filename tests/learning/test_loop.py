@@ -300,3 +300,46 @@ def test_checkpoints_pack_the_conductances_exactly_and_older_list_checkpoints_st
     bad = stopped_with(damaged, "bad")
     with pytest.raises(DataError, match="learner state is damaged"):
         train(task, _config(task, checkpoint_every=7), bad, resume=True, progress=False)
+
+
+def test_an_epoch_with_an_empty_window_is_a_one_line_stall_warning_naming_the_knob():
+    from tcl_circuits.learning.loop import STALL_FLOOR, stall_warning
+
+    assert stall_warning({"epoch": 1, "frac_window": 0.3, "frac_below": 0.7, "frac_above": 0.0}) is None
+    assert stall_warning({"epoch": 1}) is None  # rules without a window record none
+    below = stall_warning({"epoch": 4, "frac_window": 0.0, "frac_below": 1.0, "frac_above": 0.0})
+    assert below is not None and "\n" not in below
+    assert "epoch 4" in below and "lower the threshold (--threshold-headroom" in below
+    above = stall_warning({"epoch": 2, "frac_window": STALL_FLOOR / 2, "frac_below": 0.1, "frac_above": 0.9})
+    assert above is not None and "raise the threshold" in above
+
+
+def test_a_stalled_run_says_so_and_records_its_stalled_epochs(tmp_path, capsys):
+    """The teacher tasks' headroom of 20 on a 4x4 lattice leaves the window empty from epoch 4 on (the demo's
+    earlier defaults); the run prints one line per stalled epoch and summary.json lists them."""
+    from tcl_circuits.learning.tasks import make_task
+
+    config = RunConfig(
+        task=TaskConfig(network="lattice:4x4", train_samples=100, test_samples=50),
+        backend=BackendKind.NATIVE,
+        learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=5e-6, epochs=5),
+    )
+    summary = train(make_task(config.task, 0), config, tmp_path / "run", progress=True)
+    assert summary["stalled_epochs"] == [4, 5]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "learning stalled" in line]
+    assert [w.split(":")[0] for w in warnings] == ["epoch 4", "epoch 5"]
+
+
+@pytest.mark.ngspice
+def test_the_demo_learns_through_all_its_epochs(tmp_path):
+    """The demo's defaults keep edges in the window in every epoch and end below 1/100 of the initial loss."""
+    from tcl_circuits.cli.main import demo_config
+    from tcl_circuits.learning.tasks import make_task
+
+    config = demo_config()
+    summary = train(make_task(config.task, 0), config, tmp_path / "demo", progress=False)
+    assert summary["stalled_epochs"] == [] and summary["loss_ratio"] <= 1 / 100
+    epochs = (tmp_path / "demo" / "epochs.csv").read_text().splitlines()[2:]
+    header = (tmp_path / "demo" / "epochs.csv").read_text().splitlines()[0].split(",")
+    inside = [float(row.split(",")[header.index("frac_window")]) for row in epochs]
+    assert len(inside) == 5 and min(inside) > 0.01
