@@ -267,9 +267,11 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
 def dask_options(p: argparse.ArgumentParser) -> None:
     """--workers, --scheduler and --no-progress of the commands that run many trainings on Dask."""
+    from tcl_circuits.cli.options import number_type
+
     p.add_argument(
         "--workers",
-        type=int,
+        type=number_type(int),
         default=2,
         help="worker processes of the local cluster, one thread each (default: 2)",
     )
@@ -284,7 +286,7 @@ def dask_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
-    from tcl_circuits.cli.options import Parser, add_config_options
+    from tcl_circuits.cli.options import Parser, add_config_options, choice_metavar, number_type
     from tcl_circuits.config import (
         BackendKind,
         LearningConfig,
@@ -345,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--backend",
         dest="backend_choice",
-        type=BackendKind,
-        choices=list(BackendKind),
+        type=number_type(BackendKind),
+        metavar=choice_metavar(BackendKind),
         default=BackendKind.NGSPICE,
         help="simulator of the TCL cycle (default: ngspice)",
     )
@@ -392,13 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--trials",
-        type=int,
+        type=number_type(int),
         default=32,
         help="mismatch draws per sigma; seeds per point: trials/4, at least 4 (default: 32)",
     )
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=number_type(float),
         default=2.0,
         help="a variant learns when its mean final/initial loss stays within this factor of the ideal (default: 2)",
     )

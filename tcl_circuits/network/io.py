@@ -60,11 +60,9 @@ def _number(value: object, where: str, name: str, unit: str) -> float:
             raise GraphError(f"{where}: attribute {name!r} must be finite, got {value!r}")
         return number
     try:
-        return parse_quantity(str(value))
-    except ConfigError:
-        raise GraphError(
-            f"{where}: attribute {name!r} must be a number in {unit} such as 1e-3 or 1m, got {value!r}"
-        ) from None
+        return parse_quantity(str(value), unit)
+    except ConfigError as error:
+        raise GraphError(f"{where}: attribute {name!r} must be a number in {unit or 'no unit'}: {error}") from None
 
 
 def _check_keys(data: dict, allowed: dict, where: str, what: str) -> None:
