@@ -112,6 +112,49 @@ def _describe_bounds(meta: dict) -> str:
     return " and ".join(parts)
 
 
+def _within(value: float, meta: dict) -> bool:
+    return (
+        (meta["above"] is None or value > meta["above"])
+        and (meta["minimum"] is None or value >= meta["minimum"])
+        and (meta["below"] is None or value < meta["below"])
+        and (meta["maximum"] is None or value <= meta["maximum"])
+    )
+
+
+def _fits(value: Any, hint: Any, meta: dict) -> bool:
+    """Whether ``value`` has the shape of a tuple type hint (``tuple[tuple[str, float], ...]``), its numbers
+    finite and within the field's bounds."""
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(item, args[0], meta) for item in value)
+        return len(value) == len(args) and all(_fits(v, a, meta) for v, a in zip(value, args, strict=True))
+    if hint is str:
+        return isinstance(value, str)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and _within(value, meta)
+    if hint is float:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and _within(value, meta)
+        )
+    return True
+
+
+def _shape(hint: Any) -> str:
+    """``tuple[tuple[str, float], ...]`` -> 'a list of [text, number]', for messages."""
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_shape(args[0])}"
+        return "[" + ", ".join(_shape(a) for a in args) + "]"
+    return {str: "text", int: "whole number", float: "number"}.get(hint, getattr(hint, "__name__", str(hint)))
+
+
 def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
     """Raise ConfigError(field=name) unless ``value`` has the field's type and lies within its bounds."""
     kind, nullable = base_type(hint)
@@ -138,16 +181,16 @@ def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
         if not isinstance(value, str):
             raise ConfigError(f"{name} must be text, got {value!r}", field=name)
         return
+    elif typing.get_origin(kind) is tuple:
+        if not _fits(value, kind, meta):
+            bounds = _describe_bounds(meta)
+            numbers = f" (numbers {bounds})" if bounds else ""
+            raise ConfigError(f"{name} must be {_shape(kind)}{numbers}, got {value!r}", field=name)
+        return
     else:
         return  # nested configs check themselves
     bounds = _describe_bounds(meta)
-    ok = (
-        (meta["above"] is None or value > meta["above"])
-        and (meta["minimum"] is None or value >= meta["minimum"])
-        and (meta["below"] is None or value < meta["below"])
-        and (meta["maximum"] is None or value <= meta["maximum"])
-    )
-    if not ok:
+    if not _within(value, meta):
         unit = f" {meta['unit']}" if meta["unit"] else ""
         raise ConfigError(f"{name} must be {bounds}, got {value!r}{unit}", field=name)
 
@@ -399,7 +442,7 @@ class FeedbackCellConfig(Checked):
         "thresholds each parameter group separately; a network's groups are its layers)",
     )
     group_thresholds_v: tuple[tuple[str, float], ...] = param(
-        (), help="per-group thresholds (group name, volts), set by the calibration", cli=False
+        (), help="per-group thresholds (group name, volts), set by the calibration", above=0, cli=False
     )
     threshold_shape: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
     kind: CellKind = param(
@@ -512,6 +555,10 @@ class FeedbackCellConfig(Checked):
         return self.threshold_offset_v + sigma * z
 
     def check(self) -> None:
+        groups = [group for group, _ in self.group_thresholds_v]
+        if len(set(groups)) < len(groups):
+            twice = next(g for g in groups if groups.count(g) > 1)
+            raise ConfigError(f"group_thresholds_v names group {twice!r} twice", field="group_thresholds_v")
         if self.threshold_shape is ThresholdShape.CUBIC:
             raise ConfigError(
                 "threshold_shape cubic has no circuit form; use hard or dead_zone", field="threshold_shape"
@@ -885,4 +932,7 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
     try:
         return cls(**values)
     except ConfigError as error:
-        raise ConfigError(str(error), field=f"{where}{error.field}" if error.field else None) from None
+        message = str(error)
+        if where and error.field and message.startswith(error.field):
+            message = where + message  # name the field by its dotted path: cell.group_thresholds_v
+        raise ConfigError(message, field=f"{where}{error.field}" if error.field else None) from None

@@ -105,7 +105,9 @@ def parse_quantity(text: str, unit: str = "") -> float:
         raise ConfigError(f"number out of range: {text!r}")
     nonzero = re.search(r"[1-9]", re.sub(r"[eE].*", "", mantissa)) is not None
     if nonzero and abs(value) < sys.float_info.min:
-        raise ConfigError(f"number too small to represent (it would be read as 0 or lose precision): {text!r}")
+        raise ConfigError(
+            f"number too small to represent (it would be read as 0 or lose precision): {text!r}"
+        )
     return value
 
 

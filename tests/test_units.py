@@ -75,7 +75,9 @@ def test_whole_numbers_refuse_underscores_non_ascii_digits_and_decimals(text):
         parse_integer(text)
 
 
-@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e400", "1e300t", "1_0", "1e-400", "-1e-400", "1e-310", "1e-300f"])
+@pytest.mark.parametrize(
+    "text", ["inf", "-inf", "nan", "1e400", "1e300t", "1_0", "1e-400", "-1e-400", "1e-310", "1e-300f"]
+)
 def test_non_finite_overflowing_and_underflowing_numbers_are_refused(text):
     with pytest.raises(ConfigError):
         parse_quantity(text)

@@ -4,7 +4,6 @@ example decks. Options are generated from the config dataclasses (``cli.options`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,9 @@ def _load_config_file(path: str) -> Any:
 
             data = tomllib.loads(text)
         else:
-            data = json.loads(text)
+            from tcl_circuits.files import loads_json
+
+            data = loads_json(text)
     except ValueError as error:
         raise ConfigError(
             f"--config {path}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({error})"

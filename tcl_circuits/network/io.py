@@ -62,7 +62,9 @@ def _number(value: object, where: str, name: str, unit: str) -> float:
     try:
         return parse_quantity(str(value), unit)
     except ConfigError as error:
-        raise GraphError(f"{where}: attribute {name!r} must be a number in {unit or 'no unit'}: {error}") from None
+        raise GraphError(
+            f"{where}: attribute {name!r} must be a number in {unit or 'no unit'}: {error}"
+        ) from None
 
 
 def _check_keys(data: dict, allowed: dict, where: str, what: str) -> None:

@@ -27,7 +27,10 @@ def test_both_micro_characters_are_micro_on_flags(micro, capsys):
 
 
 def test_time_flags_take_a_trailing_seconds_unit(capsys):
-    assert main(["compile", "lattice:3x3", "--tau-rise", "10us", "--tau-fall", "1ms", "--threshold", "20uV"]) == 0
+    assert (
+        main(["compile", "lattice:3x3", "--tau-rise", "10us", "--tau-fall", "1ms", "--threshold", "20uV"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "beta 0 -> 0.5 in 1e-05 s, back to 0 in 0.001 s" in out and "threshold 2e-05 V" in out
 
