@@ -261,6 +261,11 @@ def _validate(spec: NetworkSpec) -> None:
             raise GraphError(f"{where}: conductance must be finite and > 0 siemens, got {g!r}")
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
             raise GraphError(f"{where}: need finite bounds 0 < g_min <= g_max, got {lo!r}, {hi!r}")
+        if not lo <= g <= hi:
+            raise GraphError(
+                f"{where}: conductance {g:g} S lies outside the edge's bounds g_min {lo:g} S .. g_max {hi:g} S "
+                f"(defaults {DEFAULT_G_MIN_S:g} .. {DEFAULT_G_MAX_S:g} S unless the edge sets its own)"
+            )
     if not spec.input_nodes:
         raise GraphError("the network has no node with role 'input'")
     if not spec.output_nodes:

@@ -297,3 +297,26 @@ def test_drn_graphml_round_trip_keeps_diodes_amplifiers_and_bias(tmp_path):
 def test_drn_descriptions_are_checked(description, match):
     with pytest.raises(GraphError, match=match):
         network.build(description)
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        (
+            "in h 5e-3 g_min=1e-4 g_max=2e-3",
+            r"edge 'in'-'h': conductance 0.005 S lies outside .* g_max 0.002 S",
+        ),
+        ("in h 1e-5 g_min=1e-4", r"edge 'in'-'h': conductance 1e-05 S lies outside .* g_min 0.0001 S"),
+        ("in h 1", r"edge 'in'-'h': conductance 1 S lies outside .* g_max 0.01 S"),  # the default bounds
+    ],
+)
+def test_an_initial_conductance_outside_its_edges_bounds_is_refused_naming_the_edge(tmp_path, line, match):
+    path = tmp_path / "net.edges"
+    path.write_text(
+        "#@ node in role=input voltage=1\n#@ node out role=output target=0.3\n#@ node gnd role=ground\n"
+        f"#@ node h role=hidden\n{line}\nh out 2e-3\nout gnd 1e-3\n"
+    )
+    with pytest.raises(GraphError, match=match):
+        network.from_graph(network.load_graph(path))
+    path.write_text(path.read_text().replace(line, "in h 1e-3 g_min=1e-4 g_max=2e-3"))
+    assert network.from_graph(network.load_graph(path)).conductance_s[0] == 1e-3
