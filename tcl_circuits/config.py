@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -177,6 +178,10 @@ def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ConfigError(f"{name} must be a finite number, got {value!r}", field=name)
+        if 0 < abs(value) < sys.float_info.min:
+            raise ConfigError(
+                f"{name} is too small to represent (a denormal number), got {value!r}", field=name
+            )
     elif kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{name} must be text, got {value!r}", field=name)

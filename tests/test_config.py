@@ -95,3 +95,11 @@ def test_a_config_file_with_a_key_given_twice_is_refused_naming_the_key(text, ke
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "c.json" in err and f"the key {key!r} is given twice" in err, err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_denormal_number_in_a_config_file_is_refused_naming_the_field():
+    from tcl_circuits.config import from_dict
+    from tcl_circuits.learning.run_config import RunConfig
+
+    with pytest.raises(ConfigError, match=r"^task\.diode_rs_ohm is too small to represent"):
+        from_dict(RunConfig, {"task": {"task": "iris", "diode_rs_ohm": 1e-320}})

@@ -52,6 +52,7 @@ def test_time_flags_take_a_trailing_seconds_unit(capsys):
         (["feasibility", "--out", "x", "--tolerance", "1_5"], "--tolerance"),
         (["train", "--out", "x", "--write-noise", "1e-400"], "--write-noise"),
         (["train", "--out", "x", "--lr", "1e-320"], "--lr"),
+        (["train", "--out", "x", "--task", "iris", "--diode-rs", "1e-320"], "--diode-rs"),
     ],
 )
 def test_confusable_underscored_non_finite_and_underflowing_numbers_are_refused_naming_the_flag(
