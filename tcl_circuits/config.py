@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 SEED_MAX = 2**32 - 1
+MAX_RAMP_S = 1000.0
+"""Longest ramp of the sawtooth, seconds: 10^7 times the default; ngspice's time step control already fails
+at 10^6 s (1e300 s ran natively and reported 10^296 J per sample)."""
 
 
 def param(
@@ -281,8 +284,8 @@ class SawtoothConfig(Checked):
     are allowed here for physics experiments; a training run refuses them (``check_learning_order``).
     """
 
-    tau_rise_s: float = param(1e-4, unit="s", help="fast ramp free -> clamped", above=0)
-    tau_fall_s: float = param(9e-4, unit="s", help="slow ramp clamped -> free", above=0)
+    tau_rise_s: float = param(1e-4, unit="s", help="fast ramp free -> clamped", above=0, maximum=MAX_RAMP_S)
+    tau_fall_s: float = param(9e-4, unit="s", help="slow ramp clamped -> free", above=0, maximum=MAX_RAMP_S)
     beta_max: float = param(
         0.5, help="peak nudge factor (clamp conductance at the peak / clamp conductance)", above=0
     )

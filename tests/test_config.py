@@ -9,6 +9,7 @@ from tcl_circuits.errors import ConfigError
     [
         (SawtoothConfig, {"tau_rise_s": 0.0}, "tau_rise_s"),
         (SawtoothConfig, {"tau_fall_s": float("nan")}, "tau_fall_s"),
+        (SawtoothConfig, {"tau_fall_s": 1e300}, "tau_fall_s must be > 0 and <= 1000"),
         (SawtoothConfig, {"beta_max": -1.0}, "beta_max"),
         (SawtoothConfig, {"clamp_conductance_s": float("inf")}, "clamp_conductance_s"),
         (FeedbackCellConfig, {"tau_k_s": 0.0}, "tau_k_s"),

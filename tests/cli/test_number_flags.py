@@ -53,6 +53,14 @@ def test_time_flags_take_a_trailing_seconds_unit(capsys):
         (["train", "--out", "x", "--write-noise", "1e-400"], "--write-noise"),
         (["train", "--out", "x", "--lr", "1e-320"], "--lr"),
         (["train", "--out", "x", "--task", "iris", "--diode-rs", "1e-320"], "--diode-rs"),
+        (
+            ["train", "--out", "x", "--backend", "native", "--tau-fall", "1e300"],
+            "--tau-fall must be > 0 and <= 1000",
+        ),
+        (
+            ["train", "--out", "x", "--backend", "native", "--tau-rise", "2k"],
+            "--tau-rise must be > 0 and <= 1000",
+        ),
     ],
 )
 def test_confusable_underscored_non_finite_and_underflowing_numbers_are_refused_naming_the_flag(
