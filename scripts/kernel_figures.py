@@ -8,7 +8,6 @@ Usage: .venv/bin/python scripts/kernel_figures.py [--out out/kernels] [--n-kerne
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
