@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tcl_circuits.errors import DataError
+
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Replace ``path`` by ``text`` atomically and durably (fsync of the file and its folder)."""
@@ -45,8 +47,8 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 
 def loads_json(text: str) -> Any:
-    """``json.loads``, but a key given twice in one object is a ValueError naming it (json keeps the last one
-    silently)."""
+    """``json.loads``, but a key given twice in one object is a DataError (a ValueError) naming it (json keeps
+    the last one silently)."""
     return json.loads(text, object_pairs_hook=_unique_keys)
 
 
@@ -54,6 +56,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"the key {key!r} is given twice in one object")
+            raise DataError(f"the key {key!r} is given twice in one object")
         out[key] = value
     return out
