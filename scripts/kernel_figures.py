@@ -8,7 +8,6 @@ Usage: .venv/bin/python scripts/kernel_figures.py [--out out/kernels] [--n-kerne
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -284,12 +283,28 @@ def acceptance_numbers() -> dict:
     return res
 
 
+MIN_KERNELS = 200
+"""Fewest random γ of the Markov sweep: its summary reads the derivative-like kernels with σ >= 1 kT per
+Markov time, and a few draws may hold none."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from tcl_circuits.cli.options import Parser, number_type
+
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/kernels", help="output folder (default out/kernels)")
-    parser.add_argument("--n-kernels", type=int, default=250, help="random γ for the Markov sweep (≥ 200)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--n-kernels",
+        type=number_type(int),
+        default=250,
+        help=f"random γ for the Markov sweep (≥ {MIN_KERNELS})",
+    )
+    parser.add_argument("--seed", type=number_type(int), default=0)
     args = parser.parse_args(argv)
+    if args.n_kernels < MIN_KERNELS:
+        parser.error(f"--n-kernels must be at least {MIN_KERNELS}, got {args.n_kernels}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -1,8 +1,11 @@
 """Soak test of the robustness guarantees, printing the figures quoted in docs/robustness.md.
 
-1. Fuzz: >= 10^4 generated cases over numbers, edge-list files and ``tcl-circuits train`` options (the
-   generators of tests/strategies.py): tracebacks, commands executed (a canary file) and silent misreads
-   (a valid input read as another value, or an invalid one accepted) are counted; all must be 0.
+1. Fuzz: >= 10^4 generated cases over numbers (SPICE suffixes, units, µ and μ, underscores, confusable
+   non-ASCII digits, underflow), edge-list files, ``tcl-circuits train`` options, MNIST IDX folders
+   (empty, absurd, mismatched, ambiguous), amplifier and diode values (extreme gains, denormals), --config
+   files (duplicate keys, ill-shaped fields) and run.json contents (the generators of tests/strategies.py):
+   tracebacks, commands executed (a canary file) and silent misreads (a valid input read as another value,
+   or an invalid one accepted) are counted per surface; all must be 0.
 2. kill -9: a native training run is killed at random moments (>= 20 kills) and resumed each time; its final
    conductances and records must equal those of an uninterrupted run bit for bit.
 3. Worker memory: 10^4 ngspice cycles through one NgspiceBackend (worker recycling at its default); growth of
@@ -57,7 +60,25 @@ TRAIN = [
 def fuzz(cases: int) -> dict:
     """Run the fuzz generators; count tracebacks, misreads and commands executed."""
     from hypothesis import HealthCheck, given, settings
-    from strategies import CANARY, FLAGS, INT_FLAGS, edge_lists, quantities, same_graph, train_options
+    from hypothesis import strategies as st
+    from strategies import (
+        CANARY,
+        CONFIG_CASES,
+        FLAGS,
+        INT_FLAGS,
+        RUN_JSON_CASES,
+        UNITS,
+        edge_lists,
+        element_values,
+        idx_folders,
+        quantities,
+        read_config_file,
+        read_element_value,
+        read_idx_folder,
+        read_run_json,
+        same_graph,
+        train_options,
+    )
 
     from tcl_circuits import network
     from tcl_circuits.cli import main as cli
@@ -67,36 +88,55 @@ def fuzz(cases: int) -> dict:
     from tcl_circuits.units import parse_quantity
 
     counts = {"cases": 0, "tracebacks": 0, "misreads": 0, "refused": 0, "accepted": 0}
+    surfaces: dict[str, dict[str, int]] = {}
     examples: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="tcl_soak_fuzz_"))
     os.chdir(workdir)  # a canary would land here
-    per = max(1, -(-cases // 3))  # at least ``cases`` in all
+    generated = ("numbers", "edge_lists", "train_options", "idx_folders", "element_values")
+    # at least ``cases`` in all: element_values holds a few dozen distinct cases, the other four as many as asked
+    per = max(1, -(-cases // (len(generated) - 1)))
     options = add_config_options(argparse.ArgumentParser(), RunConfig())
     parser = cli.build_parser()
+    surface = [""]  # the surface being fuzzed, for the counts
 
     def note(kind: str, case: object) -> None:
         counts[kind] += 1
+        surfaces[surface[0]][kind] += 1
         if len(examples) < 10:
-            examples.append(f"{kind}: {case!r}")
+            examples.append(f"{surface[0]} {kind}: {case!r}")
 
     def check(run, case):
         counts["cases"] += 1
+        surfaces[surface[0]]["cases"] += 1
         try:
             outcome = run(case)
         except Exception:  # noqa: BLE001 - anything but the package's errors is a traceback for a user
             note("tracebacks", (case, traceback.format_exc(limit=2)))
             return
+        if outcome.startswith("misread"):  # the shared readers of tests/strategies.py say what they saw
+            note("misreads", outcome)
+            outcome = "refused" if " refused" in outcome or "several lines" in outcome else "accepted"
         counts[outcome] += 1
+        surfaces[surface[0]][outcome] += 1
+
+    def checking(run):
+        def one_case(case):
+            check(run, case)
+
+        return one_case
 
     def number(case):
-        text, value = case
+        unit, (text, value) = case
         try:
-            got = parse_quantity(text)
+            got = parse_quantity(text, unit)
         except TclCircuitsError:
             return "refused" if value is None else note("misreads", case) or "refused"
         if value is None or abs(got - value) > 1e-12 * abs(value):
             note("misreads", case)
         return "accepted"
+
+    def fresh_folder() -> Path:
+        return Path(tempfile.mkdtemp(dir=workdir))
 
     def edge_list(case):
         text, expected = case
@@ -133,16 +173,37 @@ def fuzz(cases: int) -> dict:
         return "accepted"
 
     quiet = settings(max_examples=per, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    with_units = st.sampled_from(sorted(UNITS)).flatmap(
+        lambda unit: st.tuples(st.just(unit), quantities(unit))
+    )
+    runs = {
+        "numbers": (with_units, number),
+        "edge_lists": (edge_lists(), edge_list),
+        "train_options": (train_options(), option),
+        "idx_folders": (idx_folders(), lambda case: read_idx_folder(case, fresh_folder())),
+        "element_values": (element_values(), read_element_value),
+    }
     stderr = sys.stderr
     sys.stderr = open(os.devnull, "w")  # argparse errors of refused options
     try:
-        given(quantities())(quiet(lambda case: check(number, case)))()
-        given(edge_lists())(quiet(lambda case: check(edge_list, case)))()
-        given(train_options())(quiet(lambda case: check(option, case)))()
+        for name in generated:
+            surface[0] = name
+            surfaces[name] = {"cases": 0, "accepted": 0, "refused": 0, "misreads": 0, "tracebacks": 0}
+            strategy, run = runs[name]
+            given(strategy)(quiet(checking(run)))()
+        for name, fixed, run in (
+            ("config_files", CONFIG_CASES, lambda case: read_config_file(case, fresh_folder() / "c.json")),
+            ("run_json", RUN_JSON_CASES, lambda text: read_run_json(text, fresh_folder())),
+        ):
+            surface[0] = name
+            surfaces[name] = {"cases": 0, "accepted": 0, "refused": 0, "misreads": 0, "tracebacks": 0}
+            for case in fixed:
+                check(run, case)
     finally:
         sys.stderr.close()
         sys.stderr = stderr
     counts["commands_executed"] = int((workdir / CANARY).exists() or Path(CANARY).exists())
+    counts["surfaces"] = surfaces
     counts["examples"] = examples
     return counts
 
@@ -312,6 +373,11 @@ def main() -> None:
     print(
         f"  fuzz cases {fz['cases']:,}: tracebacks {fz['tracebacks']}, commands executed {fz['commands_executed']}, silent misreads {fz['misreads']}"
     )
+    for name, tally in fz["surfaces"].items():
+        print(
+            f"    {name:15s} {tally['cases']:>6,} cases: {tally['accepted']:,} accepted, {tally['refused']:,} refused, "
+            f"{tally['misreads']} misreads, {tally['tracebacks']} tracebacks"
+        )
     print(f"  kill -9 x {kl['kills']} then resume: bit-identical {kl['bit_identical']}")
     print(
         f"  {wm['cycles']:,} ngspice cycles: worker RSS {wm['rss_first_kb']} -> peak {wm['rss_peak_kb']} kB ({wm['growth_percent']:.2f} %), {wm['worker_restarts']} recycled"

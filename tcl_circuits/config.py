@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 SEED_MAX = 2**32 - 1
+MAX_RAMP_S = 1000.0
+"""Longest ramp of the sawtooth, seconds: 10^7 times the default; ngspice's time step control already fails
+at 10^6 s (1e300 s ran natively and reported 10^296 J per sample)."""
 
 
 def param(
@@ -110,6 +114,49 @@ def _describe_bounds(meta: dict) -> str:
     return " and ".join(parts)
 
 
+def _within(value: float, meta: dict) -> bool:
+    return (
+        (meta["above"] is None or value > meta["above"])
+        and (meta["minimum"] is None or value >= meta["minimum"])
+        and (meta["below"] is None or value < meta["below"])
+        and (meta["maximum"] is None or value <= meta["maximum"])
+    )
+
+
+def _fits(value: Any, hint: Any, meta: dict) -> bool:
+    """Whether ``value`` has the shape of a tuple type hint (``tuple[tuple[str, float], ...]``), its numbers
+    finite and within the field's bounds."""
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(item, args[0], meta) for item in value)
+        return len(value) == len(args) and all(_fits(v, a, meta) for v, a in zip(value, args, strict=True))
+    if hint is str:
+        return isinstance(value, str)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and _within(value, meta)
+    if hint is float:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and _within(value, meta)
+        )
+    return True
+
+
+def _shape(hint: Any) -> str:
+    """``tuple[tuple[str, float], ...]`` -> 'a list of [text, number]', for messages."""
+    if typing.get_origin(hint) is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_shape(args[0])}"
+        return "[" + ", ".join(_shape(a) for a in args) + "]"
+    return {str: "text", int: "whole number", float: "number"}.get(hint, getattr(hint, "__name__", str(hint)))
+
+
 def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
     """Raise ConfigError(field=name) unless ``value`` has the field's type and lies within its bounds."""
     kind, nullable = base_type(hint)
@@ -132,20 +179,24 @@ def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ConfigError(f"{name} must be a finite number, got {value!r}", field=name)
+        if 0 < abs(value) < sys.float_info.min:
+            raise ConfigError(
+                f"{name} is too small to represent (a denormal number), got {value!r}", field=name
+            )
     elif kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{name} must be text, got {value!r}", field=name)
         return
+    elif typing.get_origin(kind) is tuple:
+        if not _fits(value, kind, meta):
+            bounds = _describe_bounds(meta)
+            numbers = f" (numbers {bounds})" if bounds else ""
+            raise ConfigError(f"{name} must be {_shape(kind)}{numbers}, got {value!r}", field=name)
+        return
     else:
         return  # nested configs check themselves
     bounds = _describe_bounds(meta)
-    ok = (
-        (meta["above"] is None or value > meta["above"])
-        and (meta["minimum"] is None or value >= meta["minimum"])
-        and (meta["below"] is None or value < meta["below"])
-        and (meta["maximum"] is None or value <= meta["maximum"])
-    )
-    if not ok:
+    if not _within(value, meta):
         unit = f" {meta['unit']}" if meta["unit"] else ""
         raise ConfigError(f"{name} must be {bounds}, got {value!r}{unit}", field=name)
 
@@ -231,8 +282,8 @@ class SawtoothConfig(Checked):
     are allowed here for physics experiments; a training run refuses them (``check_learning_order``).
     """
 
-    tau_rise_s: float = param(1e-4, unit="s", help="fast ramp free -> clamped", above=0)
-    tau_fall_s: float = param(9e-4, unit="s", help="slow ramp clamped -> free", above=0)
+    tau_rise_s: float = param(1e-4, unit="s", help="fast ramp free -> clamped", above=0, maximum=MAX_RAMP_S)
+    tau_fall_s: float = param(9e-4, unit="s", help="slow ramp clamped -> free", above=0, maximum=MAX_RAMP_S)
     beta_max: float = param(
         0.5, help="peak nudge factor (clamp conductance at the peak / clamp conductance)", above=0
     )
@@ -783,4 +834,7 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
     try:
         return cls(**values)
     except ConfigError as error:
-        raise ConfigError(str(error), field=f"{where}{error.field}" if error.field else None) from None
+        message = str(error)
+        if where and error.field and message.startswith(error.field):
+            message = where + message  # name the field by its dotted path: cell.group_thresholds_v
+        raise ConfigError(message, field=f"{where}{error.field}" if error.field else None) from None

@@ -1,4 +1,4 @@
-"""Writing files so that a crash or a second process never leaves half of one.
+"""Writing files so that a crash or a second process never leaves half of one, and reading JSON strictly.
 
 ``write_text_atomic`` writes to a uniquely named temporary file in the same folder, flushes it to disk,
 renames it over the target and flushes the folder entry: a reader sees the old file or the new one, and two
@@ -7,9 +7,13 @@ writers never share a temporary file.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from tcl_circuits.errors import DataError
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -40,3 +44,18 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads``, but a key given twice in one object is a DataError (a ValueError) naming it (json keeps
+    the last one silently)."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DataError(f"the key {key!r} is given twice in one object")
+        out[key] = value
+    return out

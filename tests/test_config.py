@@ -10,6 +10,7 @@ from tcl_circuits.kernels.window import LearningWindow
     [
         (SawtoothConfig, {"tau_rise_s": 0.0}, "tau_rise_s"),
         (SawtoothConfig, {"tau_fall_s": float("nan")}, "tau_fall_s"),
+        (SawtoothConfig, {"tau_fall_s": 1e300}, "tau_fall_s must be > 0 and <= 1000"),
         (SawtoothConfig, {"beta_max": -1.0}, "beta_max"),
         (SawtoothConfig, {"clamp_conductance_s": float("inf")}, "clamp_conductance_s"),
         (FeedbackCellConfig, {"tau_k_s": 0.0}, "tau_k_s"),
@@ -53,3 +54,53 @@ def test_a_partial_nested_table_keeps_the_run_defaults_of_its_other_keys():
         run.cell.r_k_ohm == 500.0 and run.cell.tau_k_s == default.cell.tau_k_s
     )  # 0.5 us, not the class's 5 us
     assert run.learning.epochs == 3 and run.learning.learning_rate_s2_per_v2 is None  # auto, as in a run
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [["a", "x"]],
+        "abc",
+        [[1, 2, 3]],
+        [["a"]],
+        [["a", -1e-5]],
+        [["a", True]],
+        {"a": 1e-5},
+        [["a", 1e-5], ["a", 2e-5]],
+    ],
+)
+def test_group_thresholds_in_a_config_file_are_a_config_error_naming_the_field(value):
+    """The calibration's thresholds are the run's design, not a setting: a file holding any is refused."""
+    from tcl_circuits.config import from_dict
+    from tcl_circuits.learning.run_config import RunConfig
+
+    with pytest.raises(ConfigError, match=r"^cell\.group_thresholds_v ") as caught:
+        from_dict(RunConfig, {"cell": {"group_thresholds_v": value}})
+    assert caught.value.field == "cell.group_thresholds_v" and "\n" not in str(caught.value)
+    assert from_dict(RunConfig, {"cell": {"group_thresholds_v": []}}) == RunConfig()
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"learning": {"epochs": 2, "epochs": 3}}', "epochs"),
+        ('{"config": {}, "config": {"learning": {"epochs": 3}}}', "config"),
+        ('{"cell": {"r_k_ohm": 1e3}, "cell": {"r_k_ohm": 2e3}}', "cell"),
+    ],
+)
+def test_a_config_file_with_a_key_given_twice_is_refused_naming_the_key(text, key, tmp_path, capsys):
+    from tcl_circuits.cli.main import main
+
+    (tmp_path / "c.json").write_text(text)
+    assert main(["train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "c.json" in err and f"the key {key!r} is given twice" in err, err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_denormal_number_in_a_config_file_is_refused_naming_the_field():
+    from tcl_circuits.config import from_dict
+    from tcl_circuits.learning.run_config import RunConfig
+
+    with pytest.raises(ConfigError, match=r"^task\.diode_rs_ohm is too small to represent"):
+        from_dict(RunConfig, {"task": {"task": "iris", "diode_rs_ohm": 1e-320}})

@@ -8,7 +8,25 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from strategies import CANARY, FLAGS, INT_FLAGS, edge_lists, quantities, same_graph, train_options
+from hypothesis import strategies as st
+from strategies import (
+    CANARY,
+    CONFIG_CASES,
+    FLAGS,
+    INT_FLAGS,
+    RUN_JSON_CASES,
+    UNITS,
+    edge_lists,
+    element_values,
+    idx_folders,
+    quantities,
+    read_config_file,
+    read_element_value,
+    read_idx_folder,
+    read_run_json,
+    same_graph,
+    train_options,
+)
 
 from tcl_circuits.errors import TclCircuitsError
 
@@ -82,6 +100,41 @@ def _train_options(parser):
     from tcl_circuits.learning.run_config import RunConfig
 
     return add_config_options(argparse.ArgumentParser(), RunConfig())
+
+
+@FUZZ
+@given(case=st.sampled_from(sorted(UNITS)).flatmap(lambda unit: st.tuples(st.just(unit), quantities(unit))))
+def test_numbers_with_units_are_read_exactly_or_refused(case):
+    from tcl_circuits.units import parse_quantity
+
+    unit, (text, value) = case
+    if value is None:
+        with pytest.raises(TclCircuitsError):
+            parse_quantity(text, unit)
+    else:
+        assert parse_quantity(text, unit) == pytest.approx(value, rel=1e-12)
+
+
+@FUZZ
+@given(case=idx_folders())
+def test_mnist_folders_are_read_exactly_or_refused(tmp_path_factory, case):
+    assert read_idx_folder(case, tmp_path_factory.mktemp("idx")) in ("accepted", "refused")
+
+
+@FUZZ
+@given(case=element_values())
+def test_amplifier_and_diode_values_are_read_exactly_or_refused(case):
+    assert read_element_value(case) in ("accepted", "refused")
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=[text[:40] for text, _ in CONFIG_CASES])
+def test_config_files_are_read_exactly_or_refused(tmp_path, case):
+    assert read_config_file(case, tmp_path / "c.json") in ("accepted", "refused")
+
+
+@pytest.mark.parametrize("text", RUN_JSON_CASES)
+def test_damaged_run_json_is_refused(tmp_path, text):
+    assert read_run_json(text, tmp_path) == "refused"
 
 
 def test_no_fuzz_case_ran_a_command():

@@ -33,6 +33,10 @@ class Calibration:
     group_thresholds_v: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
+        groups = [group for group, _ in self.group_thresholds_v]
+        if len(set(groups)) < len(groups):
+            twice = next(g for g in groups if groups.count(g) > 1)
+            raise ConfigError(f"calibration: group {twice!r} has two thresholds")
         for group, theta in (("", self.threshold_v), *self.group_thresholds_v):
             if not (isinstance(theta, int | float) and np.isfinite(theta) and theta > 0):
                 where = f"group {group!r}" if group else "the global threshold"

@@ -4,7 +4,6 @@ example decks. Options are generated from the config dataclasses (``cli.options`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,9 @@ def _load_config_file(path: str) -> Any:
 
             data = tomllib.loads(text)
         else:
-            data = json.loads(text)
+            from tcl_circuits.files import loads_json
+
+            data = loads_json(text)
     except ValueError as error:
         raise ConfigError(
             f"--config {path}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({error})"
@@ -309,9 +310,11 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
 def dask_options(p: argparse.ArgumentParser) -> None:
     """--workers, --scheduler and --no-progress of the commands that run many trainings on Dask."""
+    from tcl_circuits.cli.options import number_type
+
     p.add_argument(
         "--workers",
-        type=int,
+        type=number_type(int),
         default=2,
         help="worker processes of the local cluster, one thread each (default: 2)",
     )
@@ -326,7 +329,13 @@ def dask_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
-    from tcl_circuits.cli.options import Parser, add_config_options, apply_options
+    from tcl_circuits.cli.options import (
+        Parser,
+        add_config_options,
+        apply_options,
+        choice_metavar,
+        number_type,
+    )
     from tcl_circuits.config import (
         BackendKind,
         LearningConfig,
@@ -397,8 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--backend",
         dest="backend_choice",
-        type=BackendKind,
-        choices=list(BackendKind),
+        type=number_type(BackendKind),
+        metavar=choice_metavar(BackendKind),
         default=BackendKind.NGSPICE,
         help="simulator of the TCL cycle (default: ngspice)",
     )
@@ -447,13 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--trials",
-        type=int,
+        type=number_type(int),
         default=32,
         help="mismatch draws per sigma; seeds per point: trials/4, at least 4 (default: 32)",
     )
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=number_type(float),
         default=2.0,
         help="a variant learns when its mean final/initial loss stays within this factor of the ideal (default: 2)",
     )

@@ -24,13 +24,18 @@ from typing import Any, NoReturn
 
 from tcl_circuits.config import base_type, field_types
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.units import parse_integer, parse_quantity
+from tcl_circuits.units import SYNTAX, parse_integer, parse_quantity
 
 _UNIT_SUFFIXES = ("_s2_per_v2", "_a_per_v", "_ohm", "_s", "_v", "_f", "_h", "_j", "_w", "_a")
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (``error: <message>``, exit 2) instead of usage dumps."""
+    """argparse with one-line errors (``error: <message>``, exit 2) instead of usage dumps, and the number
+    syntax in every help's epilog."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", SYNTAX[0].upper() + SYNTAX[1:] + ".")
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"error: {message}\n")
@@ -81,7 +86,7 @@ def _value_parser(kind: Any, nullable: bool, metadata: dict) -> Callable[[str], 
             return None
         try:
             if kind is float:
-                return parse_quantity(text)
+                return parse_quantity(text, metadata.get("unit", ""))
             if kind is int:
                 return parse_integer(text)
         except ConfigError as error:
@@ -96,6 +101,17 @@ def _value_parser(kind: Any, nullable: bool, metadata: dict) -> Callable[[str], 
 
     parse.__name__ = "value"
     return parse
+
+
+def choice_metavar(kind: type[Enum]) -> str:
+    """``{ngspice,native}``: an Enum flag's choices by value, for its usage line."""
+    return "{" + ",".join(str(m.value) for m in kind) + "}"
+
+
+def number_type(kind: type) -> Callable[[str], Any]:
+    """An argparse ``type`` for a hand-written flag, read as the generated ones are: ``int`` (digits only),
+    ``float`` (SPICE suffixes, finite), an Enum (by value)."""
+    return _value_parser(kind, False, {})
 
 
 def add_config_options(
@@ -148,7 +164,7 @@ def add_config_options(
             else:
                 kwargs["type"] = _value_parser(kind, nullable, meta)
                 kwargs["metavar"] = (
-                    "{" + ",".join(str(m.value) for m in kind) + "}"
+                    choice_metavar(kind)
                     if isinstance(kind, type) and issubclass(kind, Enum)
                     else ("X" if kind is float else "N" if kind is int else "TEXT")
                 )

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tcl_circuits.errors import ConfigError, DataError
-from tcl_circuits.files import fsync_dir, write_text_atomic
+from tcl_circuits.files import fsync_dir, loads_json, write_text_atomic
 
 MARKER = "run.json"
 LOCK = ".lock"
@@ -225,9 +225,17 @@ class RunFolder:
         marker = self.path / MARKER
         if marker.exists():
             try:
-                stored = json.loads(marker.read_text())
+                stored = loads_json(marker.read_text())
             except (OSError, ValueError) as error:
                 raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
+            if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
+                found = (
+                    "no 'fingerprint' object" if isinstance(stored, dict) else f"a {type(stored).__name__}"
+                )
+                raise DataError(
+                    f"{marker} is damaged (expected an object holding the run's 'fingerprint', found {found}); "
+                    "the folder cannot be resumed"
+                )
             changed = differences(stored.get("fingerprint"), self.fingerprint, defaults=self.defaults)
             if changed:
                 shown = "; ".join(changed[:4]) + (
@@ -298,7 +306,7 @@ class RunFolder:
         """The verified checkpoint (its checksum and fingerprint), with the records restored up to it."""
         path = self.path / CHECKPOINT
         try:
-            data = json.loads(path.read_text())
+            data = loads_json(path.read_text())
             body = {k: v for k, v in data.items() if k != "checksum"}
             checksum = data["checksum"]
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:

@@ -16,6 +16,7 @@ share their automatic threshold); or ``diode`` with ``anode`` (one of the edge's
 from __future__ import annotations
 
 import re
+import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Hashable
 from pathlib import Path
@@ -28,9 +29,11 @@ from tcl_circuits.errors import ConfigError, GraphError
 from tcl_circuits.network.spec import (
     DEFAULT_G_MAX_S,
     DEFAULT_G_MIN_S,
+    MAX_AMPLIFIER_GAIN,
     AmplifierSpec,
     DiodeSpec,
     NetworkSpec,
+    gain_problem,
 )
 from tcl_circuits.units import parse_quantity
 
@@ -56,14 +59,14 @@ def _number(value: object, where: str, name: str, unit: str) -> float:
         raise GraphError(f"{where}: attribute {name!r} must be a number ({unit}), got {value!r}")
     if isinstance(value, int | float | np.floating | np.integer):
         number = float(value)
-        if not np.isfinite(number):
-            raise GraphError(f"{where}: attribute {name!r} must be finite, got {value!r}")
+        if not np.isfinite(number) or 0 < abs(number) < sys.float_info.min:
+            raise GraphError(f"{where}: attribute {name!r} must be finite and not denormal, got {value!r}")
         return number
     try:
-        return parse_quantity(str(value))
-    except ConfigError:
+        return parse_quantity(str(value), unit)
+    except ConfigError as error:
         raise GraphError(
-            f"{where}: attribute {name!r} must be a number in {unit} such as 1e-3 or 1m, got {value!r}"
+            f"{where}: attribute {name!r} must be a number in {unit or 'no unit'}: {error}"
         ) from None
 
 
@@ -131,6 +134,8 @@ def from_graph(
                 raise GraphError(f"amplified node {label!r} needs 'source' (a node id) and 'gain'")
             source = _node_ref(data["source"], index, f"amplified node {label!r}", "source")
             gain = _number(data["gain"], f"node {label!r}", "gain", "V/V")
+            if not 1 / MAX_AMPLIFIER_GAIN <= abs(gain) <= MAX_AMPLIFIER_GAIN:
+                raise GraphError(f"amplified node {label!r}: {gain_problem(gain)}")
             amplifiers.append(AmplifierSpec(index[label], source, gain))
     edges, g, lo, hi, groups, diodes = [], [], [], [], [], []
     for a, b, data in graph.edges(data=True):

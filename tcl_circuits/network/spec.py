@@ -8,6 +8,7 @@ works on indices, and user labels are kept only for messages and sanitised comme
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,11 @@ from tcl_circuits.errors import GraphError
 
 DEFAULT_G_MIN_S = 1e-5
 DEFAULT_G_MAX_S = 1e-2
+
+
+MAX_AMPLIFIER_GAIN = 1e6
+"""Largest voltage gain of an amplifier, either sign (and 1 / it the smallest): 120 dB, beyond any closed-loop
+stage; far beyond it the network's equations overflow."""
 
 
 THERMAL_VOLTAGE_V = 1.38064852e-23 * 300.15 / 1.6021766208e-19
@@ -39,9 +45,10 @@ class DiodeSpec:
     def __post_init__(self) -> None:
         for name in ("is_a", "n", "rs_ohm"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= sys.float_info.min):
                 raise GraphError(
-                    f"diode {self.anode}-{self.cathode}: {name} must be a finite number > 0, got {value!r}"
+                    f"diode {self.anode}-{self.cathode}: {name} must be a finite number > 0 (and not below "
+                    f"{sys.float_info.min:g}), got {value!r}"
                 )
 
 
@@ -57,10 +64,19 @@ class AmplifierSpec:
     gain: float
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.gain, int | float) and math.isfinite(self.gain) and self.gain != 0):
-            raise GraphError(
-                f"amplifier {self.source}->{self.output}: gain must be a finite non-zero number, got {self.gain!r}"
-            )
+        if not (
+            isinstance(self.gain, int | float)
+            and 1 / MAX_AMPLIFIER_GAIN <= abs(self.gain) <= MAX_AMPLIFIER_GAIN
+        ):
+            raise GraphError(f"amplifier {self.source}->{self.output}: {gain_problem(self.gain)}")
+
+
+def gain_problem(gain: object) -> str:
+    """What is wrong with an amplifier gain, for a message."""
+    return (
+        f"gain must be a number of magnitude {1 / MAX_AMPLIFIER_GAIN:g} to {MAX_AMPLIFIER_GAIN:g} (either sign), "
+        f"got {gain!r}"
+    )
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -261,6 +277,11 @@ def _validate(spec: NetworkSpec) -> None:
             raise GraphError(f"{where}: conductance must be finite and > 0 siemens, got {g!r}")
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
             raise GraphError(f"{where}: need finite bounds 0 < g_min <= g_max, got {lo!r}, {hi!r}")
+        if not lo <= g <= hi:
+            raise GraphError(
+                f"{where}: conductance {g:g} S lies outside the edge's bounds g_min {lo:g} S .. g_max {hi:g} S "
+                f"(defaults {DEFAULT_G_MIN_S:g} .. {DEFAULT_G_MAX_S:g} S unless the edge sets its own)"
+            )
     if not spec.input_nodes:
         raise GraphError("the network has no node with role 'input'")
     if not spec.output_nodes:

@@ -281,8 +281,8 @@ def run_feasibility(
         )
     if not 2 <= trials <= 10_000:
         raise ConfigError(f"--trials must be from 2 to 10,000, got {trials}", field="trials")
-    if not tolerance > 1:
-        raise ConfigError(f"--tolerance must exceed 1, got {tolerance}", field="tolerance")
+    if not 1 < tolerance < np.inf:
+        raise ConfigError(f"--tolerance must be a finite number above 1, got {tolerance}", field="tolerance")
     for study in studies:
         if study.ideal is not None and study.ideal not in study.values:
             raise ConfigError(f"the {study.name} study must include its ideal value {study.ideal:g}")

@@ -275,3 +275,84 @@ def test_the_auto_headroom_is_the_task_s_own_and_a_run_stores_the_value_it_used(
     auto = calibrate_for_run(config.cell, iris.student, iris, config.drive)
     wide = calibrate_for_run(spelled.cell, iris.student, iris, config.drive)
     assert auto.threshold_v == pytest.approx(wide.threshold_v / 10)
+
+
+def _standard_folder(p, *, train_shape=(5, 28, 28), test_images=30):
+    _mnist_folder(p, images=test_images, gz=False)
+    _idx(p / "train-images-idx3-ubyte", np.zeros(train_shape))
+    _idx(p / "train-labels-idx1-ubyte", np.zeros(train_shape[0]))
+
+
+def _absurd_dimensions(p):
+    _mnist_folder(p, gz=False)
+    (p / "t10k-images-idx3-ubyte").write_bytes(
+        bytes([0, 0, 8, 255]) + struct.pack(">255I", *[1] * 255) + b"\x00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "match"),
+    [
+        (
+            lambda p: _mnist_folder(p, images=0, gz=False),
+            "t10k-images-idx3-ubyte: the IDX header gives an empty",
+        ),
+        (
+            lambda p: _standard_folder(p, train_shape=(0, 28, 28)),
+            "train-images-idx3-ubyte: the IDX header gives an empty",
+        ),
+        (_absurd_dimensions, "t10k-images-idx3-ubyte: the IDX header gives 255 dimensions, expected 3"),
+        (
+            lambda p: _standard_folder(p, train_shape=(5, 8, 8)),
+            "train-images-idx3-ubyte holds images of 64 pixels, t10k-images-idx3-ubyte of 784",
+        ),
+        (
+            lambda p: _standard_folder(p, test_images=2),
+            "t10k-images-idx3-ubyte holds 2 images, fewer than the 3",
+        ),
+    ],
+)
+def test_empty_absurd_or_mismatched_idx_files_are_one_data_error_naming_the_file(tmp_path, setup, match):
+    setup(tmp_path)
+    with pytest.raises(DataError, match=match) as caught:
+        datasets.mnist(tmp_path, train=4, test=3)
+    assert "\n" not in str(caught.value)
+
+
+def test_training_images_without_their_labels_are_refused_not_replaced_by_the_10k_file(tmp_path):
+    _standard_folder(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte").unlink()
+    with pytest.raises(
+        DataError, match=r"train-labels-idx1-ubyte\[.gz\] is missing beside train-images-idx3-ubyte"
+    ):
+        datasets.mnist(tmp_path, train=4, test=3)
+    (tmp_path / "train-images-idx3-ubyte").rename(tmp_path / "train-labels-idx1-ubyte")
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\[.gz\] is missing beside train-labels"):
+        datasets.mnist(tmp_path, train=4, test=3)
+
+
+def test_a_file_both_raw_and_gzipped_is_refused_naming_both(tmp_path):
+    _mnist_folder(tmp_path, gz=False)
+    x, y = _mnist_folder(tmp_path, gz=True)
+    with pytest.raises(DataError, match=r"both t10k-images-idx3-ubyte and t10k-images-idx3-ubyte.gz"):
+        datasets.mnist(tmp_path, train=20, test=6)
+
+
+def test_a_bad_mnist_folder_is_one_line_from_the_command_line(tmp_path, capsys):
+    from tcl_circuits.cli.main import main
+
+    _standard_folder(tmp_path, train_shape=(5, 8, 8))
+    argv = [
+        "train",
+        "--task",
+        "mnist",
+        "--data",
+        str(tmp_path),
+        "--train-samples",
+        "4",
+        "--test-samples",
+        "3",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train-images-idx3-ubyte holds images of 64 pixels" in err

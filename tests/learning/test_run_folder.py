@@ -194,3 +194,29 @@ def test_a_run_from_before_a_setting_existed_resumes_while_the_setting_is_at_its
         RunFolder(tmp_path / "run", {"config": {"lr": 1.0, "noise": 0.5}}, resume=True, defaults=defaults)
     with pytest.raises(ConfigError, match=r"lr: 1.0 -> 2.0"):
         RunFolder(tmp_path / "run", {"config": {"lr": 2.0, "noise": 0.0}}, resume=True, defaults=defaults)
+
+
+@pytest.mark.parametrize("text", ["[1]", "1", '"run"', "null", '{"fingerprint": [1]}', "{}"])
+def test_a_run_json_that_is_not_an_object_with_a_fingerprint_is_one_line_naming_it(tmp_path, capsys, text):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text(text)
+    argv = [
+        "train",
+        "--network",
+        "lattice:3x3",
+        "--epochs",
+        "1",
+        "--train-samples",
+        "4",
+        "--test-samples",
+        "2",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run.json is damaged" in err, err
+
+
+def test_a_run_json_with_a_key_given_twice_is_refused(tmp_path):
+    (tmp_path / "run.json").write_text('{"fingerprint": {"config": {}}, "fingerprint": {"config": {"a": 1}}}')
+    with pytest.raises(DataError, match="run.json is damaged.*'fingerprint' is given twice"):
+        RunFolder(tmp_path, FINGERPRINT, resume=True)

@@ -297,3 +297,66 @@ def test_drn_graphml_round_trip_keeps_diodes_amplifiers_and_bias(tmp_path):
 def test_drn_descriptions_are_checked(description, match):
     with pytest.raises(GraphError, match=match):
         network.build(description)
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        (
+            "in h 5e-3 g_min=1e-4 g_max=2e-3",
+            r"edge 'in'-'h': conductance 0.005 S lies outside .* g_max 0.002 S",
+        ),
+        ("in h 1e-5 g_min=1e-4", r"edge 'in'-'h': conductance 1e-05 S lies outside .* g_min 0.0001 S"),
+        ("in h 1", r"edge 'in'-'h': conductance 1 S lies outside .* g_max 0.01 S"),  # the default bounds
+    ],
+)
+def test_an_initial_conductance_outside_its_edges_bounds_is_refused_naming_the_edge(tmp_path, line, match):
+    path = tmp_path / "net.edges"
+    path.write_text(
+        "#@ node in role=input voltage=1\n#@ node out role=output target=0.3\n#@ node gnd role=ground\n"
+        f"#@ node h role=hidden\n{line}\nh out 2e-3\nout gnd 1e-3\n"
+    )
+    with pytest.raises(GraphError, match=match):
+        network.from_graph(network.load_graph(path))
+    path.write_text(path.read_text().replace(line, "in h 1e-3 g_min=1e-4 g_max=2e-3"))
+    assert network.from_graph(network.load_graph(path)).conductance_s[0] == 1e-3
+
+
+def _drn_with(*, node=None, diode=None):
+    """drn:2-3-2 with every amplifier's gain or every diode's attribute replaced by a text, as a file gives it."""
+    graph = network.build("drn:2-3-2", seed=2)
+    for _, data in graph.nodes(data=True):
+        if node is not None and data.get("role") == "amplified":
+            data["gain"] = node
+    for _, _, data in graph.edges(data=True):
+        if diode is not None and data.get("element") == "diode":
+            data[diode[0]] = diode[1]
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("node", "diode", "match"),
+    [
+        (
+            "1e200",
+            None,
+            r"amplified node \('a1\+', 0\): gain must be a number of magnitude 1e-06 to 1e\+06",
+        ),
+        ("-1e7", None, r"amplified node .*gain must be a number of magnitude"),
+        ("1e-9", None, r"amplified node .*gain must be a number of magnitude"),
+        (None, ("rs_ohm", "1e-320"), r"edge .*attribute 'rs_ohm' must be a number in ohm: number too small"),
+        (None, ("is_a", "1e-400"), r"edge .*attribute 'is_a' must be a number in A: number too small"),
+    ],
+)
+def test_extreme_amplifier_gains_and_denormal_diode_values_are_refused_naming_the_element(node, diode, match):
+    with pytest.raises(GraphError, match=match):
+        network.from_graph(_drn_with(node=node, diode=diode))
+
+
+def test_denormal_numbers_in_a_python_graph_or_spec_are_refused():
+    with pytest.raises(GraphError, match="'rs_ohm' must be finite and not denormal"):
+        network.from_graph(_drn_with(diode=("rs_ohm", 1e-320)))
+    with pytest.raises(GraphError, match="rs_ohm must be a finite number > 0"):
+        network.spec.DiodeSpec(0, 1, rs_ohm=1e-320)
+    with pytest.raises(GraphError, match="gain must be a number of magnitude"):
+        network.spec.AmplifierSpec(0, 1, 1e200)

@@ -186,7 +186,11 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"trials": 1}, "--trials"), ({"tolerance": 1.0}, "--tolerance")],
+    [
+        ({"trials": 1}, "--trials"),
+        ({"tolerance": 1.0}, "--tolerance"),
+        ({"tolerance": float("inf")}, "--tolerance must be a finite number above 1"),
+    ],
 )
 def test_bad_settings_are_refused_before_anything_runs(tmp_path, kwargs, message):
     with pytest.raises(ConfigError, match=message):
