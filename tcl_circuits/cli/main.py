@@ -17,7 +17,7 @@ DEMO_DIR = Path("runs")
 
 def _load_config_file(path: str) -> Any:
     """A RunConfig from a run's config.json (its "config" entry), a bare config JSON, or a TOML file."""
-    from tcl_circuits.config import from_dict
+    from tcl_circuits.checked import from_dict
     from tcl_circuits.learning.run_config import RunConfig
 
     file = Path(path)
