@@ -19,11 +19,9 @@ from tcl_circuits.circuit.analog_cell import cell_elements, supply_sources
 from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
-    NOISE_SAMPLES_PER_TAU_K,
     Amplifier,
     AnalogCellArray,
     Capacitor,
-    CellNoise,
     Circuit,
     Clamp,
     DcSweep,
@@ -32,12 +30,11 @@ from tcl_circuits.circuit.ir import (
     Element,
     FeedbackCellArray,
     Measure,
-    NetworkNoise,
     ResistorArray,
-    SampledThermalNoise,
     Transient,
     VoltageSource,
 )
+from tcl_circuits.circuit.noise import NOISE_SAMPLES_PER_TAU_K, CellNoise, NetworkNoise, SampledThermalNoise
 from tcl_circuits.config import (
     CellKind,
     FeedbackCellConfig,

@@ -234,7 +234,7 @@ def integrate_noisy_cells(
     feedback: np.ndarray | None = None,
     accumulator: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """u and v(w) of cells whose R_K injects a noise current (``circuit.ir.CellNoise``): noise_a (E, K) at
+    """u and v(w) of cells whose R_K injects a noise current (``circuit.noise.CellNoise``): noise_a (E, K) at
     times k * noise_step_s, linear between. Between knots both s and the noise are linear, so u is exact,
     du/dt = ds/dt + i_n / C_K - u / tau; the threshold integral is the trapezoid on those sub-steps
     (noise_step_s = tau_k / 10), which misplaces a hard threshold's jump by at most one sub-step."""

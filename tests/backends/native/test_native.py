@@ -587,7 +587,7 @@ def test_noise_beyond_the_sample_limit_is_refused_naming_its_setting(monkeypatch
 
 
 def test_flicker_shaping_gives_a_density_of_one_plus_corner_over_f_and_leaves_white_noise_as_it_was():
-    from tcl_circuits.circuit.ir import CellNoise
+    from tcl_circuits.circuit.noise import CellNoise
 
     white = CellNoise(
         nodes=("u0",) * 400,
