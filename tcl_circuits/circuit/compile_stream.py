@@ -18,11 +18,10 @@ import numpy as np
 from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.circuit.compile import BETA_NODE, BETA_SOURCE, network_nodes, output_clamps
 from tcl_circuits.circuit.drive import sawtooth_points
-from tcl_circuits.circuit.ir import Circuit, MemristorCell, Transient, VoltageSource
+from tcl_circuits.circuit.ir import Circuit, MemristorCell, ProgrammingDrive, Transient, VoltageSource
 from tcl_circuits.config import (
     FeedbackCellConfig,
     GateMode,
-    ProgrammingMode,
     SawtoothConfig,
     SimulatorConfig,
     StreamConfig,
@@ -86,25 +85,6 @@ def _gate(stream: StreamConfig, timeline: Timeline) -> VoltageSource:
     else:
         comment = "learn-enable gate held closed (reads only)"
     return VoltageSource("ven", ENABLE_NODE, "0", dc_v=dc_v, pwl=pwl, comment=comment)
-
-
-class ProgrammingDrive(Protocol):
-    """The two-sided programming driver of a memristor cell (``devices.ProgrammingPlan``), as the IR holds it."""
-
-    @property
-    def mode(self) -> ProgrammingMode: ...
-    @property
-    def sign_down_g(self) -> int: ...
-    @property
-    def gain_down_g(self) -> float: ...
-    @property
-    def limit_down_g(self) -> float: ...
-    @property
-    def sign_up_g(self) -> int: ...
-    @property
-    def gain_up_g(self) -> float: ...
-    @property
-    def limit_up_g(self) -> float: ...
 
 
 class StreamNetwork(Protocol):
@@ -205,18 +185,12 @@ def compile_chunk(
                 enable=ENABLE_NODE,
                 device=net.devices[e],
                 state_initial=float(net.states[e]),
-                mode=plan.mode,
+                plan=plan,
                 c_k_f=cell.config.c_k_f,
                 r_k_ohm=cell.config.r_k_ohm,
                 signal_gain=1.0 / (c * c),
                 threshold_v=cell.theta_v,
                 shape=cell.shape,
-                sign_down_g=plan.sign_down_g,
-                gain_down_g=plan.gain_down_g,
-                limit_down_g=plan.limit_down_g,
-                sign_up_g=plan.sign_up_g,
-                gain_up_g=plan.gain_up_g,
-                limit_up_g=plan.limit_up_g,
                 read_coupling=net.read_coupling,
                 frozen_read=frozen_read,
                 comment=f"memristor edge {spec.labels[i]!r}-{spec.labels[j]!r}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -229,6 +229,27 @@ class FeedbackCellArray:
         )
 
 
+class ProgrammingDrive(Protocol):
+    """The two-sided programming driver of a memristor cell (``devices.ProgrammingPlan``), held as data: for
+    w >= 0 it drives ``sign_down_g * min(gain_down_g * w, limit_down_g)``, for w < 0 the same with the
+    ``up_g`` numbers and |w|."""
+
+    @property
+    def mode(self) -> ProgrammingMode: ...
+    @property
+    def sign_down_g(self) -> int: ...
+    @property
+    def gain_down_g(self) -> float: ...
+    @property
+    def limit_down_g(self) -> float: ...
+    @property
+    def sign_up_g(self) -> int: ...
+    @property
+    def gain_up_g(self) -> float: ...
+    @property
+    def limit_up_g(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class MemristorCell:
     """A learning edge (a, b) that is a memristor programmed by its own integral-feedback element.
@@ -238,7 +259,7 @@ class MemristorCell:
     series c_k_f to ``feedback``, r_k_ohm to ground. Programming port: node ``drive`` carries
     v(enable) * P(w) + read_coupling * (read voltage, or read current for current-driven models), where
     w = v(feedback) (DEVICE_THRESHOLD) or the threshold g(v(feedback)) (CELL_THRESHOLD) and P the saturating
-    two-sided driver of a :class:`~tcl_circuits.devices.ProgrammingPlan` (sign, gain, limit per sign of w).
+    two-sided driver ``plan`` (a ``devices.ProgrammingPlan``: sign, gain, limit per sign of w).
     The state moves by the device's own equation driven by v(drive). With ``frozen_read`` the read path uses
     ``state_initial`` instead of v(state) (no in-cycle feedback: a reference for tests).
     """
@@ -254,18 +275,12 @@ class MemristorCell:
     device: Any
     """A ``tcl_circuits.devices`` model (held, not imported: the IR does not depend on device physics)."""
     state_initial: float
-    mode: ProgrammingMode
+    plan: ProgrammingDrive
     c_k_f: float
     r_k_ohm: float
     signal_gain: float
     threshold_v: float
     shape: ThresholdShape
-    sign_down_g: int
-    gain_down_g: float
-    limit_down_g: float
-    sign_up_g: int
-    gain_up_g: float
-    limit_up_g: float
     read_coupling: float
     frozen_read: bool = False
     comment: str = ""
