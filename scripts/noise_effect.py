@@ -4,7 +4,7 @@
 For each noise source and temperature, ``--draws`` noise draws on the first training samples of the teacher task: the relative
 error and the cosine of the noisy update against the noiseless one (same sample, same network), mean and
 spread over draws. With ``--train`` also one short training run per temperature (final/initial test loss).
-The noise is the same seeded PWL current in both engines (``circuit.ir.CellNoise``, ``NetworkNoise``; tested
+The noise is the same seeded PWL current in both engines (``circuit.noise.CellNoise``, ``NetworkNoise``; tested
 against ngspice).
 
     .venv/bin/python scripts/noise_effect.py --network lattice:16x16 --sources R_K network both --train

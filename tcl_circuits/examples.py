@@ -117,7 +117,7 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
     text and what it should show: the states before and each edge's contrast s_clamped - s_free (the state
     of a VTEAM edge rises, lowering G, where the contrast is positive).
     """
-    from tcl_circuits.circuit.compile import compile_chunk
+    from tcl_circuits.circuit.compile_stream import compile_chunk
     from tcl_circuits.devices import ProgrammingConfig
     from tcl_circuits.learning.memristor import build_network
     from tcl_circuits.learning.rules import calibrate_threshold_v, linear_contrasts

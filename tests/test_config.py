@@ -45,7 +45,7 @@ def test_window_and_derived_values():
 
 
 def test_a_partial_nested_table_keeps_the_run_defaults_of_its_other_keys():
-    from tcl_circuits.config import from_dict
+    from tcl_circuits.checked import from_dict
     from tcl_circuits.learning.run_config import RunConfig
 
     run = from_dict(RunConfig, {"cell": {"r_k_ohm": 500.0}, "learning": {"epochs": 3}})

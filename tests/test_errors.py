@@ -122,7 +122,7 @@ def test_the_package_raises_only_its_own_errors_for_bad_input():
                 in {"ValueError", "TypeError", "RuntimeError", "KeyError", "TclCircuitsError"} - allowed
             ):
                 found.append((path.name, match[1]))
-    assert sorted(found) == [("config.py", "TypeError"), ("options.py", "RuntimeError")], found
+    assert sorted(found) == [("checked.py", "TypeError"), ("options.py", "RuntimeError")], found
 
 
 def test_feedback_cell_without_a_threshold_names_the_way_out():

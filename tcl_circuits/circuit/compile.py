@@ -3,15 +3,15 @@
 The compiler assigns every SPICE name: network node i is ``n<i>`` (ground-role nodes are node ``0``), edge
 e is resistor ``re<e>`` with feedback cell parts ``bs<e> ck<e> rk<e> bw<e> cw<e>`` on nodes ``s<e> u<e> w<e>``,
 input k is source ``vin<k>``, output k has target source ``vt<k>`` on node ``t<k>`` and clamp ``bcl<k>``.
-User labels only reach comments, and the writer sanitises those.
+User labels only reach comments, and the writer sanitises those. Memristor streams (many samples in one
+transient) compile in ``circuit.compile_stream``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,11 +19,9 @@ from tcl_circuits.circuit.analog_cell import cell_elements, supply_sources
 from tcl_circuits.circuit.cell_design import CellDesign, as_design
 from tcl_circuits.circuit.drive import sawtooth_points
 from tcl_circuits.circuit.ir import (
-    NOISE_SAMPLES_PER_TAU_K,
     Amplifier,
     AnalogCellArray,
     Capacitor,
-    CellNoise,
     Circuit,
     Clamp,
     DcSweep,
@@ -32,21 +30,16 @@ from tcl_circuits.circuit.ir import (
     Element,
     FeedbackCellArray,
     Measure,
-    MemristorCell,
-    NetworkNoise,
     ResistorArray,
-    SampledThermalNoise,
     Transient,
     VoltageSource,
 )
+from tcl_circuits.circuit.noise import NOISE_SAMPLES_PER_TAU_K, CellNoise, NetworkNoise, SampledThermalNoise
 from tcl_circuits.config import (
     CellKind,
     FeedbackCellConfig,
-    GateMode,
-    ProgrammingMode,
     SawtoothConfig,
     SimulatorConfig,
-    StreamConfig,
 )
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.window import LearningWindow, check_timescales
@@ -55,8 +48,6 @@ from tcl_circuits.network.spec import NetworkSpec
 
 BETA_NODE = "beta"
 BETA_SOURCE = "vbeta"
-ENABLE_NODE = "en"
-"""Node of the learn-enable gate of memristor streams."""
 
 
 def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np.ndarray | None):
@@ -126,6 +117,11 @@ def _input_sources(spec: NetworkSpec) -> dict[tuple[int, float], VoltageSource]:
     return {}
 
 
+def network_nodes(spec: NetworkSpec) -> tuple[str, ...]:
+    """The SPICE node of every network node: ``n<i>``, ground-role nodes ``0`` (built once per topology)."""
+    return _per_topology(spec, _names).nodes
+
+
 def _network_elements(
     spec: NetworkSpec,
     inputs: np.ndarray,
@@ -157,7 +153,7 @@ def _network_elements(
 def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[DiodeModel, ...]]:
     """Bias sources ``vb<k>``, diodes ``d<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
     ``a<k>`` of a network, and the diode models (the same for every sample)."""
-    nodes, r = _per_topology(spec, _names).nodes, spec.label_reprs
+    nodes, r = network_nodes(spec), spec.label_reprs
     elements: list[Element] = [
         VoltageSource(f"vb{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
         for k, i in enumerate(spec.bias_nodes)
@@ -208,7 +204,7 @@ def output_clamps(
 
 def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor, ...]:
     """``cn<i>`` from every free network node to ground (finite relaxation time of the network)."""
-    nodes, r = _per_topology(spec, _names).nodes, spec.label_reprs
+    nodes, r = network_nodes(spec), spec.label_reprs
     return tuple(
         Capacitor(f"cn{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
         for i in spec.free_nodes
@@ -426,225 +422,3 @@ def compile_phases(
         header_comments=names.header,
         models=_per_topology(spec, _fixed_elements)[1],
     )
-
-
-# --- memristor stream chunks -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Where each sample of a chunk sits in time (seconds from the start of the chunk)."""
-
-    period_s: float
-    cycle_offset_s: float
-    tau_rise_s: float
-    cycle_s: float
-    samples: int
-
-    def start(self, k: int) -> float:
-        return k * self.period_s
-
-    def cycle_start(self, k: int) -> float:
-        return k * self.period_s + self.cycle_offset_s
-
-    def end(self, k: int) -> float:
-        return (k + 1) * self.period_s
-
-    @property
-    def stop_s(self) -> float:
-        return self.samples * self.period_s
-
-
-def _pwl(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    out: list[tuple[float, float]] = []
-    for t, v in points:
-        if out and t <= out[-1][0]:
-            raise ConfigError(f"PWL breakpoints must increase in time ({t!r} after {out[-1][0]!r})")
-        out.append((float(t), float(v)))
-    return tuple(out)
-
-
-class ProgrammingDrive(Protocol):
-    """The two-sided programming driver of a memristor cell (``devices.ProgrammingPlan``), as the IR holds it."""
-
-    @property
-    def mode(self) -> ProgrammingMode: ...
-    @property
-    def sign_down_g(self) -> int: ...
-    @property
-    def gain_down_g(self) -> float: ...
-    @property
-    def limit_down_g(self) -> float: ...
-    @property
-    def sign_up_g(self) -> int: ...
-    @property
-    def gain_up_g(self) -> float: ...
-    @property
-    def limit_up_g(self) -> float: ...
-
-
-class StreamNetwork(Protocol):
-    """What ``compile_chunk`` reads of a memristor network (``learning.memristor.MemristorNetwork``): its
-    topology, one device per edge (held as data: the compiler does not depend on device physics), their
-    states, the programming driver, the read scale and the read coupling."""
-
-    @property
-    def spec(self) -> NetworkSpec: ...
-    @property
-    def devices(self) -> Sequence[Any]: ...
-    @property
-    def states(self) -> np.ndarray: ...
-    @property
-    def plan(self) -> ProgrammingDrive: ...
-    @property
-    def read_scale_v(self) -> float: ...
-    @property
-    def read_coupling(self) -> float: ...
-
-
-def compile_chunk(
-    net: StreamNetwork,
-    inputs_v: np.ndarray,
-    targets_v: np.ndarray,
-    previous: tuple[np.ndarray, np.ndarray],
-    *,
-    drive: SawtoothConfig,
-    cell: CellDesign | FeedbackCellConfig,
-    sim: SimulatorConfig,
-    stream: StreamConfig,
-    frozen_read: bool = False,
-    title: str = "tcl_circuits memristor stream chunk",
-) -> tuple[Circuit, Timeline]:
-    """One transient presenting samples (K, inputs) / (K, outputs) in task volts, from ``previous`` sample.
-
-    ``net`` is a ``learning.memristor.MemristorNetwork`` (its spec, devices, states, programming plan, read
-    scale and read coupling; the compiler reads them without depending on device physics). Inputs and targets
-    are scaled by the network's read scale; the squarer's gain 1/scale^2 gives s in task units, so threshold
-    and learning window are those of resistor mode.
-    """
-    spec = net.spec
-    cell = as_design(cell, drive, spec)
-    x = np.atleast_2d(np.asarray(inputs_v, dtype=float))
-    y = np.atleast_2d(np.asarray(targets_v, dtype=float))
-    k_count = x.shape[0]
-    if x.shape != (k_count, len(spec.input_nodes)) or y.shape != (k_count, len(spec.output_nodes)):
-        raise ConfigError(
-            f"need inputs of shape (K, {len(spec.input_nodes)}) and targets (K, {len(spec.output_nodes)}), "
-            f"got {x.shape} and {y.shape}"
-        )
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ConfigError("inputs and targets must be finite")
-    c = net.read_scale_v
-    timeline = Timeline(
-        stream.sample_period_s(drive), stream.cycle_offset_s(), drive.tau_rise_s, drive.period_s, k_count
-    )
-    prev_x, prev_y = (np.asarray(v, dtype=float) for v in previous)
-
-    def ramps(values: np.ndarray, before: np.ndarray) -> tuple[tuple[float, float], ...]:
-        points = [(0.0, c * float(before))]
-        for k, value in enumerate(values):
-            if k:
-                points.append((timeline.start(k), c * float(values[k - 1])))
-            points.append((timeline.start(k) + stream.transition_s, c * float(value)))
-        return _pwl(points)
-
-    nodes = _per_topology(spec, _names).nodes
-    elements: list = []
-    for k, i in enumerate(spec.input_nodes):
-        elements.append(
-            VoltageSource(
-                f"vin{k}", nodes[i], "0", pwl=ramps(x[:, k], prev_x[k]), comment=f"input {spec.labels[i]!r}"
-            )
-        )
-    gate_points = [(0.0, 0.0)]
-    for k in range(k_count):
-        t_c = timeline.cycle_start(k)
-        gate_points += [
-            (t_c - stream.gate_ramp_s, 0.0),
-            (t_c, 1.0),
-            (t_c + drive.period_s, 1.0),
-            (t_c + drive.period_s + stream.gate_ramp_s, 0.0),
-        ]
-    elements.append(
-        VoltageSource(
-            BETA_SOURCE,
-            BETA_NODE,
-            "0",
-            pwl=sawtooth_points(drive, [timeline.cycle_start(k) for k in range(k_count)]),
-            comment="sawtooth clamp drive beta(t), one cycle per sample",
-        )
-    )
-    if stream.gate is GateMode.CYCLES:
-        gate = VoltageSource(
-            "ven",
-            ENABLE_NODE,
-            "0",
-            pwl=_pwl(gate_points),
-            comment="learn-enable gate: programming only during the cycles",
-        )
-    else:
-        is_open = stream.gate is GateMode.ALWAYS
-        gate = VoltageSource(
-            "ven",
-            ENABLE_NODE,
-            "0",
-            dc_v=1.0 if is_open else 0.0,
-            comment="learn-enable gate held open"
-            if is_open
-            else "learn-enable gate held closed (reads only)",
-        )
-    elements.append(gate)
-    elements.extend(output_clamps(spec, nodes, drive, [ramps(y[:, k], prev_y[k]) for k in range(y.shape[1])]))
-    plan = net.plan
-    for e, (i, j) in enumerate(spec.edges):
-        elements.append(
-            MemristorCell(
-                index=e,
-                a=nodes[i],
-                b=nodes[j],
-                signal=f"s{e}",
-                feedback=f"u{e}",
-                drive=f"p{e}",
-                state=f"x{e}",
-                enable=ENABLE_NODE,
-                device=net.devices[e],
-                state_initial=float(net.states[e]),
-                mode=plan.mode,
-                c_k_f=cell.config.c_k_f,
-                r_k_ohm=cell.config.r_k_ohm,
-                signal_gain=1.0 / (c * c),
-                threshold_v=cell.theta_v,
-                shape=cell.shape,
-                sign_down_g=plan.sign_down_g,
-                gain_down_g=plan.gain_down_g,
-                limit_down_g=plan.limit_down_g,
-                sign_up_g=plan.sign_up_g,
-                gain_up_g=plan.gain_up_g,
-                limit_up_g=plan.limit_up_g,
-                read_coupling=net.read_coupling,
-                frozen_read=frozen_read,
-                comment=f"memristor edge {spec.labels[i]!r}-{spec.labels[j]!r}",
-            )
-        )
-    max_step = cell.tau_k_s / sim.points_per_tau_k
-    notes = (
-        f"{k_count} sample(s) of {timeline.period_s:.6g} s each: inputs and targets ramp for {stream.transition_s:.6g} s, settle "
-        f"{stream.settle_s:.6g} s, gate opens in {stream.gate_ramp_s:.6g} s, one sawtooth cycle of {drive.period_s:.6g} s, gate closes",
-        f"edge e is a {net.devices[0].kind.value} memristor: bm<e> read current through the device at state v(x<e>)",
-        f"bs<e> squarer (gain {1.0 / (c * c):.6g}: s in task units at read scale {c:.6g} V per task volt), ck<e>/rk<e> "
-        f"high-pass, v(u<e>) ~ tau_k ds/dt with tau_k = {cell.tau_k_s:.6g} s",
-        f"bp<e> programming port ({plan.mode.value} threshold, theta = {cell.theta_v:.6g} V on v(u<e>)): "
-        f"v(en) * driver(v(u<e>)) + {net.read_coupling:.6g} * read, acting on the state equation only",
-        "bx<e> and cx<e>: the device's own state equation on a 1 F capacitor, x<e> in [0, 1], .ic carries it in",
-    )
-    circuit = Circuit(
-        title=title,
-        elements=tuple(elements),
-        analysis=Transient(step_s=max_step, stop_s=timeline.stop_s, max_step_s=max_step),
-        network_nodes=nodes,
-        edge_resistors=tuple(f"bm{e}" for e in range(spec.n_edges)),
-        reltol=sim.reltol,
-        abstol_a=sim.abstol_a,
-        notes=notes,
-    )
-    return circuit, timeline

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from tcl_circuits.config import Checked, param
+from tcl_circuits.checked import Checked, param
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.kernel import (
     DerivativeKernel,

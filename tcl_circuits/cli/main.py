@@ -16,7 +16,7 @@ DEMO_DIR = Path("runs")
 
 def _load_config_file(path: str) -> Any:
     """A RunConfig from a run's config.json (its "config" entry), a bare config JSON, or a TOML file."""
-    from tcl_circuits.config import from_dict
+    from tcl_circuits.checked import from_dict
     from tcl_circuits.learning.run_config import RunConfig
 
     file = Path(path)
@@ -257,15 +257,7 @@ def cmd_sweep(args: argparse.Namespace, options: list) -> int:
     spec = load_spec(args.spec)
     where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
     print(f"sweep {args.spec}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}")
-    outcome = run_sweep(
-        spec,
-        args.out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        progress=not args.no_progress,
-        metric=args.metric,
-    )
+    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric)
     _print_json(outcome)
     return 1 if outcome["failed"] else 0
 
@@ -291,14 +283,7 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
     config = apply_options(feasibility_config(), args, options)
     verdicts = run_feasibility(
-        config,
-        args.out,
-        trials=args.trials,
-        tolerance=args.tolerance,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        progress=not args.no_progress,
+        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args)
     )
     _print_json(verdicts)
     print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
@@ -325,6 +310,16 @@ def dask_options(p: argparse.ArgumentParser) -> None:
         "its workers need this package and a file system shared with --out",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def dask_run(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``dask_options`` and --resume ask of a run on Dask (``run_sweep``, ``run_feasibility``)."""
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "resume": args.resume,
+        "progress": not args.no_progress,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ keep the config's value, so ``--config FILE`` (a saved run config) and explicit 
 one line naming the flag, exit code 2.
 
 Why argparse built from the dataclasses rather than tyro or jsonargparse: the fields already carry units,
-bounds and help (``config.param``), SPICE suffixes and the 'auto' keywords need custom parsers anyway, and
+bounds and help (``checked.param``), SPICE suffixes and the 'auto' keywords need custom parsers anyway, and
 mapping validation errors back to flags needs the field -> flag table this module builds; no dependency.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NoReturn
 
-from tcl_circuits.config import base_type, field_types
+from tcl_circuits.checked import base_type, field_types
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.units import SYNTAX, parse_integer, parse_quantity
 

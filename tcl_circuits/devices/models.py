@@ -70,10 +70,17 @@ def _positive(name: str, value: float) -> None:
     _require(value > 0, f"{name} must be > 0, got {value!r}")
 
 
-def _window_p(value: int) -> None:
+def _resistance_range(r_on_ohm: float, r_off_ohm: float) -> None:
+    _positive("r_on_ohm", r_on_ohm)
+    _positive("r_off_ohm", r_off_ohm)
+    _require(r_off_ohm > r_on_ohm, f"need r_off_ohm > r_on_ohm, got {r_off_ohm!r} <= {r_on_ohm!r}")
+
+
+def _state_window(window: WindowKind, p: int) -> None:
+    _require(isinstance(window, WindowKind), f"window must be a WindowKind, got {window!r}")
     _require(
-        isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 50,
-        f"window_p must be an int in 1..50, got {value!r}",
+        isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 50,
+        f"window_p must be an int in 1..50, got {p!r}",
     )
 
 
@@ -141,12 +148,7 @@ class VteamDevice:
     )
 
     def __post_init__(self) -> None:
-        _positive("r_on_ohm", self.r_on_ohm)
-        _positive("r_off_ohm", self.r_off_ohm)
-        _require(
-            self.r_off_ohm > self.r_on_ohm,
-            f"need r_off_ohm > r_on_ohm, got {self.r_off_ohm!r} <= {self.r_on_ohm!r}",
-        )
+        _resistance_range(self.r_on_ohm, self.r_off_ohm)
         _finite("v_on_v", self.v_on_v)
         _finite("v_off_v", self.v_off_v)
         _require(
@@ -165,8 +167,7 @@ class VteamDevice:
                 getattr(self, name) >= 1,
                 f"{name} must be >= 1 (a smooth threshold for Newton), got {getattr(self, name)!r}",
             )
-        _require(isinstance(self.window, WindowKind), f"window must be a WindowKind, got {self.window!r}")
-        _window_p(self.window_p)
+        _state_window(self.window, self.window_p)
 
     def conductance_s(self, x: np.ndarray) -> np.ndarray:
         """Conductance 1/R(x), siemens."""
@@ -229,16 +230,10 @@ class LinearDriftDevice:
     )
 
     def __post_init__(self) -> None:
-        _positive("r_on_ohm", self.r_on_ohm)
-        _positive("r_off_ohm", self.r_off_ohm)
-        _require(
-            self.r_off_ohm > self.r_on_ohm,
-            f"need r_off_ohm > r_on_ohm, got {self.r_off_ohm!r} <= {self.r_on_ohm!r}",
-        )
+        _resistance_range(self.r_on_ohm, self.r_off_ohm)
         _positive("k_up_per_c", self.k_up_per_c)
         _positive("k_down_per_c", self.k_down_per_c)
-        _require(isinstance(self.window, WindowKind), f"window must be a WindowKind, got {self.window!r}")
-        _window_p(self.window_p)
+        _state_window(self.window, self.window_p)
 
     def conductance_s(self, x: np.ndarray) -> np.ndarray:
         x = _clip01(x)

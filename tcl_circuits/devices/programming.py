@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.config import Checked, ProgrammingMode, SawtoothConfig, param
+from tcl_circuits.checked import Checked, param
+from tcl_circuits.config import ProgrammingMode, SawtoothConfig
 from tcl_circuits.devices.mapping import RangeMap, device_to_dict, dg_dx
 from tcl_circuits.devices.models import Device, DriveKind, _positive
 from tcl_circuits.errors import ConfigError

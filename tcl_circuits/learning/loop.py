@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread
+from tcl_circuits.checked import to_dict
 from tcl_circuits.circuit.cell_design import CellDesign
-from tcl_circuits.config import to_dict
 from tcl_circuits.errors import DataError
 from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
 from tcl_circuits.learning.run_config import RunConfig

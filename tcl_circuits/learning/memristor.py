@@ -30,7 +30,8 @@ import numpy as np
 
 from tcl_circuits.backends.base import Backend, SimResult
 from tcl_circuits.circuit.cell_design import CellDesign, as_design
-from tcl_circuits.circuit.compile import BETA_NODE, ENABLE_NODE, Timeline, compile_chunk
+from tcl_circuits.circuit.compile import BETA_NODE
+from tcl_circuits.circuit.compile_stream import ENABLE_NODE, Timeline, compile_chunk
 from tcl_circuits.circuit.ir import Circuit, Clamp, MemristorCell
 from tcl_circuits.config import FeedbackCellConfig, GateMode, SawtoothConfig, SimulatorConfig, StreamConfig
 from tcl_circuits.devices import (

@@ -10,10 +10,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from tcl_circuits.checked import Checked, from_dict, param, to_dict
 from tcl_circuits.config import (
     BackendKind,
     CellKind,
-    Checked,
     FeedbackCellConfig,
     LearningConfig,
     ProgrammingMode,
@@ -23,9 +23,6 @@ from tcl_circuits.config import (
     StreamConfig,
     WindowConfig,
     WriteConfig,
-    from_dict,
-    param,
-    to_dict,
 )
 from tcl_circuits.devices import Device, DriveKind, ProgrammingConfig, WindowKind, preset
 from tcl_circuits.errors import ConfigError

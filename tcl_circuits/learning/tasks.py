@@ -19,7 +19,8 @@ from enum import Enum
 
 import numpy as np
 
-from tcl_circuits.config import Checked, FeedbackCellConfig, param
+from tcl_circuits.checked import Checked, param
+from tcl_circuits.config import FeedbackCellConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network import NetworkSpec, from_graph, graph_from_argument
 from tcl_circuits.network.builders import DRN_DIODE_RS_OHM, build

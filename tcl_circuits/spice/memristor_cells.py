@@ -94,7 +94,8 @@ def memristor_cell_lines(cell: MemristorCell) -> list[str]:
     vab = f"({voltage(cell.a)}-{voltage(cell.b)})"
     x_read = _n(cell.state_initial) if cell.frozen_read else f"v({x})"
     read = read_current(cell.device, vab, x_read)
-    if cell.mode is ProgrammingMode.DEVICE_THRESHOLD:
+    plan = cell.plan
+    if plan.mode is ProgrammingMode.DEVICE_THRESHOLD:
         w = f"v({u})"
     else:
         w = threshold_expression(f"v({u})", cell.threshold_v, cell.shape)
@@ -104,8 +105,8 @@ def memristor_cell_lines(cell: MemristorCell) -> list[str]:
         return scaled if math.isinf(limit) else f"min({scaled},{_n(limit)})"
 
     program = (
-        f"({w} >= 0 ? {_n(cell.sign_down_g)}*{limited(cell.gain_down_g, cell.limit_down_g)}"
-        f" : {_n(cell.sign_up_g)}*{limited(-cell.gain_up_g, cell.limit_up_g)})"
+        f"({w} >= 0 ? {_n(plan.sign_down_g)}*{limited(plan.gain_down_g, plan.limit_down_g)}"
+        f" : {_n(plan.sign_up_g)}*{limited(-plan.gain_up_g, plan.limit_up_g)})"
     )
     drive = f"{voltage(cell.enable)}*{program}"
     if cell.read_coupling:

@@ -11,7 +11,6 @@ from tcl_circuits.circuit.ir import (
     AnalogCellArray,
     Behavioural,
     Capacitor,
-    CellNoise,
     Circuit,
     Clamp,
     DcSweep,
@@ -22,15 +21,14 @@ from tcl_circuits.circuit.ir import (
     Inductor,
     Instance,
     MemristorCell,
-    NetworkNoise,
     Resistor,
     ResistorArray,
-    SampledThermalNoise,
     SubcircuitDef,
     ThresholdCurrent,
     Transient,
     VoltageSource,
 )
+from tcl_circuits.circuit.noise import CellNoise, NetworkNoise, SampledThermalNoise
 from tcl_circuits.errors import NetlistError
 from tcl_circuits.spice.analog_stages import stage_subcircuits
 from tcl_circuits.spice.memristor_cells import memristor_cell_lines

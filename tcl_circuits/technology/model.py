@@ -119,7 +119,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
 
 def _sourced(data: Any, where: str, kind: str) -> Sourced:
     if not isinstance(data, dict) or set(data) != {"value", "source"}:
-        raise ConfigError(f"{where} must be a table {{ value = NUMBER, source = \"TEXT\" }}, got {data!r}")
+        raise ConfigError(f'{where} must be a table {{ value = NUMBER, source = "TEXT" }}, got {data!r}')
     value, source = data["value"], data["source"]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{where}.value must be a finite number, got {value!r}")
@@ -221,7 +221,7 @@ def _parsed(data: dict, where: str) -> Cmos | Device:
         return parse_cmos(data, where)
     if kind == "device":
         return parse_device(data, where)
-    raise ConfigError(f"{where}: kind must be \"cmos\" or \"device\", got {kind!r}")
+    raise ConfigError(f'{where}: kind must be "cmos" or "device", got {kind!r}')
 
 
 def preset_names() -> tuple[str, ...]:

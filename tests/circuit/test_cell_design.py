@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from tcl_circuits.checked import from_dict, to_dict
 from tcl_circuits.circuit.cell_design import Calibration, CellDesign, as_design, fixed_design, resolve
 from tcl_circuits.circuit.compile import compile_tcl
-from tcl_circuits.config import CellKind, FeedbackCellConfig, SawtoothConfig, from_dict, to_dict
+from tcl_circuits.config import CellKind, FeedbackCellConfig, SawtoothConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.network import build, from_graph

@@ -8,8 +8,8 @@ import pytest
 
 from tcl_circuits.backends.base import SimResult
 from tcl_circuits.backends.ngspice import check_reached_end
-from tcl_circuits.circuit import compile as compiler
-from tcl_circuits.circuit.compile import compile_chunk
+from tcl_circuits.circuit import compile_stream
+from tcl_circuits.circuit.compile_stream import compile_chunk
 from tcl_circuits.circuit.ir import MemristorCell
 from tcl_circuits.cli.main import main
 from tcl_circuits.config import (
@@ -386,7 +386,7 @@ def test_configs_and_chunks_are_validated(task):
     with pytest.raises(ConfigError, match="finite"):
         compile_chunk(net, bad, task.y_train[:2], prev, **kwargs)
     with pytest.raises(ConfigError, match="increase in time"):
-        compiler._pwl([(0.0, 0.0), (0.0, 1.0)])
+        compile_stream._pwl([(0.0, 0.0), (0.0, 1.0)])
 
 
 class _FakeBackend:

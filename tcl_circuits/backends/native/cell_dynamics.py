@@ -20,6 +20,7 @@ dozen numpy passes over (edges x points) arrays (scripts/bench_engines.py measur
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -117,6 +118,16 @@ def _integrate(signal, step_s, tau_s, theta_v, gain_s, shifts, offset_v, feedbac
             w_row[n + 1] = w
 
 
+class NoiseCurrents(NamedTuple):
+    """The noise current each cell's R_K injects into its feedback node (``circuit.noise.CellNoise``)."""
+
+    c_k_f: np.ndarray
+    """(E,) C_K of each cell, farads."""
+    samples_a: np.ndarray
+    """(E, K) the currents at times k * step_s, amperes, linear between."""
+    step_s: float
+
+
 def integrate_cells(
     signal: np.ndarray,
     step_s: np.ndarray,
@@ -127,8 +138,14 @@ def integrate_cells(
     feedback: np.ndarray | None = None,
     accumulator: np.ndarray | None = None,
     offset_v: np.ndarray | float = 0.0,
+    noise: NoiseCurrents | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """u and v(w) of every cell at the grid points, from s at the grid points.
+
+    Without ``noise`` everything is exact (the closed forms above). With it, s and the noise are both linear
+    between the noise's knots, so u is still exact, du/dt = ds/dt + i_n / C_K - u / tau; the threshold
+    integral is then the trapezoid on those sub-steps (step_s = tau_k / 10), which misplaces a hard
+    threshold's jump by at most one sub-step.
 
     Parameters
     ----------
@@ -138,17 +155,44 @@ def integrate_cells(
     shift : (E,) each threshold's ``ThresholdPieces.shift`` (0 hard, 1 dead zone).
     feedback, accumulator : optional (E, T) float arrays to fill (C-contiguous).
     offset_v : (E,) or scalar offset of the threshold comparison, V: g(u - offset).
+    noise : optional noise current of each cell's R_K.
 
     Returns
     -------
     (feedback, accumulator), (E, T) each: u in V and v(w) in V.
     """
-    signal, steps, columns, feedback, accumulator = _prepared(
-        signal, step_s, (tau_s, theta_v, gain, shift, offset_v), feedback, accumulator
-    )
-    if signal.shape[1]:
-        tau, theta, gain_s, shifts, offset = columns
+    per_edge = (tau_s, theta_v, gain, shift, offset_v) + (() if noise is None else (noise.c_k_f,))
+    signal, steps, columns, feedback, accumulator = _prepared(signal, step_s, per_edge, feedback, accumulator)
+    edges, points = signal.shape
+    if not points:
+        return feedback, accumulator
+    tau, theta, gain_s, shifts, offset = columns[:5]
+    if noise is None:
         _integrate(signal, steps, tau, theta, gain_s, shifts, offset, feedback, accumulator)
+        return feedback, accumulator
+    samples = np.ascontiguousarray(noise.samples_a, dtype=float)
+    if (
+        samples.shape[0] != edges
+        or samples.shape[1] < 2
+        or (samples.shape[1] - 1) * noise.step_s < steps.sum() * (1 - 1e-9)
+    ):
+        raise SimulationError(
+            f"cell noise of shape {samples.shape} does not cover {edges} cells over the transient"
+        )
+    _integrate_noisy(
+        signal,
+        steps,
+        tau,
+        theta,
+        gain_s,
+        shifts,
+        offset,
+        columns[5],
+        samples,
+        noise.step_s,
+        feedback,
+        accumulator,
+    )
     return feedback, accumulator
 
 
@@ -218,53 +262,3 @@ def _integrate_noisy(
             t = end
             u_row[n + 1] = u
             w_row[n + 1] = w
-
-
-def integrate_noisy_cells(
-    signal: np.ndarray,
-    step_s: np.ndarray,
-    tau_s: np.ndarray,
-    theta_v: np.ndarray,
-    gain: np.ndarray,
-    shift: np.ndarray,
-    offset_v: np.ndarray,
-    c_k_f: np.ndarray,
-    noise_a: np.ndarray,
-    noise_step_s: float,
-    feedback: np.ndarray | None = None,
-    accumulator: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """u and v(w) of cells whose R_K injects a noise current (``circuit.ir.CellNoise``): noise_a (E, K) at
-    times k * noise_step_s, linear between. Between knots both s and the noise are linear, so u is exact,
-    du/dt = ds/dt + i_n / C_K - u / tau; the threshold integral is the trapezoid on those sub-steps
-    (noise_step_s = tau_k / 10), which misplaces a hard threshold's jump by at most one sub-step."""
-    signal, steps, columns, feedback, accumulator = _prepared(
-        signal, step_s, (tau_s, theta_v, gain, shift, offset_v, c_k_f), feedback, accumulator
-    )
-    edges, points = signal.shape
-    if points == 0:
-        return feedback, accumulator
-    noise = np.ascontiguousarray(noise_a, dtype=float)
-    if (
-        noise.shape[0] != edges
-        or noise.shape[1] < 2
-        or (noise.shape[1] - 1) * noise_step_s < steps.sum() * (1 - 1e-9)
-    ):
-        raise SimulationError(
-            f"cell noise of shape {noise.shape} does not cover {edges} cells over the transient"
-        )
-    _integrate_noisy(
-        signal,
-        steps,
-        columns[0],
-        columns[1],
-        columns[2],
-        columns[3],
-        columns[4],
-        columns[5],
-        noise,
-        noise_step_s,
-        feedback,
-        accumulator,
-    )
-    return feedback, accumulator

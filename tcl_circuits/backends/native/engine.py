@@ -37,7 +37,7 @@ import scipy.sparse
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
-from tcl_circuits.backends.native.cell_dynamics import integrate_cells, integrate_noisy_cells
+from tcl_circuits.backends.native.cell_dynamics import NoiseCurrents, integrate_cells
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
 from tcl_circuits.backends.native.parsed import NETWORK_NOISE_LIMIT, ParsedCircuit, finite_value
 from tcl_circuits.blas import single_blas_thread
@@ -202,22 +202,7 @@ class NativeBackend:
         if edges:
             pick = slice(None) if kept is None else kept
             squared_drops(voltages, ends_a[pick], ends_b[pick], out=signal)
-            if noise is not None:
-                integrate_noisy_cells(
-                    signal,
-                    step,
-                    parsed.tau_s,
-                    parsed.theta_v,
-                    parsed.gain,
-                    parsed.shift,
-                    parsed.offset_v,
-                    parsed.c_k_f,
-                    noise.samples(),
-                    noise.step_s,
-                    feedback=feedback,
-                    accumulator=accumulator,
-                )
-            elif isinstance(analysis, Transient):
+            if isinstance(analysis, Transient):
                 integrate_cells(
                     signal,
                     step,
@@ -228,6 +213,9 @@ class NativeBackend:
                     offset_v=parsed.offset_v[pick],
                     feedback=feedback,
                     accumulator=accumulator,
+                    noise=None
+                    if noise is None
+                    else NoiseCurrents(parsed.c_k_f, noise.samples(), noise.step_s),
                 )
             else:
                 feedback[...] = 0.0

@@ -12,18 +12,17 @@ import numpy as np
 from tcl_circuits.circuit.ir import (
     Amplifier,
     Capacitor,
-    CellNoise,
     Circuit,
     Clamp,
     Diode,
     DiodeModel,
     FeedbackCell,
     FeedbackCellArray,
-    NetworkNoise,
     Resistor,
     ResistorArray,
     VoltageSource,
 )
+from tcl_circuits.circuit.noise import CellNoise, NetworkNoise
 from tcl_circuits.errors import NetlistError, SimulationError
 from tcl_circuits.kernels.nonlinearity import THRESHOLD_PIECES
 from tcl_circuits.physics.quasistatic import GROUND
