@@ -1,7 +1,7 @@
 """report.md from fixed inputs, no simulation: the text is pinned, so that a change to how it is written shows."""
 
 from tcl_circuits.learning.run_config import RunConfig, with_changes
-from tcl_circuits.studies import feasibility
+from tcl_circuits.studies.feasibility_report import ReportInputs, report_text
 
 
 def _noise_row(source, temperature_k, corner_hz, rel_error, cosine):
@@ -19,27 +19,9 @@ def _noise_row(source, temperature_k, corner_hz, rel_error, cosine):
     }
 
 
-def _inputs():
-    """A 16x16-like report: three epochs, every noise source, verdicts inside and at the ends of the ranges."""
-    base = with_changes(
-        RunConfig(),
-        {"task": {"network": "lattice:16x16", "train_samples": 300}, "learning": {"epochs": 3}},
-    )
-    curves = {
-        "spread": [(0.0, 1.0, 0.0, 32), (0.2, 1.3, 0.4, 32), (0.4, 2.5, 1.1, 32)],
-        "bits": [(8.0, 20.0, 5.0, 8), (12.0, 1.27, 0.12, 8), (32.0, 1.0, 0.0, 8)],
-        "write_noise": [(0.0, 1.0, 0.0, 8), (0.5, 0.93, 0.17, 8)],
-        "offset": [(0.0, 1.0, 0.0, 8), (4.8e-07, 0.97, 0.04, 8), (1.44e-06, 2.1, 3.4, 8)],
-        "asymmetry": [(0.5, 3.0, 1.0, 8), (0.85, 1.2, 0.1, 8), (1.0, 1.0, 0.0, 8), (2.0, 2.6, 0.8, 8)],
-    }
-    absolute = {name: {value: 0.02 * mean for value, mean, *_ in curve} for name, curve in curves.items()}
-    del absolute["bits"][8.0]  # no run finished: the table says nan
-    by_epoch = {
-        name: {value: [mean * 0.5, mean * 0.8, mean] for value, mean, *_ in curve}
-        for name, curve in curves.items()
-    }
-    by_epoch["write_noise"][0.5] = []
-    noise_update = [
+def _noise_update():
+    """White noise of each source at three temperatures, then 1/f noise of R_K and of the network."""
+    return [
         _noise_row(source, t, 0.0, error * t / 300.0, cosine)
         for source, error, cosine in (("R_K", 4.0, 0.14), ("network", 0.62, 0.86), ("both", 4.3, 0.02))
         for t in (75.0, 300.0, 1200.0)
@@ -48,7 +30,11 @@ def _inputs():
         for source, error in (("R_K", 12.5), ("network", 0.62))
         for corner in (1e4, 1e5, 1e6)
     ]
-    verdicts = {
+
+
+def _verdicts(noise_update):
+    """As run_feasibility writes them: some verdicts moved since the first epoch, some at an end of the range."""
+    return {
         "ideal_loss_ratio": 0.0214,
         "tolerated_cell_spread": 0.2,
         "required_conductance_bits": 12.0,
@@ -83,6 +69,30 @@ def _inputs():
         "update_bits_median": 15.0,
         "update_bits_p90": 17.0,
     }
+
+
+def _inputs():
+    """A 16x16-like report: three epochs, every noise source, verdicts inside and at the ends of the ranges."""
+    base = with_changes(
+        RunConfig(),
+        {"task": {"network": "lattice:16x16", "train_samples": 300}, "learning": {"epochs": 3}},
+    )
+    curves = {
+        "spread": [(0.0, 1.0, 0.0, 32), (0.2, 1.3, 0.4, 32), (0.4, 2.5, 1.1, 32)],
+        "bits": [(8.0, 20.0, 5.0, 8), (12.0, 1.27, 0.12, 8), (32.0, 1.0, 0.0, 8)],
+        "write_noise": [(0.0, 1.0, 0.0, 8), (0.5, 0.93, 0.17, 8)],
+        "offset": [(0.0, 1.0, 0.0, 8), (4.8e-07, 0.97, 0.04, 8), (1.44e-06, 2.1, 3.4, 8)],
+        "asymmetry": [(0.5, 3.0, 1.0, 8), (0.85, 1.2, 0.1, 8), (1.0, 1.0, 0.0, 8), (2.0, 2.6, 0.8, 8)],
+    }
+    absolute = {name: {value: 0.02 * mean for value, mean, *_ in curve} for name, curve in curves.items()}
+    del absolute["bits"][8.0]  # no run finished: the table says nan
+    by_epoch = {
+        name: {value: [mean * 0.5, mean * 0.8, mean] for value, mean, *_ in curve}
+        for name, curve in curves.items()
+    }
+    by_epoch["write_noise"][0.5] = []
+    noise_update = _noise_update()
+    verdicts = _verdicts(noise_update)
     threshold_noise = [
         {
             "group": group,
@@ -113,7 +123,7 @@ def _inputs():
         "absolute": absolute,
         "by_epoch": by_epoch,
         "verdicts": verdicts,
-        "noise_rows": threshold_noise,
+        "threshold_noise": threshold_noise,
         "energy_rows": energy,
         "noise_update": noise_update,
         "left_out": None,
@@ -121,7 +131,7 @@ def _inputs():
 
 
 def _text(inputs):
-    return feasibility._report(*inputs.values())
+    return report_text(ReportInputs(**inputs))
 
 
 def test_the_report_is_written_as_pinned():
