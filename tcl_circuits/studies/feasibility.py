@@ -17,6 +17,8 @@ simulated on the update (``noise.csv``). Each study's relative loss is also give
 grows with training). What it does not cover, and says so in the report: the learning studies run the
 behavioural cell, a resistor network's write energy is not counted, and noise is measured on the update only
 (1/f noise and noisy training: ``scripts/noise_effect.py``).
+
+This module measures and decides; ``studies.feasibility_report`` writes report.md from what it found.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import csv
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +43,9 @@ from tcl_circuits.studies.noise import (
 )
 from tcl_circuits.studies.sweep import RESULTS, run_sweep
 from tcl_circuits.studies.sweep_spec import SweepSpec, parse_spec
+
+if TYPE_CHECKING:
+    from tcl_circuits.learning.run_folder import RunFolder
 
 SPREAD_FIELDS = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain,cell.spread_clamp"
 SPREAD_FIELDS_BEFORE_CLAMP = "cell.spread_r_k,cell.spread_c_k,cell.spread_threshold,cell.spread_gain"
@@ -271,10 +276,56 @@ def run_feasibility(
 ) -> dict[str, Any]:
     """Run the report's sweeps on ``base`` into ``out`` (a run folder of its own) and write ``report.md``,
     ``verdicts.csv`` and ``threshold_noise.csv``; returns the verdicts. ``studies``: the studies of
-    ``STUDIES`` with other values (``dataclasses.replace(study, values=...)``), in that order."""
-    from tcl_circuits.learning.plots import plot_feasibility
-    from tcl_circuits.learning.run_folder import RunFolder
+    ``STUDIES`` with other values (``dataclasses.replace(study, values=...)``), in that order.
 
+    The verdicts are one flat dict, keyed by name (a key per noise source measured): the one row of
+    verdicts.csv, what the command line prints, and what report.md reads."""
+    from tcl_circuits.learning.run_folder import RunFolder
+    from tcl_circuits.studies.feasibility_report import ReportInputs, report_text
+
+    _check_settings(base, trials, tolerance, studies)
+    fingerprint, defaults = _fingerprint(base, trials, studies)
+    threshold_noise = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
+    theta_v = min(r["threshold_v"] for r in threshold_noise)
+    studies = _offset_in_volts(studies, theta_v)
+    with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
+        folder.write_csv("threshold_noise.csv", threshold_noise)
+        energy_rows = _measure_energy(base, folder, progress)
+        noise_update, sources, left_out = _measure_update_noise(base, folder, progress)
+        curves, absolute, by_epoch = _run_studies(
+            base, studies, trials, folder, workers=workers, scheduler=scheduler, progress=progress
+        )
+        baseline = _baseline_summary(folder.file("spread"))
+        verdicts = {
+            **_study_verdicts(studies, curves, absolute, by_epoch, tolerance),
+            **_noise_verdicts(threshold_noise, noise_update, sources),
+            "time_per_update_s": base.drive.period_s,
+            **_energy_verdicts(energy_rows, baseline),
+            "update_bits_median": baseline.get("update_bits_median"),
+            "update_bits_p90": baseline.get("update_bits_p90"),
+        }
+        _plot(studies, curves, by_epoch, theta_v, tolerance, folder.file("feasibility.png"))
+        folder.write_csv("verdicts.csv", [verdicts])
+        inputs = ReportInputs(
+            base=base,
+            trials=trials,
+            tolerance=tolerance,
+            curves=curves,
+            absolute=absolute,
+            by_epoch=by_epoch,
+            verdicts=verdicts,
+            threshold_noise=threshold_noise,
+            energy_rows=energy_rows,
+            noise_update=noise_update,
+            left_out=left_out,
+        )
+        folder.write_text("report.md", report_text(inputs))
+        folder.synced()
+        return verdicts
+
+
+def _check_settings(base: RunConfig, trials: int, tolerance: float, studies: tuple[Study, ...]) -> None:
+    """Refuse what the report cannot answer before anything runs or any file is written."""
     if base.memristor_device is not None:
         raise ConfigError(
             "the feasibility report covers resistor networks (--device resistor)", field="device"
@@ -289,6 +340,13 @@ def run_feasibility(
     if [s.name for s in studies] != [s.name for s in STUDIES]:
         names = ", ".join(s.name for s in STUDIES)
         raise ConfigError(f"studies must be the {names} studies, in that order")
+
+
+def _fingerprint(
+    base: RunConfig, trials: int, studies: tuple[Study, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The report folder's fingerprint (a resume must match it), and the defaults that stand for what a report
+    written by an earlier version left out."""
     # the studies of the first report keep their list; each later one its own key, so that a report written
     # before it existed resumes (the new study at its default values is an addition, not a difference)
     later = {f"values_{s.name}": list(s.values) for s in studies[4:]}
@@ -299,116 +357,150 @@ def run_feasibility(
         **later,
         "mismatch_axis": SPREAD_FIELDS,
     }
-    noise_rows = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
-    theta_v = min(r["threshold_v"] for r in noise_rows)
-    offset = studies[3]
-    in_volts = dataclasses.replace(offset, values=tuple(f * theta_v for f in offset.values))
-    studies = (*studies[:3], in_volts, *studies[4:])
     defaults = {
         **fingerprint,
         "feasibility": to_dict(RunConfig()),
         **{f"values_{s.name}": list(s.values) for s in STUDIES[4:]},
         "mismatch_axis": SPREAD_FIELDS_BEFORE_CLAMP,
     }
-    with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
-        folder.write_csv("threshold_noise.csv", noise_rows)
+    return fingerprint, defaults
+
+
+def _offset_in_volts(studies: tuple[Study, ...], theta_v: float) -> tuple[Study, ...]:
+    """The studies with the offset's values, given in thresholds, in volts on this network."""
+    offset = studies[3]
+    in_volts = dataclasses.replace(offset, values=tuple(f * theta_v for f in offset.values))
+    return (*studies[:3], in_volts, *studies[4:])
+
+
+def _measure_energy(base: RunConfig, folder: RunFolder, progress: bool) -> list[dict[str, Any]]:
+    """The energy of one update by block, into energy.csv."""
+    if progress:
+        print("energy by block: one cycle with the analog cell in ngspice")
+    energy_rows = analog_energy_rows(base)
+    folder.write_csv("energy.csv", energy_rows)
+    return energy_rows
+
+
+def _measure_update_noise(
+    base: RunConfig, folder: RunFolder, progress: bool
+) -> tuple[list[dict[str, Any]], tuple[str, ...], str | None]:
+    """The update's error under white noise at each temperature, then 1/f noise at room temperature, into
+    noise.csv; with the sources the engine could add noise to, and why any other was left out."""
+    if progress:
+        print("thermal noise of R_K and of the network: noisy against noiseless updates")
+    sources, left_out = simulable_sources(base)
+    noise_update = update_noise_rows(base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=sources)
+    if progress:
+        print("1/f noise of R_K and of the network at room temperature")
+    noise_update += update_noise_rows(
+        base,
+        [TEMPERATURE_K],
+        draws=4,
+        samples=2,
+        sources=tuple(s for s in sources if s != "both"),
+        flicker_corners_hz=FLICKER_CORNERS_HZ,
+    )
+    folder.write_csv("noise.csv", noise_update)
+    return noise_update, sources, left_out
+
+
+def _run_studies(
+    base: RunConfig,
+    studies: tuple[Study, ...],
+    trials: int,
+    folder: RunFolder,
+    *,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> tuple[dict[str, list], dict[str, dict[float, float]], dict[str, dict[float, list[float]]]]:
+    """Each study's sweep in its own subfolder (finished runs are kept), then per study its curve
+    (``study_curves``: relative and plain) and its curve after each epoch (``epoch_curves``)."""
+    curves, absolute, by_epoch = {}, {}, {}
+    for study in studies:
         if progress:
-            print("energy by block: one cycle with the analog cell in ngspice")
-        energy_rows = analog_energy_rows(base)
-        folder.write_csv("energy.csv", energy_rows)
-        if progress:
-            print("thermal noise of R_K and of the network: noisy against noiseless updates")
-        sources, left_out = simulable_sources(base)
-        noise_update = update_noise_rows(
-            base, list(NOISE_TEMPERATURES_K), draws=4, samples=2, sources=sources
+            print(f"{study.title}: {study.name}/")
+        run_sweep(
+            study_spec(base, study, trials),
+            folder.file(study.name),
+            workers=workers,
+            scheduler=scheduler,
+            resume=True,
+            progress=progress,
         )
-        if progress:
-            print("1/f noise of R_K and of the network at room temperature")
-        noise_update += update_noise_rows(
-            base,
-            [TEMPERATURE_K],
-            draws=4,
-            samples=2,
-            sources=tuple(s for s in sources if s != "both"),
-            flicker_corners_hz=FLICKER_CORNERS_HZ,
-        )
-        folder.write_csv("noise.csv", noise_update)
-        curves, absolute, by_epoch = {}, {}, {}
-        for study in studies:
-            if progress:
-                print(f"{study.title}: {study.name}/")
-            run_sweep(
-                study_spec(base, study, trials),
-                folder.file(study.name),
-                workers=workers,
-                scheduler=scheduler,
-                resume=True,
-                progress=progress,
-            )
-            curves[study.name], absolute[study.name] = study_curves(folder.file(study.name), study)
-            by_epoch[study.name] = epoch_curves(folder.file(study.name), study)
-        ideal = absolute["spread"].get(studies[0].ideal_value, float("nan"))
-        first = {s.name: _after_first_epoch(by_epoch[s.name]) for s in studies}
-        verdicts = {
-            "ideal_loss_ratio": ideal,
-            **_tolerances(curves, studies, tolerance),
-            **{f"after_epoch_1_{k}": v for k, v in _tolerances(first, studies, tolerance).items()},
-            "smallest_threshold_v": theta_v,
-            "worst_threshold_snr": min(r["snr"] for r in noise_rows),
-            **{
-                f"noise_{r['source'].lower()}_{r['temperature_k']:g}k{_corner_key(r)}_{key}": r[f"{key}_mean"]
-                for r in noise_update
-                for key in ("rel_error", "cosine")
-            },
-            **{
-                f"tolerated_temperature_{source.lower()}_k": tolerated_temperature_k(noise_update, source)
-                for source in sources
-            },
-            "time_per_update_s": base.drive.period_s,
-        }
-        baseline = _baseline_summary(folder.file("spread"))
-        by_block = {row["block"]: row["energy_j"] for row in energy_rows}
-        verdicts.update(
-            energy_per_update_j=by_block["total"],
-            energy_cells_per_update_j=sum(
-                by_block[stage] for stage in ("multiplier", "threshold", "integrator")
-            ),
-            energy_check_rel_error=by_block["delivered by all sources (ngspice)"] / by_block["total"] - 1,
-            energy_network_per_update_j=baseline.get("energy_per_sample_j"),
-            energy_feedback_per_update_j=baseline.get("feedback_energy_per_sample_j"),
-            update_bits_median=baseline.get("update_bits_median"),
-            update_bits_p90=baseline.get("update_bits_p90"),
-        )
-        shown = {s.title: curves[s.name] for s in studies}
-        shown[studies[3].title] = [(v / theta_v, *rest) for v, *rest in curves["offset"]]
-        earlier = {s.title: by_epoch[s.name] for s in studies}
-        earlier[studies[3].title] = {v / theta_v: m for v, m in by_epoch["offset"].items()}
-        plot_feasibility(
-            shown,
-            {s.title: 1.0 for s in studies},
-            tolerance,
-            folder.file("feasibility.png"),
-            by_epoch=earlier,
-        )
-        folder.write_csv("verdicts.csv", [verdicts])
-        folder.write_text(
-            "report.md",
-            _report(
-                base,
-                trials,
-                tolerance,
-                curves,
-                absolute,
-                by_epoch,
-                verdicts,
-                noise_rows,
-                energy_rows,
-                noise_update,
-                left_out,
-            ),
-        )
-        folder.synced()
-        return verdicts
+        curves[study.name], absolute[study.name] = study_curves(folder.file(study.name), study)
+        by_epoch[study.name] = epoch_curves(folder.file(study.name), study)
+    return curves, absolute, by_epoch
+
+
+def _study_verdicts(
+    studies: tuple[Study, ...],
+    curves: dict[str, list],
+    absolute: dict[str, dict[float, float]],
+    by_epoch: dict[str, dict[float, list[float]]],
+    tolerance: float,
+) -> dict[str, Any]:
+    """The ideal run's loss ratio, and what each study tolerates at the end and after the first epoch."""
+    first = {s.name: _after_first_epoch(by_epoch[s.name]) for s in studies}
+    return {
+        "ideal_loss_ratio": absolute["spread"].get(studies[0].ideal_value, float("nan")),
+        **_tolerances(curves, studies, tolerance),
+        **{f"after_epoch_1_{k}": v for k, v in _tolerances(first, studies, tolerance).items()},
+    }
+
+
+def _noise_verdicts(
+    threshold_noise: list[dict[str, Any]], noise_update: list[dict[str, Any]], sources: tuple[str, ...]
+) -> dict[str, Any]:
+    """The threshold against kT/C, the update's error and cosine per noise row, and the warmest temperature
+    each source's noise is tolerated at."""
+    return {
+        "smallest_threshold_v": min(r["threshold_v"] for r in threshold_noise),
+        "worst_threshold_snr": min(r["snr"] for r in threshold_noise),
+        **{
+            f"noise_{r['source'].lower()}_{r['temperature_k']:g}k{_corner_key(r)}_{key}": r[f"{key}_mean"]
+            for r in noise_update
+            for key in ("rel_error", "cosine")
+        },
+        **{
+            f"tolerated_temperature_{source.lower()}_k": tolerated_temperature_k(noise_update, source)
+            for source in sources
+        },
+    }
+
+
+def _energy_verdicts(energy_rows: list[dict[str, Any]], baseline: dict[str, Any]) -> dict[str, Any]:
+    """The analog cycle's energy per update (all of it, the cells', the sources' check) and the behavioural
+    ideal run's (``baseline``, its summary)."""
+    by_block = {row["block"]: row["energy_j"] for row in energy_rows}
+    return {
+        "energy_per_update_j": by_block["total"],
+        "energy_cells_per_update_j": sum(
+            by_block[stage] for stage in ("multiplier", "threshold", "integrator")
+        ),
+        "energy_check_rel_error": by_block["delivered by all sources (ngspice)"] / by_block["total"] - 1,
+        "energy_network_per_update_j": baseline.get("energy_per_sample_j"),
+        "energy_feedback_per_update_j": baseline.get("feedback_energy_per_sample_j"),
+    }
+
+
+def _plot(
+    studies: tuple[Study, ...],
+    curves: dict[str, list],
+    by_epoch: dict[str, dict[float, list[float]]],
+    theta_v: float,
+    tolerance: float,
+    path: Path,
+) -> None:
+    """feasibility.png: each study's relative loss, the offset's axis back in thresholds."""
+    from tcl_circuits.learning.plots import plot_feasibility
+
+    shown = {s.title: curves[s.name] for s in studies}
+    shown[studies[3].title] = [(v / theta_v, *rest) for v, *rest in curves["offset"]]
+    earlier = {s.title: by_epoch[s.name] for s in studies}
+    earlier[studies[3].title] = {v / theta_v: m for v, m in by_epoch["offset"].items()}
+    plot_feasibility(shown, {s.title: 1.0 for s in studies}, tolerance, path, by_epoch=earlier)
 
 
 VERDICT_KEYS = {
@@ -475,221 +567,3 @@ def _baseline_summary(spread_folder: Path) -> dict[str, Any]:
         if row["status"] == "done" and float(row[SPREAD_FIELDS]) == 0.0:
             return json.loads((spread_folder / "points" / row["run"] / "summary.json").read_text())
     return {}
-
-
-def _number(value: Any, form: str = ".3g") -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    return format(value, form)
-
-
-def _bound(value: float | None, curve: list, relation: str) -> str:
-    """The verdict's value, saying when it is the end of the range tried (the true limit lies beyond)."""
-    if value is None:
-        return "none of the values tried"
-    values = [v for v, *_ in curve]
-    if relation.endswith("<=") and value == max(values):
-        return f"{relation.replace('<=', '>=')} {value:g} (the largest tried)"
-    if relation == ">=" and value == min(values):
-        return f"<= {value:g} (the fewest tried)"
-    return f"{relation} {value:g}"
-
-
-def _range(low: float | None, high: float | None, curve: list) -> str:
-    """A two-sided verdict: the tolerated range, saying where it reaches an end of the range tried."""
-    if low is None or high is None:
-        return "none of the values tried"
-    values = [v for v, *_ in curve]
-    if low == high:
-        return f"only the matched {low:g} of those tried"
-    left = f"{low:g} (the smallest tried) or less" if low == min(values) else f"{low:g}"
-    right = f"{high:g} (the largest tried) or more" if high == max(values) else f"{high:g}"
-    return f"from {left} to {right}"
-
-
-def _report(
-    base: RunConfig,
-    trials: int,
-    tolerance: float,
-    curves: dict[str, list],
-    absolute: dict[str, dict[float, float]],
-    by_epoch: dict[str, dict[float, list[float]]],
-    verdicts: dict[str, Any],
-    noise_rows: list[dict[str, Any]],
-    energy_rows: list[dict[str, Any]],
-    noise_update: list[dict[str, Any]],
-    noise_left_out: str | None = None,
-) -> str:
-    task = base.task
-
-    def bounds(name: str, relation: str, unit: str = "") -> str:
-        key = VERDICT_KEYS[name]
-        now = _bound(verdicts[key], curves[name], relation) + unit
-        then = _bound(verdicts[f"after_epoch_1_{key}"], curves[name], relation) + unit
-        return now if then == now or base.learning.epochs == 1 else f"{now} (after epoch 1: {then})"
-
-    def asymmetry_range(prefix: str) -> str:
-        return _range(
-            verdicts[f"{prefix}tolerated_write_asymmetry_min"],
-            verdicts[f"{prefix}tolerated_write_asymmetry_max"],
-            curves["asymmetry"],
-        )
-
-    flicker = "; ".join(
-        f"{label}: "
-        + ", ".join(
-            f"{_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_rel_error'))} "
-            f"({_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_cosine'))})"
-            for c in FLICKER_CORNERS_HZ
-        )
-        for source, label in (("r_k", "R_K's"), ("network", "the network's"))
-        if f"noise_{source}_300k_flicker_{FLICKER_CORNERS_HZ[0]:g}hz_rel_error" in verdicts
-    )
-    tolerated_noise = "; ".join(
-        f"{label}: "
-        + (
-            f"T <= {verdicts[key]:g} K"
-            if verdicts[key] is not None
-            else f"none of the temperatures tried (from {min(NOISE_TEMPERATURES_K):g} K)"
-        )
-        for source, label in (("r_k", "R_K's"), ("network", "the network's"), ("both", "both"))
-        if (key := f"tolerated_temperature_{source}_k") in verdicts
-    )
-    asymmetry = asymmetry_range("")
-    if asymmetry_range("after_epoch_1_") != asymmetry and base.learning.epochs > 1:
-        asymmetry += f" (after epoch 1: {asymmetry_range('after_epoch_1_')})"
-    lines = [
-        f"# Feasibility of TCL on {task.network} ({task.task.value} task)",
-        "",
-        f"{task.train_samples or 'the task default of'} training samples x {base.learning.epochs} epoch(s) per run, rule "
-        f"{base.learning.rule.value}, default "
-        f"protocol unless set: tau_rise {base.drive.tau_rise_s:g} s, tau_fall {base.drive.tau_fall_s:g} s, "
-        f"tau_K {base.cell.tau_k_s:g} s, R_K {base.cell.r_k_ohm:g} ohm, C_K {base.cell.c_k_f:g} F. Learning "
-        f"is judged by the final/initial held-out loss (loss ratio), divided by that of the ideal run with the "
-        f"same seed or mismatch draw (paired); a variant *learns* when the mean of that relative loss stays "
-        f"within {tolerance:g}. Curves: `feasibility.png`; every run: the study folders.",
-        "",
-        "## Verdicts",
-        "",
-        "| question | answer | behind it |",
-        "|---|---|---|",
-        f"| time per update | {_number(verdicts['time_per_update_s'])} s | one sawtooth period (tau_rise + tau_fall) |",
-        f"| energy per update, analog cell | {_number(verdicts['energy_per_update_j'])} J, of which the cells "
-        f"{_number(verdicts['energy_cells_per_update_j'])} J | one cycle in ngspice, by block below; what the "
-        f"sources delivered differs by {_number(100 * verdicts['energy_check_rel_error'], '+.2g')} % |",
-        f"| energy per update, network + R_K (behavioural cell) | "
-        f"{_number(verdicts['energy_network_per_update_j'])} J + "
-        f"{_number(verdicts['energy_feedback_per_update_j'])} J | mean over the ideal run |",
-        f"| threshold vs kT/C noise on C_K | SNR {_number(verdicts['worst_threshold_snr'])} (worst group) | "
-        "`threshold_noise.csv`; below 1 the cell would update on noise |",
-        f"| thermal noise at 300 K, simulated | R_K's: update off by "
-        f"{_number(verdicts.get('noise_r_k_300k_rel_error'))} of its norm, cosine "
-        f"{_number(verdicts.get('noise_r_k_300k_cosine'))} with the noiseless one; the network's: "
-        f"{_number(verdicts.get('noise_network_300k_rel_error'))}, cosine "
-        f"{_number(verdicts.get('noise_network_300k_cosine'))}; both: "
-        f"{_number(verdicts.get('noise_both_300k_rel_error'))}, cosine "
-        f"{_number(verdicts.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
-        f"| tolerated thermal noise | {tolerated_noise} | the warmest temperature tried at which the update keeps a "
-        f"cosine of {NOISE_COSINE:g} with the noiseless one |",
-        f"| 1/f noise at 300 K, simulated | {flicker} | the update's error (cosine) with a corner of "
-        f"{', '.join(f'{c:g}' for c in FLICKER_CORNERS_HZ)} Hz |",
-        f"| tolerated cell and clamp mismatch | {bounds('spread', 'sigma <=')} | {trials} mismatch draws per sigma |",
-        f"| conductance resolution needed | {bounds('bits', '>=', ' bits')} | levels over "
-        f"each edge's bounds; updates requested need {_number(verdicts['update_bits_median'])} bits (median), "
-        f"{_number(verdicts['update_bits_p90'])} (90 %) |",
-        f"| tolerated write noise | {bounds('write_noise', 'sigma <=')} | mean-one log-normal factor on each "
-        "written change |",
-        f"| tolerated threshold offset | {bounds('offset', 'sigma <=', ' V')} (theta = "
-        f"{_number(verdicts['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
-        "threshold comparison; CMOS comparators have 1-10 mV, auto-zeroed stages 1-10 uV |",
-        f"| tolerated device up/down asymmetry | {asymmetry} | a rise's written size over a fall's for the same "
-        "request (the geometric mean stays the request) |",
-        "",
-        f"Ideal run: loss ratio {_number(verdicts['ideal_loss_ratio'])}. Most damage grows with training (a coarse "
-        "resolution, an offset, an asymmetry's drift): each verdict holds for this training length, and says "
-        "where it stood after the first epoch when that differs; the tables give the relative loss after each "
-        "epoch, and `feasibility.png` draws the earlier epochs faintly.",
-        "",
-        "## Threshold against thermal noise",
-        "",
-        "| group | threshold (V) | kT/C noise on C_K (V rms) | SNR | C_K for 10 sigma (F) |",
-        "|---|---|---|---|---|",
-    ]
-    for r in noise_rows:
-        lines.append(
-            f"| {r['group']} | {r['threshold_v']:.3g} | {r['kt_over_c_noise_v']:.3g} | {r['snr']:.3g} | "
-            f"{r['c_k_for_10_sigma_f']:.3g} |"
-        )
-    lines += [
-        "",
-        "## Thermal noise of R_K and of the network, simulated",
-        "",
-        "4kTG of each R_K, of each network resistor, or of both, as seeded noise currents (the same samples in "
-        "either engine), 4 draws x 2 training samples per temperature; the noisy accumulators against the "
-        "noiseless ones of the same cycle. The last rows add 1/f noise below a corner (density 4kTG (1 + "
-        "corner/f), from one cycle's frequency up): R_K's reaches u through R_K C_K's low-pass and the "
-        "accumulator integrates it; the network's passes the squarer and C_K's high-pass."
-        + (f" The network's noise is not simulated here: {noise_left_out}." if noise_left_out else ""),
-        "",
-        "| noisy | T (K) | 1/f corner (Hz) | kT/C_K (V rms) | smallest threshold (V) | relative error | cosine |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in noise_update:
-        kt_over_c = (
-            "–" if r["source"] == "network" else f"{r['kt_over_c_noise_v']:.3g}"
-        )  # R_K's, not the network's
-        corner = f"{r['flicker_corner_hz']:g}" if r["flicker_corner_hz"] else "–"
-        lines.append(
-            f"| {r['source']} | {r['temperature_k']:g} | {corner} | {kt_over_c} | {r['threshold_v']:.3g} | "
-            f"{r['rel_error_mean']:.3g} ± {r['rel_error_sd']:.2g} | {r['cosine_mean']:.4f} ± {r['cosine_sd']:.2g} |"
-        )
-    a = base.cell.analog
-    lines += [
-        "",
-        "## Energy per update by block (analog cell)",
-        "",
-        f"One sawtooth cycle on the first training sample, in ngspice, with the analog cell: rails "
-        f"+-{a.supply_v:g} V; quiescent currents per rail {a.multiplier_quiescent_a:g} A (multiplier), "
-        f"{a.threshold_quiescent_a:g} A (threshold stage), {a.integrator_quiescent_a:g} A (op-amp). Each block "
-        "is integrated from node voltages; the last row is what every independent source delivered, from its "
-        "own current. The conductance write is the controller's (not a circuit event here) and is not in it.",
-        "",
-        "| block | energy (J) | share |",
-        "|---|---|---|",
-    ]
-    lines += [f"| {r['block']} | {r['energy_j']:.4g} | {r['share']:.3g} |" for r in energy_rows]
-    for name, title, unit in (
-        ("spread", "Cell and clamp mismatch (R_K, C_K, threshold, accumulator gain, G_c)", "sigma"),
-        ("bits", "Conductance resolution", "bits"),
-        ("write_noise", "Write noise", "sigma"),
-        ("offset", "Threshold offset", "sigma (V)"),
-        ("asymmetry", "Device up/down asymmetry", "rise / fall"),
-    ):
-        lines += [
-            "",
-            f"## {title}",
-            "",
-            f"| {unit} | loss ratio (mean) | relative to the ideal run (mean) | std | runs | relative, after each "
-            "epoch |",
-            "|---|---|---|---|---|---|",
-        ]
-        means = absolute[name]
-        lines += [
-            f"| {v:g} | {means.get(v, float('nan')):.4g} | {m:.4g} | {s:.2g} | {n} | "
-            f"{', '.join(format(e, '.3g') for e in by_epoch[name].get(v, []))} |"
-            for v, m, s, n in curves[name]
-        ]
-    lines += [
-        "",
-        "## Not covered yet",
-        "",
-        "The learning studies run the behavioural cell (the native engine does not simulate the analog one); "
-        "the analog cell enters through its energy bill. The conductance write's energy is not in this "
-        "report (a resistor network's writes are the controller's; memristor runs bill theirs). Noise here is "
-        "thermal (R_K's and the network resistors', not the clamps'), measured on the update: with noise, a "
-        "16x16 cycle takes about a second natively (every knot of the noise is a grid point), too slow for the "
-        "report's hundreds of runs. `scripts/noise_effect.py` measures 1/f noise (`--flicker-corners`) and "
-        "the effect on training (`--train`).",
-        "",
-    ]
-    return "\n".join(lines)

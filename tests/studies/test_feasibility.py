@@ -9,7 +9,7 @@ import pytest
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig, with_changes
-from tcl_circuits.studies import feasibility
+from tcl_circuits.studies import feasibility, feasibility_report
 
 
 def test_kt_over_c_noise_of_one_picofarad_is_64_microvolts():
@@ -28,9 +28,9 @@ def test_tolerated_value_is_the_last_one_within_the_band_from_the_ideal_end():
 def test_a_two_sided_axis_is_tolerated_on_each_side_of_its_ideal():
     curve = [(0.25, 3.0, 0, 4), (0.5, 1.5, 0, 4), (1.0, 1.0, 0, 4), (2.0, 1.2, 0, 4), (4.0, 1.9, 0, 4)]
     assert feasibility.tolerated_range(curve, 1.0, 2.0, 1.0) == (0.5, 4.0)
-    assert feasibility._range(0.5, 4.0, curve) == "from 0.5 to 4 (the largest tried) or more"
+    assert feasibility_report._range(0.5, 4.0, curve) == "from 0.5 to 4 (the largest tried) or more"
     assert feasibility.tolerated_range(curve, 1.0, 1.1, 1.0) == (1.0, 1.0)
-    assert feasibility._range(1.0, 1.0, curve) == "only the matched 1 of those tried"
+    assert feasibility_report._range(1.0, 1.0, curve) == "only the matched 1 of those tried"
 
 
 def test_the_report_leaves_out_the_network_noise_the_native_engine_cannot_add():
@@ -204,9 +204,9 @@ def test_bad_settings_are_refused_before_anything_runs(tmp_path, kwargs, message
 
 def test_verdicts_at_the_end_of_the_range_tried_say_so():
     curve = [(0.0, 0.1, 0, 4), (0.4, 0.1, 0, 4)]
-    assert feasibility._bound(0.4, curve, "sigma <=") == "sigma >= 0.4 (the largest tried)"
-    assert feasibility._bound(0.0, curve, "sigma <=") == "sigma <= 0"
+    assert feasibility_report._bound(0.4, curve, "sigma <=") == "sigma >= 0.4 (the largest tried)"
+    assert feasibility_report._bound(0.0, curve, "sigma <=") == "sigma <= 0"
     bits = [(6.0, 0.1, 0, 4), (32.0, 0.1, 0, 4)]
-    assert feasibility._bound(6.0, bits, ">=") == "<= 6 (the fewest tried)"
-    assert feasibility._bound(32.0, bits, ">=") == ">= 32"
-    assert feasibility._bound(None, bits, ">=") == "none of the values tried"
+    assert feasibility_report._bound(6.0, bits, ">=") == "<= 6 (the fewest tried)"
+    assert feasibility_report._bound(32.0, bits, ">=") == ">= 32"
+    assert feasibility_report._bound(None, bits, ">=") == "none of the values tried"
