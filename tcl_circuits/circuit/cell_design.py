@@ -18,6 +18,7 @@ from tcl_circuits.config import CellKind, FeedbackCellConfig, SawtoothConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.nonlinearity import ThresholdShape
 from tcl_circuits.kernels.window import LearningWindow, check_timescales
+from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network.spec import NetworkSpec
 
 SPREAD_STREAMS = FeedbackCellConfig.SPREAD_FIELDS
@@ -279,12 +280,20 @@ def resolve(
     )
 
 
+_FIXED_DESIGNS: BoundedCache[CellDesign] = BoundedCache(8)
+
+
 def as_design(cell: CellDesign | FeedbackCellConfig, drive: SawtoothConfig, spec: NetworkSpec) -> CellDesign:
     """``cell`` if it is a design, else the design of a configuration with a fixed threshold on ``spec``'s
-    edges (the Python API takes either wherever cells are built)."""
+    edges (the Python API takes either wherever cells are built), resolved once per network topology: a
+    loop compiling every sample from the same configuration reuses it, and the compiler's per-topology
+    cells with it."""
     if isinstance(cell, CellDesign):
         return cell
-    return fixed_design(cell, drive, spec.edge_groups, len(spec.output_nodes))
+    return _FIXED_DESIGNS.get(
+        (cell, drive, spec.topology_key),
+        lambda: fixed_design(cell, drive, spec.edge_groups, len(spec.output_nodes)),
+    )
 
 
 def fixed_design(
