@@ -22,7 +22,9 @@ SIGNIFICANT_DIGITS = 15
 """Significant digits of every number written into a netlist."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
-_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/.]|(?<![0-9])\.|\.(?![0-9])")
+"""What a comment may not carry: anything outside a harmless alphabet, and a dot not between two digits (a
+decimal point is kept; no directive such as ``.control`` can begin with a digit)."""
 _FORBIDDEN_START = (
     ".control",
     ".endc",

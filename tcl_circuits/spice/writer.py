@@ -217,5 +217,8 @@ def write_netlist(circuit: Circuit) -> str:
         )
     lines.append(".end")
     text = "\n".join(lines) + "\n"
-    check_deck(text)
+    try:
+        check_deck(text)
+    except NetlistError as error:
+        raise NetlistError(f"the deck {lines[0]!r}: {error}") from None
     return text

@@ -210,3 +210,18 @@ def test_compile_writes_the_cell_a_run_would_simulate(tmp_path, capsys):
     assert "in0 0 u0 PWL(" in (tmp_path / "n.cir").read_text()
     assert main(["compile", "lattice:3x3", "-o", str(tmp_path / "b.cir")]) == 0
     assert "tau_k = R_K*C_K = 5e-07 s" in (tmp_path / "b.cir").read_text()  # the run's default cell
+
+
+def test_compile_graph_with_hostile_group_names(tmp_path, capsys):
+    """Group names such as '*#:' or '$(rm)' compile: they reach the deck only as sanitised comments."""
+    from tcl_circuits.spice.syntax import check_deck
+
+    graph = tmp_path / "groups.edges"
+    graph.write_text(
+        "#@ node in role=input voltage=0.9\n#@ node out role=output target=0.2\n#@ node g role=ground\n"
+        "#@ node h role=hidden\nin h 1e-3 group=*#:\nh out 1e-3 group=$(rm)\nout g 1e-3 group=a;b`c\\d\nh g 1e-3\n"
+    )
+    assert main(["compile", str(graph)]) == 0
+    text = capsys.readouterr().out
+    check_deck(text)
+    assert "* threshold of edge group '$(rm)'" not in text and "* threshold of edge group '_(rm)'" in text

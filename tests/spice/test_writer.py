@@ -1,3 +1,5 @@
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -55,8 +57,37 @@ def test_identifiers_are_checked(bad):
 def test_comments_never_carry_dangerous_characters(text):
     line = comment(text)
     assert "\n" not in line and "\r" not in line
-    assert not any(ch in line[2:] for ch in ".;`${}\\")
+    assert not any(ch in line[2:] for ch in ";`${}\\")
+    assert not re.search(r"(?<![0-9])\.|\.(?![0-9])", line[2:])  # only decimal points: no '.control'
     check_deck(line)
+
+
+def test_comments_keep_decimal_points():
+    assert comment("threshold 1.5e-05 V, rails +-2.5 V") == "* threshold 1.5e-05 V, rails +-2.5 V"
+    assert comment("1.control .lib a.b 3.") == "* 1_control _lib a_b 3_"
+
+
+@pytest.mark.parametrize("group", ["*#:", "$(rm)", "a;b`c\\d", ".control", "x\n.include /etc/passwd", "*#"])
+def test_hostile_group_names_reach_only_sanitised_comments(triangle, drive, group):
+    """Edge group names are user text: their thresholds are listed in sanitised comments, never in a note,
+    and the deck passes the safety scan."""
+    from tcl_circuits.learning.rules import calibrate_cell
+
+    g = triangle.copy()
+    g.edges["in", "h"]["group"] = group
+    g.edges["h", "out"]["group"] = "ok"
+    spec = network.from_graph(g)
+    x, y = spec.input_voltage_v[None], spec.target_v[None]
+    design = calibrate_cell(FeedbackCellConfig(threshold_v=None, threshold_headroom=1.0), spec, x, y, drive)
+    assert len(design.calibration.group_thresholds_v) == 3
+    text = write_netlist(compile_tcl(spec, drive=drive, cell=design))
+    check_deck(text)
+    notes = [line for line in text.splitlines() if line.startswith("* feedback cells")]
+    assert notes == [notes[0]] and "per edge group (listed below)" in notes[0]
+    listed = [line for line in text.splitlines() if line.startswith("* threshold of ")]
+    assert len(listed) == 3 and any(line.startswith("* threshold of edge group 'ok': ") for line in listed)
+    for line in listed:
+        assert line == comment(line[2:])  # already in the comment alphabet
 
 
 @pytest.mark.parametrize(
