@@ -153,3 +153,30 @@ def test_compiler_refuses_kernel_slower_than_either_ramp(triangle, rise, fall):
     drive = SawtoothConfig(tau_rise_s=rise, tau_fall_s=fall)
     with pytest.raises(ConfigError, match="tau_k_s"):
         compile_tcl(network.from_graph(triangle), drive=drive, cell=FeedbackCellConfig(tau_k_s=1e-5))
+
+
+def test_generated_comments_are_written_as_they_read(monkeypatch):
+    """Every comment of the generated decks (TCL cycle, phases, analog cell with noise, memristor, a drn with
+    diodes, biases and amplifiers) is already in the comment alphabet, so the sanitiser changes nothing: no
+    '(a - b)^2' written as '(a - b)_2'."""
+    from tcl_circuits.config import CellKind, SimulatorConfig
+    from tcl_circuits.spice import writer
+
+    seen: list[str] = []
+
+    def recording(text):
+        seen.append(str(text))
+        return comment(text)
+
+    monkeypatch.setattr(writer, "comment", recording)
+    analog = FeedbackCellConfig(
+        kind=CellKind.ANALOG, threshold_v=None, noise_temperature_k=300.0, tau_k_s=2.5e-7
+    )
+    examples.triangle_tcl()
+    examples.triangle_phases()
+    examples.memristor_vteam_cycle()
+    examples.cycle_netlist("lattice:3x3", cell=analog, sim=SimulatorConfig(node_capacitance_f=1.5e-12))
+    examples.cycle_netlist("drn:2-3-2")
+    assert len(seen) > 50
+    garbled = [text for text in seen if comment(text) != "* " + text[:200]]
+    assert garbled == []
