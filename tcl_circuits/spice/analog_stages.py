@@ -27,7 +27,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.config import AnalogCellConfig
-from tcl_circuits.spice.syntax import number, threshold_expression
+from tcl_circuits.spice.syntax import Dialect, number, threshold_expression
 
 __all__ = ["stage_subcircuits"]
 
@@ -71,11 +71,13 @@ def _opamp(a: AnalogCellConfig) -> tuple:
     )
 
 
-def stage_subcircuits(array: AnalogCellArray) -> tuple[SubcircuitDef, ...]:
+def stage_subcircuits(
+    array: AnalogCellArray, dialect: Dialect = Dialect.NGSPICE
+) -> tuple[SubcircuitDef, ...]:
     """The three stage definitions for the cells of ``array``."""
     a = array.analog
     k = number(a.multiplier_scale_per_v)
-    gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}")
+    gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}", dialect)
     return (
         SubcircuitDef(
             MULTIPLIER,
