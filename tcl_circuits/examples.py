@@ -187,12 +187,12 @@ def _triangle_spec():
     return from_graph(triangle())
 
 
-def triangle_tcl() -> str:
+def triangle_tcl(dialect: Dialect = Dialect.NGSPICE) -> str:
     """One TCL cycle of the 4-edge triangle network (``network.triangle``) with the default cell."""
     circuit = compile_tcl(
         _triangle_spec(), drive=SawtoothConfig(), cell=FeedbackCellConfig(), measure_accumulators=True
     )
-    return write_netlist(circuit)
+    return write_netlist(circuit, dialect)
 
 
 def triangle_phases() -> str:
@@ -200,20 +200,23 @@ def triangle_phases() -> str:
     return write_netlist(compile_phases(_triangle_spec(), drive=SawtoothConfig()))
 
 
-def lattice3x3_tcl() -> str:
+def lattice3x3_tcl(dialect: Dialect = Dialect.NGSPICE) -> str:
     """``tcl-circuits compile lattice:3x3 --seed 1 --tau-k 5e-6``: the reviewed deck keeps the 5 us kernel it
     was reviewed with (a run's default is 0.5 us)."""
     return cycle_netlist(
-        "lattice:3x3", seed=1, cell=FeedbackCellConfig(threshold_v=None, threshold_headroom=20.0)
-    )[0]
+        "lattice:3x3",
+        seed=1,
+        cell=FeedbackCellConfig(threshold_v=None, threshold_headroom=20.0),
+        dialect=dialect,
+    ).text
 
 
-def memristor_vteam_cycle() -> str:
+def memristor_vteam_cycle(dialect: Dialect = Dialect.NGSPICE) -> str:
     """One TCL cycle of the triangle network built of VTEAM memristors (``memristor_cycle``)."""
-    return memristor_cycle()[0]
+    return memristor_cycle(dialect=dialect)[0]
 
 
-def memristor_cycle(graph=None) -> tuple[str, dict]:
+def memristor_cycle(graph=None, dialect: Dialect = Dialect.NGSPICE) -> tuple[str, dict]:
     """One TCL learning cycle of a network of VTEAM memristors, as a standalone ngspice deck.
 
     The deck prints every state before and after the cycle (``x<e>_before``, ``x<e>_after``). Returns the
@@ -256,7 +259,7 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
         stream=config.memristor.stream,
         title="tcl_circuits example: one TCL cycle of a VTEAM memristor network",
     )
-    text = write_netlist(_with_state_measures(circuit, timeline))
+    text = write_netlist(_with_state_measures(circuit, timeline), dialect)
     contrast = linear_contrasts(spec, x, y, drive)[0]
     return text, {
         "states_before": net.states.copy(),

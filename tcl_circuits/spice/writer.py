@@ -8,6 +8,8 @@ Every emitted deck passes ``syntax.check_deck``, so a deck can never run a comma
 
 from __future__ import annotations
 
+import re
+
 from tcl_circuits.circuit.ir import (
     Amplifier,
     AnalogCellArray,
@@ -49,6 +51,9 @@ from tcl_circuits.spice.syntax import (
 )
 
 __all__ = ["Dialect", "check_deck", "write_netlist"]
+
+_B_SOURCE = re.compile(r"^(b\w* \w+ \w+ [IV]) = ")
+"""A behavioural source's ``I = `` / ``V = ``, which LTspice documents as ``I=`` / ``V=``."""
 
 
 def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str:
@@ -226,6 +231,8 @@ def write_netlist(circuit: Circuit, dialect: Dialect = Dialect.NGSPICE) -> str:
             f".meas tran {name(measure.name)} FIND v({name(measure.node)}) AT={time_point(measure.at_s)}"
         )
     lines.append(".end")
+    if dialect is Dialect.LTSPICE:
+        lines = [_B_SOURCE.sub(r"\1=", line) for line in lines]
     text = "\n".join(lines) + "\n"
     try:
         check_deck(text)

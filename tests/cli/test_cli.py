@@ -311,3 +311,17 @@ def test_compile_device_refuses_a_bad_device_in_one_line(capsys):
     assert err.startswith("error: --device") and err.count("\n") == 1
     assert main(["compile", "lattice:3x3", "--device", "memristor:vteam", "--cell", "analog"]) == 2
     assert "--cell" in capsys.readouterr().err
+
+
+def test_compile_dialect_ltspice(tmp_path, capsys):
+    """--dialect ltspice (default ngspice, shown in --help): if() instead of the ternary; a bad dialect is one
+    line naming the flag."""
+    assert main(["compile", "lattice:3x3", "--dialect", "ltspice", "-o", str(tmp_path / "lt.cir")]) == 0
+    text = (tmp_path / "lt.cir").read_text()
+    assert "I=200000000*if(abs(v(u0)) >= " in text and "?" not in text
+    capsys.readouterr()
+    assert main(["compile", "lattice:3x3", "--dialect", "pspice"]) == 2
+    err = capsys.readouterr().err
+    assert "--dialect" in err and "ngspice, ltspice" in err and err.count("\n") == 1
+    assert main(["compile", "--help"]) == 0
+    assert "(default: ngspice)" in " ".join(capsys.readouterr().out.split())
