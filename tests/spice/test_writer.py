@@ -180,3 +180,20 @@ def test_generated_comments_are_written_as_they_read(monkeypatch):
     assert len(seen) > 50
     garbled = [text for text in seen if comment(text) != "* " + text[:200]]
     assert garbled == []
+
+
+def test_a_refused_deck_names_itself_the_line_and_the_element(triangle, drive, cell):
+    """Should anything unsafe reach a deck, the error names the deck (its title), the line and the element."""
+    import dataclasses
+
+    from tcl_circuits.circuit.ir import Behavioural
+
+    circuit = compile_tcl(
+        network.from_graph(triangle), drive=drive, cell=cell, title="TCL cycle of net.edges"
+    )
+    bad = dataclasses.replace(circuit, elements=(*circuit.elements, Behavioural("bx", "s0", "0", "V", "1;2")))
+    with pytest.raises(NetlistError) as refused:
+        write_netlist(bad)
+    message = str(refused.value)
+    assert message.startswith("the deck 'TCL cycle of net_edges': line ") and "'bx s0 0 V = 1;2'" in message
+    assert "\n" not in message
