@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from tcl_circuits.circuit.cell_design import CellDesign, fixed_design
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
-from tcl_circuits.circuit.ir import Measure
+from tcl_circuits.circuit.compile_stream import Timeline
+from tcl_circuits.circuit.ir import Circuit, Measure
 from tcl_circuits.config import (
     FeedbackCellConfig,
     LearningConfig,
@@ -24,14 +26,58 @@ from tcl_circuits.config import (
     SawtoothConfig,
     SimulatorConfig,
 )
+from tcl_circuits.errors import ConfigError
 from tcl_circuits.files import write_text_atomic
 from tcl_circuits.spice.decks import first_difference
+from tcl_circuits.spice.syntax import Dialect
 from tcl_circuits.spice.writer import write_netlist
+
+if TYPE_CHECKING:
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import RegressionTask
 
 NETLISTS_DIR = Path(__file__).resolve().parent.parent / "netlists"
 """The reviewed decks in a source checkout."""
 REL_TOL = 1e-9
 """Relative tolerance on numbers when a generated deck is compared with its reviewed copy."""
+
+
+class CycleDeck(NamedTuple):
+    """A deck of one TCL cycle as ``tcl-circuits compile`` writes it, and what it reports about it."""
+
+    text: str
+    cell: CellDesign
+    edges: int
+    placement: str
+    """How the automatic threshold was placed, one line ('' for a fixed threshold)."""
+
+
+def compile_task(network: str, seed: int) -> tuple[RegressionTask, bool]:
+    """The task whose first training sample compile writes, and whether it is a graph file's own sample.
+
+    A description gets its teacher task exactly as ``train --network`` draws it (same seed, default split), so
+    the automatic threshold is placed on the same samples and agrees with a run's. A graph file's deck uses
+    the file's own voltages and targets, a one-sample task; refused with one line naming the file and node
+    when they are missing."""
+    from tcl_circuits.learning.tasks import RegressionTask, TaskConfig, make_task
+    from tcl_circuits.network import build, from_graph, load_graph
+
+    if not Path(network).is_file():
+        build(network)  # fails early with a clear message on a bad description
+        return make_task(TaskConfig(network=network), seed), False
+    spec = from_graph(load_graph(network))
+    for values, nodes, role, what in (
+        (spec.input_voltage_v, spec.input_nodes, "input", "voltage"),
+        (spec.target_v, spec.output_nodes, "output", "target"),
+    ):
+        missing = np.flatnonzero(~np.isfinite(values))
+        if missing.size:
+            raise ConfigError(
+                f"{network}: {role} node {spec.labels[nodes[missing[0]]]!r} has no {what}; to compile a cycle "
+                "a graph file needs a 'voltage' on every input node and a 'target' on every output node (volts)"
+            )
+    x, y = spec.input_voltage_v[None], spec.target_v[None]
+    return RegressionTask(f"file:{network}", spec, x, y, x, y), True
 
 
 def cycle_netlist(
@@ -41,41 +87,99 @@ def cycle_netlist(
     drive: SawtoothConfig | None = None,
     cell: FeedbackCellConfig | None = None,
     sim: SimulatorConfig | None = None,
-) -> tuple[str, CellDesign, int]:
+    device: str = "resistor",
+    dialect: Dialect = Dialect.NGSPICE,
+) -> CycleDeck:
     """The standalone deck of one TCL cycle on ``network`` (a description or a graph file), as
-    ``tcl-circuits compile`` writes it: a file with its own voltages and targets, or a description on the first
-    sample of its teacher task. Defaults are a training run's (``RunConfig``), and the cell is resolved as a
-    run resolves it (``calibrate_cell``: an automatic threshold on that sample, an analog cell sized to its
-    rails). Returns the text, the cell used and the number of learning edges."""
-    from tcl_circuits.learning.rules import calibrate_cell
+    ``tcl-circuits compile`` writes it, on the first sample of ``compile_task``. Defaults are a training run's
+    (``RunConfig``), and the cell is resolved as a run resolves it (``calibrate_for_run``: an automatic
+    threshold on the run's calibration samples, an analog cell sized to its rails). With a memristor
+    ``device`` the deck is that sample's chunk as the memristor learner builds it (``memristor_deck``)."""
+    from tcl_circuits.learning.rules import CALIBRATION_SAMPLES, calibrate_for_run
     from tcl_circuits.learning.run_config import RunConfig
-    from tcl_circuits.learning.tasks import RegressionTask, teacher_task
-    from tcl_circuits.network import build, from_graph, load_graph
 
     defaults = RunConfig()
-    drive = drive or defaults.drive
-    sim = sim or defaults.sim
-    if Path(network).is_file():
-        spec = from_graph(load_graph(network))
-        x, y = spec.input_voltage_v, spec.target_v
-    else:
-        build(network)  # fails early with a clear message on a bad description
-        task = teacher_task(network, train_samples=1, test_samples=1, seed=seed)
-        spec, x, y = task.student, task.x_train[0], task.y_train[0]
-    # a teacher task's sample, or a file's own: the teacher tasks' headroom when the cell names none
-    asked = RegressionTask.with_own_headroom(cell or defaults.cell)
-    design = calibrate_cell(asked, spec, np.atleast_2d(x), np.atleast_2d(y), drive)
-    circuit = compile_tcl(
-        spec,
-        drive=drive,
-        cell=design,
-        sim=sim,
-        inputs_v=x,
-        targets_v=y,
-        title=f"TCL cycle of {network}",
-        measure_accumulators=True,
+    config = defaults.replace(
+        device=device,
+        drive=drive or defaults.drive,
+        cell=cell or defaults.cell,
+        sim=sim or defaults.sim,
+        learning=defaults.learning.replace(seed=seed),
     )
-    return write_netlist(circuit), design, spec.n_edges
+    task, from_file = compile_task(network, seed)
+    spec, x, y = task.student, task.x_train[0], task.y_train[0]
+    title = f"TCL cycle of {network}"
+    if config.memristor_device:
+        text, design = memristor_deck(task, config, title=f"{title}, {device}", dialect=dialect)
+    else:
+        design = calibrate_for_run(config.cell, spec, task, config.drive)
+        circuit = compile_tcl(
+            spec,
+            drive=config.drive,
+            cell=design,
+            sim=config.sim,
+            inputs_v=x,
+            targets_v=y,
+            title=title,
+            measure_accumulators=True,
+        )
+        text = write_netlist(circuit, dialect)
+    placement = ""
+    if config.cell.threshold_v is None:
+        headroom = design.config.threshold_headroom
+        placement = f"automatic threshold {design.theta_v:.4g} V" + (
+            " (each edge group its own, listed in the deck)" if design.calibration.group_thresholds_v else ""
+        )
+        if from_file:
+            placement += (
+                f": headroom {headroom:g} over the file's own sample; train --network {network} places it over "
+                f"the first {CALIBRATION_SAMPLES} samples of a teacher task on this graph instead, so its "
+                "threshold differs"
+            )
+        else:
+            calibrated = min(len(task.x_train), CALIBRATION_SAMPLES)
+            placement += (
+                f": headroom {headroom:g} over the first {calibrated} training samples of the teacher task "
+                f"(seed {seed}), as train --network {network} places it"
+            )
+    return CycleDeck(text, design, spec.n_edges, placement)
+
+
+def memristor_deck(
+    task: RegressionTask, config: RunConfig, *, title: str, dialect: Dialect = Dialect.NGSPICE
+) -> tuple[str, CellDesign]:
+    """The chunk of ``task``'s first training sample as the memristor learner of ``config`` builds it (its
+    calibrated cell, learning rate, devices and states), starting settled on that sample, with every state
+    printed before and after the cycle. The learner's simulator is never started."""
+    from tcl_circuits.circuit.compile_stream import compile_chunk
+    from tcl_circuits.learning.memristor import MemristorLearner
+
+    learner = MemristorLearner(task, config)
+    try:
+        x, y = task.x_train[:1], task.y_train[:1]
+        circuit, timeline = compile_chunk(
+            learner.net,
+            x,
+            y,
+            (x[0], y[0]),
+            drive=config.drive,
+            cell=learner.cell,
+            sim=config.sim,
+            stream=config.memristor.stream,
+            title=title,
+        )
+    finally:
+        learner.close()
+    return write_netlist(_with_state_measures(circuit, timeline), dialect), learner.cell
+
+
+def _with_state_measures(circuit: Circuit, timeline: Timeline) -> Circuit:
+    """``circuit`` printing every memristor state before and after (``x<e>_before``, ``x<e>_after``)."""
+    measures = []
+    for memristor in circuit.memristor_cells:
+        measures.append(Measure(f"{memristor.state}_before", memristor.state, 0.0))
+        measures.append(Measure(f"{memristor.state}_after", memristor.state, timeline.stop_s))
+    return dataclasses.replace(circuit, measures=tuple(measures))
 
 
 def _triangle_spec():
@@ -84,12 +188,12 @@ def _triangle_spec():
     return from_graph(triangle())
 
 
-def triangle_tcl() -> str:
+def triangle_tcl(dialect: Dialect = Dialect.NGSPICE) -> str:
     """One TCL cycle of the 4-edge triangle network (``network.triangle``) with the default cell."""
     circuit = compile_tcl(
         _triangle_spec(), drive=SawtoothConfig(), cell=FeedbackCellConfig(), measure_accumulators=True
     )
-    return write_netlist(circuit)
+    return write_netlist(circuit, dialect)
 
 
 def triangle_phases() -> str:
@@ -97,20 +201,23 @@ def triangle_phases() -> str:
     return write_netlist(compile_phases(_triangle_spec(), drive=SawtoothConfig()))
 
 
-def lattice3x3_tcl() -> str:
+def lattice3x3_tcl(dialect: Dialect = Dialect.NGSPICE) -> str:
     """``tcl-circuits compile lattice:3x3 --seed 1 --tau-k 5e-6``: the reviewed deck keeps the 5 us kernel it
     was reviewed with (a run's default is 0.5 us)."""
     return cycle_netlist(
-        "lattice:3x3", seed=1, cell=FeedbackCellConfig(threshold_v=None, threshold_headroom=20.0)
-    )[0]
+        "lattice:3x3",
+        seed=1,
+        cell=FeedbackCellConfig(threshold_v=None, threshold_headroom=20.0),
+        dialect=dialect,
+    ).text
 
 
-def memristor_vteam_cycle() -> str:
+def memristor_vteam_cycle(dialect: Dialect = Dialect.NGSPICE) -> str:
     """One TCL cycle of the triangle network built of VTEAM memristors (``memristor_cycle``)."""
-    return memristor_cycle()[0]
+    return memristor_cycle(dialect=dialect)[0]
 
 
-def memristor_cycle(graph=None) -> tuple[str, dict]:
+def memristor_cycle(graph=None, dialect: Dialect = Dialect.NGSPICE) -> tuple[str, dict]:
     """One TCL learning cycle of a network of VTEAM memristors, as a standalone ngspice deck.
 
     The deck prints every state before and after the cycle (``x<e>_before``, ``x<e>_after``). Returns the
@@ -153,11 +260,7 @@ def memristor_cycle(graph=None) -> tuple[str, dict]:
         stream=config.memristor.stream,
         title="tcl_circuits example: one TCL cycle of a VTEAM memristor network",
     )
-    measures = []
-    for memristor in circuit.memristor_cells:
-        measures.append(Measure(f"{memristor.state}_before", memristor.state, 0.0))
-        measures.append(Measure(f"{memristor.state}_after", memristor.state, timeline.stop_s))
-    text = write_netlist(dataclasses.replace(circuit, measures=tuple(measures)))
+    text = write_netlist(_with_state_measures(circuit, timeline), dialect)
     contrast = linear_contrasts(spec, x, y, drive)[0]
     return text, {
         "states_before": net.states.copy(),

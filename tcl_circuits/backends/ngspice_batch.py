@@ -4,6 +4,10 @@ The same decks as the shared-library backend, run as a fresh process per circuit
 (also HOME); results are read back from the binary rawfile (``spice.rawfile``) under the shared-mode vector
 names (``v(acc)`` -> ``acc``, ``i(vs)`` -> ``vs#branch``). Slower by the process start (~10 ms), useful for
 isolation and as the naive baseline in ``scripts/bench_engines.py``.
+
+``behavior`` runs ngspice in one of its compatibility modes (``set ngbehavior=...`` in a ``.spiceinit`` this
+backend writes into the run's directory; decks may not carry control lines): ``ltpsa`` reads LTspice-dialect
+decks (``spice.syntax.Dialect``), translating their ``if()``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from tcl_circuits.spice.rawfile import read_rawfile
 from tcl_circuits.spice.syntax import check_deck
 from tcl_circuits.spice.writer import write_netlist
 
+BEHAVIORS = ("lt", "lta", "ltps", "ltpsa", "ps", "psa")
+"""ngspice 39 compatibility modes a run may ask for (``ltpsa``: LTspice and PSpice syntax, the whole deck)."""
 _VOLTAGE = re.compile(r"^v\((.+)\)$")
 _CURRENT = re.compile(r"^i\((.+)\)$")
 
@@ -42,9 +48,14 @@ def shared_name(raw_name: str) -> str:
 class NgspiceBatchBackend:
     """Runs each circuit with ``ngspice -b`` in a fresh temporary directory."""
 
-    def __init__(self, *, timeout_s: float | None = None, executable: str = "ngspice") -> None:
+    def __init__(
+        self, *, timeout_s: float | None = None, executable: str = "ngspice", behavior: str | None = None
+    ) -> None:
+        if behavior is not None and behavior not in BEHAVIORS:
+            raise SimulationError(f"ngspice behavior must be one of {', '.join(BEHAVIORS)}, got {behavior!r}")
         self.timeout_s = timeout_s
         self.executable = executable
+        self.behavior = behavior
         self.runs = 0
 
     def run_netlist(self, netlist: str, *, points: float = 1.0) -> SimResult:
@@ -55,6 +66,8 @@ class NgspiceBatchBackend:
         started = time.perf_counter()
         try:
             (workdir / "deck.cir").write_text(netlist)
+            if self.behavior:
+                (workdir / ".spiceinit").write_text(f"set ngbehavior={self.behavior}\n")
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "LC_ALL": "C"}
             try:
                 proc = subprocess.run(

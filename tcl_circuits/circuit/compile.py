@@ -305,11 +305,17 @@ def _network_noise(
     return _within_sample_limit(noise, spec.n_edges, "network noise", "network_noise_temperature_k")
 
 
-def _thresholds_text(design: CellDesign) -> str:
+def _thresholds_text(design: CellDesign) -> tuple[str, tuple[str, ...]]:
+    """The threshold for the notes, and one comment per edge group: group names are user text, so they go
+    to the header comments, which the writer sanitises, never into a note."""
     groups = design.calibration.group_thresholds_v
     if groups:
-        return ", ".join(f"{group or 'all'}: {theta:.6g} V" for group, theta in groups)
-    return f"{design.theta_v:.6g} V"
+        lines = tuple(
+            f"threshold of {f'edge group {group!r}' if group else 'edges without a group'}: {theta:.6g} V"
+            for group, theta in groups
+        )
+        return "per edge group (listed below)", lines
+    return f"{design.theta_v:.6g} V", ()
 
 
 def compile_tcl(
@@ -360,9 +366,10 @@ def compile_tcl(
         elements.append(_network_noise(spec, names, sim, asked, drive, noise_seed))
     window = LearningWindow(design.nominal_threshold_v, drive.tau_rise_s, drive.tau_fall_s, design.tau_k_s)
     lo, hi = float(np.min(window.lower_v2)), float(np.max(window.upper_v2))
+    thresholds, group_comments = _thresholds_text(design)
     notes: tuple[str, ...] = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
-        f"feedback cells: tau_k = R_K*C_K = {design.tau_k_s:.6g} s, threshold {_thresholds_text(design)} on v(u<e>)",
+        f"feedback cells: tau_k = R_K*C_K = {design.tau_k_s:.6g} s, threshold {thresholds} on v(u<e>)",
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
         f"at the end v(w<e>) ~ -{design.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",
@@ -391,7 +398,7 @@ def compile_tcl(
         reltol=sim.reltol,
         abstol_a=sim.abstol_a,
         notes=notes,
-        header_comments=names.header,
+        header_comments=names.header + group_comments,
         measures=measures,
         models=_per_topology(spec, _fixed_elements)[1],
     )

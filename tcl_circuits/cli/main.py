@@ -162,21 +162,25 @@ def cmd_compile(args: argparse.Namespace, options: list) -> int:
             raise ConfigError(f"-o {out} exists; add --force to replace it")
         if not out.parent.is_dir():
             raise ConfigError(f"-o {out}: the folder {out.parent} does not exist")
-    text, cell, edges = cycle_netlist(
+    deck = cycle_netlist(
         args.graph,
         seed=config.learning.seed,
         drive=config.drive,
         cell=config.cell,
         sim=config.sim,
+        device=config.device,
+        dialect=args.dialect,
     )
+    if deck.placement:
+        print(deck.placement, file=sys.stderr)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(deck.text)
     else:
         try:
-            write_text_atomic(out, text)
+            write_text_atomic(out, deck.text)
         except OSError as error:
             raise ConfigError(f"-o {out}: cannot write it ({error.strerror})") from None
-        print(f"wrote {out}: {edges} learning edges, threshold {cell.theta_v:.4g} V")
+        print(f"wrote {out}: {deck.edges} learning edges, threshold {deck.cell.theta_v:.4g} V")
     return 0
 
 
@@ -338,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import TaskConfig
+    from tcl_circuits.spice.syntax import Dialect
     from tcl_circuits.studies.sweep import METRICS
     from tcl_circuits.studies.sweep_spec import load_spec
 
@@ -385,11 +390,23 @@ def build_parser() -> argparse.ArgumentParser:
         resolve=lambda args: apply_options(demo_config(), args, demo_options),
     )
 
-    p = sub.add_parser("compile", help="compile a graph into a standalone ngspice netlist of one TCL cycle")
-    p.add_argument("graph", help="a .graphml / edge-list file, or a description such as lattice:4x4")
+    p = sub.add_parser("compile", help="compile a graph into a standalone netlist of one TCL cycle")
+    p.add_argument(
+        "graph",
+        help="a .graphml / edge-list file (with a voltage on every input and a target on every output), or a "
+        "description such as lattice:4x4 (its teacher task's first training sample)",
+    )
     p.add_argument("-o", "--output", default="-", help="netlist file ('-': standard output) (default: -)")
     p.add_argument("--force", action="store_true", help="replace -o when it exists")
-    compile_options = circuit_options(p)
+    p.add_argument(
+        "--dialect",
+        type=number_type(Dialect),
+        metavar=choice_metavar(Dialect),
+        default=Dialect.NGSPICE,
+        help="simulator the deck is written for: ngspice, or ltspice (if() instead of ngspice's ternary) "
+        "(default: ngspice)",
+    )
+    compile_options = circuit_options(p) + add_config_options(p, defaults, title="device", only={"device"})
     p.set_defaults(
         run=lambda args: cmd_compile(args, compile_options),
         resolve=lambda args: circuit_config(args, compile_options),

@@ -213,7 +213,8 @@ def calibrate_threshold_v(
         if bad.size:
             raise ConfigError(
                 f"node {spec.labels[nodes[bad[0]]]!r} has no {what} (volts): the automatic threshold needs the "
-                "sample's input voltages and output targets (give them in the graph file, or a fixed --threshold)"
+                "sample's input voltages and output targets (a graph file gives them as 'voltage' on its inputs and "
+                "'target' on its outputs)"
             )
     contrasts = np.abs(linear_contrasts(spec, x, y, drive))
     a_max = headroom * float(np.quantile(contrasts, quantile))

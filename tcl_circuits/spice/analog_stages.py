@@ -4,7 +4,7 @@ Every stage output is one macro-model: a behavioural source held within the rail
 (read from the stage's own supply pins), one pole (an RC), a buffer whose current a 0 V source senses, and
 rail currents: the quiescent current on each rail plus the output current on the rail that delivers it.
 
-- ``tclmult a b out vdd vss``: K (v(a) - v(b))^2, a four-quadrant multiplier wired as a squarer.
+- ``tclmult a b out vdd vss``: K (v(a) - v(b)) squared, a four-quadrant multiplier wired as a squarer.
 - ``tclthr in out vdd vss`` (params theta, vos, gain): gain * g(v(in) - vos), g the cell's threshold shape
   (hard: a window comparator gating a gain stage; dead_zone: a dead-zone amplifier).
 - ``tclint in out vdd vss``: an op-amp, -A0 v(in) with one pole at GBW / A0 and a slew-rate limit, its
@@ -27,7 +27,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.config import AnalogCellConfig
-from tcl_circuits.spice.syntax import number, threshold_expression
+from tcl_circuits.spice.syntax import Dialect, number, threshold_expression
 
 __all__ = ["stage_subcircuits"]
 
@@ -71,11 +71,13 @@ def _opamp(a: AnalogCellConfig) -> tuple:
     )
 
 
-def stage_subcircuits(array: AnalogCellArray) -> tuple[SubcircuitDef, ...]:
+def stage_subcircuits(
+    array: AnalogCellArray, dialect: Dialect = Dialect.NGSPICE
+) -> tuple[SubcircuitDef, ...]:
     """The three stage definitions for the cells of ``array``."""
     a = array.analog
     k = number(a.multiplier_scale_per_v)
-    gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}")
+    gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}", dialect)
     return (
         SubcircuitDef(
             MULTIPLIER,
@@ -86,13 +88,13 @@ def stage_subcircuits(array: AnalogCellArray) -> tuple[SubcircuitDef, ...]:
                 a.multiplier_quiescent_a,
                 a.rail_headroom_v,
             ),
-            comment=f"squarer: {k}/V * (a - b)^2, {a.multiplier_bandwidth_hz:.3g} Hz",
+            comment=f"squarer: K (a - b) squared, K = {k} per V, bandwidth {a.multiplier_bandwidth_hz:.3g} Hz",
         ),
         SubcircuitDef(
             THRESHOLD,
             ("in", "out", "vdd", "vss"),
             _output("{gain}*" + gated, a.threshold_bandwidth_hz, a.threshold_quiescent_a, a.rail_headroom_v),
-            comment=f"threshold stage: gain * g(in - vos), g {array.shape.value} of half-width theta",
+            comment=f"threshold stage: gain times g(in - vos), g {array.shape.value} of half-width theta",
             params=(("theta", 0.0), ("vos", 0.0), ("gain", 1.0)),
         ),
         SubcircuitDef(

@@ -27,13 +27,13 @@ from tcl_circuits.devices import (
     YakopcicDevice,
 )
 from tcl_circuits.errors import NetlistError
-from tcl_circuits.spice.syntax import name, number, threshold_expression, voltage
+from tcl_circuits.spice.syntax import Dialect, conditional, name, number, threshold_expression, voltage
 from tcl_circuits.spice.syntax import signed as _n
 
 
-def _window(kind: WindowKind, p: int, x: str, up: bool) -> str:
+def _window(kind: WindowKind, p: int, x: str, up: bool, dialect: Dialect = Dialect.NGSPICE) -> str:
     if kind is WindowKind.RECTANGULAR:
-        return f"({x} < 1 ? 1 : 0)" if up else f"({x} > 0 ? 1 : 0)"
+        return conditional(f"{x} < 1" if up else f"{x} > 0", "1", "0", dialect)
     if kind is WindowKind.JOGLEKAR:
         square = f"(2*{x}-1)*(2*{x}-1)"
     else:
@@ -42,7 +42,7 @@ def _window(kind: WindowKind, p: int, x: str, up: bool) -> str:
     return f"max(1-{power},0)"
 
 
-def read_current(device, vab: str, x: str) -> str:
+def read_current(device, vab: str, x: str, dialect: Dialect = Dialect.NGSPICE) -> str:
     """Expression of the read current for voltage expression ``vab`` at state expression ``x`` (clipped)."""
     xc = f"max(min({x},1),0)"
     if isinstance(device, VteamDevice):
@@ -50,18 +50,19 @@ def read_current(device, vab: str, x: str) -> str:
     if isinstance(device, LinearDriftDevice):
         return f"{vab}/({_n(device.r_on_ohm)}*{xc}+{_n(device.r_off_ohm)}*(1-{xc}))"
     if isinstance(device, YakopcicDevice):
-        return f"{xc}*({vab} >= 0 ? {_n(device.a1_a)} : {_n(device.a2_a)})*sinh({_n(device.b_per_v)}*{vab})"
+        amplitude = conditional(f"{vab} >= 0", _n(device.a1_a), _n(device.a2_a), dialect)
+        return f"{xc}*{amplitude}*sinh({_n(device.b_per_v)}*{vab})"
     raise NetlistError(f"no SPICE form for device {device!r}")
 
 
-def state_rate(device, d: str, x: str) -> str:
+def state_rate(device, d: str, x: str, dialect: Dialect = Dialect.NGSPICE) -> str:
     """Expression of dx/dt for drive expression ``d`` at state expression ``x``."""
     if isinstance(device, VteamDevice):
 
         def branch(k: float, v: float, alpha: float, up: bool) -> str:
             over = f"max({d}/{_n(v)}-1,0)"
             power = over if alpha == 1 else f"pow({over},{_n(alpha)})"
-            return f"{_n(k)}*{power}*{_window(device.window, device.window_p, x, up)}"
+            return f"{_n(k)}*{power}*{_window(device.window, device.window_p, x, up, dialect)}"
 
         return (
             branch(device.k_off_per_s, device.v_off_v, device.alpha_off, True)
@@ -69,44 +70,56 @@ def state_rate(device, d: str, x: str) -> str:
             + branch(device.k_on_per_s, device.v_on_v, device.alpha_on, False)
         )
     if isinstance(device, LinearDriftDevice):
-        up = _window(device.window, device.window_p, x, True)
-        down = _window(device.window, device.window_p, x, False)
+        up = _window(device.window, device.window_p, x, True, dialect)
+        down = _window(device.window, device.window_p, x, False, dialect)
         return f"{_n(device.k_up_per_c)}*max({d},0)*{up}+{_n(device.k_down_per_c)}*min({d},0)*{down}"
     if isinstance(device, YakopcicDevice):
-        pos = f"({d} > {_n(device.vp_v)} ? {_n(device.ap_per_s)}*(exp({d})-{_n(math.exp(device.vp_v))}) : 0)"
-        neg = (
-            f"({d} < {_n(-device.vn_v)} ? {_n(-device.an_per_s)}*(exp(-{d})-{_n(math.exp(device.vn_v))}) : 0)"
+        pos = conditional(
+            f"{d} > {_n(device.vp_v)}",
+            f"{_n(device.ap_per_s)}*(exp({d})-{_n(math.exp(device.vp_v))})",
+            "0",
+            dialect,
+        )
+        neg = conditional(
+            f"{d} < {_n(-device.vn_v)}",
+            f"{_n(-device.an_per_s)}*(exp(-{d})-{_n(math.exp(device.vn_v))})",
+            "0",
+            dialect,
         )
         xp, xn = device.xp, device.xn
-        f_up = f"max(({x} >= {_n(xp)} ? exp({_n(-device.alpha_p)}*({x}-{_n(xp)}))*(({_n(xp)}-{x})/{_n(1 - xp)}+1) : 1),0)"
-        f_down = f"max(({x} <= {_n(1 - xn)} ? exp({_n(device.alpha_n)}*({x}+{_n(xn - 1)}))*({x}/{_n(1 - xn)}) : 1),0)"
+        up = f"exp({_n(-device.alpha_p)}*({x}-{_n(xp)}))*(({_n(xp)}-{x})/{_n(1 - xp)}+1)"
+        down = f"exp({_n(device.alpha_n)}*({x}+{_n(xn - 1)}))*({x}/{_n(1 - xn)})"
+        f_up = f"max({conditional(f'{x} >= {_n(xp)}', up, '1', dialect)},0)"
+        f_down = f"max({conditional(f'{x} <= {_n(1 - xn)}', down, '1', dialect)},0)"
         if device.eta > 0:
             return f"{pos}*{f_up}+{neg}*{f_down}"
         return f"-({pos}*{f_down}+{neg}*{f_up})"
     raise NetlistError(f"no SPICE form for device {device!r}")
 
 
-def memristor_cell_lines(cell: MemristorCell) -> list[str]:
+def memristor_cell_lines(cell: MemristorCell, dialect: Dialect = Dialect.NGSPICE) -> list[str]:
     """The SPICE lines of one memristor edge cell (without its comment line)."""
     n = {key: name(value) for key, value in cell.names.items()}
     a, b = name(cell.a), name(cell.b)
     s, u, p, x = name(cell.signal), name(cell.feedback), name(cell.drive), name(cell.state)
     vab = f"({voltage(cell.a)}-{voltage(cell.b)})"
     x_read = _n(cell.state_initial) if cell.frozen_read else f"v({x})"
-    read = read_current(cell.device, vab, x_read)
+    read = read_current(cell.device, vab, x_read, dialect)
     plan = cell.plan
     if plan.mode is ProgrammingMode.DEVICE_THRESHOLD:
         w = f"v({u})"
     else:
-        w = threshold_expression(f"v({u})", cell.threshold_v, cell.shape)
+        w = threshold_expression(f"v({u})", cell.threshold_v, cell.shape, 0.0, dialect)
 
     def limited(gain: float, limit: float) -> str:
         scaled = f"{_n(gain)}*{w}"
         return scaled if math.isinf(limit) else f"min({scaled},{_n(limit)})"
 
-    program = (
-        f"({w} >= 0 ? {_n(plan.sign_down_g)}*{limited(plan.gain_down_g, plan.limit_down_g)}"
-        f" : {_n(plan.sign_up_g)}*{limited(-plan.gain_up_g, plan.limit_up_g)})"
+    program = conditional(
+        f"{w} >= 0",
+        f"{_n(plan.sign_down_g)}*{limited(plan.gain_down_g, plan.limit_down_g)}",
+        f"{_n(plan.sign_up_g)}*{limited(-plan.gain_up_g, plan.limit_up_g)}",
+        dialect,
     )
     drive = f"{voltage(cell.enable)}*{program}"
     if cell.read_coupling:
@@ -118,6 +131,6 @@ def memristor_cell_lines(cell: MemristorCell) -> list[str]:
         f"{n['c_k']} {s} {u} {number(cell.c_k_f)}",
         f"{n['r_k']} {u} 0 {number(cell.r_k_ohm)}",
         f"{n['program']} {p} 0 V = {drive}",
-        f"{n['state_source']} 0 {x} I = {state_rate(cell.device, f'v({p})', f'v({x})')}",
+        f"{n['state_source']} 0 {x} I = {state_rate(cell.device, f'v({p})', f'v({x})', dialect)}",
         f"{n['c_state']} {x} 0 1",
     ]

@@ -12,17 +12,30 @@ from __future__ import annotations
 
 import math
 import re
+from enum import Enum
 
 import numpy as np
 
 from tcl_circuits.errors import NetlistError
 from tcl_circuits.kernels.nonlinearity import THRESHOLD_PIECES, ThresholdPieces, ThresholdShape
 
+
+class Dialect(Enum):
+    """Which simulator a deck is written for. LTSPICE uses only constructs LTspice documents: ``if(c, a, b)``
+    where ngspice's form has the ternary ``(c ? a : b)``, and an amplifier's current sense through a 0 V
+    source (an LTspice F source is controlled by a voltage source only)."""
+
+    NGSPICE = "ngspice"
+    LTSPICE = "ltspice"
+
+
 SIGNIFICANT_DIGITS = 15
 """Significant digits of every number written into a netlist."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^0$")
-_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/]")
+_COMMENT_UNSAFE = re.compile(r"[^A-Za-z0-9 _,:()+\-=<>'\"\[\]#@/.]|(?<![0-9])\.|\.(?![0-9])")
+"""What a comment may not carry: anything outside a harmless alphabet, and a dot not between two digits (a
+decimal point is kept; no directive such as ``.control`` can begin with a digit)."""
 _FORBIDDEN_START = (
     ".control",
     ".endc",
@@ -96,32 +109,47 @@ def voltage(node: str) -> str:
     return "0" if node == "0" else f"v({name(node)})"
 
 
+def conditional(condition: str, then: str, otherwise: str, dialect: Dialect = Dialect.NGSPICE) -> str:
+    """``then`` where ``condition`` holds, else ``otherwise``: ngspice's ternary, LTspice's ``if()``."""
+    if dialect is Dialect.LTSPICE:
+        return f"if({condition}, {then}, {otherwise})"
+    return f"({condition} ? {then} : {otherwise})"
+
+
 def threshold_expression(
-    u: str, theta_v: float | str, shape: ThresholdShape, offset_v: float | str = 0.0
+    u: str,
+    theta_v: float | str,
+    shape: ThresholdShape,
+    offset_v: float | str = 0.0,
+    dialect: Dialect = Dialect.NGSPICE,
 ) -> str:
     """g(u - offset) of ``shape`` (its ``kernels.nonlinearity.THRESHOLD_PIECES``) as a B-source expression."""
     pieces = THRESHOLD_PIECES.get(shape)
     if pieces is None:
         raise NetlistError(f"threshold shape {shape!r} has no circuit form (hard and dead_zone do)")
-    return pieces_expression(u, theta_v, pieces, offset_v)
+    return pieces_expression(u, theta_v, pieces, offset_v, dialect)
 
 
 def pieces_expression(
-    u: str, theta_v: float | str, pieces: ThresholdPieces, offset_v: float | str = 0.0
+    u: str,
+    theta_v: float | str,
+    pieces: ThresholdPieces,
+    offset_v: float | str = 0.0,
+    dialect: Dialect = Dialect.NGSPICE,
 ) -> str:
     """``pieces`` at x = u - offset as SPICE text of the expression ``u``; theta and the offset numbers, or
     generated subcircuit parameter references such as ``{theta}``. A zero offset is left out of the text.
 
     Continuous pieces (shift 1) are written as two ramps, max(x - theta, 0) - max(-x - theta, 0), which give
     ngspice no comparator to step across; otherwise a comparator on |x| selects the outer piece
-    x - shift * theta * sgn(x).
+    x - shift * theta * sgn(x) (``conditional``: the one construct whose text depends on the dialect).
     """
     x = f"({u}-{_operand(offset_v)})" if offset_v else u
     t = _operand(theta_v)
     if pieces.shift == 1:
         return f"(max({x}-{t},0)-max(-{x}-{t},0))"
     outer = x if pieces.shift == 0 else f"({x}-{signed(pieces.shift)}*{t}*sgn({x}))"
-    return f"(abs({x}) >= {t} ? {outer} : 0)"
+    return conditional(f"abs({x}) >= {t}", outer, "0", dialect)
 
 
 def _operand(value: float | str) -> str:

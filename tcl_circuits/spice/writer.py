@@ -1,10 +1,14 @@
-"""The one place that turns a compiled Circuit into SPICE (ngspice dialect) text.
+"""The one place that turns a compiled Circuit into SPICE text, in ngspice's dialect or LTspice's
+(``syntax.Dialect``: the same elements, values and analysis; only conditionals and the amplifier's current
+sense are written differently).
 
 Names come from the compiler; user text reaches the deck only in ``*`` comments after sanitising (``syntax``).
 Every emitted deck passes ``syntax.check_deck``, so a deck can never run a command.
 """
 
 from __future__ import annotations
+
+import re
 
 from tcl_circuits.circuit.ir import (
     Amplifier,
@@ -33,6 +37,7 @@ from tcl_circuits.errors import NetlistError
 from tcl_circuits.spice.analog_stages import stage_subcircuits
 from tcl_circuits.spice.memristor_cells import memristor_cell_lines
 from tcl_circuits.spice.syntax import (
+    Dialect,
     check_deck,
     comment,
     name,
@@ -43,16 +48,19 @@ from tcl_circuits.spice.syntax import (
     voltage,
 )
 
-__all__ = ["check_deck", "write_netlist"]
+__all__ = ["Dialect", "check_deck", "write_netlist"]
+
+_B_SOURCE = re.compile(r"^(b\w* \w+ \w+ [IV]) = ")
+"""A behavioural source's ``I = `` / ``V = ``, which LTspice documents as ``I=`` / ``V=``."""
 
 
 def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str:
     return f"{name(element.name)} {name(element.a)} {name(element.b)} {number(value)}"
 
 
-def _lines_for(element: Element) -> list[str]:
+def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str]:
     if isinstance(element, ResistorArray | FeedbackCellArray):
-        return [line for single in element for line in _lines_for(single)]
+        return [line for single in element for line in _lines_for(single, dialect)]
     if isinstance(element, CellNoise):
         return _noise_lines(element)
     if isinstance(element, NetworkNoise):
@@ -64,7 +72,7 @@ def _lines_for(element: Element) -> list[str]:
             for e in range(len(element.cells))
             for line in [
                 *([comment("analog " + comments[e])] if comments else []),
-                *(line for part in element.parts[e] for line in _lines_for(part)),
+                *(line for part in element.parts[e] for line in _lines_for(part, dialect)),
             ]
         ]
     lines = [comment(element.comment)] if element.comment else []
@@ -88,7 +96,7 @@ def _lines_for(element: Element) -> list[str]:
             f"I = {number(element.conductance_s)}*{voltage(element.beta)}*{dv}"
         )
     elif isinstance(element, ThresholdCurrent):
-        g = threshold_expression(voltage(element.control), element.threshold_v, element.shape)
+        g = threshold_expression(voltage(element.control), element.threshold_v, element.shape, 0.0, dialect)
         lines.append(
             f"{name(element.name)} {name(element.pos)} {name(element.neg)} I = {number(element.gain_a_per_v)}*{g}"
         )
@@ -96,7 +104,7 @@ def _lines_for(element: Element) -> list[str]:
         n = element.names
         dv = f"({voltage(element.a)}-{voltage(element.b)})"
         s, u, w = name(element.signal), name(element.feedback), name(element.accumulator)
-        g = threshold_expression(voltage(u), element.threshold_v, element.shape, element.offset_v)
+        g = threshold_expression(voltage(u), element.threshold_v, element.shape, element.offset_v, dialect)
         lines += [
             f"{n['squarer']} {s} 0 V = {dv}*{dv}",
             f"{n['c_k']} {s} {u} {number(element.c_k_f)}",
@@ -105,15 +113,21 @@ def _lines_for(element: Element) -> list[str]:
             f"{n['c_acc']} {w} 0 1",
         ]
     elif isinstance(element, MemristorCell):
-        lines += memristor_cell_lines(element)
+        lines += memristor_cell_lines(element, dialect)
     elif isinstance(element, Diode):
         lines.append(
             f"{name(element.name)} {name(element.anode)} {name(element.cathode)} {name(element.model)}"
         )
     elif isinstance(element, Amplifier):
         out, src, tag = name(element.output), name(element.source), name(element.name)
-        lines.append(f"e{tag} {out} 0 {src} 0 {number(element.gain)}")
-        lines.append(f"f{tag} 0 {src} e{tag} {number(element.gain)}")
+        gain = number(element.gain)
+        if dialect is Dialect.LTSPICE:  # an LTspice F source senses the current of a voltage source only
+            lines.append(f"e{tag} {name(tag + '_o')} 0 {src} 0 {gain}")
+            lines.append(f"v{tag} {out} {tag}_o 0")
+            lines.append(f"f{tag} 0 {src} v{tag} {gain}")
+        else:
+            lines.append(f"e{tag} {out} 0 {src} 0 {gain}")
+            lines.append(f"f{tag} 0 {src} e{tag} {gain}")
     elif isinstance(element, Instance):
         if not element.name.startswith("x"):
             raise NetlistError(f"subcircuit instance names start with 'x', got {element.name!r}")
@@ -161,33 +175,34 @@ def _network_noise_lines(noise: NetworkNoise) -> list[str]:
     return _pwl_current_lines(noise, "inn", ends, "the network resistors")
 
 
-def _subcircuit_lines(definition: SubcircuitDef) -> list[str]:
+def _subcircuit_lines(definition: SubcircuitDef, dialect: Dialect) -> list[str]:
     lines = [comment(definition.comment)] if definition.comment else []
     ports = " ".join(name(port) for port in definition.ports)
     values = "".join(f" {name(key)}={number(value)}" for key, value in definition.params)
     lines.append(f".subckt {name(definition.name)} {ports}" + (f" params:{values}" if values else ""))
     for element in definition.elements:
-        lines += _lines_for(element)
+        lines += _lines_for(element, dialect)
     lines.append(f".ends {name(definition.name)}")
     return lines
 
 
-def write_netlist(circuit: Circuit) -> str:
-    """The ngspice deck of a compiled circuit (title line first, ``.end`` last), after the safety scan."""
+def write_netlist(circuit: Circuit, dialect: Dialect = Dialect.NGSPICE) -> str:
+    """The deck of a compiled circuit for ``dialect`` (title line first, ``.end`` last), after the safety
+    scan."""
     lines = [comment(circuit.title)[2:] or "tcl_circuits"]
     lines += [note(text) for text in circuit.notes]
     lines += [comment(text) for text in circuit.header_comments]
     for analog in circuit.of_type(AnalogCellArray):
-        for definition in stage_subcircuits(analog):
-            lines += _subcircuit_lines(definition)
+        for definition in stage_subcircuits(analog, dialect):
+            lines += _subcircuit_lines(definition, dialect)
     for definition in circuit.subcircuits:
-        lines += _subcircuit_lines(definition)
+        lines += _subcircuit_lines(definition, dialect)
     for model in circuit.models:
         lines.append(
             f".model {name(model.name)} D(IS={number(model.is_a)} N={number(model.n)} RS={number(model.rs_ohm)})"
         )
     for element in circuit.elements:
-        lines += _lines_for(element)
+        lines += _lines_for(element, dialect)
     initial = [(w, 0.0) for w in circuit.cells.accumulator]
     initial += [(cell.state, cell.state_initial) for cell in circuit.memristor_cells]
     initial += list(circuit.initial_conditions)
@@ -214,6 +229,11 @@ def write_netlist(circuit: Circuit) -> str:
             f".meas tran {name(measure.name)} FIND v({name(measure.node)}) AT={time_point(measure.at_s)}"
         )
     lines.append(".end")
+    if dialect is Dialect.LTSPICE:
+        lines = [_B_SOURCE.sub(r"\1=", line) for line in lines]
     text = "\n".join(lines) + "\n"
-    check_deck(text)
+    try:
+        check_deck(text)
+    except NetlistError as error:
+        raise NetlistError(f"the deck {lines[0]!r}: {error}") from None
     return text

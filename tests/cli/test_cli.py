@@ -210,3 +210,118 @@ def test_compile_writes_the_cell_a_run_would_simulate(tmp_path, capsys):
     assert "in0 0 u0 PWL(" in (tmp_path / "n.cir").read_text()
     assert main(["compile", "lattice:3x3", "-o", str(tmp_path / "b.cir")]) == 0
     assert "tau_k = R_K*C_K = 5e-07 s" in (tmp_path / "b.cir").read_text()  # the run's default cell
+
+
+def test_compile_graph_with_hostile_group_names(tmp_path, capsys):
+    """Group names such as '*#:' or '$(rm)' compile: they reach the deck only as sanitised comments."""
+    from tcl_circuits.spice.syntax import check_deck
+
+    graph = tmp_path / "groups.edges"
+    graph.write_text(
+        "#@ node in role=input voltage=0.9\n#@ node out role=output target=0.2\n#@ node g role=ground\n"
+        "#@ node h role=hidden\nin h 1e-3 group=*#:\nh out 1e-3 group=$(rm)\nout g 1e-3 group=a;b`c\\d\nh g 1e-3\n"
+    )
+    assert main(["compile", str(graph)]) == 0
+    text = capsys.readouterr().out
+    check_deck(text)
+    assert "* threshold of edge group '$(rm)'" not in text and "* threshold of edge group '_(rm)'" in text
+
+
+def test_compile_places_the_threshold_as_train_does(tmp_path, capsys):
+    """compile and train calibrate the automatic threshold on the same samples (a description's teacher task,
+    its first 20 training samples, the task's headroom): the same threshold, and compile says so on stderr."""
+    from tcl_circuits import examples
+
+    run = tmp_path / "run"
+    argv = ["--network", "lattice:3x3", "--seed", "2", "--train-samples", "20", "--test-samples", "2"]
+    assert (
+        main(["train", *argv, "--epochs", "1", "--backend", "native", "--out", str(run), "--no-progress"])
+        == 0
+    )
+    trained = json.loads((run / "design.json").read_text())["calibration"]["threshold_v"]
+    capsys.readouterr()
+    assert main(["compile", "lattice:3x3", "--seed", "2", "-o", str(tmp_path / "c.cir")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "over the first 20 training samples" in err
+    assert "as train --network lattice:3x3 places it" in err
+    assert examples.cycle_netlist("lattice:3x3", seed=2).cell.theta_v == trained
+    assert f"threshold {trained:.6g} V on v(u<e>)" in (tmp_path / "c.cir").read_text()
+
+
+def test_compile_of_a_graph_file_says_how_its_threshold_differs_from_a_run(tmp_path, capsys):
+    graph = tmp_path / "net.edges"
+    graph.write_text(
+        "#@ node in role=input voltage=0.9\n#@ node out role=output target=0.2\n#@ node g role=ground\n"
+        "#@ node h role=hidden\nin h 1e-3\nh out 1e-3\nout g 1e-3\nh g 1e-3\n"
+    )
+    assert main(["compile", str(graph)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "over the file's own sample" in err and "threshold differs" in err
+    assert main(["compile", str(graph), "--threshold", "1e-5"]) == 0
+    assert capsys.readouterr().err == ""  # a fixed threshold is placed by nobody
+
+
+@pytest.mark.parametrize("fixed", [[], ["--threshold", "1e-5"]])
+def test_compile_of_a_graph_without_voltages_names_what_the_file_needs(tmp_path, capsys, fixed):
+    """The advice is the file's, not --threshold's: a fixed threshold still needs the sample."""
+    graph = tmp_path / "bare.edges"
+    graph.write_text(
+        "#@ node in role=input\n#@ node out role=output target=0.2\n#@ node g role=ground\n#@ node h role=hidden\n"
+        "in h 1e-3\nh out 1e-3\nout g 1e-3\nh g 1e-3\n"
+    )
+    assert main(["compile", str(graph), *fixed]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{graph}: input node 'in' has no voltage" in err
+    assert "'voltage' on every input node and a 'target' on every output node" in err
+    assert "--threshold" not in err
+
+
+@pytest.mark.ngspice
+def test_compile_device_memristor_writes_the_learners_chunk(tmp_path, capsys):
+    """--device memristor:MODEL: one sample's chunk as the memristor learner builds it (its calibrated cell,
+    devices and states), which runs standalone and programs some edges."""
+    import re
+
+    from tcl_circuits.learning.memristor import MemristorLearner
+    from tcl_circuits.learning.run_config import RunConfig
+    from tcl_circuits.learning.tasks import TaskConfig, make_task
+
+    out = tmp_path / "m.cir"
+    assert main(["compile", "lattice:3x3", "--device", "memristor:vteam_symmetric", "-o", str(out)]) == 0
+    assert "12 learning edges" in capsys.readouterr().out
+    text = out.read_text()
+    assert "bm0 " in text and "bp0 " in text and ".meas tran x0_after" in text
+    config = RunConfig(device="memristor:vteam_symmetric")
+    learner = MemristorLearner(make_task(TaskConfig(network="lattice:3x3"), 0), config)
+    learner.close()
+    assert f"theta = {learner.cell.theta_v:.6g} V" in text
+    run = subprocess.run(
+        ["ngspice", "-b", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    states = {m[1]: float(m[2]) for m in re.finditer(r"^(x\d+_\w+)\s+=\s+(\S+)", run.stdout, re.M)}
+    before = [states[f"x{e}_before"] for e in range(12)]
+    after = [states[f"x{e}_after"] for e in range(12)]
+    assert before == pytest.approx(learner.net.states.tolist(), rel=1e-6)
+    assert sum(a != b for a, b in zip(before, after, strict=True)) >= 1
+
+
+def test_compile_device_refuses_a_bad_device_in_one_line(capsys):
+    assert main(["compile", "lattice:3x3", "--device", "memristor:bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --device") and err.count("\n") == 1
+    assert main(["compile", "lattice:3x3", "--device", "memristor:vteam", "--cell", "analog"]) == 2
+    assert "--cell" in capsys.readouterr().err
+
+
+def test_compile_dialect_ltspice(tmp_path, capsys):
+    """--dialect ltspice (default ngspice, shown in --help): if() instead of the ternary; a bad dialect is one
+    line naming the flag."""
+    assert main(["compile", "lattice:3x3", "--dialect", "ltspice", "-o", str(tmp_path / "lt.cir")]) == 0
+    text = (tmp_path / "lt.cir").read_text()
+    assert "I=200000000*if(abs(v(u0)) >= " in text and "?" not in text
+    capsys.readouterr()
+    assert main(["compile", "lattice:3x3", "--dialect", "pspice"]) == 2
+    err = capsys.readouterr().err
+    assert "--dialect" in err and "ngspice, ltspice" in err and err.count("\n") == 1
+    assert main(["compile", "--help"]) == 0
+    assert "(default: ngspice)" in " ".join(capsys.readouterr().out.split())

@@ -1,3 +1,5 @@
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -55,8 +57,37 @@ def test_identifiers_are_checked(bad):
 def test_comments_never_carry_dangerous_characters(text):
     line = comment(text)
     assert "\n" not in line and "\r" not in line
-    assert not any(ch in line[2:] for ch in ".;`${}\\")
+    assert not any(ch in line[2:] for ch in ";`${}\\")
+    assert not re.search(r"(?<![0-9])\.|\.(?![0-9])", line[2:])  # only decimal points: no '.control'
     check_deck(line)
+
+
+def test_comments_keep_decimal_points():
+    assert comment("threshold 1.5e-05 V, rails +-2.5 V") == "* threshold 1.5e-05 V, rails +-2.5 V"
+    assert comment("1.control .lib a.b 3.") == "* 1_control _lib a_b 3_"
+
+
+@pytest.mark.parametrize("group", ["*#:", "$(rm)", "a;b`c\\d", ".control", "x\n.include /etc/passwd", "*#"])
+def test_hostile_group_names_reach_only_sanitised_comments(triangle, drive, group):
+    """Edge group names are user text: their thresholds are listed in sanitised comments, never in a note,
+    and the deck passes the safety scan."""
+    from tcl_circuits.learning.rules import calibrate_cell
+
+    g = triangle.copy()
+    g.edges["in", "h"]["group"] = group
+    g.edges["h", "out"]["group"] = "ok"
+    spec = network.from_graph(g)
+    x, y = spec.input_voltage_v[None], spec.target_v[None]
+    design = calibrate_cell(FeedbackCellConfig(threshold_v=None, threshold_headroom=1.0), spec, x, y, drive)
+    assert len(design.calibration.group_thresholds_v) == 3
+    text = write_netlist(compile_tcl(spec, drive=drive, cell=design))
+    check_deck(text)
+    notes = [line for line in text.splitlines() if line.startswith("* feedback cells")]
+    assert notes == [notes[0]] and "per edge group (listed below)" in notes[0]
+    listed = [line for line in text.splitlines() if line.startswith("* threshold of ")]
+    assert len(listed) == 3 and any(line.startswith("* threshold of edge group 'ok': ") for line in listed)
+    for line in listed:
+        assert line == comment(line[2:])  # already in the comment alphabet
 
 
 @pytest.mark.parametrize(
@@ -122,3 +153,47 @@ def test_compiler_refuses_kernel_slower_than_either_ramp(triangle, rise, fall):
     drive = SawtoothConfig(tau_rise_s=rise, tau_fall_s=fall)
     with pytest.raises(ConfigError, match="tau_k_s"):
         compile_tcl(network.from_graph(triangle), drive=drive, cell=FeedbackCellConfig(tau_k_s=1e-5))
+
+
+def test_generated_comments_are_written_as_they_read(monkeypatch):
+    """Every comment of the generated decks (TCL cycle, phases, analog cell with noise, memristor, a drn with
+    diodes, biases and amplifiers) is already in the comment alphabet, so the sanitiser changes nothing: no
+    '(a - b)^2' written as '(a - b)_2'."""
+    from tcl_circuits.config import CellKind, SimulatorConfig
+    from tcl_circuits.spice import writer
+
+    seen: list[str] = []
+
+    def recording(text):
+        seen.append(str(text))
+        return comment(text)
+
+    monkeypatch.setattr(writer, "comment", recording)
+    analog = FeedbackCellConfig(
+        kind=CellKind.ANALOG, threshold_v=None, noise_temperature_k=300.0, tau_k_s=2.5e-7
+    )
+    examples.triangle_tcl()
+    examples.triangle_phases()
+    examples.memristor_vteam_cycle()
+    examples.cycle_netlist("lattice:3x3", cell=analog, sim=SimulatorConfig(node_capacitance_f=1.5e-12))
+    examples.cycle_netlist("drn:2-3-2")
+    assert len(seen) > 50
+    garbled = [text for text in seen if comment(text) != "* " + text[:200]]
+    assert garbled == []
+
+
+def test_a_refused_deck_names_itself_the_line_and_the_element(triangle, drive, cell):
+    """Should anything unsafe reach a deck, the error names the deck (its title), the line and the element."""
+    import dataclasses
+
+    from tcl_circuits.circuit.ir import Behavioural
+
+    circuit = compile_tcl(
+        network.from_graph(triangle), drive=drive, cell=cell, title="TCL cycle of net.edges"
+    )
+    bad = dataclasses.replace(circuit, elements=(*circuit.elements, Behavioural("bx", "s0", "0", "V", "1;2")))
+    with pytest.raises(NetlistError) as refused:
+        write_netlist(bad)
+    message = str(refused.value)
+    assert message.startswith("the deck 'TCL cycle of net_edges': line ") and "'bx s0 0 V = 1;2'" in message
+    assert "\n" not in message
