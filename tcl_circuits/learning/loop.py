@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread

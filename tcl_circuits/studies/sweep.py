@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import ConfigError, DataError
