@@ -211,7 +211,7 @@ def test_points_that_train_the_same_circuit_share_one_run_also_after_an_interrup
 
     # interrupted after the shared run's own row: its trials are filled in on resuming, nothing trains
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
-    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] == line.rstrip().split(",")[-1]]
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] == line.rstrip().split(",")[-2]]
     (out / "results.csv").write_text("".join(kept))
     outcome = run_sweep(spec, out, workers=1, resume=True, progress=False)
     assert (outcome["ran"], outcome["shared"], outcome["skipped"]) == (0, 2, 4)
