@@ -603,7 +603,7 @@ def parse_command(argv: list[str]) -> Any:
     """What a command line resolves to, without running it: argv parsed, and the configuration it implies
     built and validated as the command does before it starts (train, demo, compile, compare, feasibility: the
     run config; sweep: the spec, every point's config checked; netlists: the folder; kernel: the kernel and
-    the protocol). Reads the files the command takes as input (``--config``, a sweep spec); simulates nothing
+    the protocol; export and plot-cycle: their flags, the run folder unread). Reads the files the command takes as input (``--config``, a sweep spec); simulates nothing
     and writes nothing. A bad flag exits as in ``main`` (one line, SystemExit 2); an invalid configuration
     raises ConfigError."""
     args = build_parser().parse_args(argv)
