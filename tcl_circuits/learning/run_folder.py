@@ -243,8 +243,6 @@ class RunFolder:
         self.show = show
         self.earlier_sha256: list[str] = []
         """The digests this run's fingerprint had before it was extended (its older checkpoints carry them)."""
-        self.extended: dict[str, tuple[Any, Any]] = {}
-        """What this resume extended: dotted key -> (old value, new value)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock_handle = open(self.path / LOCK, "a+")  # noqa: SIM115 - held for the run's life
@@ -367,7 +365,6 @@ class RunFolder:
             self.fingerprint = with_value(self.fingerprint, key, new)
         self.earlier_sha256.append(self.fingerprint_sha256)
         self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
-        self.extended = grown
         write_text_atomic(
             marker,
             dumps(
