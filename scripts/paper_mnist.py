@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tcl_circuits.errors import DataError, TclCircuitsError
 from tcl_circuits.learning.datasets import mnist

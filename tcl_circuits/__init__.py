@@ -13,6 +13,7 @@ The public API, in pipeline order::
     with tcl_circuits.open_backend(BackendKind.NATIVE) as b:   # or BackendKind.NGSPICE
         result = b.run(circuit)                                # vectors by SPICE name
     summary  = tcl_circuits.train(task, RunConfig(...), "runs/x")   # the whole training loop
+    run      = tcl_circuits.load_run("runs/x")                 # its samples and epochs as DataFrames
 
 Importing the package loads neither ngspice nor numba kernels; those load on first use.
 """
@@ -71,6 +72,9 @@ _EXPORTS = {
     "parse_spec": "tcl_circuits.studies.sweep_spec",
     "run_sweep": "tcl_circuits.studies.sweep",
     "run_feasibility": "tcl_circuits.studies.feasibility",
+    # results as DataFrames
+    "load_run": "tcl_circuits.studies.results",
+    "load_sweep": "tcl_circuits.studies.results",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -124,3 +128,4 @@ if TYPE_CHECKING:
     from tcl_circuits.learning.tasks import TaskConfig, make_task, teacher_task
     from tcl_circuits.network import NetworkSpec, build, from_graph, lattice, layered, load_graph, triangle
     from tcl_circuits.spice.writer import write_netlist
+    from tcl_circuits.studies.results import load_run, load_sweep

@@ -18,6 +18,7 @@ def test_python_example_in_the_readme_runs(tmp_path, monkeypatch, capsys):
         namespace["update"].shape == (12,) and ".tran" in namespace["deck"] and "bs11 " in namespace["deck"]
     )
     assert float(capsys.readouterr().out) == namespace["summary"]["loss_ratio"]
+    assert namespace["curve"].iloc[-1] == namespace["summary"]["final_test_loss"]
 
 
 def test_every_public_name_resolves():

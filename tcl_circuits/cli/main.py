@@ -149,19 +149,38 @@ def circuit_config(args: argparse.Namespace, options: list) -> Any:
     return config
 
 
-def cmd_compile(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.examples import cycle_netlist
-    from tcl_circuits.files import write_text_atomic
-
-    config = circuit_config(args, options)
-    out = None if args.output == "-" else Path(args.output)
+def output_file(output: str, force: bool, example: str) -> Path | None:
+    """The -o file (None: standard output), refused when it is a folder, lies in a missing one, or exists
+    without --force: a command never replaces a file it was not told to."""
+    out = None if output == "-" else Path(output)
     if out is not None:
         if out.is_dir():
-            raise ConfigError(f"-o {out} is a folder; give a file name such as {out / 'cycle.cir'}")
-        if out.exists() and not args.force:
+            raise ConfigError(f"-o {out} is a folder; give a file name such as {out / example}")
+        if out.exists() and not force:
             raise ConfigError(f"-o {out} exists; add --force to replace it")
         if not out.parent.is_dir():
             raise ConfigError(f"-o {out}: the folder {out.parent} does not exist")
+    return out
+
+
+def write_output(out: Path | None, data: str | bytes) -> None:
+    """Write to the -o file atomically, or to standard output."""
+    from tcl_circuits.files import write_bytes_atomic
+
+    if out is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+        return
+    try:
+        write_bytes_atomic(out, data.encode() if isinstance(data, str) else data)
+    except OSError as error:
+        raise ConfigError(f"-o {out}: cannot write it ({error.strerror})") from None
+
+
+def cmd_compile(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.examples import cycle_netlist
+
+    config = circuit_config(args, options)
+    out = output_file(args.output, args.force, "cycle.cir")
     deck = cycle_netlist(
         args.graph,
         seed=config.learning.seed,
@@ -173,14 +192,59 @@ def cmd_compile(args: argparse.Namespace, options: list) -> int:
     )
     if deck.placement:
         print(deck.placement, file=sys.stderr)
-    if out is None:
-        sys.stdout.write(deck.text)
-    else:
-        try:
-            write_text_atomic(out, deck.text)
-        except OSError as error:
-            raise ConfigError(f"-o {out}: cannot write it ({error.strerror})") from None
+    write_output(out, deck.text)
+    if out is not None:
         print(f"wrote {out}: {deck.edges} learning edges, threshold {deck.cell.theta_v:.4g} V")
+    return 0
+
+
+# --- a run's network out: export, plot-cycle -------------------------------------------------------------
+
+
+def check_sample(args: argparse.Namespace) -> argparse.Namespace:
+    """export's and plot-cycle's flags, checked without reading the run (parse_command)."""
+    if args.sample < 0:
+        raise ConfigError(f"--sample must be >= 0, got {args.sample}")
+    if getattr(args, "edges", None) is not None:
+        from tcl_circuits.learning.cycle_plot import parse_edges
+
+        parse_edges(args.edges, n_edges=sys.maxsize)
+    return args
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tcl_circuits.learning.export import ExportFormat, export_run
+    from tcl_circuits.learning.saved_run import open_run
+
+    check_sample(args)
+    kind = ExportFormat(args.format)
+    out = output_file(args.output, args.force, f"network.{kind.value}")
+    run = open_run(args.run_dir)
+    write_output(out, export_run(run, kind, checkpoint=args.checkpoint, sample=args.sample))
+    if out is not None:
+        state = "its last checkpoint's" if args.checkpoint else "final"
+        print(
+            f"wrote {out}: the network of {args.run_dir} at {state} conductances, {run.task.student.n_edges} edges"
+        )
+    return 0
+
+
+def cmd_plot_cycle(args: argparse.Namespace) -> int:
+    from tcl_circuits.learning.cycle_plot import parse_edges, plot_cycle
+    from tcl_circuits.learning.saved_run import open_run
+
+    check_sample(args)
+    output = args.output or f"{Path(args.run_dir).resolve().name}-cycle-sample{args.sample}.png"
+    if output == "-":
+        raise ConfigError("-o -: a figure needs a file (such as cycle.png)")
+    out = output_file(output, args.force, "cycle.png")
+    run = open_run(args.run_dir)
+    run.sample(args.sample)
+    edges = parse_edges(args.edges, run.task.student.n_edges)
+    image, contrasts = plot_cycle(run, edges, sample=args.sample)
+    write_output(out, image)
+    shown = ", ".join(f"edge {e} {c:.3g} V^2" for e, c in contrasts.items())
+    print(f"wrote {out}: one cycle on training sample {args.sample}; contrasts s_clamped - s_free: {shown}")
     return 0
 
 
@@ -412,6 +476,54 @@ def build_parser() -> argparse.ArgumentParser:
         resolve=lambda args: circuit_config(args, compile_options),
     )
 
+    for name, text in (
+        ("export", "a run's network at its final conductances, as GraphML or as a one-cycle deck"),
+        ("plot-cycle", "plot one TCL cycle of a run's network: beta, s, u and w of chosen edges"),
+    ):
+        p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        p.add_argument("run_dir", metavar="RUN", help="a run folder (train --out)")
+        p.add_argument(
+            "--sample",
+            type=number_type(int),
+            default=0,
+            metavar="K",
+            help="the training sample (data order) whose input voltages and targets the network carries "
+            "(default: 0)",
+        )
+        p.add_argument("--force", action="store_true", help="replace -o when it exists")
+        if name == "export":
+            p.add_argument(
+                "--format",
+                choices=["graphml", "cir"],
+                default="graphml",
+                help="graphml (what load_graph and compile read: roles, voltages, targets, conductances in S, "
+                "bounds) or cir (the ngspice deck of one cycle, the run's cells) (default: graphml)",
+            )
+            p.add_argument(
+                "-o", "--output", default="-", help="file to write ('-': standard output) (default: -)"
+            )
+            p.add_argument(
+                "--checkpoint",
+                action="store_true",
+                help="the conductances of the run's last checkpoint (an unfinished run) instead of the final ones",
+            )
+            p.set_defaults(run_command=cmd_export)
+        else:
+            p.add_argument(
+                "--edges",
+                required=True,
+                metavar="E,E,...",
+                help="edge numbers to plot, in the order of the run's network (0 to edges-1), e.g. 0,3,7; "
+                "at most 8 (required)",
+            )
+            p.add_argument(
+                "-o",
+                "--output",
+                help="PNG file to write (default: RUN's name-cycle-sampleK.png in the current folder)",
+            )
+            p.set_defaults(run_command=cmd_plot_cycle)
+        p.set_defaults(run=lambda args: args.run_command(args), resolve=check_sample)
+
     p = sub.add_parser(
         "compare", help="TCL vs explicit contrastive vs gradient update on one held-out sample"
     )
@@ -503,7 +615,7 @@ def parse_command(argv: list[str]) -> Any:
     """What a command line resolves to, without running it: argv parsed, and the configuration it implies
     built and validated as the command does before it starts (train, demo, compile, compare, feasibility: the
     run config; sweep: the spec, every point's config checked; netlists: the folder; kernel: the kernel and
-    the protocol). Reads the files the command takes as input (``--config``, a sweep spec); simulates nothing
+    the protocol; export and plot-cycle: their flags, the run folder unread). Reads the files the command takes as input (``--config``, a sweep spec); simulates nothing
     and writes nothing. A bad flag exits as in ``main`` (one line, SystemExit 2); an invalid configuration
     raises ConfigError."""
     args = build_parser().parse_args(argv)

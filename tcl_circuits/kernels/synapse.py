@@ -301,7 +301,7 @@ def window_map(
     cells = [(i, j) for i in range(len(rows)) for j in range(len(cols))]
     iterator = cells
     if progress:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         iterator = tqdm(cells, desc="window map")
     for i, j in iterator:
@@ -414,7 +414,7 @@ def markov_dissipation_sweep(
     }
     iterator = range(g.size)
     if progress:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="Markov kernels")
     for i in iterator:

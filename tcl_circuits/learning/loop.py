@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.checked import to_dict
 from tcl_circuits.circuit.cell_design import CellDesign
 from tcl_circuits.errors import DataError
+from tcl_circuits.files import loads_json
 from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
-from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.run_config import RunConfig, show_setting
 from tcl_circuits.learning.run_folder import (
     PER_SAMPLE_MEANS,
     RunFolder,
+    differences,
     sample_means,
     versions,
     window_summary,
@@ -72,6 +74,12 @@ def make_learner(task: RegressionTask, config: RunConfig, backend: Backend | Non
     from tcl_circuits.learning.resistor import ResistorLearner
 
     return ResistorLearner(task, config, backend=backend)
+
+
+GROWING = {"config.learning.epochs": "--epochs"}
+"""What a resume may raise: a run (finished or not) is extended with more epochs, continuing exactly as a run
+started with that many would have gone (the sample order and lr_decay depend on the epochs completed only)."""
+CONFIG_FILE = "config.json"
 
 
 def fingerprint(config: RunConfig, task: RegressionTask) -> dict:
@@ -149,7 +157,8 @@ def train(
 ) -> dict[str, Any]:
     """Train ``task.student`` as ``config`` says, in the run folder ``out_dir``; returns the summary.
 
-    ``resume`` continues the run found in ``out_dir``. ``backend`` overrides the simulator the config names
+    ``resume`` continues the run found in ``out_dir``, also with more epochs than it had (the run is
+    extended; fewer are refused). ``backend`` overrides the simulator the config names
     (for tests and benches). ``stop_after_samples`` stops (after a checkpoint) once that many samples have
     been presented in this call, as an interrupted run would; ``resume`` then continues it. ``plots=False``
     leaves out the PNGs (a sweep's many runs: drawing them takes about as long as a small run).
@@ -158,9 +167,18 @@ def train(
     started = time.perf_counter()
     defaults = fingerprint(RunConfig().for_task(task), task)
     with (
-        RunFolder(out_dir, fingerprint(config, task), resume=resume, defaults=defaults) as folder,
+        RunFolder(
+            out_dir,
+            fingerprint(config, task),
+            resume=resume,
+            defaults=defaults,
+            growing=GROWING,
+            show=show_setting,
+        ) as folder,
         single_blas_thread(),
     ):
+        if folder.resuming:
+            _check_config_file(folder)
         learner = make_learner(task, config, backend)
         try:
             if folder.resuming:
@@ -174,6 +192,32 @@ def train(
             return _finish(folder, task, config, learner, run, plots)
         finally:
             learner.close()
+
+
+def _check_config_file(folder: RunFolder) -> None:
+    """config.json says what run.json's fingerprint says (an edit of either is refused); after an extension
+    (this one, or one interrupted before config.json was rewritten) it gets the new epoch count."""
+    path = folder.file(CONFIG_FILE)
+    try:
+        saved = loads_json(path.read_text(encoding="utf-8"))
+        written = saved["config"]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise DataError(f"{path} is missing or damaged ({error}); the run cannot be resumed") from None
+    expected = folder.fingerprint["config"]
+    changed = differences(written, expected, "config.", show=show_setting)
+    epochs = [line for line in changed if line.startswith("config.learning.epochs:")]
+    extension = (
+        changed == epochs
+        and isinstance(written.get("learning", {}).get("epochs"), int)
+        and written["learning"]["epochs"] < expected["learning"]["epochs"]
+    )
+    if changed and not extension:
+        raise DataError(
+            f"{path} does not match run.json ({'; '.join(changed[:3])}): one of them was edited; the run "
+            "cannot be resumed"
+        )
+    if extension:
+        folder.write_json(CONFIG_FILE, {**saved, "config": expected})
 
 
 def _resumed(folder: RunFolder, learner: Learner, n_train: int, epochs: int) -> _Progress:
@@ -212,7 +256,7 @@ def _started(folder: RunFolder, task: RegressionTask, config: RunConfig, learner
     """A new run: its config.json, the deck of one cycle and the initial evaluation."""
     folder.start_records()
     folder.write_json(
-        "config.json",
+        CONFIG_FILE,
         {"config": to_dict(config), "seed": config.learning.seed, "task": task.name, "versions": versions()},
     )
     title, deck = learner.netlist(task.x_train[0], task.y_train[0]).split("\n", 1)

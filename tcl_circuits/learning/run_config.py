@@ -260,3 +260,23 @@ def _merged(base: dict, changes: dict, where: str = "") -> dict:
 def with_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
     """``config`` with nested changes, e.g. {"drive": {"tau_fall_s": 9e-3}, "learning": {"rule": "gradient"}}."""
     return from_dict(RunConfig, _merged(to_dict(config), changes))
+
+
+def show_setting(key: str, value: Any) -> str:
+    """A fingerprint value as a message shows it: a None as ``--help`` spells it (``the task's own (teacher
+    50, mnist 2,000)``, ``auto (...)``), not as ``None``; anything else as ``repr``. ``key`` is dotted, as in
+    ``config.task.test_samples``."""
+    if value is not None or not key.startswith("config."):
+        return repr(value)
+    owner: Any = RunConfig
+    *path, name = key.split(".")[1:]
+    for part in path:
+        found = {f.name: f for f in dataclasses.fields(owner)}.get(part)
+        if found is None or found.default_factory is dataclasses.MISSING:  # nested configs have factories
+            return repr(value)
+        owner = type(found.default_factory())
+    meaning = next((f.metadata.get("none") for f in dataclasses.fields(owner) if f.name == name), None)
+    if not meaning:
+        return repr(value)
+    word, _, detail = meaning.partition(":")
+    return f"{word.strip()} ({detail.strip()})" if detail.strip() else word.strip()

@@ -20,7 +20,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -81,11 +81,17 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def differences(old: Any, new: Any, prefix: str = "", defaults: Any = None) -> list[str]:
+Show = Callable[[str, Any], str]
+"""How a message shows a setting's value, given its dotted key (``repr``, or a None spelled as --help does)."""
+
+
+def differences(
+    old: Any, new: Any, prefix: str = "", defaults: Any = None, show: Show | None = None
+) -> list[str]:
     """Dotted keys at which two JSON values differ, with both values (for error messages). A key that ``old``
     lacks and ``new`` holds at its value in ``defaults`` (the same shape) is a setting added since ``old`` was
     written, at its default: not a difference; nor is a key that ``new`` lacks and ``old`` holds empty (a
-    setting retired since, at its old default)."""
+    setting retired since, at its old default). ``show`` spells values (default: ``repr``)."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         known = defaults if isinstance(defaults, dict) else {}
@@ -94,11 +100,26 @@ def differences(old: Any, new: Any, prefix: str = "", defaults: Any = None) -> l
                 continue
             if key not in new and old[key] in ([], None):
                 continue
-            out += differences(old.get(key), new.get(key), f"{prefix}{key}.", known.get(key))
+            out += differences(old.get(key), new.get(key), f"{prefix}{key}.", known.get(key), show)
         return out
     if old != new:
-        return [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+        key = prefix.rstrip(".")
+        spell = show or (lambda _key, value: repr(value))
+        return [f"{key}: {spell(key, old)} -> {spell(key, new)}"]
     return []
+
+
+def value_at(data: Any, dotted: str) -> Any:
+    """The value at a dotted key of nested dicts (None where a level is missing)."""
+    for part in dotted.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def with_value(data: dict, dotted: str, value: Any) -> dict:
+    """A copy of nested dicts with the value at a dotted key replaced (the levels must exist)."""
+    head, _, rest = dotted.partition(".")
+    return {**data, head: with_value(data[head], rest, value) if rest else value}
 
 
 class RecordLog:
@@ -164,6 +185,25 @@ def _check_path(path: Path, flag: str) -> None:
             raise ConfigError(f"{flag} {path} {what}: give a folder")
 
 
+def read_checkpoint(path: Path, fingerprints_sha256: tuple[str, ...]) -> dict:
+    """A checkpoint's body, verified: its own checksum, and that it belongs to the run whose fingerprint
+    digest (or one of its digests before an extension) is given. Reads only: export and plots use it on
+    folders they do not own."""
+    try:
+        data = loads_json(path.read_text())
+        body = {k: v for k, v in data.items() if k != "checksum"}
+        checksum = data["checksum"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise DataError(
+            f"{path} is damaged and cannot be resumed ({type(error).__name__}: {error})"
+        ) from None
+    if sha256(dumps(body)) != checksum:
+        raise DataError(f"{path} was modified or damaged (its checksum does not match); it cannot be resumed")
+    if body.get("fingerprint_sha256") not in fingerprints_sha256:
+        raise DataError(f"{path} belongs to another run than {MARKER} describes")
+    return body
+
+
 class RunFolder:
     """The folder of one run, opened for that run only (see the module docstring).
 
@@ -174,6 +214,10 @@ class RunFolder:
     resume : continue the run found in the folder (a fresh start when the folder is new or empty).
     defaults : the fingerprint of the default settings, same shape: a run written before a setting existed
         resumes when the setting is at its default.
+    growing : dotted fingerprint keys a resume may raise but never lower, each with the flag that sets it
+        (``{"config.learning.epochs": "--epochs"}``): the run is extended, and ``run.json`` records the new
+        value with the digests it had before (its checkpoints stay valid).
+    show : how messages spell a setting's value (``differences``).
     """
 
     def __init__(
@@ -184,6 +228,8 @@ class RunFolder:
         resume: bool,
         flag: str = "--out",
         defaults: dict | None = None,
+        growing: dict[str, str] | None = None,
+        show: Show | None = None,
     ) -> None:
         if not os.fspath(path).strip():
             raise ConfigError(f"{flag} must name a folder, got an empty path")
@@ -193,6 +239,10 @@ class RunFolder:
         self.fingerprint = jsonable(fingerprint)
         self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
         self.defaults = jsonable(defaults) if defaults is not None else None
+        self.growing = growing or {}
+        self.show = show
+        self.earlier_sha256: list[str] = []
+        """The digests this run's fingerprint had before it was extended (its older checkpoints carry them)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock_handle = open(self.path / LOCK, "a+")  # noqa: SIM115 - held for the run's life
@@ -224,19 +274,11 @@ class RunFolder:
         """True when continuing the run in the folder, False when starting one; refuses everything else."""
         marker = self.path / MARKER
         if marker.exists():
-            try:
-                stored = loads_json(marker.read_text())
-            except (OSError, ValueError) as error:
-                raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
-            if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
-                found = (
-                    "no 'fingerprint' object" if isinstance(stored, dict) else f"a {type(stored).__name__}"
-                )
-                raise DataError(
-                    f"{marker} is damaged (expected an object holding the run's 'fingerprint', found {found}); "
-                    "the folder cannot be resumed"
-                )
-            changed = differences(stored.get("fingerprint"), self.fingerprint, defaults=self.defaults)
+            stored = self._stored(marker)
+            grown = self._grown(stored["fingerprint"])
+            changed = differences(
+                stored["fingerprint"], self.fingerprint, defaults=self.defaults, show=self.show
+            )
             if changed:
                 shown = "; ".join(changed[:4]) + (
                     f"; and {len(changed) - 4} more" if len(changed) > 4 else ""
@@ -252,6 +294,9 @@ class RunFolder:
             # the same run, perhaps written before settings were added at their defaults: it keeps its identity
             self.fingerprint = stored["fingerprint"]
             self.fingerprint_sha256 = stored.get("fingerprint_sha256", sha256(dumps(self.fingerprint)))
+            self.earlier_sha256 = [str(entry["fingerprint_sha256"]) for entry in stored.get("extended", [])]
+            if grown:
+                self._extend(marker, stored, grown)
             return (self.path / CHECKPOINT).exists()
         others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK)
         if others:
@@ -264,6 +309,72 @@ class RunFolder:
             marker, dumps({"fingerprint": self.fingerprint, "fingerprint_sha256": self.fingerprint_sha256})
         )
         return False
+
+    def _stored(self, marker: Path) -> dict:
+        """run.json, verified: an object holding the fingerprint, whose digest matches it."""
+        try:
+            stored = loads_json(marker.read_text())
+        except (OSError, ValueError) as error:
+            raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
+        if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
+            found = "no 'fingerprint' object" if isinstance(stored, dict) else f"a {type(stored).__name__}"
+            raise DataError(
+                f"{marker} is damaged (expected an object holding the run's 'fingerprint', found {found}); "
+                "the folder cannot be resumed"
+            )
+        digest = stored.get("fingerprint_sha256")
+        if digest is not None and digest != sha256(dumps(stored["fingerprint"])):
+            raise DataError(
+                f"{marker} was edited: its fingerprint does not match its fingerprint_sha256; the folder "
+                "cannot be resumed"
+            )
+        extended = stored.get("extended", [])
+        if not isinstance(extended, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("fingerprint_sha256"), str) for entry in extended
+        ):
+            raise DataError(f"{marker} is damaged (its 'extended' entries); the folder cannot be resumed")
+        return stored
+
+    def _grown(self, stored: dict) -> dict[str, tuple[Any, Any]]:
+        """The growing keys this resume raises (old, new); lowering one is refused. ``self.fingerprint`` then
+        holds the stored values there, so that only the other settings are compared."""
+        grown = {}
+        for key, flag in self.growing.items():
+            old, new = value_at(stored, key), value_at(self.fingerprint, key)
+            if old is None or new is None or old == new:
+                continue
+            if new < old:
+                raise ConfigError(
+                    f"{flag} {new}: the run in {self.flag} {self.path} has {old}; it can be extended (a larger "
+                    f"{flag}), not shortened"
+                )
+            grown[key] = (old, new)
+            self.fingerprint = with_value(self.fingerprint, key, old)
+        return grown
+
+    def _extend(self, marker: Path, stored: dict, grown: dict[str, tuple[Any, Any]]) -> None:
+        """Record the extension in run.json: the new fingerprint and its digest, and the digest before it."""
+        history = [
+            *stored.get("extended", []),
+            {
+                "fingerprint_sha256": self.fingerprint_sha256,
+                **{key: {"from": old, "to": new} for key, (old, new) in grown.items()},
+            },
+        ]
+        for key, (_, new) in grown.items():
+            self.fingerprint = with_value(self.fingerprint, key, new)
+        self.earlier_sha256.append(self.fingerprint_sha256)
+        self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
+        write_text_atomic(
+            marker,
+            dumps(
+                {
+                    "fingerprint": self.fingerprint,
+                    "fingerprint_sha256": self.fingerprint_sha256,
+                    "extended": history,
+                }
+            ),
+        )
 
     # --- files -------------------------------------------------------------------------------------------
     def write_json(self, name: str, data: Any) -> None:
@@ -304,21 +415,7 @@ class RunFolder:
 
     def load_checkpoint(self) -> dict:
         """The verified checkpoint (its checksum and fingerprint), with the records restored up to it."""
-        path = self.path / CHECKPOINT
-        try:
-            data = loads_json(path.read_text())
-            body = {k: v for k, v in data.items() if k != "checksum"}
-            checksum = data["checksum"]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise DataError(
-                f"{path} is damaged and cannot be resumed ({type(error).__name__}: {error})"
-            ) from None
-        if sha256(dumps(body)) != checksum:
-            raise DataError(
-                f"{path} was modified or damaged (its checksum does not match); it cannot be resumed"
-            )
-        if body.get("fingerprint_sha256") != self.fingerprint_sha256:
-            raise DataError(f"{path} belongs to another run than {MARKER} describes")
+        body = read_checkpoint(self.path / CHECKPOINT, (self.fingerprint_sha256, *self.earlier_sha256))
         self.records.resume(int(body["records"]), str(body["records_sha256"]))
         return body
 

@@ -8,6 +8,7 @@ from tcl_circuits.network.builders import build, drn, erdos_renyi, lattice, laye
 from tcl_circuits.network.io import (
     from_graph,
     graph_from_argument,
+    graphml_text,
     load_edgelist,
     load_graph,
     load_graphml,
@@ -25,6 +26,7 @@ __all__ = [
     "erdos_renyi",
     "from_graph",
     "graph_from_argument",
+    "graphml_text",
     "lattice",
     "layered",
     "load_edgelist",

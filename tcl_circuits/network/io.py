@@ -240,9 +240,9 @@ def to_graph(spec: NetworkSpec) -> nx.Graph:
     return graph
 
 
-def save_graphml(spec: NetworkSpec, path: str | Path) -> None:
-    """Write a network as GraphML that ``load_graphml`` reads back: node ids (and the ``anode`` and
-    ``source`` attributes that name nodes) become their ``str``, since GraphML has no tuple ids."""
+def graphml_text(spec: NetworkSpec) -> str:
+    """A network as GraphML that ``load_graphml`` reads back: node ids (and the ``anode`` and ``source``
+    attributes that name nodes) become their ``str``, since GraphML has no tuple ids."""
     graph = nx.relabel_nodes(to_graph(spec), str)
     for _, data in graph.nodes(data=True):
         if "source" in data:
@@ -250,7 +250,12 @@ def save_graphml(spec: NetworkSpec, path: str | Path) -> None:
     for _, _, data in graph.edges(data=True):
         if "anode" in data:
             data["anode"] = str(data["anode"])
-    nx.write_graphml(graph, path)
+    return "<?xml version='1.0' encoding='utf-8'?>\n" + "\n".join(nx.generate_graphml(graph)) + "\n"
+
+
+def save_graphml(spec: NetworkSpec, path: str | Path) -> None:
+    """Write a network as GraphML (``graphml_text``)."""
+    Path(path).write_text(graphml_text(spec), encoding="utf-8")
 
 
 # --- files -----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from tcl_circuits.config import to_dict
 from tcl_circuits.errors import ConfigError, DataError
@@ -182,27 +183,52 @@ def _shared(row: dict[str, Any], point: SweepPoint) -> dict[str, Any]:
     return {**row, "point": point.name, **point.values}
 
 
+DIGEST = "row_sha256"
+"""The last column of results.csv: the SHA-256 of the row's other fields, so an edited row is caught."""
+
+
+def row_digest(row: dict[str, str], fields: Sequence[str]) -> str:
+    """SHA-256 of a row's fields, as written, in column order."""
+    return hashlib.sha256(json.dumps([row.get(name, "") for name in fields]).encode()).hexdigest()
+
+
+def check_rows(rows: Sequence[dict[str, str]], fields: Sequence[str], path: Path) -> None:
+    """Refuse a row whose digest does not match its fields (results.csv was edited)."""
+    for number, row in enumerate(rows, start=2):
+        if row.get(DIGEST) != row_digest(row, fields):
+            raise DataError(
+                f"{path}:{number}: the row of point {row.get('point')!r} does not match its {DIGEST}: it was "
+                "edited; remove that line to compute the point again"
+            )
+
+
 class ResultsTable:
     """``results.csv``: one row per finished point, appended and synced as points finish. On reopening, a
-    line cut short by a crash is dropped (its point runs again). The last column, ``run``, names the point
-    whose folder holds the run; a table written before it existed gains it (each point its own run)."""
+    line cut short by a crash is dropped (its point runs again) and an edited row is refused (``DIGEST``).
+    The column ``run`` names the point whose folder holds the run; a table written before it or the digest
+    existed gains them (each point its own run; digests of the rows as they stand)."""
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
-        self.columns = list(columns)
+        self.fields = list(columns)
+        self.columns = [*self.fields, DIGEST]
         self.rows: list[dict[str, str]] = []
         if path.exists():
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
             header = next(csv.reader(lines[:1]), [])
-            before_run = header == self.columns[:-1] and self.columns[-1] == "run"
-            if header != self.columns and not before_run:
+            before_run = header == self.fields[:-1] and self.fields[-1] == "run"
+            older = before_run or header == self.fields
+            if header != self.columns and not older:
                 raise DataError(f"{path}: its columns are not this sweep's ({', '.join(header[:4])}, ...)")
             complete = [line for line in lines[1:] if line.endswith("\n")]
             parsed = list(csv.DictReader(lines[:1] + complete))
             self.rows = [row for row in parsed if None not in row and None not in row.values()]
             if before_run:
                 self.rows = [{**row, "run": row["point"]} for row in self.rows]
-            if len(self.rows) != len(lines) - 1 or before_run:
+            if older:
+                self.rows = [{**row, DIGEST: row_digest(row, self.fields)} for row in self.rows]
+            check_rows(self.rows, self.fields, path)
+            if len(self.rows) != len(lines) - 1 or older:
                 write_text_atomic(path, self._text(self.rows, header=True))
         else:
             write_text_atomic(path, self._text([], header=True))
@@ -212,18 +238,21 @@ class ResultsTable:
         writer = csv.DictWriter(stream, fieldnames=self.columns, lineterminator="\n")
         if header:
             writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        writer.writerows(rows)
         return stream.getvalue()
 
     def done(self) -> set[str]:
         return {row["point"] for row in self.rows}
 
     def append(self, row: dict[str, Any]) -> None:
+        """Append a row (its digest computed here) and sync it to disk."""
+        written = {k: "" if row.get(k) is None else str(row.get(k)) for k in self.fields}
+        written[DIGEST] = row_digest(written, self.fields)
         with open(self.path, "a", encoding="utf-8") as stream:
-            stream.write(self._text([row]))
+            stream.write(self._text([written]))
             stream.flush()
             os.fsync(stream.fileno())
-        self.rows.append({k: "" if row.get(k) is None else str(row.get(k)) for k in self.columns})
+        self.rows.append(written)
 
 
 def _number(text: str) -> float | None:

@@ -159,6 +159,8 @@ def test_train_memristor_device_picks_a_stable_rate_and_learns(tmp_path, capsys)
         ["feasibility"],
         ["kernel", "update"],
         ["kernel", "info"],
+        ["export"],
+        ["plot-cycle"],
     ],
 )
 def test_every_help_prints_with_defaults_and_units(command, capsys):

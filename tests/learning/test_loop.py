@@ -343,3 +343,35 @@ def test_the_demo_learns_through_all_its_epochs(tmp_path):
     header = (tmp_path / "demo" / "epochs.csv").read_text().splitlines()[0].split(",")
     inside = [float(row.split(",")[header.index("frac_window")]) for row in epochs]
     assert len(inside) == 5 and min(inside) > 0.01
+
+
+@pytest.mark.parametrize("stop_after", [None, 40], ids=["finished", "unfinished"])
+def test_a_run_extended_with_more_epochs_is_an_uninterrupted_run_of_that_many(task, tmp_path, stop_after):
+    """--resume --epochs N on a run of fewer epochs (finished, or stopped in its second epoch) continues as a
+    run started with N epochs: the same final conductances bit for bit, lr_decay by epochs completed; the
+    folder records the new count, and a later resume (and a later extension) accepts it."""
+
+    def config(epochs):
+        base = _config(task, rule=RuleKind.TCL, backend=BackendKind.NATIVE, epochs=epochs, checkpoint_every=7)
+        return base.replace(learning=base.learning.replace(lr_decay=0.7))
+
+    straight = train(task, config(4), tmp_path / "straight", progress=False)
+    out = tmp_path / "extended"
+    train(task, config(2), out, progress=False, stop_after_samples=stop_after)
+    with pytest.raises(ConfigError, match="--epochs 1: the run in --out .* has 2; it can be extended"):
+        train(task, config(1), out, resume=True, progress=False)
+    train(task, config(3), out, resume=True, progress=False, stop_after_samples=70)  # stopped in epoch 3
+    extended = train(task, config(4), out, resume=True, progress=False)
+    np.testing.assert_array_equal(
+        np.load(out / "final_conductance_s.npy"), np.load(tmp_path / "straight" / "final_conductance_s.npy")
+    )
+    assert extended["final_test_loss"] == straight["final_test_loss"] and extended["epochs"] == 4
+    assert (out / "samples.jsonl").read_text() == (tmp_path / "straight" / "samples.jsonl").read_text()
+    assert json.loads((out / "config.json").read_text())["config"]["learning"]["epochs"] == 4
+    stored = json.loads((out / "run.json").read_text())
+    assert stored["fingerprint"]["config"]["learning"]["epochs"] == 4
+    assert [entry["config.learning.epochs"] for entry in stored["extended"]] == [
+        {"from": 2, "to": 3},
+        {"from": 3, "to": 4},
+    ]
+    assert train(task, config(4), out, resume=True, progress=False)["samples"] == 4 * len(task.x_train)

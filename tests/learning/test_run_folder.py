@@ -12,7 +12,7 @@ from tcl_circuits.config import FeedbackCellConfig, LearningConfig, RuleKind
 from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.run_folder import RecordLog, RunFolder
+from tcl_circuits.learning.run_folder import RecordLog, RunFolder, dumps, sha256
 from tcl_circuits.learning.tasks import TaskConfig, teacher_task
 
 FINGERPRINT = {"config": {"a": 1}, "data_sha256": "x", "code_version": "0"}
@@ -220,3 +220,54 @@ def test_a_run_json_with_a_key_given_twice_is_refused(tmp_path):
     (tmp_path / "run.json").write_text('{"fingerprint": {"config": {}}, "fingerprint": {"config": {"a": 1}}}')
     with pytest.raises(DataError, match="run.json is damaged.*'fingerprint' is given twice"):
         RunFolder(tmp_path, FINGERPRINT, resume=True)
+
+
+def _small_run(tmp_path, *extra):
+    argv = ["train", "--network", "lattice:3x3", "--train-samples", "4", "--test-samples", "2", *extra]
+    return [*argv, "--out", str(tmp_path / "run"), "--no-progress"]
+
+
+def test_a_run_json_whose_fingerprint_was_edited_is_refused_naming_it(tmp_path, capsys):
+    assert main(_small_run(tmp_path, "--epochs", "1")) == 0
+    marker = tmp_path / "run" / "run.json"
+    stored = json.loads(marker.read_text())
+    stored["fingerprint"]["config"]["learning"]["lr_decay"] = 0.5  # the digest is left as it was
+    marker.write_text(json.dumps(stored))
+    capsys.readouterr()
+    assert main([*_small_run(tmp_path, "--epochs", "1", "--lr-decay", "0.5"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run.json was edited" in err, err
+
+
+def test_a_config_json_that_disagrees_with_run_json_is_refused_naming_it(tmp_path, capsys):
+    assert main(_small_run(tmp_path, "--epochs", "1")) == 0
+    marker = tmp_path / "run" / "run.json"
+    stored = json.loads(marker.read_text())
+    stored["fingerprint"]["config"]["learning"]["lr_decay"] = 0.5  # and the digest recomputed to match
+    stored["fingerprint_sha256"] = sha256(dumps(stored["fingerprint"]))
+    marker.write_text(json.dumps(stored))
+    capsys.readouterr()
+    assert main([*_small_run(tmp_path, "--epochs", "1", "--lr-decay", "0.5"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "config.json does not match run.json" in err, err
+    assert "config.learning.lr_decay: 1.0 -> 0.5" in err
+
+
+def test_a_resume_message_spells_a_default_as_help_does_not_as_none(tmp_path, capsys):
+    assert main(_small_run(tmp_path, "--epochs", "1")) == 0
+    capsys.readouterr()
+    argv = ["train", "--network", "lattice:3x3", "--epochs", "1", "--out", str(tmp_path / "run"), "--resume"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "config.task.test_samples: 2 -> the task's own (teacher 50, mnist 2,000)" in err, err
+    assert "None" not in err
+
+
+def test_fewer_epochs_on_resume_are_refused_in_one_line(tmp_path, capsys):
+    assert main(_small_run(tmp_path, "--epochs", "2")) == 0
+    capsys.readouterr()
+    assert main([*_small_run(tmp_path, "--epochs", "1"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "--epochs 1: the run in --out" in err and "has 2; it can be extended" in err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["learning"]["epochs"] == 2

@@ -5,7 +5,7 @@ import pytest
 from tcl_circuits.config import RuleKind
 from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.learning.run_config import RunConfig, with_changes
-from tcl_circuits.studies.sweep import Job, run_jobs
+from tcl_circuits.studies.sweep import Job, row_digest, run_jobs
 
 
 def test_with_changes_sets_nested_fields_and_checks_names():
@@ -103,7 +103,7 @@ def test_sweep_runs_every_point_appends_rows_aggregates_over_seeds_and_resumes(t
     again = _rows(out)
     assert len(again) == 4 and again[-1]["point"] == lost
     before = next(r for r in rows if r["point"] == lost)
-    timing = ("seconds", "seconds_per_sample")
+    timing = ("seconds", "seconds_per_sample", "row_sha256")
     # the same run, continued from its own folder: the same numbers (wall times aside)
     assert {k: v for k, v in again[-1].items() if k not in timing} == {
         k: v for k, v in before.items() if k not in timing
@@ -211,7 +211,7 @@ def test_points_that_train_the_same_circuit_share_one_run_also_after_an_interrup
 
     # interrupted after the shared run's own row: its trials are filled in on resuming, nothing trains
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
-    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] == line.rstrip().split(",")[-1]]
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] == line.rstrip().split(",")[-2]]
     (out / "results.csv").write_text("".join(kept))
     outcome = run_sweep(spec, out, workers=1, resume=True, progress=False)
     assert (outcome["ran"], outcome["shared"], outcome["skipped"]) == (0, 2, 4)
@@ -226,7 +226,27 @@ def test_a_results_table_from_before_the_run_column_resumes_each_point_its_own_r
     path = tmp_path / "results.csv"
     path.write_text("point,x,status\np1,0.5,done\n")
     table = ResultsTable(path, ["point", "x", "status", "run"])
-    assert table.rows == [{"point": "p1", "x": "0.5", "status": "done", "run": "p1"}]
-    assert path.read_text() == "point,x,status,run\np1,0.5,done,p1\n"
+    digest = row_digest(
+        {"point": "p1", "x": "0.5", "status": "done", "run": "p1"}, ["point", "x", "status", "run"]
+    )
+    assert table.rows == [{"point": "p1", "x": "0.5", "status": "done", "run": "p1", "row_sha256": digest}]
+    assert path.read_text() == f"point,x,status,run,row_sha256\np1,0.5,done,p1,{digest}\n"
     with pytest.raises(DataError, match="columns are not this sweep's"):
         ResultsTable(path, ["point", "y", "status", "run"])
+
+
+def test_an_edited_results_row_is_refused_and_a_table_from_before_digests_still_resumes(tmp_path):
+    from tcl_circuits.studies.sweep import ResultsTable
+
+    columns = ["point", "x", "status", "error", "loss_ratio", "run"]
+    path = tmp_path / "results.csv"
+    path.write_text("point,x,status,error,loss_ratio,run\np1,0.5,done,,0.25,p1\n")  # written before digests
+    table = ResultsTable(path, columns)
+    assert table.done() == {"p1"} and table.rows[0]["loss_ratio"] == "0.25"
+    table.append({"point": "p2", "x": 1.0, "status": "done", "error": "", "loss_ratio": 0.5, "run": "p2"})
+    assert ResultsTable(path, columns).done() == {"p1", "p2"}  # digests verify on reopening
+    path.write_text(path.read_text().replace(",0.5,p2,", ",0.01,p2,"))  # a better loss, typed in
+    with pytest.raises(
+        DataError, match=r"results.csv:3: the row of point 'p2' does not match its row_sha256"
+    ):
+        ResultsTable(path, columns)
