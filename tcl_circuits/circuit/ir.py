@@ -139,18 +139,6 @@ class FeedbackCell:
     offset_v: float = 0.0
     """Offset of the threshold comparison: g(v(feedback) - offset_v)."""
 
-    @property
-    def names(self) -> dict[str, str]:
-        """The SPICE instance names the writer uses for this cell's parts."""
-        e = self.index
-        return {
-            "squarer": f"bs{e}",
-            "c_k": f"ck{e}",
-            "r_k": f"rk{e}",
-            "threshold": f"bw{e}",
-            "c_acc": f"cw{e}",
-        }
-
 
 @dataclass(frozen=True, eq=False)
 class FeedbackCellArray:
@@ -284,20 +272,6 @@ class MemristorCell:
     read_coupling: float
     frozen_read: bool = False
     comment: str = ""
-
-    @property
-    def names(self) -> dict[str, str]:
-        """The SPICE instance names the writer uses for this cell's parts."""
-        e = self.index
-        return {
-            "read": f"bm{e}",
-            "squarer": f"bs{e}",
-            "c_k": f"ck{e}",
-            "r_k": f"rk{e}",
-            "program": f"bp{e}",
-            "state_source": f"bx{e}",
-            "c_state": f"cx{e}",
-        }
 
 
 @dataclass(frozen=True)

@@ -97,9 +97,17 @@ def state_rate(device, d: str, x: str, dialect: Dialect = Dialect.NGSPICE) -> st
     raise NetlistError(f"no SPICE form for device {device!r}")
 
 
+def memristor_cell_parts(index: int) -> dict[str, str]:
+    """The SPICE instance names of memristor cell ``index``'s parts: the writer's choice, not the IR's (the read
+    path ``bm<index>`` is also the cell's branch in the circuit's ``edge_resistors``)."""
+    e = index
+    names = ("read", "bm"), ("squarer", "bs"), ("c_k", "ck"), ("r_k", "rk"), ("program", "bp")
+    return {part: f"{prefix}{e}" for part, prefix in (*names, ("state_source", "bx"), ("c_state", "cx"))}
+
+
 def memristor_cell_lines(cell: MemristorCell, dialect: Dialect = Dialect.NGSPICE) -> list[str]:
     """The SPICE lines of one memristor edge cell (without its comment line)."""
-    n = {key: name(value) for key, value in cell.names.items()}
+    n = {key: name(value) for key, value in memristor_cell_parts(cell.index).items()}
     a, b = name(cell.a), name(cell.b)
     s, u, p, x = name(cell.signal), name(cell.feedback), name(cell.drive), name(cell.state)
     vab = f"({voltage(cell.a)}-{voltage(cell.b)})"

@@ -58,6 +58,12 @@ def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str
     return f"{name(element.name)} {name(element.a)} {name(element.b)} {number(value)}"
 
 
+def feedback_cell_parts(index: int) -> dict[str, str]:
+    """The SPICE instance names of feedback cell ``index``'s parts: the writer's choice, not the IR's."""
+    e = index
+    return {"squarer": f"bs{e}", "c_k": f"ck{e}", "r_k": f"rk{e}", "threshold": f"bw{e}", "c_acc": f"cw{e}"}
+
+
 def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str]:
     if isinstance(element, ResistorArray | FeedbackCellArray):
         return [line for single in element for line in _lines_for(single, dialect)]
@@ -101,7 +107,7 @@ def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str
             f"{name(element.name)} {name(element.pos)} {name(element.neg)} I = {number(element.gain_a_per_v)}*{g}"
         )
     elif isinstance(element, FeedbackCell):
-        n = element.names
+        n = feedback_cell_parts(element.index)
         dv = f"({voltage(element.a)}-{voltage(element.b)})"
         s, u, w = name(element.signal), name(element.feedback), name(element.accumulator)
         g = threshold_expression(voltage(u), element.threshold_v, element.shape, element.offset_v, dialect)
