@@ -552,7 +552,8 @@ class WriteConfig(Checked):
     conductances included, hold only those levels); with ``write_noise`` each written change off by a
     log-normal factor of mean one (programming variability, seeded by the run's seed and the sample); with
     ``write_asymmetry`` a the devices' up/down mismatch: a requested rise lands sqrt(a) times larger, a fall
-    sqrt(a) times smaller (the memristor's ``rate_asymmetry`` for a device the controller programs)."""
+    sqrt(a) times smaller (the memristor's ``rate_asymmetry`` for a device the controller programs); with
+    ``dead_fraction`` that share of the devices, drawn once per run from its seed, never takes a write."""
 
     conductance_bits: int | None = param(
         None,
@@ -573,4 +574,11 @@ class WriteConfig(Checked):
         "(1: matched; the geometric mean of the two stays the request)",
         minimum=0.01,
         maximum=100,
+    )
+    dead_fraction: float = param(
+        0.0,
+        help="share of the devices that never take a write (stuck at their initial conductance; drawn once "
+        "per run from its seed; measured HfO2 arrays: 10-13 %)",
+        minimum=0,
+        below=1,
     )

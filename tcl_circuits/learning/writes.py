@@ -37,6 +37,16 @@ class ConductanceWrites:
         self.config = config
         self.seed = seed
         self.bits_counts = np.zeros(BITS_BINS, dtype=np.int64)
+        self._dead: np.ndarray | None = None
+
+    def dead(self, edges: int) -> np.ndarray:
+        """Which devices never take a write: each dead with probability ``dead_fraction``, one draw per run
+        on a stream of its own (none drawn when no device is dead, so other runs' numbers are untouched)."""
+        if self._dead is None or self._dead.size != edges:
+            fraction = self.config.dead_fraction
+            draw = np.random.default_rng([self.seed, 2]).random(edges) if fraction else np.ones(edges)
+            self._dead = draw < fraction
+        return self._dead
 
     def initial(self, spec: NetworkSpec) -> NetworkSpec:
         """The network as its devices hold it: initial conductances on their levels."""
@@ -57,6 +67,8 @@ class ConductanceWrites:
         if self.config.write_asymmetry != 1:
             skew = np.sqrt(self.config.write_asymmetry)
             written = np.where(written > 0, written * skew, written / skew)
+        if self.config.dead_fraction:
+            written = np.where(self.dead(written.size), 0.0, written)
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
         stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s)
@@ -74,7 +86,10 @@ class ConductanceWrites:
         return float(np.searchsorted(np.cumsum(self.bits_counts), q * total) + 1)
 
     def summary(self) -> dict:
-        return {"update_bits_median": self.bits_quantile(0.5), "update_bits_p90": self.bits_quantile(0.9)}
+        out: dict = {"update_bits_median": self.bits_quantile(0.5), "update_bits_p90": self.bits_quantile(0.9)}
+        if self.config.dead_fraction and self._dead is not None:
+            out["dead_devices"] = int(self._dead.sum())
+        return out
 
     def state(self) -> dict:
         return {"bits_counts": self.bits_counts.tolist()}

@@ -79,6 +79,30 @@ def test_write_asymmetry_scales_rises_up_and_falls_down_by_its_square_root():
         WriteConfig(write_asymmetry=0.0)
 
 
+def test_dead_devices_never_take_a_write_and_are_drawn_once_per_run():
+    spec = teacher_task("lattice:8x8", train_samples=1, test_samples=1, seed=0).student
+    writes = ConductanceWrites(WriteConfig(dead_fraction=0.25), seed=3)
+    dead = writes.dead(spec.n_edges)
+    assert 0.15 < dead.mean() < 0.35 and dead.any() and not dead.all()
+    start = spec.conductance_s.copy()
+    delta = np.full(spec.n_edges, 1e-6)
+    for sample in range(3):
+        spec, _ = writes.apply(spec, delta, sample)
+    np.testing.assert_array_equal(spec.conductance_s[dead], start[dead])
+    np.testing.assert_allclose(
+        spec.conductance_s[~dead], np.minimum(start[~dead] + 3e-6, spec.g_max_s[~dead])
+    )
+    # the same draw for the run's seed, another for another seed; none drawn when none are dead
+    np.testing.assert_array_equal(
+        ConductanceWrites(WriteConfig(dead_fraction=0.25), 3).dead(spec.n_edges), dead
+    )
+    assert not np.array_equal(ConductanceWrites(WriteConfig(dead_fraction=0.25), 4).dead(spec.n_edges), dead)
+    assert not ConductanceWrites(WriteConfig(), 3).dead(spec.n_edges).any()
+    assert writes.summary()["dead_devices"] == int(dead.sum())
+    with pytest.raises(ConfigError, match="dead_fraction"):
+        WriteConfig(dead_fraction=1.0)
+
+
 def test_cell_mismatch_is_seeded_log_normal_and_each_quantity_draws_its_own_stream():
     task = teacher_task("lattice:8x8", train_samples=1, test_samples=1, seed=0)
     nominal = FeedbackCellConfig(threshold_v=1e-5)
