@@ -20,6 +20,8 @@ import io
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -81,19 +83,65 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[Any]:
         return
     # non-daemonic workers may start child processes (an ngspice worker each). The scheduler's HTTP server
     # (health checks; no dashboard without bokeh) listens on a free loopback port: never 8787, which another
-    # cluster may hold.
-    with (
-        dask.config.set({"distributed.worker.daemon": False}),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=LOOPBACK_ANY_PORT,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+    # cluster may hold. Logs below CRITICAL are silenced in every process of the cluster: what they report
+    # (heartbeats cut while the cluster shuts down under running tasks) is noise to a user, and a point that
+    # fails is reported as a row of results.csv.
+    with contextlib.ExitStack() as stack:
+        with _sigint_ignored():
+            stack.enter_context(dask.config.set({"distributed.worker.daemon": False}))
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=LOOPBACK_ANY_PORT,
+                    silence_logs=logging.CRITICAL,
+                )
+            )
+        try:
+            client = stack.enter_context(Client(cluster))
+            client.register_plugin(_ignoring_sigint())
+            yield client
+        except KeyboardInterrupt:
+            _quiet_shutdown()
+            raise
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while a LocalCluster starts its worker processes, which inherit that: a Ctrl-C, which
+    the terminal sends to the whole process group, then reaches only the client, which shuts the cluster
+    down (a worker left to Python's default prints a KeyboardInterrupt traceback). The price: a Ctrl-C in
+    the second or two the cluster takes to start is ignored (blocking it instead would not keep it pending:
+    the BLAS threads take and drop it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+def _ignoring_sigint() -> Any:
+    """A worker plugin that keeps a LocalCluster's worker ignoring SIGINT when its nanny restarts it (see
+    ``_sigint_ignored``)."""
+    from distributed import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
+
+
+def _quiet_shutdown() -> None:
+    """After a Ctrl-C: distributed's loggers silenced, so closing the cluster under running tasks (workers
+    stopped mid-task, connections cut) prints nothing beside the one line the command prints."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _check_names(names: Sequence[str]) -> None:
