@@ -250,13 +250,27 @@ def cmd_netlists(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.studies.sweep import run_sweep
+def sweep_spec(args: argparse.Namespace) -> Any:
+    """The sweep of SPEC with the --set overrides in its base (each key once)."""
     from tcl_circuits.studies.sweep_spec import load_spec
 
-    spec = load_spec(args.spec)
+    overrides: dict[str, Any] = {}
+    for key, value in args.set:
+        if key in overrides:
+            raise ConfigError(f"--set {key} is given twice")
+        overrides[key] = value
+    return load_spec(args.spec, overrides)
+
+
+def cmd_sweep(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.studies.sweep import run_sweep
+
+    spec = sweep_spec(args)
     where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
-    print(f"sweep {args.spec}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}")
+    changed = "".join(f", {key}={value}" for key, value in args.set)
+    print(
+        f"sweep {args.spec}{changed}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}"
+    )
     outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric)
     _print_json(outcome)
     return 1 if outcome["failed"] else 0
@@ -330,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         apply_options,
         choice_metavar,
         number_type,
+        parse_setting,
     )
     from tcl_circuits.config import (
         BackendKind,
@@ -339,7 +354,6 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.learning.run_config import RunConfig
     from tcl_circuits.learning.tasks import TaskConfig
     from tcl_circuits.studies.sweep import METRICS
-    from tcl_circuits.studies.sweep_spec import load_spec
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
@@ -436,7 +450,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(METRICS),
         help="the summary entry plotted over the axes (default: loss_ratio, final/initial held-out loss)",
     )
-    p.set_defaults(run=lambda args: cmd_sweep(args, []), resolve=lambda args: load_spec(args.spec))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=lambda text: parse_setting(text, defaults),
+        metavar="KEY=VALUE",
+        help="set a field of the spec's base for every point: a dotted config path and a value read as its "
+        "flag reads it (unit, SPICE suffix), e.g. learning.epochs=3 or drive.tau_fall_s=1ms; repeatable; not "
+        "an axis of the sweep; part of the sweep's fingerprint, so --resume needs the same (default: none)",
+    )
+    p.set_defaults(run=lambda args: cmd_sweep(args, []), resolve=sweep_spec)
 
     p = sub.add_parser(
         "feasibility",

@@ -114,6 +114,44 @@ def number_type(kind: type) -> Callable[[str], Any]:
     return _value_parser(kind, False, {})
 
 
+def parse_setting(text: str, config: Any) -> tuple[str, Any]:
+    """``--set KEY=VALUE``: a dotted field of ``config`` (``learning.epochs``) and its value, read as that
+    field's flag reads it (units and SPICE suffixes, whole numbers, choices, its 'none' keyword, true/false),
+    in the form config.json stores (choices by value). Unknown keys and groups of settings are refused."""
+    key, sep, raw = (part.strip() for part in text.partition("="))
+    if not sep or not key or not raw:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as learning.epochs=3, got {text!r}")
+    instance, parts = config, key.split(".")
+    for depth, part in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(instance)}
+        where = ".".join(parts[:depth]) or "the run config"
+        if part not in fields:
+            raise argparse.ArgumentTypeError(
+                f"{key}: {where} has no setting {part!r} (known: {', '.join(fields)})"
+            )
+        value = getattr(instance, part)
+        if depth < len(parts) - 1:
+            if not dataclasses.is_dataclass(value):
+                raise argparse.ArgumentTypeError(
+                    f"{key}: {'.'.join(parts[: depth + 1])} is not a group of settings"
+                )
+            instance = value
+    if dataclasses.is_dataclass(value):
+        raise argparse.ArgumentTypeError(f"{key} is a group of settings; name one of its fields")
+    kind, nullable = base_type(field_types(type(instance))[parts[-1]])
+    if kind is bool:
+        if raw.lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{key}: expected true or false, got {raw!r}")
+        return key, raw.lower() == "true"
+    if not (kind in (int, float, str) or isinstance(kind, type) and issubclass(kind, Enum)):
+        raise argparse.ArgumentTypeError(f"{key} holds a list; set it in the spec's [base] table")
+    try:
+        parsed = _value_parser(kind, nullable, dict(fields[parts[-1]].metadata))(raw)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{key}: {error}") from None
+    return key, parsed.value if isinstance(parsed, Enum) else parsed
+
+
 def add_config_options(
     parser: argparse.ArgumentParser,
     config: Any,
