@@ -336,6 +336,49 @@ def dask_run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _train_sections() -> tuple[Any, ...]:
+    """The headings of ``train --help``, the common ones first; a setting added to a config lands under its
+    config's own heading until it is given one here."""
+    from tcl_circuits.cli.options import Section
+
+    return (
+        Section(
+            "run folder and output",
+            ("learning.checkpoint_every", "learning.alignment_every"),
+            "where the run is written and what it records",
+        ),
+        Section("task and data", ("task.*", "device"), "what is learned, on which network and samples"),
+        Section(
+            "learning", ("learning.*", "window.*"), "the rule, its step size and epochs, window remedies"
+        ),
+        Section("protocol (sawtooth)", ("drive.*",), "the clamp ramps of one TCL cycle"),
+        Section("feedback cell", ("cell.*",), "the per-edge cell: squarer, C_K/R_K, threshold, accumulator"),
+        Section(
+            "hardware non-idealities",
+            (
+                "cell.spread_*",
+                "cell.threshold_offset_v",
+                "cell.noise_*",
+                "sim.network_noise_*",
+                "write.*",
+                "memristor.programming.rate_asymmetry",
+            ),
+            "mismatch, offsets, noise and the write stage (docs/feasibility.md)",
+        ),
+        Section(
+            "analog cell",
+            ("cell.analog.*",),
+            "--cell analog (ngspice): multiplier, threshold stage and op-amp integrator on rails of their own",
+        ),
+        Section("simulator", ("backend", "sim.*"), "engine, time steps, tolerances, limits"),
+        Section(
+            "memristor devices",
+            ("memristor.*",),
+            "--device memristor:...: device spread, programming port, sample stream",
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
     from tcl_circuits.cli.options import (
@@ -357,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
+    TRAIN_SECTIONS = _train_sections()
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def seed(p: argparse.ArgumentParser) -> list:
@@ -373,18 +417,27 @@ def build_parser() -> argparse.ArgumentParser:
             )
         )
 
-    p = sub.add_parser("train", help="train a network sample by sample")
-    p.add_argument(
+    p = sub.add_parser(
+        "train",
+        help="train a network sample by sample",
+        usage="%(prog)s --out OUT [--resume] [--config FILE] [option ...]",
+        description="Train a network sample by sample into a run folder. Options by heading, the common ones "
+        "first; an option not given keeps its default (or the --config file's value).",
+    )
+    run_folder = p.add_argument_group(TRAIN_SECTIONS[0].title, TRAIN_SECTIONS[0].description)
+    run_folder.add_argument(
         "--out", required=True, help="run folder: new or empty, or this run's folder with --resume"
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument(
+    run_folder.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    run_folder.add_argument(
         "--config",
         metavar="FILE",
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train_options = add_config_options(p, RunConfig())
+    run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train_options = add_config_options(p, RunConfig(), sections=TRAIN_SECTIONS)
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),
         resolve=lambda args: train_config(args, train_options),

@@ -249,3 +249,44 @@ def test_compile_writes_the_cell_a_run_would_simulate(tmp_path, capsys):
     assert "in0 0 u0 PWL(" in (tmp_path / "n.cir").read_text()
     assert main(["compile", "lattice:3x3", "-o", str(tmp_path / "b.cir")]) == 0
     assert "tau_k = R_K*C_K = 5e-07 s" in (tmp_path / "b.cir").read_text()  # the run's default cell
+
+
+def test_train_help_groups_its_flags_under_headings_and_loses_none(capsys):
+    import argparse
+
+    from tcl_circuits.cli.main import build_parser
+    from tcl_circuits.cli.options import add_config_options
+    from tcl_circuits.learning.run_config import RunConfig
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    ungrouped = argparse.ArgumentParser()
+    add_config_options(ungrouped, RunConfig())
+    hand_written = {"--out", "--resume", "--config", "--no-progress"}
+    flags = {s for a in train._actions for s in a.option_strings}
+    assert flags == {s for a in ungrouped._actions for s in a.option_strings} | hand_written
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    headings = [
+        "run folder and output:",
+        "task and data:",
+        "learning:",
+        "protocol (sawtooth):",
+        "feedback cell:",
+        "hardware non-idealities:",
+        "analog cell:",
+        "simulator:",
+        "memristor devices:",
+    ]
+    lines = out.splitlines()
+    assert [line for line in lines if line in headings] == headings  # each once, in this order
+    assert [line for line in lines if line.endswith(":") and not line.startswith(" ")] == [
+        "options:",
+        *headings,
+    ]
+    section = out.split("hardware non-idealities:")[1].split("analog cell:")[0]
+    assert (
+        "--spread-r-k" in section and "--write-noise" in section and "--network-noise-temperature" in section
+    )
+    for action in train._actions:
+        if action.metavar in ("X", "N"):
+            assert "(default: " in action.help, action.option_strings
