@@ -155,6 +155,8 @@ def edge_lists(draw):
                 "self_loop",
                 "outside_bounds",
                 "micro_conductance",
+                "resistance",
+                "bare_suffix",
             ]
         )
     )
@@ -201,8 +203,16 @@ def edge_lists(draw):
         expected = None
     elif defect == "micro_conductance":  # 500 µS, written with either micro character and the unit
         (a, b), _ = list(edges.items())[-1]
-        lines[-1] = f"{a} {b} 500{draw(st.sampled_from(['µ', 'μ', 'µS', 'μs', 'u']))}"
+        lines[-1] = f"{a} {b} 500{draw(st.sampled_from(['µS', 'μs', 'uS']))}"
         expected["edges"] = {**edges, (a, b): 5e-4}  # type: ignore[index]
+    elif defect == "resistance":  # 2 kΩ, a resistance by its unit: 0.5 mS
+        (a, b), _ = list(edges.items())[-1]
+        lines[-1] = f"{a} {b} 2{draw(st.sampled_from(['kohm', 'kOhm', 'kΩ', 'kΩ', '000ohm']))}"
+        expected["edges"] = {**edges, (a, b): 5e-4}  # type: ignore[index]
+    elif defect == "bare_suffix":  # 1 kΩ to a SPICE user, 1 kS to the file: refused, not guessed
+        (a, b), _ = list(edges.items())[-1]
+        lines[-1] = f"{a} {b} {draw(st.sampled_from(['1k', '500u', '500µ', '500μ', '2m', '1meg', '0ohm']))}"
+        expected = None
     return "\n".join(lines) + "\n", expected
 
 
