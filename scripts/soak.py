@@ -1,7 +1,8 @@
 """Soak test of the robustness guarantees, printing the figures quoted in docs/robustness.md.
 
 1. Fuzz: >= 10^4 generated cases over numbers (SPICE suffixes, units, µ and μ, underscores, confusable
-   non-ASCII digits, underflow), edge-list files, ``tcl-circuits train`` options, MNIST IDX folders
+   non-ASCII digits, underflow), edge-list files (resistances by their unit, bare suffixes), ``tcl-circuits
+   train`` options, ``tcl-circuits sweep --set KEY=VALUE`` settings, MNIST IDX folders
    (empty, absurd, mismatched, ambiguous), amplifier and diode values (extreme gains, denormals), --config
    files (duplicate keys, ill-shaped fields) and run.json contents (the generators of tests/strategies.py):
    tracebacks, commands executed (a canary file) and silent misreads (a valid input read as another value,
@@ -67,6 +68,7 @@ def fuzz(cases: int) -> dict:
         FLAGS,
         INT_FLAGS,
         RUN_JSON_CASES,
+        SWEEP_SPEC,
         UNITS,
         edge_lists,
         element_values,
@@ -77,6 +79,7 @@ def fuzz(cases: int) -> dict:
         read_idx_folder,
         read_run_json,
         same_graph,
+        sweep_settings,
         train_options,
     )
 
@@ -92,7 +95,7 @@ def fuzz(cases: int) -> dict:
     examples: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="tcl_soak_fuzz_"))
     os.chdir(workdir)  # a canary would land here
-    generated = ("numbers", "edge_lists", "train_options", "idx_folders", "element_values")
+    generated = ("numbers", "edge_lists", "train_options", "sweep_settings", "idx_folders", "element_values")
     # at least ``cases`` in all: element_values holds a few dozen distinct cases, the other four as many as asked
     per = max(1, -(-cases // (len(generated) - 1)))
     options = add_config_options(argparse.ArgumentParser(), RunConfig())
@@ -172,6 +175,28 @@ def fuzz(cases: int) -> dict:
             note("misreads", case)
         return "accepted"
 
+    spec_file = workdir / "spec.toml"
+    spec_file.write_text(SWEEP_SPEC)
+
+    def setting(case):
+        argv, flag, value = case
+        try:
+            spec = cli.sweep_spec(parser.parse_args(["sweep", str(spec_file), "--out", "unused", *argv]))
+        except SystemExit as stop:
+            if stop.code != 2 or value is not None and _valid_value(flag, value):
+                note("misreads", case)
+            return "refused"
+        except TclCircuitsError as error:
+            if not str(error).startswith("--set ") or value is not None and _valid_value(flag, value):
+                note("misreads", (case, str(error)))
+            return "refused"
+        got = spec.base
+        for part in (FLAGS | INT_FLAGS)[flag]:
+            got = got[part]
+        if value is None or abs(got - value) > 1e-12 * abs(value):
+            note("misreads", case)
+        return "accepted"
+
     quiet = settings(max_examples=per, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     with_units = st.sampled_from(sorted(UNITS)).flatmap(
         lambda unit: st.tuples(st.just(unit), quantities(unit))
@@ -180,6 +205,7 @@ def fuzz(cases: int) -> dict:
         "numbers": (with_units, number),
         "edge_lists": (edge_lists(), edge_list),
         "train_options": (train_options(), option),
+        "sweep_settings": (sweep_settings(), setting),
         "idx_folders": (idx_folders(), lambda case: read_idx_folder(case, fresh_folder())),
         "element_values": (element_values(), read_element_value),
     }

@@ -274,6 +274,29 @@ def train_options(draw):
 
 
 # --- MNIST IDX folders ---------------------------------------------------------------------------------
+@st.composite
+def sweep_settings(draw):
+    """(argv, flag, expected value or None): one ``sweep --set KEY=VALUE``, the value drawn as
+    ``train_options`` draws it for the field's flag (``flag`` names the field), or a malformed setting."""
+    (_, text), flag, value = draw(train_options())
+    key = ".".join((FLAGS | INT_FLAGS)[flag])
+    if draw(st.integers(min_value=0, max_value=7)) == 0:
+        bad = [
+            key,
+            f"{key}=",
+            f"={text}",
+            f"{key}.x={text}",
+            f"{key.split('.')[0]}={text}",
+            f"no.such={text}",
+        ]
+        return ["--set", draw(st.sampled_from(bad))], flag, None
+    return ["--set", f"{key}={text}"], flag, value
+
+
+SWEEP_SPEC = "[base]\n"
+"""The spec ``sweep_settings`` are applied to: the default run, no axis."""
+
+
 def idx_bytes(array, *, dims=None, gz=False) -> bytes:
     """An IDX file of unsigned bytes holding ``array`` (``dims`` overrides the header's dimension count)."""
     import gzip
