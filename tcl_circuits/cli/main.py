@@ -271,7 +271,7 @@ def cmd_sweep(args: argparse.Namespace, options: list) -> int:
     print(
         f"sweep {args.spec}{changed}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}"
     )
-    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric)
+    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric, announce=True)
     _print_json(outcome)
     return 1 if outcome["failed"] else 0
 
@@ -297,7 +297,7 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
     config = apply_options(feasibility_config(), args, options)
     verdicts = run_feasibility(
-        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args)
+        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args), announce=True
     )
     _print_json(verdicts)
     print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)

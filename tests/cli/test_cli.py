@@ -218,6 +218,8 @@ def test_sweep_command_runs_a_spec_and_prints_its_outcome(tmp_path, monkeypatch,
     assert main(["sweep", "spec.toml", "--out", "x", "--workers", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "2 points over learning.seed" in out and '"ran": 2' in out
+    assert "\nestimate: 2 runs on 1 workers: about " in out  # printed before the runs (the JSON comes after)
+    assert out.index("estimate:") < out.index('"ran"')
     assert len((tmp_path / "x" / "results.csv").read_text().splitlines()) == 3
 
 

@@ -103,3 +103,4 @@ def test_ctrl_c_during_feasibility_prints_one_line_and_exits_130(tmp_path):
     ]
     code, out, err = _interrupt(argv, tmp_path / "report" / "spread" / "results.csv", 3, tmp_path)
     _assert_one_line(code, out, err)
+    assert out.startswith("estimate: about ")  # the time estimate comes first
