@@ -13,7 +13,10 @@
    the worker's resident memory over the run, against the first worker after warm-up.
 4. Two concurrent runs on one folder: the second is refused, the first finishes intact.
 
-Usage: python scripts/soak.py [--fuzz 10000] [--kills 20] [--cycles 10000] [--out out/soak]
+5. Ctrl-C during ``sweep`` and ``feasibility`` (the whole process group, as a terminal sends it): exit code
+   130, one line, no traceback from the client, the scheduler or the workers.
+
+Usage: python scripts/soak.py [--fuzz 10000] [--kills 20] [--cycles 10000] [--interrupts 20] [--out out/soak]
 """
 
 from __future__ import annotations
@@ -381,6 +384,66 @@ def concurrent(out: Path) -> dict:
     }
 
 
+INTERRUPTED_SPEC = """seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+[base]
+backend = "native"
+task = { network = "lattice:4x4", train_samples = 60, test_samples = 10 }
+learning = { epochs = 2, alignment_every = 0 }
+"""
+FEASIBILITY = ["--trials", "2", "--network", "lattice:3x3", "--train-samples", "6", "--test-samples", "3"]
+FEASIBILITY += ["--epochs", "1", "--alignment-every", "0"]
+
+
+def _default_sigint() -> None:
+    """In the child before it starts: SIGINT at its default, as in a terminal, even when this script runs in
+    the background of a shell without job control (which ignores SIGINT there, and Python keeps that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupts(count: int, out: Path) -> dict:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during ``sweep`` on 2 workers, a
+    random 0-1 s after its first finished point, and during a small ``feasibility`` after its first mismatch
+    runs: clean when the exit code is 130, stderr is the one interrupted line and no process printed a
+    traceback."""
+    exe = [sys.executable, "-m", "tcl_circuits.cli.main"]
+    spec = out / "interrupted.toml"
+    spec.write_text(INTERRUPTED_SPEC)
+    rng = random.Random(11)
+    tally = {}
+    for command, argv, started, rows in (
+        ("sweep", ["sweep", str(spec), "--workers", "2"], "results.csv", 2),
+        ("feasibility", ["feasibility", *FEASIBILITY], "spread/results.csv", 3),
+    ):
+        clean = 0
+        for attempt in range(count):
+            folder = out / f"{command}-interrupted-{attempt}"
+            process = subprocess.Popen(
+                [*exe, *argv, "--out", str(folder), "--no-progress"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_default_sigint,
+            )
+            path = folder / started
+            while process.poll() is None and not (
+                path.exists() and len(path.read_text().splitlines()) >= rows
+            ):
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 1.0))
+            os.killpg(process.pid, signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=120)
+            lines = stderr.strip().splitlines()
+            clean += (
+                process.returncode == 130
+                and len(lines) == 1
+                and lines[0].startswith("interrupted;")
+                and "Traceback" not in stdout + stderr
+            )
+        tally[command] = {"interrupted": count, "clean": clean}
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -389,6 +452,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20, help="kill -9 of a training run (default: 20)")
     parser.add_argument(
         "--cycles", type=int, default=10_000, help="ngspice cycles for the memory figure (default: 10000)"
+    )
+    parser.add_argument(
+        "--interrupts", type=int, default=20, help="Ctrl-C of sweep and of feasibility, each (default: 20)"
     )
     parser.add_argument("--out", default=None, help="folder for the runs (default: a new temporary folder)")
     args = parser.parse_args()
@@ -408,6 +474,9 @@ def main() -> None:
     print("two concurrent runs on one folder ...", flush=True)
     results["concurrent"] = concurrent(out)
     print(json.dumps(results["concurrent"], indent=1), flush=True)
+    print(f"Ctrl-C: {args.interrupts} interruptions of sweep and of feasibility ...", flush=True)
+    results["interrupts"] = interrupts(args.interrupts, out)
+    print(json.dumps(results["interrupts"], indent=1), flush=True)
     (out / "soak.json").write_text(json.dumps(results, indent=1))
     fz, kl, wm, cc = results["fuzz"], results["kills"], results["worker_memory"], results["concurrent"]
     print("\nsummary")
@@ -426,6 +495,10 @@ def main() -> None:
     print(
         f"  concurrent runs: second refused (exit {cc['second_exit_code']}: {cc['second_message']}), first intact {cc['first_records_intact']}"
     )
+    for command, tally in results["interrupts"].items():
+        print(
+            f"  Ctrl-C during {command}: {tally['clean']}/{tally['interrupted']} clean (exit 130, one line)"
+        )
     print(f"results in {out / 'soak.json'}")
 
 

@@ -179,9 +179,8 @@ def add_config_options(
     ``only`` keeps just those field names. Returns the options for ``apply_options``."""
     options: list[Option] = []
     seen: dict[str, tuple[str, ...]] = {}
-    headings = {
-        group.title: group for group in parser._action_groups
-    }  # a section may hold hand-written flags
+    # a section may already hold hand-written flags (train's run folder and output)
+    headings = {group.title: group for group in parser._action_groups}
     for section in sections:
         if section.title not in headings:
             headings[section.title] = parser.add_argument_group(section.title, section.description)

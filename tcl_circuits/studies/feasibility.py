@@ -361,7 +361,8 @@ def feasibility_seconds(
     seconds = MEASUREMENTS_START_S + NOISE_CYCLES * noisy + ANALOG_CYCLE_FACTOR * analog
     for index, study in enumerate(studies):
         results = folder / study.name / RESULTS
-        done = {r["point"] for r in csv.DictReader(results.open())} if results.exists() else set()
+        rows = csv.DictReader(results.read_text().splitlines()) if results.exists() else []
+        done = {row["point"] for row in rows}
         pending = {
             run_key(p.config): p.config for p in study_spec(base, study, trials).points if p.name not in done
         }

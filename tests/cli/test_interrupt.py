@@ -35,9 +35,15 @@ def _command(argv: list[str]) -> dict:
     }
 
 
+def _default_sigint() -> None:
+    """SIGINT at its default in the command, as in a terminal, even when the tests run in the background of a
+    shell without job control (which ignores it there, and Python keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(argv: list[str], started: Path, rows: int, cwd: Path) -> tuple[int, str, str]:
     """Run ``tcl-circuits argv`` until ``started`` holds at least ``rows`` lines, then Ctrl-C it."""
-    process = subprocess.Popen(**_command(argv), cwd=cwd, start_new_session=True)
+    process = subprocess.Popen(**_command(argv), cwd=cwd, start_new_session=True, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 240
         while process.poll() is None and time.monotonic() < deadline:
