@@ -400,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
-    TRAIN_SECTIONS = _train_sections()
+    train_sections = _train_sections()
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def seed(p: argparse.ArgumentParser) -> list:
@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network sample by sample into a run folder. Options by heading, the common ones "
         "first; an option not given keeps its default (or the --config file's value).",
     )
-    run_folder = p.add_argument_group(TRAIN_SECTIONS[0].title, TRAIN_SECTIONS[0].description)
+    run_folder = p.add_argument_group(train_sections[0].title, train_sections[0].description)
     run_folder.add_argument(
         "--out", required=True, help="run folder: new or empty, or this run's folder with --resume"
     )
@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
     run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train_options = add_config_options(p, RunConfig(), sections=TRAIN_SECTIONS)
+    train_options = add_config_options(p, RunConfig(), sections=train_sections)
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),
         resolve=lambda args: train_config(args, train_options),
