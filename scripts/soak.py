@@ -1,7 +1,8 @@
 """Soak test of the robustness guarantees, printing the figures quoted in docs/robustness.md.
 
 1. Fuzz: >= 10^4 generated cases over numbers (SPICE suffixes, units, µ and μ, underscores, confusable
-   non-ASCII digits, underflow), edge-list files, ``tcl-circuits train`` options, MNIST IDX folders
+   non-ASCII digits, underflow), edge-list files (resistances by their unit, bare suffixes), ``tcl-circuits
+   train`` options, ``tcl-circuits sweep --set KEY=VALUE`` settings, MNIST IDX folders
    (empty, absurd, mismatched, ambiguous), amplifier and diode values (extreme gains, denormals), --config
    files (duplicate keys, ill-shaped fields) and run.json contents (the generators of tests/strategies.py):
    tracebacks, commands executed (a canary file) and silent misreads (a valid input read as another value,
@@ -12,7 +13,10 @@
    the worker's resident memory over the run, against the first worker after warm-up.
 4. Two concurrent runs on one folder: the second is refused, the first finishes intact.
 
-Usage: python scripts/soak.py [--fuzz 10000] [--kills 20] [--cycles 10000] [--out out/soak]
+5. Ctrl-C during ``sweep`` and ``feasibility`` (the whole process group, as a terminal sends it): exit code
+   130, one line, no traceback from the client, the scheduler or the workers.
+
+Usage: python scripts/soak.py [--fuzz 10000] [--kills 20] [--cycles 10000] [--interrupts 20] [--out out/soak]
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # this checkout's package, not an installed one
 
 LONG = ["--epochs", "6", "--train-samples", "200"]
 """Options that make the run of the concurrency check last long enough to be caught running."""
@@ -67,6 +71,7 @@ def fuzz(cases: int) -> dict:
         FLAGS,
         INT_FLAGS,
         RUN_JSON_CASES,
+        SWEEP_SPEC,
         UNITS,
         edge_lists,
         element_values,
@@ -77,6 +82,7 @@ def fuzz(cases: int) -> dict:
         read_idx_folder,
         read_run_json,
         same_graph,
+        sweep_settings,
         train_options,
     )
 
@@ -92,7 +98,7 @@ def fuzz(cases: int) -> dict:
     examples: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="tcl_soak_fuzz_"))
     os.chdir(workdir)  # a canary would land here
-    generated = ("numbers", "edge_lists", "train_options", "idx_folders", "element_values")
+    generated = ("numbers", "edge_lists", "train_options", "sweep_settings", "idx_folders", "element_values")
     # at least ``cases`` in all: element_values holds a few dozen distinct cases, the other four as many as asked
     per = max(1, -(-cases // (len(generated) - 1)))
     options = add_config_options(argparse.ArgumentParser(), RunConfig())
@@ -172,6 +178,28 @@ def fuzz(cases: int) -> dict:
             note("misreads", case)
         return "accepted"
 
+    spec_file = workdir / "spec.toml"
+    spec_file.write_text(SWEEP_SPEC)
+
+    def setting(case):
+        argv, flag, value = case
+        try:
+            spec = cli.sweep_spec(parser.parse_args(["sweep", str(spec_file), "--out", "unused", *argv]))
+        except SystemExit as stop:
+            if stop.code != 2 or value is not None and _valid_value(flag, value):
+                note("misreads", case)
+            return "refused"
+        except TclCircuitsError as error:
+            if not str(error).startswith("--set ") or value is not None and _valid_value(flag, value):
+                note("misreads", (case, str(error)))
+            return "refused"
+        got = spec.base
+        for part in (FLAGS | INT_FLAGS)[flag]:
+            got = got[part]
+        if value is None or abs(got - value) > 1e-12 * abs(value):
+            note("misreads", case)
+        return "accepted"
+
     quiet = settings(max_examples=per, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     with_units = st.sampled_from(sorted(UNITS)).flatmap(
         lambda unit: st.tuples(st.just(unit), quantities(unit))
@@ -180,6 +208,7 @@ def fuzz(cases: int) -> dict:
         "numbers": (with_units, number),
         "edge_lists": (edge_lists(), edge_list),
         "train_options": (train_options(), option),
+        "sweep_settings": (sweep_settings(), setting),
         "idx_folders": (idx_folders(), lambda case: read_idx_folder(case, fresh_folder())),
         "element_values": (element_values(), read_element_value),
     }
@@ -241,25 +270,40 @@ def _digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+KILLED = ["--train-samples", "1200"]
+"""Enough samples (about 10 s of training) for every kill to land mid-run, after a checkpoint."""
+
+
+def _records(folder: Path) -> int:
+    path = folder / "samples.jsonl"
+    return path.stat().st_size if path.exists() else 0
+
+
 def kills(count: int, out: Path) -> dict:
-    """kill -9 a training run at random moments, resume until done; compare with an uninterrupted run."""
+    """kill -9 a training run at random moments, resume until done; compare with an uninterrupted run. Each
+    kill comes a random 0-0.3 s after the attempt's first new checkpoint: a kill at a fixed delay misses a run
+    that a fast machine finishes before it (20 kills asked, 2 made)."""
     exe = [sys.executable, "-m", "tcl_circuits.cli.main"]
     straight = out / "straight"
-    subprocess.run([*exe, *TRAIN, "--out", str(straight)], check=True, capture_output=True)
+    subprocess.run([*exe, *TRAIN, *KILLED, "--out", str(straight)], check=True, capture_output=True)
     cut = out / "killed"
     rng = random.Random(7)
     done_kills, attempts, started = 0, 0, time.perf_counter()
     resume: list[str] = []
     while True:
         attempts += 1
+        before = _records(cut)
         process = subprocess.Popen(
-            [*exe, *TRAIN, "--out", str(cut), *resume], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [*exe, *TRAIN, *KILLED, "--out", str(cut), *resume],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         resume = ["--resume"]
         if done_kills < count:
-            try:
-                process.wait(timeout=rng.uniform(1.5, 4.0))
-            except subprocess.TimeoutExpired:
+            while process.poll() is None and _records(cut) <= before:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.3))
+            if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 done_kills += 1
@@ -340,6 +384,66 @@ def concurrent(out: Path) -> dict:
     }
 
 
+INTERRUPTED_SPEC = """seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+[base]
+backend = "native"
+task = { network = "lattice:4x4", train_samples = 60, test_samples = 10 }
+learning = { epochs = 2, alignment_every = 0 }
+"""
+FEASIBILITY = ["--trials", "2", "--network", "lattice:3x3", "--train-samples", "6", "--test-samples", "3"]
+FEASIBILITY += ["--epochs", "1", "--alignment-every", "0"]
+
+
+def _default_sigint() -> None:
+    """In the child before it starts: SIGINT at its default, as in a terminal, even when this script runs in
+    the background of a shell without job control (which ignores SIGINT there, and Python keeps that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupts(count: int, out: Path) -> dict:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during ``sweep`` on 2 workers, a
+    random 0-1 s after its first finished point, and during a small ``feasibility`` after its first mismatch
+    runs: clean when the exit code is 130, stderr is the one interrupted line and no process printed a
+    traceback."""
+    exe = [sys.executable, "-m", "tcl_circuits.cli.main"]
+    spec = out / "interrupted.toml"
+    spec.write_text(INTERRUPTED_SPEC)
+    rng = random.Random(11)
+    tally = {}
+    for command, argv, started, rows in (
+        ("sweep", ["sweep", str(spec), "--workers", "2"], "results.csv", 2),
+        ("feasibility", ["feasibility", *FEASIBILITY], "spread/results.csv", 3),
+    ):
+        clean = 0
+        for attempt in range(count):
+            folder = out / f"{command}-interrupted-{attempt}"
+            process = subprocess.Popen(
+                [*exe, *argv, "--out", str(folder), "--no-progress"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_default_sigint,
+            )
+            path = folder / started
+            while process.poll() is None and not (
+                path.exists() and len(path.read_text().splitlines()) >= rows
+            ):
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 1.0))
+            os.killpg(process.pid, signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=120)
+            lines = stderr.strip().splitlines()
+            clean += (
+                process.returncode == 130
+                and len(lines) == 1
+                and lines[0].startswith("interrupted;")
+                and "Traceback" not in stdout + stderr
+            )
+        tally[command] = {"interrupted": count, "clean": clean}
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -348,6 +452,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20, help="kill -9 of a training run (default: 20)")
     parser.add_argument(
         "--cycles", type=int, default=10_000, help="ngspice cycles for the memory figure (default: 10000)"
+    )
+    parser.add_argument(
+        "--interrupts", type=int, default=20, help="Ctrl-C of sweep and of feasibility, each (default: 20)"
     )
     parser.add_argument("--out", default=None, help="folder for the runs (default: a new temporary folder)")
     args = parser.parse_args()
@@ -367,6 +474,9 @@ def main() -> None:
     print("two concurrent runs on one folder ...", flush=True)
     results["concurrent"] = concurrent(out)
     print(json.dumps(results["concurrent"], indent=1), flush=True)
+    print(f"Ctrl-C: {args.interrupts} interruptions of sweep and of feasibility ...", flush=True)
+    results["interrupts"] = interrupts(args.interrupts, out)
+    print(json.dumps(results["interrupts"], indent=1), flush=True)
     (out / "soak.json").write_text(json.dumps(results, indent=1))
     fz, kl, wm, cc = results["fuzz"], results["kills"], results["worker_memory"], results["concurrent"]
     print("\nsummary")
@@ -385,6 +495,10 @@ def main() -> None:
     print(
         f"  concurrent runs: second refused (exit {cc['second_exit_code']}: {cc['second_message']}), first intact {cc['first_records_intact']}"
     )
+    for command, tally in results["interrupts"].items():
+        print(
+            f"  Ctrl-C during {command}: {tally['clean']}/{tally['interrupted']} clean (exit 130, one line)"
+        )
     print(f"results in {out / 'soak.json'}")
 
 

@@ -180,7 +180,7 @@ def check_value(name: str, value: Any, hint: Any, meta: dict) -> None:
         return  # nested configs check themselves
     bounds = _describe_bounds(meta)
     if not _within(value, meta):
-        unit = f" {meta['unit']}" if meta["unit"] else ""
+        unit = f" {meta['unit']}" if meta["unit"] not in ("", "1") else ""  # "1": a pure number
         raise ConfigError(f"{name} must be {bounds}, got {value!r}{unit}", field=name)
 
 

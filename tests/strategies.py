@@ -155,6 +155,8 @@ def edge_lists(draw):
                 "self_loop",
                 "outside_bounds",
                 "micro_conductance",
+                "resistance",
+                "bare_suffix",
             ]
         )
     )
@@ -201,8 +203,16 @@ def edge_lists(draw):
         expected = None
     elif defect == "micro_conductance":  # 500 µS, written with either micro character and the unit
         (a, b), _ = list(edges.items())[-1]
-        lines[-1] = f"{a} {b} 500{draw(st.sampled_from(['µ', 'μ', 'µS', 'μs', 'u']))}"
+        lines[-1] = f"{a} {b} 500{draw(st.sampled_from(['µS', 'μs', 'uS']))}"
         expected["edges"] = {**edges, (a, b): 5e-4}  # type: ignore[index]
+    elif defect == "resistance":  # 2 kΩ, a resistance by its unit: 0.5 mS
+        (a, b), _ = list(edges.items())[-1]
+        lines[-1] = f"{a} {b} 2{draw(st.sampled_from(['kohm', 'kOhm', 'kΩ', 'kΩ', '000ohm']))}"
+        expected["edges"] = {**edges, (a, b): 5e-4}  # type: ignore[index]
+    elif defect == "bare_suffix":  # 1 kΩ to a SPICE user, 1 kS to the file: refused, not guessed
+        (a, b), _ = list(edges.items())[-1]
+        lines[-1] = f"{a} {b} {draw(st.sampled_from(['1k', '500u', '500µ', '500μ', '2m', '1meg', '0ohm']))}"
+        expected = None
     return "\n".join(lines) + "\n", expected
 
 
@@ -264,6 +274,29 @@ def train_options(draw):
 
 
 # --- MNIST IDX folders ---------------------------------------------------------------------------------
+@st.composite
+def sweep_settings(draw):
+    """(argv, flag, expected value or None): one ``sweep --set KEY=VALUE``, the value drawn as
+    ``train_options`` draws it for the field's flag (``flag`` names the field), or a malformed setting."""
+    (_, text), flag, value = draw(train_options())
+    key = ".".join((FLAGS | INT_FLAGS)[flag])
+    if draw(st.integers(min_value=0, max_value=7)) == 0:
+        bad = [
+            key,
+            f"{key}=",
+            f"={text}",
+            f"{key}.x={text}",
+            f"{key.split('.')[0]}={text}",
+            f"no.such={text}",
+        ]
+        return ["--set", draw(st.sampled_from(bad))], flag, None
+    return ["--set", f"{key}={text}"], flag, value
+
+
+SWEEP_SPEC = "[base]\n"
+"""The spec ``sweep_settings`` are applied to: the default run, no axis."""
+
+
 def idx_bytes(array, *, dims=None, gz=False) -> bytes:
     """An IDX file of unsigned bytes holding ``array`` (``dims`` overrides the header's dimension count)."""
     import gzip

@@ -15,6 +15,7 @@ from strategies import (
     FLAGS,
     INT_FLAGS,
     RUN_JSON_CASES,
+    SWEEP_SPEC,
     UNITS,
     edge_lists,
     element_values,
@@ -25,6 +26,7 @@ from strategies import (
     read_idx_folder,
     read_run_json,
     same_graph,
+    sweep_settings,
     train_options,
 )
 
@@ -90,6 +92,31 @@ def test_train_options_are_read_exactly_or_refused_with_one_line(case, capsys):
     got = config
     for part in path:
         got = getattr(got, part)
+    assert got == pytest.approx(value, rel=1e-12)
+
+
+@FUZZ
+@given(case=sweep_settings())
+def test_sweep_settings_are_read_exactly_or_refused_with_one_line(case, tmp_path_factory, capsys):
+    from tcl_circuits.cli import main as cli
+
+    argv, flag, value = case
+    spec_file = tmp_path_factory.mktemp("fuzz") / "spec.toml"
+    spec_file.write_text(SWEEP_SPEC)
+    try:
+        spec = cli.parse_command(["sweep", str(spec_file), "--out", "unused", *argv])
+    except SystemExit as stop:
+        assert stop.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: argument --set:") and err.count("\n") == 1
+        return
+    except TclCircuitsError as error:
+        assert str(error).startswith("--set ") and "\n" not in str(error)
+        return
+    assert value is not None, f"{argv} was accepted"
+    got = spec.base
+    for part in (FLAGS | INT_FLAGS)[flag]:
+        got = got[part]
     assert got == pytest.approx(value, rel=1e-12)
 
 

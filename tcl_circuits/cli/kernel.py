@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from tcl_circuits.kernels.synapse import Sawtooth
 
 
+UNITS = (
+    "Units: T is the kernel's time unit (the E. coli kernel decays as e^(-B t)); signal is the unit of s, the "
+    "signal the kernel filters, and u, its output, is in signal/T (a kernel's first moment is -1); 1: no unit."
+)
+
+
 class KernelName(Enum):
     """Kernel families."""
 
@@ -49,35 +55,56 @@ class KernelOptions(Checked):
     """Memory kernel"""
 
     kernel: KernelName = param(KernelName.ECOLI, help="kernel family")
-    area: float = param(0.0, help="ecoli: kernel area I")
-    decay_rate: float = param(20.0, help="ecoli: decay rate B", above=0)
-    tau_k: float | None = param(None, help="rc: kernel time R*C (C = 1)", above=0, none="none: not set")
-    leak_resistance: float | None = param(None, help="rc: leak across C", above=0, none="none: no leak")
-    tau_u: float | None = param(None, help="second-order: time constant of u", above=0, none="none: not set")
+    area: float = param(0.0, unit="1/T", help="ecoli: kernel area I")
+    decay_rate: float = param(20.0, unit="1/T", help="ecoli: decay rate B", above=0)
+    tau_k: float | None = param(
+        None, unit="T", help="rc: kernel time R*C (C = 1)", above=0, none="none: not set"
+    )
+    leak_resistance: float | None = param(
+        None, unit="T", help="rc: leak across C (C = 1)", above=0, none="none: no leak"
+    )
+    tau_u: float | None = param(
+        None, unit="T", help="second-order: time constant of u", above=0, none="none: not set"
+    )
     tau_z: float | None = param(
-        None, help="second-order: integration time of z", above=0, none="none: not set"
+        None, unit="T", help="second-order: integration time of z", above=0, none="none: not set"
     )
-    tau_leak: float | None = param(None, help="second-order: leak time of z", above=0, none="none: no leak")
+    tau_leak: float | None = param(
+        None, unit="T", help="second-order: leak time of z", above=0, none="none: no leak"
+    )
     gamma: float | None = param(
-        None, help="markov: reverse-rate suppression in (0, 1]", above=0, maximum=1, none="none: not set"
+        None,
+        unit="1",
+        help="markov: reverse-rate suppression in (0, 1]",
+        above=0,
+        maximum=1,
+        none="none: not set",
     )
-    rate_factor: float = param(25.0, help="markov: vertical rate scale RF", above=0)
+    rate_factor: float = param(25.0, unit="1", help="markov: vertical rate scale RF", above=0)
     step_um: float = param(200.0, unit="uM", help="markov: ligand step", above=0)
-    duration: float = param(0.1, help="sine: kernel duration", above=0)
-    sine_amplitude: float = param(1 / 3, help="sine: amplitude", above=0)
+    duration: float = param(0.1, unit="T", help="sine: kernel duration", above=0)
+    sine_amplitude: float = param(1 / 3, unit="1/T^2", help="sine: amplitude", above=0)
 
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateOptions(Checked):
     """Sawtooth protocol"""
 
-    amplitude: float | None = param(None, help="A = s_clamped - s_free (signed)", none="none: required")
-    mean: float = param(0.0, help="mean signal")
-    tau_fast: float | None = param(None, help="fast ramp free->clamped", above=0, none="none: required")
-    tau_slow: float | None = param(None, help="slow ramp clamped->free", above=0, none="none: required")
-    threshold: float | None = param(None, help="threshold theta on u", minimum=0, none="none: required")
+    amplitude: float | None = param(
+        None, unit="signal", help="A = s_clamped - s_free (signed)", none="none: required"
+    )
+    mean: float = param(0.0, unit="signal", help="mean signal")
+    tau_fast: float | None = param(
+        None, unit="T", help="fast ramp free->clamped", above=0, none="none: required"
+    )
+    tau_slow: float | None = param(
+        None, unit="T", help="slow ramp clamped->free", above=0, none="none: required"
+    )
+    threshold: float | None = param(
+        None, unit="signal/T", help="threshold theta on u", minimum=0, none="none: required"
+    )
     nonlinearity: ThresholdShape = param(ThresholdShape.HARD, help="shape of g(u)")
-    dt: float | None = param(None, help="grid step", above=0, none="auto: resolves kernel and ramp")
+    dt: float | None = param(None, unit="T", help="grid step", above=0, none="auto: resolves kernel and ramp")
 
 
 def _required(value: float | None, flag: str, kernel: KernelName | None = None) -> float:
@@ -167,7 +194,11 @@ def add_kernel_commands(subparsers: argparse._SubParsersAction, parser_class: ty
     kp = subparsers.add_parser("kernel", help="memory kernels: single-synapse updates and properties")
     ksub = kp.add_subparsers(dest="kernel_command", required=True, parser_class=parser_class)
 
-    p = ksub.add_parser("update", help="weight update of one periodic sawtooth through a kernel")
+    p = ksub.add_parser(
+        "update",
+        help="weight update of one periodic sawtooth through a kernel",
+        description=f"The weight update of one periodic sawtooth through a kernel. {UNITS}",
+    )
     kernel_opts = add_config_options(p, KernelOptions())
     update_opts = add_config_options(p, UpdateOptions())
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -183,7 +214,11 @@ def add_kernel_commands(subparsers: argparse._SubParsersAction, parser_class: ty
         ),
     )
 
-    p = ksub.add_parser("info", help="area, first moment and timescale of a kernel")
+    p = ksub.add_parser(
+        "info",
+        help="area, first moment and timescale of a kernel",
+        description=f"Area, first moment and timescale of a kernel. {UNITS}",
+    )
     info_opts = add_config_options(p, KernelOptions())
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(

@@ -318,14 +318,28 @@ def cmd_netlists(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.studies.sweep import run_sweep
+def sweep_spec(args: argparse.Namespace) -> Any:
+    """The sweep of SPEC with the --set overrides in its base (each key once)."""
     from tcl_circuits.studies.sweep_spec import load_spec
 
-    spec = load_spec(args.spec)
+    overrides: dict[str, Any] = {}
+    for key, value in args.set:
+        if key in overrides:
+            raise ConfigError(f"--set {key} is given twice")
+        overrides[key] = value
+    return load_spec(args.spec, overrides)
+
+
+def cmd_sweep(args: argparse.Namespace, options: list) -> int:
+    from tcl_circuits.studies.sweep import run_sweep
+
+    spec = sweep_spec(args)
     where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
-    print(f"sweep {args.spec}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}")
-    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric)
+    changed = "".join(f", {key}={value}" for key, value in args.set)
+    print(
+        f"sweep {args.spec}{changed}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}"
+    )
+    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric, announce=True)
     _print_json(outcome)
     return 1 if outcome["failed"] else 0
 
@@ -351,7 +365,7 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
     config = apply_options(feasibility_config(), args, options)
     verdicts = run_feasibility(
-        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args)
+        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args), announce=True
     )
     _print_json(verdicts)
     print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
@@ -390,6 +404,49 @@ def dask_run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _train_sections() -> tuple[Any, ...]:
+    """The headings of ``train --help``, the common ones first; a setting added to a config lands under its
+    config's own heading until it is given one here."""
+    from tcl_circuits.cli.options import Section
+
+    return (
+        Section(
+            "run folder and output",
+            ("learning.checkpoint_every", "learning.alignment_every"),
+            "where the run is written and what it records",
+        ),
+        Section("task and data", ("task.*", "device"), "what is learned, on which network and samples"),
+        Section(
+            "learning", ("learning.*", "window.*"), "the rule, its step size and epochs, window remedies"
+        ),
+        Section("protocol (sawtooth)", ("drive.*",), "the clamp ramps of one TCL cycle"),
+        Section("feedback cell", ("cell.*",), "the per-edge cell: squarer, C_K/R_K, threshold, accumulator"),
+        Section(
+            "hardware non-idealities",
+            (
+                "cell.spread_*",
+                "cell.threshold_offset_v",
+                "cell.noise_*",
+                "sim.network_noise_*",
+                "write.*",
+                "memristor.programming.rate_asymmetry",
+            ),
+            "mismatch, offsets, noise and the write stage (docs/feasibility.md)",
+        ),
+        Section(
+            "analog cell",
+            ("cell.analog.*",),
+            "--cell analog (ngspice): multiplier, threshold stage and op-amp integrator on rails of their own",
+        ),
+        Section("simulator", ("backend", "sim.*"), "engine, time steps, tolerances, limits"),
+        Section(
+            "memristor devices",
+            ("memristor.*",),
+            "--device memristor:...: device spread, programming port, sample stream",
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.cli.kernel import add_kernel_commands
     from tcl_circuits.cli.options import (
@@ -398,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         apply_options,
         choice_metavar,
         number_type,
+        parse_setting,
     )
     from tcl_circuits.config import (
         BackendKind,
@@ -408,10 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.learning.tasks import TaskConfig
     from tcl_circuits.spice.syntax import Dialect
     from tcl_circuits.studies.sweep import METRICS
-    from tcl_circuits.studies.sweep_spec import load_spec
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
+    train_sections = _train_sections()
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def seed(p: argparse.ArgumentParser) -> list:
@@ -428,18 +486,27 @@ def build_parser() -> argparse.ArgumentParser:
             )
         )
 
-    p = sub.add_parser("train", help="train a network sample by sample")
-    p.add_argument(
+    p = sub.add_parser(
+        "train",
+        help="train a network sample by sample",
+        usage="%(prog)s --out OUT [--resume] [--config FILE] [option ...]",
+        description="Train a network sample by sample into a run folder. Options by heading, the common ones "
+        "first; an option not given keeps its default (or the --config file's value).",
+    )
+    run_folder = p.add_argument_group(train_sections[0].title, train_sections[0].description)
+    run_folder.add_argument(
         "--out", required=True, help="run folder: new or empty, or this run's folder with --resume"
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument(
+    run_folder.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    run_folder.add_argument(
         "--config",
         metavar="FILE",
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train_options = add_config_options(p, RunConfig())
+    run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train_options = add_config_options(p, RunConfig(), sections=train_sections)
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),
         resolve=lambda args: train_config(args, train_options),
@@ -565,7 +632,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(METRICS),
         help="the summary entry plotted over the axes (default: loss_ratio, final/initial held-out loss)",
     )
-    p.set_defaults(run=lambda args: cmd_sweep(args, []), resolve=lambda args: load_spec(args.spec))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        type=lambda text: parse_setting(text, defaults),
+        metavar="KEY=VALUE",
+        help="set a field of the spec's base for every point: a dotted config path and a value read as its "
+        "flag reads it (unit, SPICE suffix), e.g. learning.epochs=3 or drive.tau_fall_s=1ms; repeatable; not "
+        "an axis of the sweep; part of the sweep's fingerprint, so --resume needs the same (default: none)",
+    )
+    p.set_defaults(run=lambda args: cmd_sweep(args, []), resolve=sweep_spec)
 
     p = sub.add_parser(
         "feasibility",

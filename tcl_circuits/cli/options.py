@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fnmatch
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NoReturn
@@ -40,6 +41,16 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"error: {message}\n")
         sys.exit(2)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a command's help gathering generated options by their dotted config paths (fnmatch
+    patterns such as ``cell.spread_*``), across configs: what a newcomer scans for, not how the code nests."""
+
+    title: str
+    patterns: tuple[str, ...]
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,44 @@ def number_type(kind: type) -> Callable[[str], Any]:
     return _value_parser(kind, False, {})
 
 
+def parse_setting(text: str, config: Any) -> tuple[str, Any]:
+    """``--set KEY=VALUE``: a dotted field of ``config`` (``learning.epochs``) and its value, read as that
+    field's flag reads it (units and SPICE suffixes, whole numbers, choices, its 'none' keyword, true/false),
+    in the form config.json stores (choices by value). Unknown keys and groups of settings are refused."""
+    key, sep, raw = (part.strip() for part in text.partition("="))
+    if not sep or not key or not raw:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as learning.epochs=3, got {text!r}")
+    instance, parts = config, key.split(".")
+    for depth, part in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(instance)}
+        where = ".".join(parts[:depth]) or "the run config"
+        if part not in fields:
+            raise argparse.ArgumentTypeError(
+                f"{key}: {where} has no setting {part!r} (known: {', '.join(fields)})"
+            )
+        value = getattr(instance, part)
+        if depth < len(parts) - 1:
+            if not dataclasses.is_dataclass(value):
+                raise argparse.ArgumentTypeError(
+                    f"{key}: {'.'.join(parts[: depth + 1])} is not a group of settings"
+                )
+            instance = value
+    if dataclasses.is_dataclass(value):
+        raise argparse.ArgumentTypeError(f"{key} is a group of settings; name one of its fields")
+    kind, nullable = base_type(field_types(type(instance))[parts[-1]])
+    if kind is bool:
+        if raw.lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{key}: expected true or false, got {raw!r}")
+        return key, raw.lower() == "true"
+    if not (kind in (int, float, str) or isinstance(kind, type) and issubclass(kind, Enum)):
+        raise argparse.ArgumentTypeError(f"{key} holds a list; set it in the spec's [base] table")
+    try:
+        parsed = _value_parser(kind, nullable, dict(fields[parts[-1]].metadata))(raw)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{key}: {error}") from None
+    return key, parsed.value if isinstance(parsed, Enum) else parsed
+
+
 def add_config_options(
     parser: argparse.ArgumentParser,
     config: Any,
@@ -121,17 +170,43 @@ def add_config_options(
     title: str | None = None,
     root: tuple[str, ...] = (),
     only: set[str] | None = None,
+    sections: Sequence[Section] = (),
 ) -> list[Option]:
     """Add an option for every command-line field of ``config`` (an instance: its values are the defaults
-    shown), nested configs included, grouped by config. ``root`` is where ``config`` sits in the config the
-    options are applied to (``("drive",)`` for a RunConfig's protocol); ``only`` keeps just those field names.
-    Returns the options for ``apply_options``."""
+    shown), nested configs included, grouped by config or, where given, by ``sections`` (``Section``: help
+    headings in that order; a field goes to the section of its most specific pattern). ``root`` is where
+    ``config`` sits in the config the options are applied to (``("drive",)`` for a RunConfig's protocol);
+    ``only`` keeps just those field names. Returns the options for ``apply_options``."""
     options: list[Option] = []
     seen: dict[str, tuple[str, ...]] = {}
+    # a section may already hold hand-written flags (train's run folder and output)
+    headings = {group.title: group for group in parser._action_groups}
+    for section in sections:
+        if section.title not in headings:
+            headings[section.title] = parser.add_argument_group(section.title, section.description)
+
+    def section_of(path: tuple[str, ...]) -> Any:
+        dotted = ".".join(path)
+        matches = [
+            (pattern == dotted, len(pattern), section.title)
+            for section in sections
+            for pattern in section.patterns
+            if fnmatch.fnmatchcase(dotted, pattern)
+        ]
+        return headings[max(matches)[2]] if matches else None
 
     def walk(instance: Any, path: tuple[str, ...], group_title: str) -> None:
         hints = field_types(type(instance))
-        group = parser.add_argument_group(group_title)
+        own_group: list[Any] = []
+
+        def group_for(field_path: tuple[str, ...]) -> Any:
+            found = section_of(field_path)
+            if found is None:
+                if not own_group:
+                    own_group.append(parser.add_argument_group(group_title))
+                found = own_group[0]
+            return found
+
         nested = []
         for f in dataclasses.fields(instance):
             value = getattr(instance, f.name)
@@ -168,7 +243,7 @@ def add_config_options(
                     if isinstance(kind, type) and issubclass(kind, Enum)
                     else ("X" if kind is float else "N" if kind is int else "TEXT")
                 )
-            group.add_argument(flag, **kwargs)
+            group_for(option.path).add_argument(flag, **kwargs)
             options.append(option)
         for value, sub_path in nested:
             walk(

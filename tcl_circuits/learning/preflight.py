@@ -47,12 +47,13 @@ class RunEstimate:
 
     def describe(self) -> str:
         return (
-            f"{self.samples:,} samples of {self.time_points:,} time points: about {_duration(self.seconds)} "
+            f"{self.samples:,} samples of {self.time_points:,} time points: about {duration(self.seconds)} "
             f"({self.seconds_per_sample * 1e3:.3g} ms per sample), {self.memory_bytes / 2**20:,.0f} MiB per cycle"
         )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A time in words: seconds, minutes or hours (for estimates)."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:

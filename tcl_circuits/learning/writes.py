@@ -86,7 +86,10 @@ class ConductanceWrites:
         return float(np.searchsorted(np.cumsum(self.bits_counts), q * total) + 1)
 
     def summary(self) -> dict:
-        out: dict = {"update_bits_median": self.bits_quantile(0.5), "update_bits_p90": self.bits_quantile(0.9)}
+        out: dict = {
+            "update_bits_median": self.bits_quantile(0.5),
+            "update_bits_p90": self.bits_quantile(0.9),
+        }
         if self.config.dead_fraction and self._dead is not None:
             out["dead_devices"] = int(self._dead.sum())
         return out

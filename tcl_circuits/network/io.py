@@ -70,6 +70,28 @@ def _number(value: object, where: str, name: str, unit: str) -> float:
         ) from None
 
 
+def _edge_conductance(text: str, where: str) -> float:
+    """An edge list's third column: siemens, but a SPICE user reads ``1k`` there as 1 kΩ, not 1 kS. So a
+    scale suffix needs its unit: ``1kohm`` / ``1kΩ`` is a resistance (its conductance 1/R), ``1mS`` a
+    conductance; a bare ``1k`` is refused. Plain numbers (``1e-3``) are siemens."""
+    if text.lower().endswith("ohm") or text.endswith(("Ω", "Ω")):
+        ohms = _number(text, where, "conductance", "ohm")
+        if not ohms > 0:
+            raise GraphError(f"{where}: a resistance must be > 0, got {text!r}")
+        return _number(1.0 / ohms, where, "conductance", "S")
+    if text[-1:].isalpha():
+        try:
+            parse_quantity(text)  # a number with a scale suffix and no unit
+        except ConfigError:
+            pass
+        else:
+            raise GraphError(
+                f"{where}: {text!r} has a SPICE scale suffix but no unit: write {text}ohm for a resistance "
+                f"or a conductance in siemens ({text}S, or a plain number such as 1e-3)"
+            )
+    return _number(text, where, "conductance", "S")
+
+
 def _check_keys(data: dict, allowed: dict, where: str, what: str) -> None:
     unknown = sorted(set(data) - set(allowed), key=str)
     if unknown:
@@ -354,8 +376,9 @@ _NODE_DIRECTIVE = re.compile(r"^#@\s*node\s+(\S+)(?:\s+(.*))?$")
 
 
 def load_edgelist(path: str | Path) -> nx.Graph:
-    """Read an edge list strictly: lines ``a b conductance_in_siemens [key=value ...]``; node attributes in
-    ``#@ node LABEL role=.. voltage=.. target=..`` lines; other ``#`` lines are comments.
+    """Read an edge list strictly: lines ``a b conductance [key=value ...]``, the conductance in siemens or,
+    with its unit, a resistance (``1kohm``; a scale suffix needs its unit: ``_edge_conductance``); node
+    attributes in ``#@ node LABEL role=.. voltage=.. target=..`` lines; other ``#`` lines are comments.
 
     Example::
 
@@ -363,8 +386,8 @@ def load_edgelist(path: str | Path) -> nx.Graph:
         #@ node out role=output target=0.3
         #@ node gnd role=ground
         in1 h 1e-3
-        h out 2e-3
-        h gnd 1m
+        h out 2mS
+        h gnd 1kohm
     """
     file = Path(path)
     name = file.name
@@ -410,7 +433,7 @@ def load_edgelist(path: str | Path) -> nx.Graph:
         pair = frozenset((a, b))
         if pair in edge_line:
             raise GraphError(f"{where}: edge {a!r}-{b!r} appears again (first on line {edge_line[pair]})")
-        attrs = {"conductance": _number(parts[2], where, "conductance", "S")}
+        attrs = {"conductance": _edge_conductance(parts[2], where)}
         for item in parts[3:]:
             key, sep, value = item.partition("=")
             if not sep or not value or key in attrs:

@@ -41,7 +41,7 @@ from tcl_circuits.studies.noise import (
     simulable_sources,
     update_noise_rows,
 )
-from tcl_circuits.studies.sweep import RESULTS, run_sweep
+from tcl_circuits.studies.sweep import RESULTS, SWEEP_START_S, run_key, run_sweep, runs_seconds
 from tcl_circuits.studies.sweep_spec import SweepSpec, parse_spec
 
 if TYPE_CHECKING:
@@ -273,13 +273,15 @@ def run_feasibility(
     resume: bool = False,
     progress: bool = True,
     studies: tuple[Study, ...] = STUDIES,
+    announce: bool = False,
 ) -> dict[str, Any]:
     """Run the report's sweeps on ``base`` into ``out`` (a run folder of its own) and write ``report.md``,
     ``verdicts.csv`` and ``threshold_noise.csv``; returns the verdicts. ``studies``: the studies of
     ``STUDIES`` with other values (``dataclasses.replace(study, values=...)``), in that order.
 
     The verdicts are one flat dict, keyed by name (a key per noise source measured): the one row of
-    verdicts.csv, what the command line prints, and what report.md reads."""
+    verdicts.csv, what the command line prints, and what report.md reads. ``announce``: print the time it
+    will take first (``feasibility_seconds``)."""
     from tcl_circuits.learning.run_folder import RunFolder
     from tcl_circuits.studies.feasibility_report import ReportInputs, report_text
 
@@ -288,6 +290,11 @@ def run_feasibility(
     threshold_noise = threshold_noise_rows(base)  # builds the task: a bad network is refused before any file
     theta_v = min(r["threshold_v"] for r in threshold_noise)
     studies = _offset_in_volts(studies, theta_v)
+    if announce:
+        from tcl_circuits.learning.preflight import duration
+
+        seconds = feasibility_seconds(base, studies, trials, workers, Path(out))
+        print(f"estimate: about {duration(seconds)} on {workers} workers", flush=True)
     with RunFolder(out, fingerprint, resume=resume, defaults=defaults) as folder:
         folder.write_csv("threshold_noise.csv", threshold_noise)
         energy_rows = _measure_energy(base, folder, progress)
@@ -322,6 +329,48 @@ def run_feasibility(
         folder.write_text("report.md", report_text(inputs))
         folder.synced()
         return verdicts
+
+
+CLUSTER_RESTART_S = 2.0
+"""Each study after the first starts a LocalCluster of its own, in a process whose imports are done."""
+NOISE_CYCLES = 128
+"""Cycles ``_measure_update_noise`` simulates: 2 samples x (noiseless, 3 references, 4 draws x (3 white
+temperatures x 3 sources + 3 flicker corners x 2 sources))."""
+NOISY_S_PER_EDGE_KNOT = 6e-8
+"""A noisy cycle, per edge and noise knot (every tau_K / NOISE_SAMPLES_PER_TAU_K; each cell its own): the
+report's 128 noisy cycles took 1.2 s on a 3x3 lattice and 15.7 s on an 8x8 one (18,200 knots a cycle)."""
+ANALOG_CYCLE_FACTOR = 3.0
+"""The analog cell's cycle in ngspice against preflight's behavioural one (three subcircuits per edge)."""
+MEASUREMENTS_START_S = 1.5
+"""The energy and noise measurements' own start: tasks, calibrations, an ngspice worker."""
+
+
+def feasibility_seconds(
+    base: RunConfig, studies: tuple[Study, ...], trials: int, workers: int, folder: Path
+) -> float:
+    """The estimated wall time of a report: its ngspice cycle and noisy cycles, then each study's runs not yet
+    in ``folder`` (a resumed report), shared runs counted once, each study on a cluster of its own."""
+    from tcl_circuits.circuit.compile import NOISE_SAMPLES_PER_TAU_K
+    from tcl_circuits.learning.preflight import NATIVE_S_FIXED, estimate
+    from tcl_circuits.learning.tasks import make_task
+
+    task = make_task(base.task, base.learning.seed)
+    knots = base.drive.period_s / (base.cell.tau_k_s / NOISE_SAMPLES_PER_TAU_K)
+    noisy = NATIVE_S_FIXED + NOISY_S_PER_EDGE_KNOT * task.student.n_edges * knots
+    analog = estimate(dataclasses.replace(base, backend=BackendKind.NGSPICE), task).seconds_per_sample
+    seconds = MEASUREMENTS_START_S + NOISE_CYCLES * noisy + ANALOG_CYCLE_FACTOR * analog
+    for index, study in enumerate(studies):
+        results = folder / study.name / RESULTS
+        rows = csv.DictReader(results.read_text().splitlines()) if results.exists() else []
+        done = {row["point"] for row in rows}
+        pending = {
+            run_key(p.config): p.config for p in study_spec(base, study, trials).points if p.name not in done
+        }
+        if pending:
+            seconds += (CLUSTER_RESTART_S if index else SWEEP_START_S) + runs_seconds(
+                list(pending.values()), workers
+            )
+    return seconds
 
 
 def _check_settings(base: RunConfig, trials: int, tolerance: float, studies: tuple[Study, ...]) -> None:

@@ -191,8 +191,11 @@ def _random_draws(where: str, table: Any, defaults: dict) -> list[dict[str, Any]
     return [{field: values[i] for field, values in columns.items()} for i in range(count)]
 
 
-def parse_spec(data: dict[str, Any], where: str = "spec") -> SweepSpec:
-    """The points of a spec given as a dict (the TOML's tables); errors name ``where`` and the entry."""
+def parse_spec(
+    data: dict[str, Any], where: str = "spec", overrides: dict[str, Any] | None = None
+) -> SweepSpec:
+    """The points of a spec given as a dict (the TOML's tables); errors name ``where`` and the entry.
+    ``overrides``: dotted fields set in the base on top of its [base] table (``--set``), never an axis."""
     unknown = sorted(set(data) - set(TOP_LEVEL))
     if unknown:
         raise ConfigError(f"{where}: unknown entry {unknown[0]!r} (known: {', '.join(TOP_LEVEL)})")
@@ -201,7 +204,7 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> SweepSpec:
         base_config = from_dict(RunConfig, base_table)
     except ConfigError as error:
         raise ConfigError(f"{where} [base]: {error}") from None
-    base = to_dict(base_config)
+    base = _overridden(to_dict(base_config), overrides or {})
     grid = _grid_axes(f"{where} [grid]", data.get("grid", {}), base)
     draws = _random_draws(f"{where} [random]", data["random"], base) if "random" in data else [{}]
     if "seeds" in data:
@@ -215,6 +218,10 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> SweepSpec:
     if total > MAX_POINTS:
         raise ConfigError(f"{where}: {total:,} points exceed the limit of {MAX_POINTS:,}; split the sweep")
     axes = tuple(draws[0]) + tuple(grid)
+    varied = {field.strip() for axis in axes for field in axis.split(",")}
+    for key in overrides or {}:
+        if key in varied:
+            raise ConfigError(f"--set {key}: it is an axis of the sweep {where}; change its values there")
     points: dict[str, SweepPoint] = {}
     for draw in draws:
         for combination in itertools.product(*grid.values()):
@@ -242,8 +249,20 @@ def parse_spec(data: dict[str, Any], where: str = "spec") -> SweepSpec:
     return SweepSpec(base=base, axes=axes, points=tuple(points.values()), average_over=tuple(average_over))
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """The sweep a TOML file describes (see the module docstring); errors name the file."""
+def _overridden(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each ``--set`` override applied, the config checked after each (errors name it)."""
+    for key, value in overrides.items():
+        try:
+            base = _set_dotted(base, key, value)
+            base = to_dict(from_dict(RunConfig, base))
+        except ConfigError as error:
+            raise ConfigError(f"--set {key}={value}: {error}", field=key) from None
+    return base
+
+
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
+    """The sweep a TOML file describes (see the module docstring), with ``overrides`` set in its base
+    (``parse_spec``); errors name the file."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -254,4 +273,4 @@ def load_spec(path: str | Path) -> SweepSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: not valid TOML ({error})") from None
-    return parse_spec(data, where=str(file))
+    return parse_spec(data, where=str(file), overrides=overrides)

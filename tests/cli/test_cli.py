@@ -177,6 +177,26 @@ def test_every_help_prints_with_defaults_and_units(command, capsys):
         ('[grid]\n"drive.tau_fall_s" = [9e-4]\n', ["--workers", "0"], "--workers must be from 1 to 256"),
         ('[grid]\n"drive.tau_fal_s" = [9e-4]\n', [], "spec.toml [grid] drive.tau_fal_s: unknown setting"),
         ("[grid\n", [], "spec.toml: not valid TOML"),
+        (
+            "",
+            ["--set", "learning.epoch=3"],
+            "--set: learning.epoch: learning has no setting 'epoch' (known: ",
+        ),
+        ("", ["--set", "learning"], "--set: expected KEY=VALUE such as learning.epochs=3"),
+        ("", ["--set", "drive=1"], "--set: drive is a group of settings"),
+        ("", ["--set", "drive.tau_rise_s=1_0"], "--set: drive.tau_rise_s: expected a number"),
+        ("", ["--set", "learning.epochs=0"], "--set learning.epochs=0: learning.epochs must be >= 1"),
+        ("", ["--set", "backend=spice"], "--set: backend: expected one of ngspice, native"),
+        (
+            "",
+            ["--set", "learning.epochs=2", "--set", "learning.epochs=3"],
+            "--set learning.epochs is given twice",
+        ),
+        (
+            '[grid]\n"drive.tau_fall_s,cell.tau_k_s" = [9e-4]\n',
+            ["--set", "cell.tau_k_s=1u"],
+            "--set cell.tau_k_s: it is an axis of the sweep spec.toml",
+        ),
     ],
 )
 def test_sweep_refuses_bad_specs_and_flags_in_one_line_writing_nothing(
@@ -200,7 +220,28 @@ def test_sweep_command_runs_a_spec_and_prints_its_outcome(tmp_path, monkeypatch,
     assert main(["sweep", "spec.toml", "--out", "x", "--workers", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "2 points over learning.seed" in out and '"ran": 2' in out
+    assert "\nestimate: 2 runs on 1 workers: about " in out  # printed before the runs (the JSON comes after)
+    assert out.index("estimate:") < out.index('"ran"')
     assert len((tmp_path / "x" / "results.csv").read_text().splitlines()) == 3
+
+
+def test_sweep_set_overrides_the_base_of_every_point_and_joins_the_fingerprint(tmp_path, monkeypatch, capsys):
+    from tcl_circuits.cli.main import parse_command
+    from tcl_circuits.learning.run_folder import RunFolder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.toml").write_text("seeds = [0, 1]\n[base]\nlearning = { epochs = 1 }\n")
+    argv = ["sweep", "spec.toml", "--out", "x"]
+    plain = parse_command(argv)
+    spec = parse_command([*argv, "--set", "learning.epochs=3", "--set", "drive.tau_fall_s=1.5ms"])
+    assert {(p.config.learning.epochs, p.config.drive.tau_fall_s) for p in spec.points} == {(3, 1.5e-3)}
+    assert [p.name for p in spec.points] == [p.name for p in plain.points]  # the same points, in another base
+    assert spec.fingerprint() != plain.fingerprint()
+    with RunFolder(tmp_path / "x", plain.fingerprint(), resume=False):
+        pass
+    assert main([*argv, "--resume", "--no-progress", "--set", "learning.epochs=3"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a different run" in err and "learning.epochs: 1 -> 3" in err and err.count("\n") == 1, err
 
 
 def test_compile_writes_the_cell_a_run_would_simulate(tmp_path, capsys):
@@ -327,3 +368,44 @@ def test_compile_dialect_ltspice(tmp_path, capsys):
     assert "--dialect" in err and "ngspice, ltspice" in err and err.count("\n") == 1
     assert main(["compile", "--help"]) == 0
     assert "(default: ngspice)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_train_help_groups_its_flags_under_headings_and_loses_none(capsys):
+    import argparse
+
+    from tcl_circuits.cli.main import build_parser
+    from tcl_circuits.cli.options import add_config_options
+    from tcl_circuits.learning.run_config import RunConfig
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    ungrouped = argparse.ArgumentParser()
+    add_config_options(ungrouped, RunConfig())
+    hand_written = {"--out", "--resume", "--config", "--no-progress"}
+    flags = {s for a in train._actions for s in a.option_strings}
+    assert flags == {s for a in ungrouped._actions for s in a.option_strings} | hand_written
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    headings = [
+        "run folder and output:",
+        "task and data:",
+        "learning:",
+        "protocol (sawtooth):",
+        "feedback cell:",
+        "hardware non-idealities:",
+        "analog cell:",
+        "simulator:",
+        "memristor devices:",
+    ]
+    lines = out.splitlines()
+    assert [line for line in lines if line in headings] == headings  # each once, in this order
+    assert [line for line in lines if line.endswith(":") and not line.startswith(" ")] == [
+        "options:",
+        *headings,
+    ]
+    section = out.split("hardware non-idealities:")[1].split("analog cell:")[0]
+    assert (
+        "--spread-r-k" in section and "--write-noise" in section and "--network-noise-temperature" in section
+    )
+    for action in train._actions:
+        if action.metavar in ("X", "N"):
+            assert "(default: " in action.help, action.option_strings

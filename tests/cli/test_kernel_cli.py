@@ -81,7 +81,7 @@ def test_errors_print_a_message_and_return_2(capsys):
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "rc", *BASE])
     assert code == 2 and "--tau-k is required for --kernel rc" in err
     code, _, err = _run(capsys, ["kernel", "update", "--kernel", "ecoli", *BASE[:-1], "-1"])
-    assert code == 2 and err == "error: --threshold must be >= 0, got -1.0\n"
+    assert code == 2 and err == "error: --threshold must be >= 0, got -1.0 signal/T\n"
     code, _, err = _run(capsys, ["kernel", "info", "--kernel", "markov", "--gamma", "2"])
     assert code == 2 and err == "error: --gamma must be > 0 and <= 1, got 2.0\n"
     code, _, err = _run(capsys, ["kernel", "info", "--kernel", "bogus"])
@@ -96,3 +96,16 @@ def test_build_kernel_requires_the_parameters_of_its_family():
     )
     with pytest.raises(ConfigError, match="--tau-u is required for --kernel second-order"):
         build_kernel(KernelOptions(kernel=KernelName.SECOND_ORDER))
+
+
+@pytest.mark.parametrize("command", ["update", "info"])
+def test_kernel_help_gives_every_number_flag_its_unit_and_default(command):
+    from tcl_circuits.cli.main import build_parser
+
+    kernel = build_parser()._subparsers._group_actions[0].choices["kernel"]
+    parser = kernel._subparsers._group_actions[0].choices[command]
+    numbers = [a for a in parser._actions if a.metavar == "X"]
+    assert len(numbers) >= 12
+    for action in numbers:
+        assert " [" in action.help and "] (default: " in action.help, action.option_strings
+    assert "T is the kernel's time unit" in " ".join(parser.format_help().split())

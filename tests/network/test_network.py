@@ -162,6 +162,30 @@ def test_edgelist_with_node_directives(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("value", "siemens"),
+    [("2e-3", 2e-3), ("2mS", 2e-3), ("500uS", 5e-4), ("500kohm", 2e-6), ("1kΩ", 1e-3), ("2.2KOhm", 1 / 2200)],
+)
+def test_an_edge_list_reads_siemens_or_a_resistance_by_its_unit(tmp_path, value, siemens):
+    path = tmp_path / "net.edges"
+    path.write_text(f"#@ node a role=input voltage=0.8\n#@ node b role=ground\na b {value}\n")
+    assert network.load_edgelist(path).edges["a", "b"]["conductance"] == pytest.approx(siemens, rel=1e-15)
+
+
+@pytest.mark.parametrize("value", ["1k", "1m", "500u", "500µ", "1meg"])
+def test_an_edge_list_refuses_a_suffix_without_its_unit_naming_file_and_line(tmp_path, value):
+    """``1k`` is 1 kΩ to a SPICE user and would be 1 kS (a 1 mΩ resistor) to a siemens column: never guessed."""
+    path = tmp_path / "net.edges"
+    path.write_text(f"#@ node a role=input voltage=0.8\n#@ node b role=ground\na b {value}\n")
+    with pytest.raises(GraphError) as error:
+        network.load_edgelist(path)
+    message = str(error.value)
+    assert message.startswith(
+        f"net.edges:3: '{value}' has a SPICE scale suffix but no unit: write {value}ohm"
+    )
+    assert "siemens" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
     ("text", "match"),
     [
         ("a b\n", "expected 'node_a node_b conductance'"),
@@ -180,6 +204,7 @@ def test_edgelist_with_node_directives(tmp_path):
         ),
         ("#@ node a role=input\na b 1e-3\n", "bad.edges:2: node 'b' has no role"),
         ("#@ node a role=input\na a 1e-3\n", "self-loop"),
+        ("#@ node a role=input\n#@ node b role=ground\na b 0ohm\n", "bad.edges:3: a resistance must be > 0"),
     ],
 )
 def test_edgelist_errors(tmp_path, text, match):
