@@ -72,7 +72,27 @@ def train_config(args: argparse.Namespace, options: list) -> Any:
     from tcl_circuits.learning.run_config import RunConfig
 
     base = _load_config_file(args.config) if args.config else RunConfig()
+    if getattr(args, "tech", None):
+        base = _with_technology(base, args, options)
     return apply_options(base, args, options)
+
+
+def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
+    """The config with every non-ideality of --tech on (learning.hardware), on the network the flags name;
+    flags given beside --tech still override it. What the technology leaves out goes to ``args.tech_note``."""
+    from tcl_circuits.cli.options import apply_options
+    from tcl_circuits.learning.hardware import with_technology
+    from tcl_circuits.learning.tasks import make_task
+    from tcl_circuits.technology.model import technology
+
+    tech = technology(args.tech)
+    asked = apply_options(base, args, options)
+    nonlinear = make_task(asked.task, asked.learning.seed).student.nonlinear
+    applied = with_technology(
+        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear
+    )
+    args.tech_note = f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""
+    return applied.config
 
 
 def result_line(summary: dict, out: str) -> str:
@@ -97,6 +117,8 @@ def result_line(summary: dict, out: str) -> str:
 
 def cmd_train(args: argparse.Namespace, options: list) -> int:
     config = train_config(args, options)
+    if getattr(args, "tech_note", ""):
+        print(args.tech_note, file=sys.stderr)
     summary = _run(config, args.out, resume=args.resume, progress=not args.no_progress)
     _print_json(summary)
     print(result_line(summary, args.out), file=sys.stderr)
@@ -466,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.learning.tasks import TaskConfig
     from tcl_circuits.spice.syntax import Dialect
     from tcl_circuits.studies.sweep import METRICS
+    from tcl_circuits.technology.model import COMPARATOR_KINDS
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
@@ -506,6 +529,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
     run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
+    hardware = p.add_argument_group(
+        "technology", "every non-ideality a process and a device imply, at once (docs/feasibility.md)"
+    )
+    hardware.add_argument(
+        "--tech",
+        metavar="PROCESS+DEVICE",
+        help="presets (cmos180, cmos65; reram, ecram, hfo2_array, ideal) or TOML files, e.g. cmos65+reram: R_K's "
+        "and the network's thermal noise, R_K's 1/f corner, the comparator's offset, the device's levels, "
+        "asymmetry, write spread and dead devices; flags given beside it override it (default: none)",
+    )
+    hardware.add_argument(
+        "--comparator",
+        choices=COMPARATOR_KINDS,
+        default="auto_zeroed",
+        help="with --tech: the threshold comparison's kind, whose offset spread applies (default: auto_zeroed)",
+    )
+    hardware.add_argument(
+        "--r-k-type",
+        default="metal",
+        metavar="TYPE",
+        help="with --tech: R_K's resistor type in the process (poly, metal, mos), whose 1/f corner applies "
+        "(default: metal)",
+    )
     train_options = add_config_options(p, RunConfig(), sections=train_sections)
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),

@@ -206,13 +206,15 @@ def parse_device(data: dict, where: str) -> Device:
 def load_file(path: str | Path) -> Cmos | Device:
     """A description from a TOML file: a CMOS process or a device, by its ``kind``."""
     path = Path(path)
+    where = str(path) if str(path).isprintable() else repr(str(path))  # one line, whatever the name holds
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read it ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not a TOML file ({error})") from None
-    return _parsed(data, str(path))
+        raise ConfigError(f"{where}: not a TOML file ({error})") from None
+    except (OSError, ValueError) as error:  # ValueError: a name with a NUL in it
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise ConfigError(f"{where}: cannot read it ({reason})") from None
+    return _parsed(data, where)
 
 
 def _parsed(data: dict, where: str) -> Cmos | Device:

@@ -409,3 +409,49 @@ def test_train_help_groups_its_flags_under_headings_and_loses_none(capsys):
     for action in train._actions:
         if action.metavar in ("X", "N"):
             assert "(default: " in action.help, action.option_strings
+
+
+def test_train_tech_switches_every_non_ideality_on_and_flags_beside_it_override(tmp_path, capsys):
+    argv = [
+        "train",
+        "--network",
+        "lattice:3x3",
+        "--train-samples",
+        "6",
+        "--test-samples",
+        "2",
+        "--epochs",
+        "1",
+    ]
+    tech = ["--tech", "cmos65+hfo2_array", "--no-progress"]
+    assert main([*argv, *tech, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "--tech cmos65+hfo2_array leaves out: device-to-device spread" in err
+    config = json.loads((tmp_path / "a" / "config.json").read_text())["config"]
+    assert config["write"] == {
+        "conductance_bits": 2,
+        "dead_fraction": 0.098,
+        "write_asymmetry": 1.0,
+        "write_noise": 0.22,
+    }
+    assert config["cell"]["noise_temperature_k"] == 300.0 and config["cell"]["spread_offset_v"] == 1e-05
+    assert config["sim"]["network_noise_temperature_k"] == 300.0
+    beside = ["--write-asymmetry", "1.2", "--comparator", "latch", "--out", str(tmp_path / "b")]
+    assert main([*argv, *tech, *beside]) == 0
+    config = json.loads((tmp_path / "b" / "config.json").read_text())["config"]
+    assert config["write"]["write_asymmetry"] == 1.2 and config["cell"]["spread_offset_v"] == 3.4e-3
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tech", "cmos7+reram"], "no technology preset 'cmos7'"),
+        (["--tech", "cmos65"], "PROCESS+DEVICE"),
+        (["--tech", "cmos65+reram", "--r-k-type", "carbon"], "--r-k-type must be one of poly, metal, mos"),
+    ],
+)
+def test_train_tech_refuses_a_bad_technology_in_one_line(tmp_path, capsys, flags, message):
+    assert main(["train", *flags, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

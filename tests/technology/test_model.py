@@ -3,6 +3,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.technology.model import (
@@ -148,3 +150,28 @@ def test_a_file_that_is_not_toml_is_one_line(tmp_path):
     path.write_bytes(b"\xff\xfe = 1")
     with pytest.raises(ConfigError, match="not a TOML file"):
         load_file(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            ["+", "cmos65+", "+reram", "cmos65+reram.toml", "/.toml+x", "a\n.toml+reram", "\x00.toml+x"]
+        ),
+    )
+)
+def test_any_technology_name_is_read_or_refused_in_one_line(spec):
+    """--tech takes text from the command line: whatever it is, a technology or one ConfigError line."""
+    try:
+        found = technology(spec)
+    except ConfigError as error:
+        assert "\n" not in str(error)
+    else:
+        assert found.name == spec
+
+
+def test_a_folder_named_like_a_file_is_one_line(tmp_path):
+    (tmp_path / "d.toml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read it"):
+        technology(f"{tmp_path / 'd.toml'}+reram")
