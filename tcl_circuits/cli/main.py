@@ -91,7 +91,9 @@ def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
     applied = with_technology(
         base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear
     )
-    args.tech_note = f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""
+    args.tech_note = (
+        f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""
+    )
     return applied.config
 
 
@@ -529,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
     run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train_options = add_config_options(p, RunConfig(), sections=train_sections)
     hardware = p.add_argument_group(
         "technology", "every non-ideality a process and a device imply, at once (docs/feasibility.md)"
     )
@@ -552,7 +555,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --tech: R_K's resistor type in the process (poly, metal, mos), whose 1/f corner applies "
         "(default: metal)",
     )
-    train_options = add_config_options(p, RunConfig(), sections=train_sections)
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),
         resolve=lambda args: train_config(args, train_options),
