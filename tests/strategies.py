@@ -554,7 +554,7 @@ def read_element_value(case) -> str:
 
 def read_config_file(case, path) -> str:
     """Write a CONFIG_CASES entry to ``path`` and load it as ``--config``."""
-    from tcl_circuits.cli.main import _load_config_file
+    from tcl_circuits.cli.output import load_config_file as _load_config_file
     from tcl_circuits.errors import TclCircuitsError
 
     text, expected = case

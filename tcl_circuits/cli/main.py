@@ -5,159 +5,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from tcl_circuits.cli.output import print_json
+from tcl_circuits.cli.studies import (
+    cmd_feasibility,
+    cmd_sweep,
+    dask_options,
+    feasibility_config,
+    sweep_spec,
+)
+from tcl_circuits.cli.train import (
+    cmd_demo,
+    cmd_train,
+    demo_config,
+    option_sections,
+    train_config,
+)
 from tcl_circuits.errors import ConfigError, TclCircuitsError
 
-DEMO_DIR = Path("runs")
-
-
-def _load_config_file(path: str) -> Any:
-    """A RunConfig from a run's config.json (its "config" entry), a bare config JSON, or a TOML file."""
-    from tcl_circuits.checked import from_dict
-    from tcl_circuits.learning.run_config import RunConfig
-
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
-    try:
-        if file.suffix.lower() == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        else:
-            from tcl_circuits.files import loads_json
-
-            data = loads_json(text)
-    except ValueError as error:
-        raise ConfigError(
-            f"--config {path}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({error})"
-        ) from None
-    if isinstance(data, dict) and "config" in data and isinstance(data["config"], dict):
-        data = data["config"]
-    try:
-        return from_dict(RunConfig, data)
-    except ConfigError as error:
-        raise ConfigError(f"--config {path}: {error}") from None
-
-
-def _print_json(data: Any) -> None:
-    from tcl_circuits.learning.run_folder import dumps
-
-    print(dumps(data))
-
-
 # --- train -----------------------------------------------------------------------------------------------
-
-
-def _run(config: Any, out: str, *, resume: bool, progress: bool) -> dict:
-    from tcl_circuits.learning.loop import train
-    from tcl_circuits.learning.preflight import check_fits
-    from tcl_circuits.learning.tasks import make_task
-
-    task = make_task(config.task, config.learning.seed)
-    found = check_fits(config, task)
-    if found.seconds > 60:
-        print(f"estimate: {found.describe()}", file=sys.stderr)
-    return train(task, config, out, resume=resume, progress=progress)
-
-
-def train_config(args: argparse.Namespace, options: list) -> Any:
-    """train's run config: the --config file's (or the defaults) with the flags applied, validated."""
-    from tcl_circuits.cli.options import apply_options
-    from tcl_circuits.learning.run_config import RunConfig
-
-    base = _load_config_file(args.config) if args.config else RunConfig()
-    if getattr(args, "tech", None):
-        base = _with_technology(base, args, options)
-    return apply_options(base, args, options)
-
-
-def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
-    """The config with every non-ideality of --tech on (learning.hardware), on the network the flags name;
-    flags given beside --tech still override it. What the technology leaves out goes to ``args.tech_note``."""
-    from tcl_circuits.cli.options import apply_options
-    from tcl_circuits.learning.hardware import with_technology
-    from tcl_circuits.learning.tasks import make_task
-    from tcl_circuits.technology.model import technology
-
-    tech = technology(args.tech)
-    asked = apply_options(base, args, options)
-    nonlinear = make_task(asked.task, asked.learning.seed).student.nonlinear
-    applied = with_technology(
-        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear
-    )
-    args.tech_note = (
-        f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""
-    )
-    return applied.config
-
-
-def result_line(summary: dict, out: str) -> str:
-    """A finished run in one line: rule, task, loss ratio, accuracy where classified, stalls, time, folder."""
-    if summary.get("stopped"):
-        return (
-            f"stopped at epoch {summary['epoch']}, sample {summary['position']}: {out} (resume with --resume)"
-        )
-    ratio = summary.get("loss_ratio")
-    parts = [
-        f"{summary['rule']} on {summary['task']}: held-out loss {summary['initial_test_loss']:.3g} -> "
-        f"{summary['final_test_loss']:.3g} {summary['loss_units'].split()[0]}"
-        + (f" (1/{1 / ratio:.3g})" if ratio else "")
-    ]
-    if summary.get("final_test_accuracy") is not None:
-        parts.append(f"held-out accuracy {100 * summary['final_test_accuracy']:.2f} %")
-    if summary.get("stalled_epochs"):
-        parts.append(f"stalled in epoch(s) {', '.join(map(str, summary['stalled_epochs']))}")
-    parts.append(f"{summary['samples']} samples in {summary['seconds']:.1f} s")
-    return "; ".join(parts) + f"; {out}"
-
-
-def cmd_train(args: argparse.Namespace, options: list) -> int:
-    config = train_config(args, options)
-    if getattr(args, "tech_note", ""):
-        print(args.tech_note, file=sys.stderr)
-    summary = _run(config, args.out, resume=args.resume, progress=not args.no_progress)
-    _print_json(summary)
-    print(result_line(summary, args.out), file=sys.stderr)
-    return 0
-
-
-def demo_config() -> Any:
-    """The demo's run: the 4x4 lattice teacher task, TCL, every cycle in ngspice, default protocol but for a
-    window whose top sits at the largest initial contrasts (headroom 1) and a step of 1e-5: the edges stay in
-    the window through all five epochs (the teacher tasks' headroom of 20 leaves it empty from epoch 4 on)."""
-    from tcl_circuits.config import BackendKind, LearningConfig, RuleKind
-    from tcl_circuits.learning.run_config import RunConfig
-    from tcl_circuits.learning.tasks import TaskConfig
-
-    defaults = RunConfig()
-    return RunConfig(
-        task=TaskConfig(network="lattice:4x4", train_samples=100, test_samples=50),
-        backend=BackendKind.NGSPICE,
-        cell=defaults.cell.replace(threshold_headroom=1.0),
-        learning=LearningConfig(rule=RuleKind.TCL, learning_rate_s2_per_v2=1e-5, epochs=5),
-    )
-
-
-def cmd_demo(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.cli.options import apply_options
-
-    config = apply_options(demo_config(), args, options)
-    out = args.out if args.out is not None else str(DEMO_DIR / time.strftime("demo-%Y%m%d-%H%M%S"))
-    print("TCL demo: a 4x4 resistor lattice learns a teacher network in ngspice, sample by sample")
-    summary = _run(config, out, resume=args.resume, progress=True)
-    print(
-        f"\ntest loss {summary['initial_test_loss']:.3e} -> {summary['final_test_loss']:.3e} V^2 "
-        f"(ratio 1/{1 / summary['loss_ratio']:.1f}) in {summary['seconds']:.1f} s, "
-        f"{summary['samples']} samples, {summary['energy_per_sample_j']:.3e} J per sample in the network"
-    )
-    print(f"run folder: {out} (summary.json, epochs.csv, samples.csv, learning_curve.png, first_sample.cir)")
-    return 0
 
 
 # --- compile, compare, netlists --------------------------------------------------------------------------
@@ -296,7 +164,7 @@ def cmd_compare(args: argparse.Namespace, options: list) -> int:
             sim=config.sim,
         )
     if args.json:
-        _print_json({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()})
+        print_json({k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()})
         return 0
     print(
         f"held-out sample of teacher task on {config.task.network} (seed {config.learning.seed}), {task.student.n_edges} edges"
@@ -342,133 +210,7 @@ def cmd_netlists(args: argparse.Namespace, options: list) -> int:
     return 0
 
 
-def sweep_spec(args: argparse.Namespace) -> Any:
-    """The sweep of SPEC with the --set overrides in its base (each key once)."""
-    from tcl_circuits.studies.sweep_spec import load_spec
-
-    overrides: dict[str, Any] = {}
-    for key, value in args.set:
-        if key in overrides:
-            raise ConfigError(f"--set {key} is given twice")
-        overrides[key] = value
-    return load_spec(args.spec, overrides)
-
-
-def cmd_sweep(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.studies.sweep import run_sweep
-
-    spec = sweep_spec(args)
-    where = f"on {args.scheduler}" if args.scheduler else f"on {args.workers} local worker process(es)"
-    changed = "".join(f", {key}={value}" for key, value in args.set)
-    print(
-        f"sweep {args.spec}{changed}: {len(spec.points)} points over {', '.join(spec.axes) or 'no axis'}, {where}"
-    )
-    outcome = run_sweep(spec, args.out, **dask_run(args), metric=args.metric, announce=True)
-    _print_json(outcome)
-    return 1 if outcome["failed"] else 0
-
-
-def feasibility_config() -> Any:
-    """The feasibility report's default run: the 16x16 lattice teacher task, 300 samples x 3 epochs, native
-    engine. Three epochs (not train's five) keep the report's ~320 runs near 20 minutes on two cores; by then
-    the offset, resolution and asymmetry verdicts are those of five epochs but for the asymmetry's low end."""
-    from tcl_circuits.config import BackendKind, LearningConfig
-    from tcl_circuits.learning.run_config import RunConfig
-    from tcl_circuits.learning.tasks import TaskConfig
-
-    return RunConfig(
-        task=TaskConfig(network="lattice:16x16", train_samples=300, test_samples=50),
-        backend=BackendKind.NATIVE,
-        learning=LearningConfig(learning_rate_s2_per_v2=None, epochs=3),
-    )
-
-
-def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
-    from tcl_circuits.cli.options import apply_options
-    from tcl_circuits.studies.feasibility import run_feasibility
-
-    config = apply_options(feasibility_config(), args, options)
-    verdicts = run_feasibility(
-        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args), announce=True
-    )
-    _print_json(verdicts)
-    print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
-    return 0
-
-
 # --- the parser ------------------------------------------------------------------------------------------
-
-
-def dask_options(p: argparse.ArgumentParser) -> None:
-    """--workers, --scheduler and --no-progress of the commands that run many trainings on Dask."""
-    from tcl_circuits.cli.options import number_type
-
-    p.add_argument(
-        "--workers",
-        type=number_type(int),
-        default=2,
-        help="worker processes of the local cluster, one thread each (default: 2)",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: none, a local cluster); "
-        "its workers need this package and a file system shared with --out",
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def dask_run(args: argparse.Namespace) -> dict[str, Any]:
-    """What ``dask_options`` and --resume ask of a run on Dask (``run_sweep``, ``run_feasibility``)."""
-    return {
-        "workers": args.workers,
-        "scheduler": args.scheduler,
-        "resume": args.resume,
-        "progress": not args.no_progress,
-    }
-
-
-def _train_sections() -> tuple[Any, ...]:
-    """The headings of ``train --help``, the common ones first; a setting added to a config lands under its
-    config's own heading until it is given one here."""
-    from tcl_circuits.cli.options import Section
-
-    return (
-        Section(
-            "run folder and output",
-            ("learning.checkpoint_every", "learning.alignment_every"),
-            "where the run is written and what it records",
-        ),
-        Section("task and data", ("task.*", "device"), "what is learned, on which network and samples"),
-        Section(
-            "learning", ("learning.*", "window.*"), "the rule, its step size and epochs, window remedies"
-        ),
-        Section("protocol (sawtooth)", ("drive.*",), "the clamp ramps of one TCL cycle"),
-        Section("feedback cell", ("cell.*",), "the per-edge cell: squarer, C_K/R_K, threshold, accumulator"),
-        Section(
-            "hardware non-idealities",
-            (
-                "cell.spread_*",
-                "cell.threshold_offset_v",
-                "cell.noise_*",
-                "sim.network_noise_*",
-                "write.*",
-                "memristor.programming.rate_asymmetry",
-            ),
-            "mismatch, offsets, noise and the write stage (docs/feasibility.md)",
-        ),
-        Section(
-            "analog cell",
-            ("cell.analog.*",),
-            "--cell analog (ngspice): multiplier, threshold stage and op-amp integrator on rails of their own",
-        ),
-        Section("simulator", ("backend", "sim.*"), "engine, time steps, tolerances, limits"),
-        Section(
-            "memristor devices",
-            ("memristor.*",),
-            "--device memristor:...: device spread, programming port, sample stream",
-        ),
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -494,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
-    train_sections = _train_sections()
+    train_sections = option_sections()
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def seed(p: argparse.ArgumentParser) -> list:

@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tcl_circuits.circuit.ir import BOLTZMANN_J_PER_K
-from tcl_circuits.config import BackendKind, CellKind, to_dict
+from tcl_circuits.config import BackendKind, to_dict
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.studies.energy import analog_energy_rows
 from tcl_circuits.studies.noise import (
     TEMPERATURE_K,
-    kt_over_c_noise_v,
     simulable_sources,
+    threshold_noise_rows,
     update_noise_rows,
 )
 from tcl_circuits.studies.sweep import RESULTS, SWEEP_START_S, run_key, run_sweep, runs_seconds
@@ -126,57 +126,6 @@ def study_spec(base: RunConfig, study: Study, trials: int) -> SweepSpec:
         },
         where=f"feasibility {study.name}",
     )
-
-
-def threshold_noise_rows(base: RunConfig) -> list[dict[str, Any]]:
-    """The calibrated threshold of each edge group against the kT/C noise of C_K, and the C_K (at the same
-    tau_K) that would put the threshold at 10 sigma."""
-    from tcl_circuits.learning.rules import calibrate_for_run
-    from tcl_circuits.learning.tasks import make_task
-
-    task = make_task(base.task, base.learning.seed)
-    cell = calibrate_for_run(base.cell, task.student, task, base.drive)
-    noise = kt_over_c_noise_v(base.cell.c_k_f)
-    groups = list(cell.calibration.group_thresholds_v) or [("all edges", cell.theta_v)]
-    return [
-        {
-            "group": group,
-            "threshold_v": theta,
-            "c_k_f": base.cell.c_k_f,
-            "kt_over_c_noise_v": noise,
-            "snr": theta / noise,
-            "c_k_for_10_sigma_f": 100 * BOLTZMANN_J_PER_K * TEMPERATURE_K / theta**2,
-        }
-        for group, theta in groups
-    ]
-
-
-def analog_energy_rows(base: RunConfig) -> list[dict[str, Any]]:
-    """The energy of one update by block, with the analog cell (``base.cell.analog``, threshold calibrated as
-    in a run) on the first training sample, simulated in ngspice: each block from node voltages
-    (``physics.energy.energy_bill_j``), then the total of every independent source's delivered energy from
-    its branch current, and the relative difference of the two (the check)."""
-    from tcl_circuits.backends import open_backend
-    from tcl_circuits.circuit.compile import compile_tcl
-    from tcl_circuits.learning.rules import calibrate_for_run
-    from tcl_circuits.learning.tasks import make_task
-    from tcl_circuits.physics.energy import energy_bill_j, source_energy_j
-
-    task = make_task(base.task, base.learning.seed)
-    cell = calibrate_for_run(base.cell.replace(kind=CellKind.ANALOG), task.student, task, base.drive)
-    x, y = task.x_train[0], task.y_train[0]
-    circuit = compile_tcl(task.student, drive=base.drive, cell=cell, sim=base.sim, inputs_v=x, targets_v=y)
-    with open_backend(BackendKind.NGSPICE, base.sim) as backend:
-        result = backend.run(circuit)
-    bill = energy_bill_j(circuit, result)
-    total = sum(bill.values())
-    delivered = sum(source_energy_j(circuit, result).values())
-    rows = [{"block": block, "energy_j": energy, "share": energy / total} for block, energy in bill.items()]
-    rows.append({"block": "total", "energy_j": total, "share": 1.0})
-    rows.append(
-        {"block": "delivered by all sources (ngspice)", "energy_j": delivered, "share": delivered / total}
-    )
-    return rows
 
 
 def _done_rows(folder: Path) -> list[dict[str, str]]:

@@ -155,3 +155,26 @@ def update_noise_rows(
                     }
                 )
     return rows
+
+
+def threshold_noise_rows(base: RunConfig) -> list[dict[str, Any]]:
+    """The calibrated threshold of each edge group against the kT/C noise of C_K, and the C_K (at the same
+    tau_K) that would put the threshold at 10 sigma."""
+    from tcl_circuits.learning.rules import calibrate_for_run
+    from tcl_circuits.learning.tasks import make_task
+
+    task = make_task(base.task, base.learning.seed)
+    cell = calibrate_for_run(base.cell, task.student, task, base.drive)
+    noise = kt_over_c_noise_v(base.cell.c_k_f)
+    groups = list(cell.calibration.group_thresholds_v) or [("all edges", cell.theta_v)]
+    return [
+        {
+            "group": group,
+            "threshold_v": theta,
+            "c_k_f": base.cell.c_k_f,
+            "kt_over_c_noise_v": noise,
+            "snr": theta / noise,
+            "c_k_for_10_sigma_f": 100 * BOLTZMANN_J_PER_K * TEMPERATURE_K / theta**2,
+        }
+        for group, theta in groups
+    ]

@@ -9,12 +9,12 @@ import pytest
 
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig, with_changes
-from tcl_circuits.studies import feasibility, feasibility_report
+from tcl_circuits.studies import feasibility, feasibility_report, noise
 
 
 def test_kt_over_c_noise_of_one_picofarad_is_64_microvolts():
-    assert feasibility.kt_over_c_noise_v(1e-12) == pytest.approx(math.sqrt(1.380649e-23 * 300 / 1e-12))
-    assert feasibility.kt_over_c_noise_v(1e-12) == pytest.approx(64.4e-6, rel=1e-3)
+    assert noise.kt_over_c_noise_v(1e-12) == pytest.approx(math.sqrt(1.380649e-23 * 300 / 1e-12))
+    assert noise.kt_over_c_noise_v(1e-12) == pytest.approx(64.4e-6, rel=1e-3)
 
 
 def test_tolerated_value_is_the_last_one_within_the_band_from_the_ideal_end():
