@@ -39,7 +39,7 @@ mu_v 1e-14 m^2/(V s), so k = mu_v R_on / D^2 = 1e4 per coulomb; no window (state
 
 BIOLEK_2009 = dataclasses.replace(LINEAR_DRIFT_STRUKOV_2008, window=WindowKind.BIOLEK, window_p=10)
 """HP linear drift (Strukov et al. 2008 parameters) with the Biolek window, Biolek et al. Radioengineering
-18(2) 2009; p = 10 (the paper leaves p free; 10 as in ngspice-notes section 2)."""
+18(2) 2009; p = 10 (the paper leaves p free; 10 is taken here)."""
 
 JOGLEKAR_2009 = dataclasses.replace(LINEAR_DRIFT_STRUKOV_2008, window=WindowKind.JOGLEKAR, window_p=10)
 """HP linear drift (Strukov et al. 2008 parameters) with the Joglekar window, Joglekar & Wolf Eur. J. Phys.

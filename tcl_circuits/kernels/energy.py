@@ -9,8 +9,7 @@ Owns two measures, one per kernel family:
   at T = 300 K. σ is per Markov time unit and the kernel time is Markov time / ``time_rescale``, so one
   cycle of duration T (kernel units) costs σ·time_rescale·T kT.
 
-The thermodynamic bound of the paper itself was not available to us; these are the directly computable
-dissipations (physics.md §4.4).
+These are the directly computable dissipations of the ladder (docs/kernels.md), not a thermodynamic bound.
 """
 
 from __future__ import annotations

@@ -392,7 +392,7 @@ class RCKernel(ModalKernel):
 
 @dataclass(frozen=True)
 class SecondOrderKernel(Kernel):
-    """Second-order integral feedback (physics.md §3.2): the (u, z) loop
+    """Second-order integral feedback: the (u, z) loop
 
         τ_u du/dt = s − u − z,     dz/dt = u/τ_z − z/τ_L
 

@@ -1,6 +1,6 @@
 """E. coli sensory-adaptation (ESA) Markov ladder: rate matrix, exact kernels and entropy production.
 
-Owns the 2 × 5 ladder of physics.md §4.1 (active "top" row, nodes 0–4, and inactive "bottom" row, nodes
+Owns the 2 × 5 ladder of the paper's E. coli adaptation kernels (active "top" row, nodes 0–4, and inactive "bottom" row, nodes
 5–9, methylation m = 0..4), the kernel obtained from its response to a ligand step (§4.2), and the
 steady-state entropy-production rate σ(γ) in kT per Markov time unit.
 

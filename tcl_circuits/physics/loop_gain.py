@@ -1,5 +1,5 @@
 """The in-cycle loop gain of memristor learning: how strongly an edge's programming feeds back on its own
-signal within one cycle (ngspice-notes section 1a). Above 1 the learning loop runs away."""
+signal within one cycle. Above 1 the learning loop runs away (docs/memristor.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def loop_gains(
     drive: SawtoothConfig,
     cell: CellDesign | FeedbackCellConfig,
 ) -> LoopGain:
-    """The in-cycle loop gain of the learning loop over these samples (ngspice-notes 1a).
+    """The in-cycle loop gain of the learning loop over these samples.
 
     While edges program, their conductance changes alter the signals: u_e = tau_k ds_e/dt picks up
     tau_k sum_f (ds_e/dG_f) dG_f/dt, and dG_f/dt = -eta_f(u_f) u_f. ds_e/dG_f = -2 V_e K_ef V_f (K the
