@@ -47,7 +47,7 @@ from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network.spec import NetworkSpec
 
 BETA_NODE = "beta"
-BETA_SOURCE = "vbeta"
+BETA_SOURCE = "beta"
 
 
 def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np.ndarray | None):
@@ -99,8 +99,8 @@ def _names(spec: NetworkSpec) -> _Names:
     )
     return _Names(
         nodes=nodes,
-        inputs=tuple((f"vin{k}", nodes[i], f"input {r[i]}") for k, i in enumerate(spec.input_nodes)),
-        edges=tuple(f"re{e}" for e in range(spec.n_edges)),
+        inputs=tuple((f"in{k}", nodes[i], f"input {r[i]}") for k, i in enumerate(spec.input_nodes)),
+        edges=tuple(f"e{e}" for e in range(spec.n_edges)),
         ends_a=tuple(nodes[i] for i, _ in spec.edges),
         ends_b=tuple(nodes[j] for _, j in spec.edges),
         edge_comments=tuple(f"edge {d}" for d in spec.edge_descriptions),
@@ -155,7 +155,7 @@ def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[Diode
     ``a<k>`` of a network, and the diode models (the same for every sample)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     elements: list[Element] = [
-        VoltageSource(f"vb{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
+        VoltageSource(f"b{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
         for k, i in enumerate(spec.bias_nodes)
     ]
     models: dict[tuple[float, float, float], DiodeModel] = {}
@@ -164,7 +164,7 @@ def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[Diode
         if key not in models:
             models[key] = DiodeModel(f"dm{len(models)}", d.is_a, d.n, d.rs_ohm)
         comment = f"diode {r[d.anode]} -> {r[d.cathode]}"
-        elements.append(Diode(f"d{k}", nodes[d.anode], nodes[d.cathode], models[key].name, comment=comment))
+        elements.append(Diode(f"{k}", nodes[d.anode], nodes[d.cathode], models[key].name, comment=comment))
     for k, a in enumerate(spec.amplifiers):
         comment = f"amplifier {r[a.source]} x {a.gain:g} -> {r[a.output]}"
         elements.append(Amplifier(f"a{k}", nodes[a.output], nodes[a.source], a.gain, comment=comment))
@@ -187,11 +187,11 @@ def output_clamps(
         target = targets[k]
         shape = {"pwl": target} if isinstance(target, tuple) else {"dc_v": target}
         elements.append(
-            VoltageSource(f"vt{k}", f"t{k}", "0", comment=f"target of {spec.labels[o]!r}", **shape)
+            VoltageSource(f"t{k}", f"t{k}", "0", comment=f"target of {spec.labels[o]!r}", **shape)
         )
         elements.append(
             Clamp(
-                f"bcl{k}",
+                f"cl{k}",
                 nodes[o],
                 f"t{k}",
                 BETA_NODE,
@@ -206,7 +206,7 @@ def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor
     """``cn<i>`` from every free network node to ground (finite relaxation time of the network)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     return tuple(
-        Capacitor(f"cn{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
+        Capacitor(f"n{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
         for i in spec.free_nodes
     )
 

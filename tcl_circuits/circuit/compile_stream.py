@@ -84,7 +84,7 @@ def _gate(stream: StreamConfig, timeline: Timeline) -> VoltageSource:
         dc_v, comment = 1.0, "learn-enable gate held open"
     else:
         comment = "learn-enable gate held closed (reads only)"
-    return VoltageSource("ven", ENABLE_NODE, "0", dc_v=dc_v, pwl=pwl, comment=comment)
+    return VoltageSource("en", ENABLE_NODE, "0", dc_v=dc_v, pwl=pwl, comment=comment)
 
 
 class StreamNetwork(Protocol):
@@ -157,7 +157,7 @@ def compile_chunk(
     for k, i in enumerate(spec.input_nodes):
         elements.append(
             VoltageSource(
-                f"vin{k}", nodes[i], "0", pwl=ramps(x[:, k], prev_x[k]), comment=f"input {spec.labels[i]!r}"
+                f"in{k}", nodes[i], "0", pwl=ramps(x[:, k], prev_x[k]), comment=f"input {spec.labels[i]!r}"
             )
         )
     elements.append(
@@ -212,7 +212,7 @@ def compile_chunk(
         elements=tuple(elements),
         analysis=Transient(step_s=max_step, stop_s=timeline.stop_s, max_step_s=max_step),
         network_nodes=nodes,
-        edge_resistors=tuple(f"bm{e}" for e in range(spec.n_edges)),
+        edge_resistors=tuple(f"m{e}" for e in range(spec.n_edges)),
         reltol=sim.reltol,
         abstol_a=sim.abstol_a,
         notes=notes,
