@@ -36,7 +36,8 @@ SUPPLY_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "threshold": (("ddt", "vdd_t"), ("sst", "vss_t")),
     "integrator": (("ddi", "vdd_i"), ("ssi", "vss_i")),
 }
-"""Stage -> ((positive rail source, its node), (negative rail source, its node))."""
+"""Stage -> ((positive rail source, its node), (negative rail source, its node)); the sources are identifiers,
+written ``vddm``, ``vssm``, ... in a deck (``spice.names``)."""
 
 
 def supply_sources(analog: AnalogCellConfig) -> tuple[VoltageSource, ...]:

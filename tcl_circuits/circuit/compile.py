@@ -1,9 +1,11 @@
 """Compile a NetworkSpec plus one sample (inputs, targets) into the circuit IR.
 
-The compiler assigns every SPICE name: network node i is ``n<i>`` (ground-role nodes are node ``0``), edge
-e is resistor ``re<e>`` with feedback cell parts ``bs<e> ck<e> rk<e> bw<e> cw<e>`` on nodes ``s<e> u<e> w<e>``,
-input k is source ``vin<k>``, output k has target source ``vt<k>`` on node ``t<k>`` and clamp ``bcl<k>``.
-User labels only reach comments, and the writer sanitises those. Memristor streams (many samples in one
+The compiler assigns every node name and element identifier: network node i is ``n<i>`` (ground-role nodes
+are node ``0``), edge e is resistor ``e<e>`` with its feedback cell on nodes ``s<e> u<e> w<e>``, input k is
+source ``in<k>``, output k has target source ``t<k>`` on node ``t<k>`` and clamp ``cl<k>``. Identifiers carry
+no SPICE type letter: the writer adds it (``spice.names``), so the deck reads ``re<e>``, ``vin<k>``,
+``vt<k>``, ``bcl<k>`` and the cell parts ``bs<e> ck<e> rk<e> bw<e> cw<e>``. User labels only reach comments,
+and the writer sanitises those. Memristor streams (many samples in one
 transient) compile in ``circuit.compile_stream``.
 """
 
@@ -151,8 +153,8 @@ def _network_elements(
 
 
 def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[DiodeModel, ...]]:
-    """Bias sources ``vb<k>``, diodes ``d<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
-    ``a<k>`` of a network, and the diode models (the same for every sample)."""
+    """Bias sources ``b<k>``, diodes ``<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
+    ``a<k>`` of a network (written ``vb<k>``, ``d<k>``, ``ea<k>``/``fa<k>``), and the diode models (the same for every sample)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     elements: list[Element] = [
         VoltageSource(f"b{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
@@ -178,7 +180,7 @@ def output_clamps(
     targets: list,
     factors: np.ndarray | None = None,
 ) -> list[Element]:
-    """Target source ``vt<k>`` and beta-driven clamp ``bcl<k>`` of every output; a target is a DC value in
+    """Target source ``t<k>`` and beta-driven clamp ``cl<k>`` of every output (written ``vt<k>``, ``bcl<k>``); a target is a DC value in
     volts or a tuple of PWL breakpoints (time s, volts). ``factors``: each clamp's conductance over the
     nominal one (mismatch; ones when None)."""
     elements: list[Element] = []
@@ -203,7 +205,7 @@ def output_clamps(
 
 
 def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor, ...]:
-    """``cn<i>`` from every free network node to ground (finite relaxation time of the network)."""
+    """Capacitor ``n<i>`` (written ``cn<i>``) from every free network node to ground (finite relaxation time of the network)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     return tuple(
         Capacitor(f"n{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")

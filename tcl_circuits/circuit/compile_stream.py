@@ -1,7 +1,7 @@
 """Compile a memristor network and a chunk of samples into one long transient (the memristor stream).
 
 Samples follow each other inside the transient: inputs and targets ramp to the next sample's values, settle,
-then the learn-enable gate (node ``en``, source ``ven``) opens for one sawtooth cycle. Edge e is a
+then the learn-enable gate (node ``en``, source ``en``, written ``ven``) opens for one sawtooth cycle. Edge e is a
 ``MemristorCell`` (read ``bm<e>``, squarer ``bs<e>``, ``ck<e>``/``rk<e>``, programming port ``bp<e>``, state
 ``bx<e>``/``cx<e>`` on node ``x<e>``); network nodes, clamps and the beta source are named as in
 ``circuit.compile``.
@@ -67,7 +67,7 @@ def _pwl(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
 
 
 def _gate(stream: StreamConfig, timeline: Timeline) -> VoltageSource:
-    """The learn-enable gate ``ven``: open for each sample's cycle (ramping in ``gate_ramp_s``), or held."""
+    """The learn-enable gate (source ``en``, written ``ven``): open for each sample's cycle (ramping in ``gate_ramp_s``), or held."""
     pwl, dc_v = None, 0.0
     if stream.gate is GateMode.CYCLES:
         points = [(0.0, 0.0)]

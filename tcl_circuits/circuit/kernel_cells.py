@@ -121,7 +121,8 @@ def kernel_cell(
 def sawtooth_circuit(
     cells: list[KernelCell], sawtooth: Sawtooth, n_cycles: int = 2, max_step_s: float | None = None
 ) -> Circuit:
-    """One PWL sawtooth source ``vs`` drives every cell (instance ``x<i>``, accumulator node ``acc<i>``).
+    """One PWL sawtooth source ``s`` (written ``vs``) drives every cell (instance ``<i>``, written ``x<i>``;
+    accumulator node ``acc<i>``).
 
     The source starts at s_free, so the operating point charges the capacitors to the free state; the last
     cycle is the periodic steady state to a very good approximation when the kernel memory is short against
