@@ -34,7 +34,7 @@ def _simulation_error():
     from tcl_circuits.backends.native.engine import NativeBackend
     from tcl_circuits.circuit.ir import Circuit, Inductor, Transient
 
-    circuit = Circuit("t", (Inductor("l1", "a", "0", 1e-3),), Transient(1e-6, 1e-5, 1e-6), (), ())
+    circuit = Circuit("t", (Inductor("1", "a", "0", 1e-3),), Transient(1e-6, 1e-5, 1e-6), (), ())
     NativeBackend().run(circuit)
 
 

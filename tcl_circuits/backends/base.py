@@ -111,7 +111,8 @@ class BlockVectors(Mapping[str, np.ndarray]):
 class SimResult:
     """Simulated vectors keyed by lower-case SPICE vector name.
 
-    Node voltages are keyed by node name (``n3``, ``w7``), branch currents by ``<source>#branch``. The sweep
+    Node voltages are keyed by node name (``n3``, ``w7``), branch currents by the source's SPICE name
+    (``spice.names.branch_vector``: ``vbeta#branch`` for the IR's source ``beta``). The sweep
     variable is ``time`` for transients and the swept source's name for DC sweeps (``v-sweep`` in ngspice).
     """
 

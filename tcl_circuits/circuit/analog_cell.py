@@ -32,11 +32,12 @@ __all__ = [
 MULTIPLIER, THRESHOLD, INTEGRATOR = "tclmult", "tclthr", "tclint"
 STAGES = ("multiplier", "threshold", "integrator")
 SUPPLY_SOURCES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "multiplier": (("vddm", "vdd_m"), ("vssm", "vss_m")),
-    "threshold": (("vddt", "vdd_t"), ("vsst", "vss_t")),
-    "integrator": (("vddi", "vdd_i"), ("vssi", "vss_i")),
+    "multiplier": (("ddm", "vdd_m"), ("ssm", "vss_m")),
+    "threshold": (("ddt", "vdd_t"), ("sst", "vss_t")),
+    "integrator": (("ddi", "vdd_i"), ("ssi", "vss_i")),
 }
-"""Stage -> ((positive rail source, its node), (negative rail source, its node))."""
+"""Stage -> ((positive rail source, its node), (negative rail source, its node)); the sources are identifiers,
+written ``vddm``, ``vssm``, ... in a deck (``spice.names``)."""
 
 
 def supply_sources(analog: AnalogCellConfig) -> tuple[VoltageSource, ...]:
@@ -57,11 +58,11 @@ def cell_elements(array: AnalogCellArray, e: int) -> list[Element]:
     theta = float(c.threshold_v[e]) * array.analog.multiplier_scale_per_v  # the stage sees K u
     offset = float(c.offset_v[e]) * array.analog.multiplier_scale_per_v  # type: ignore[index]
     return [
-        Instance(f"xm{k}", MULTIPLIER, (c.a[e], c.b[e], c.signal[e], *rails["multiplier"])),
-        Capacitor(f"ck{k}", c.signal[e], c.feedback[e], float(c.c_k_f[e])),
-        Resistor(f"rk{k}", c.feedback[e], "0", float(c.r_k_ohm[e])),
+        Instance(f"m{k}", MULTIPLIER, (c.a[e], c.b[e], c.signal[e], *rails["multiplier"])),
+        Capacitor(f"k{k}", c.signal[e], c.feedback[e], float(c.c_k_f[e])),
+        Resistor(f"k{k}", c.feedback[e], "0", float(c.r_k_ohm[e])),
         Instance(
-            f"xt{k}",
+            f"t{k}",
             THRESHOLD,
             (c.feedback[e], y, *rails["threshold"]),
             params=(
@@ -70,7 +71,7 @@ def cell_elements(array: AnalogCellArray, e: int) -> list[Element]:
                 ("gain", float(array.stage_gain[e])),
             ),
         ),
-        Resistor(f"ri{k}", y, n, array.analog.integrator_r_ohm),
-        Capacitor(f"ci{k}", n, c.accumulator[e], float(array.integrator_c_f[e])),
-        Instance(f"xi{k}", INTEGRATOR, (n, c.accumulator[e], *rails["integrator"])),
+        Resistor(f"i{k}", y, n, array.analog.integrator_r_ohm),
+        Capacitor(f"i{k}", n, c.accumulator[e], float(array.integrator_c_f[e])),
+        Instance(f"i{k}", INTEGRATOR, (n, c.accumulator[e], *rails["integrator"])),
     ]

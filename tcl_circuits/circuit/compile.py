@@ -1,9 +1,11 @@
 """Compile a NetworkSpec plus one sample (inputs, targets) into the circuit IR.
 
-The compiler assigns every SPICE name: network node i is ``n<i>`` (ground-role nodes are node ``0``), edge
-e is resistor ``re<e>`` with feedback cell parts ``bs<e> ck<e> rk<e> bw<e> cw<e>`` on nodes ``s<e> u<e> w<e>``,
-input k is source ``vin<k>``, output k has target source ``vt<k>`` on node ``t<k>`` and clamp ``bcl<k>``.
-User labels only reach comments, and the writer sanitises those. Memristor streams (many samples in one
+The compiler assigns every node name and element identifier: network node i is ``n<i>`` (ground-role nodes
+are node ``0``), edge e is resistor ``e<e>`` with its feedback cell on nodes ``s<e> u<e> w<e>``, input k is
+source ``in<k>``, output k has target source ``t<k>`` on node ``t<k>`` and clamp ``cl<k>``. Identifiers carry
+no SPICE type letter: the writer adds it (``spice.names``), so the deck reads ``re<e>``, ``vin<k>``,
+``vt<k>``, ``bcl<k>`` and the cell parts ``bs<e> ck<e> rk<e> bw<e> cw<e>``. User labels only reach comments,
+and the writer sanitises those. Memristor streams (many samples in one
 transient) compile in ``circuit.compile_stream``.
 """
 
@@ -47,7 +49,7 @@ from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network.spec import NetworkSpec
 
 BETA_NODE = "beta"
-BETA_SOURCE = "vbeta"
+BETA_SOURCE = "beta"
 
 
 def _sample_values(spec: NetworkSpec, inputs_v: np.ndarray | None, targets_v: np.ndarray | None):
@@ -99,8 +101,8 @@ def _names(spec: NetworkSpec) -> _Names:
     )
     return _Names(
         nodes=nodes,
-        inputs=tuple((f"vin{k}", nodes[i], f"input {r[i]}") for k, i in enumerate(spec.input_nodes)),
-        edges=tuple(f"re{e}" for e in range(spec.n_edges)),
+        inputs=tuple((f"in{k}", nodes[i], f"input {r[i]}") for k, i in enumerate(spec.input_nodes)),
+        edges=tuple(f"e{e}" for e in range(spec.n_edges)),
         ends_a=tuple(nodes[i] for i, _ in spec.edges),
         ends_b=tuple(nodes[j] for _, j in spec.edges),
         edge_comments=tuple(f"edge {d}" for d in spec.edge_descriptions),
@@ -151,11 +153,11 @@ def _network_elements(
 
 
 def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[DiodeModel, ...]]:
-    """Bias sources ``vb<k>``, diodes ``d<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
-    ``a<k>`` of a network, and the diode models (the same for every sample)."""
+    """Bias sources ``b<k>``, diodes ``<k>`` (one model ``dm<m>`` per distinct parameter set) and amplifiers
+    ``a<k>`` of a network (written ``vb<k>``, ``d<k>``, ``ea<k>``/``fa<k>``), and the diode models (the same for every sample)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     elements: list[Element] = [
-        VoltageSource(f"vb{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
+        VoltageSource(f"b{k}", nodes[i], "0", dc_v=float(spec.bias_voltage_v[k]), comment=f"bias {r[i]}")
         for k, i in enumerate(spec.bias_nodes)
     ]
     models: dict[tuple[float, float, float], DiodeModel] = {}
@@ -164,7 +166,7 @@ def _fixed_elements(spec: NetworkSpec) -> tuple[tuple[Element, ...], tuple[Diode
         if key not in models:
             models[key] = DiodeModel(f"dm{len(models)}", d.is_a, d.n, d.rs_ohm)
         comment = f"diode {r[d.anode]} -> {r[d.cathode]}"
-        elements.append(Diode(f"d{k}", nodes[d.anode], nodes[d.cathode], models[key].name, comment=comment))
+        elements.append(Diode(f"{k}", nodes[d.anode], nodes[d.cathode], models[key].name, comment=comment))
     for k, a in enumerate(spec.amplifiers):
         comment = f"amplifier {r[a.source]} x {a.gain:g} -> {r[a.output]}"
         elements.append(Amplifier(f"a{k}", nodes[a.output], nodes[a.source], a.gain, comment=comment))
@@ -178,7 +180,7 @@ def output_clamps(
     targets: list,
     factors: np.ndarray | None = None,
 ) -> list[Element]:
-    """Target source ``vt<k>`` and beta-driven clamp ``bcl<k>`` of every output; a target is a DC value in
+    """Target source ``t<k>`` and beta-driven clamp ``cl<k>`` of every output (written ``vt<k>``, ``bcl<k>``); a target is a DC value in
     volts or a tuple of PWL breakpoints (time s, volts). ``factors``: each clamp's conductance over the
     nominal one (mismatch; ones when None)."""
     elements: list[Element] = []
@@ -187,11 +189,11 @@ def output_clamps(
         target = targets[k]
         shape = {"pwl": target} if isinstance(target, tuple) else {"dc_v": target}
         elements.append(
-            VoltageSource(f"vt{k}", f"t{k}", "0", comment=f"target of {spec.labels[o]!r}", **shape)
+            VoltageSource(f"t{k}", f"t{k}", "0", comment=f"target of {spec.labels[o]!r}", **shape)
         )
         elements.append(
             Clamp(
-                f"bcl{k}",
+                f"cl{k}",
                 nodes[o],
                 f"t{k}",
                 BETA_NODE,
@@ -203,10 +205,10 @@ def output_clamps(
 
 
 def _node_capacitors(spec: NetworkSpec, capacitance_f: float) -> tuple[Capacitor, ...]:
-    """``cn<i>`` from every free network node to ground (finite relaxation time of the network)."""
+    """Capacitor ``n<i>`` (written ``cn<i>``) from every free network node to ground (finite relaxation time of the network)."""
     nodes, r = network_nodes(spec), spec.label_reprs
     return tuple(
-        Capacitor(f"cn{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
+        Capacitor(f"n{i}", nodes[i], "0", capacitance_f, comment=f"capacitance of {r[i]}")
         for i in spec.free_nodes
     )
 

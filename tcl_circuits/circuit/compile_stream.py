@@ -1,7 +1,7 @@
 """Compile a memristor network and a chunk of samples into one long transient (the memristor stream).
 
 Samples follow each other inside the transient: inputs and targets ramp to the next sample's values, settle,
-then the learn-enable gate (node ``en``, source ``ven``) opens for one sawtooth cycle. Edge e is a
+then the learn-enable gate (node ``en``, source ``en``, written ``ven``) opens for one sawtooth cycle. Edge e is a
 ``MemristorCell`` (read ``bm<e>``, squarer ``bs<e>``, ``ck<e>``/``rk<e>``, programming port ``bp<e>``, state
 ``bx<e>``/``cx<e>`` on node ``x<e>``); network nodes, clamps and the beta source are named as in
 ``circuit.compile``.
@@ -67,7 +67,7 @@ def _pwl(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
 
 
 def _gate(stream: StreamConfig, timeline: Timeline) -> VoltageSource:
-    """The learn-enable gate ``ven``: open for each sample's cycle (ramping in ``gate_ramp_s``), or held."""
+    """The learn-enable gate (source ``en``, written ``ven``): open for each sample's cycle (ramping in ``gate_ramp_s``), or held."""
     pwl, dc_v = None, 0.0
     if stream.gate is GateMode.CYCLES:
         points = [(0.0, 0.0)]
@@ -84,7 +84,7 @@ def _gate(stream: StreamConfig, timeline: Timeline) -> VoltageSource:
         dc_v, comment = 1.0, "learn-enable gate held open"
     else:
         comment = "learn-enable gate held closed (reads only)"
-    return VoltageSource("ven", ENABLE_NODE, "0", dc_v=dc_v, pwl=pwl, comment=comment)
+    return VoltageSource("en", ENABLE_NODE, "0", dc_v=dc_v, pwl=pwl, comment=comment)
 
 
 class StreamNetwork(Protocol):
@@ -157,7 +157,7 @@ def compile_chunk(
     for k, i in enumerate(spec.input_nodes):
         elements.append(
             VoltageSource(
-                f"vin{k}", nodes[i], "0", pwl=ramps(x[:, k], prev_x[k]), comment=f"input {spec.labels[i]!r}"
+                f"in{k}", nodes[i], "0", pwl=ramps(x[:, k], prev_x[k]), comment=f"input {spec.labels[i]!r}"
             )
         )
     elements.append(
@@ -212,7 +212,7 @@ def compile_chunk(
         elements=tuple(elements),
         analysis=Transient(step_s=max_step, stop_s=timeline.stop_s, max_step_s=max_step),
         network_nodes=nodes,
-        edge_resistors=tuple(f"bm{e}" for e in range(spec.n_edges)),
+        edge_resistors=tuple(f"m{e}" for e in range(spec.n_edges)),
         reltol=sim.reltol,
         abstol_a=sim.abstol_a,
         notes=notes,

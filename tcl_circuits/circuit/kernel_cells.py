@@ -89,21 +89,21 @@ def kernel_cell(
         kind = "rcl" if kernel.leaky else "rc"
         r = kernel.resistance_ohm
         scale = 1.0 / r  # u = i = v(x)/R
-        elements = [Capacitor("ck", "s", "x", kernel.capacitance_f), Resistor("rk", "x", "0", r)]
+        elements = [Capacitor("k", "s", "x", kernel.capacitance_f), Resistor("k", "x", "0", r)]
         if kernel.leaky:
-            elements.append(Resistor("rleak", "s", "x", kernel.leak_resistance_ohm))
+            elements.append(Resistor("leak", "s", "x", kernel.leak_resistance_ohm))
     elif isinstance(kernel, SecondOrderKernel):
         kind = "rlcl" if math.isfinite(kernel.tau_leak) else "rlc"
         r = resistance_ohm
         c = kernel.tau_z / r
         scale = 1.0  # u = v(x), the voltage across R
         elements = [
-            Inductor("lk", "s", "n1", kernel.tau_u * r),
-            Capacitor("ck", "n1", "x", c),
-            Resistor("rk", "x", "0", r),
+            Inductor("k", "s", "n1", kernel.tau_u * r),
+            Capacitor("k", "n1", "x", c),
+            Resistor("k", "x", "0", r),
         ]
         if math.isfinite(kernel.tau_leak):
-            elements.append(Resistor("rleak", "n1", "x", kernel.tau_leak / c))
+            elements.append(Resistor("leak", "n1", "x", kernel.tau_leak / c))
     else:
         raise ConfigError(
             f"{type(kernel).__name__} has no passive R/L/C realisation here; expected RCKernel or SecondOrderKernel"
@@ -111,9 +111,9 @@ def kernel_cell(
     name = f"tclk{kind}{index}"
     # current into acc: k * g(u) with u = scale * v(x), i.e. (k * scale) * g_{theta/scale}(v(x))
     elements.append(
-        ThresholdCurrent("bg", "0", "acc", "x", threshold / scale, ThresholdShape.HARD, scale * gain)
+        ThresholdCurrent("g", "0", "acc", "x", threshold / scale, ThresholdShape.HARD, scale * gain)
     )
-    elements.append(Capacitor("cacc", "acc", "0", 1.0))
+    elements.append(Capacitor("acc", "acc", "0", 1.0))
     subcircuit = SubcircuitDef(name, ("s", "acc"), tuple(elements), comment=f"{type(kernel).__name__} cell")
     return KernelCell(name, subcircuit, kernel, float(threshold), float(gain))
 
@@ -121,7 +121,8 @@ def kernel_cell(
 def sawtooth_circuit(
     cells: list[KernelCell], sawtooth: Sawtooth, n_cycles: int = 2, max_step_s: float | None = None
 ) -> Circuit:
-    """One PWL sawtooth source ``vs`` drives every cell (instance ``x<i>``, accumulator node ``acc<i>``).
+    """One PWL sawtooth source ``s`` (written ``vs``) drives every cell (instance ``<i>``, written ``x<i>``;
+    accumulator node ``acc<i>``).
 
     The source starts at s_free, so the operating point charges the capacitors to the free state; the last
     cycle is the periodic steady state to a very good approximation when the kernel memory is short against
@@ -136,8 +137,8 @@ def sawtooth_circuit(
         max_step_s = min(min(c.kernel.timescale for c in cells) / 20.0, sawtooth.tau_fast / 50.0)
     if not (math.isfinite(max_step_s) and max_step_s > 0):
         raise ConfigError(f"max_step_s must be a finite number > 0, got {max_step_s!r}")
-    elements: list[Element] = [VoltageSource("vs", "s", "0", pwl=sawtooth.breakpoints(n_cycles))]
-    elements += [Instance(f"x{i}", c.name, ("s", f"acc{i}")) for i, c in enumerate(cells)]
+    elements: list[Element] = [VoltageSource("s", "s", "0", pwl=sawtooth.breakpoints(n_cycles))]
+    elements += [Instance(f"{i}", c.name, ("s", f"acc{i}")) for i, c in enumerate(cells)]
     definitions = {c.name: c.subcircuit for c in cells}
     return Circuit(
         title="tcl_circuits kernel cells on a sawtooth",

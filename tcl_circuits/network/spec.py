@@ -93,7 +93,7 @@ class NetworkSpec:
     ----------
     labels : the user's node labels, in SPICE order (node i is ``n<i>``).
     roles : the Role of each node.
-    edges : (i, j) index pairs, i < j, one per learning edge (edge e is ``re<e>``).
+    edges : (i, j) index pairs, i < j, one per learning edge (edge e is resistor ``e<e>``, ``re<e>`` in a deck).
     conductance_s : conductance of each edge, siemens.
     g_min_s, g_max_s : per-edge bounds that learning clips to, siemens.
     input_voltage_v : default voltage of each input node (NaN where the graph gives none).

@@ -27,6 +27,7 @@ from tcl_circuits.circuit.ir import AnalogCellArray, Circuit, VoltageSource
 from tcl_circuits.errors import SimulationError
 from tcl_circuits.kernels.nonlinearity import threshold_g
 from tcl_circuits.physics.drops import squared_drops
+from tcl_circuits.spice.names import branch_vector, spice_name
 
 
 @lru_cache(maxsize=8)
@@ -171,16 +172,18 @@ def energy_bill_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
 
 
 def source_energy_j(circuit: Circuit, result: SimResult) -> dict[str, float]:
-    """Energy each independent voltage source delivered over the interval, joules, from its branch current
-    (``<name>#branch``; the simulator must return it: ngspice does, the native engine does not)."""
+    """Energy each independent voltage source delivered over the interval, joules, by the source's SPICE name
+    (``spice.names.spice_name``), from its branch current (``<SPICE name>#branch``; the simulator must return
+    it: ngspice does, the native engine does not)."""
     out = {}
     for source in circuit.of_type(VoltageSource):
-        current = result.vectors.get(f"{source.name}#branch")
+        spice = spice_name(source)
+        current = result.vectors.get(branch_vector(source))
         if current is None:
             raise SimulationError(
-                f"the simulation returned no branch current for source {source.name!r} (ngspice does; the native "
+                f"the simulation returned no branch current for source {spice!r} (ngspice does; the native "
                 "engine does not)"
             )
         drop = result.v(source.pos) - result.v(source.neg)
-        out[source.name] = energy_j(-drop * current, result.axis)
+        out[spice] = energy_j(-drop * current, result.axis)
     return out

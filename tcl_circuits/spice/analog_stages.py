@@ -27,6 +27,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.config import AnalogCellConfig
+from tcl_circuits.spice.names import spice_name
 from tcl_circuits.spice.syntax import Dialect, number, threshold_expression
 
 __all__ = ["stage_subcircuits"]
@@ -37,15 +38,24 @@ _OPAMP_R_OHM = 1e6
 
 def _output(expression: str, bandwidth_hz: float, quiescent_a: float, headroom_v: float) -> tuple:
     held = f"max(min({expression},v(vdd)-{number(headroom_v)}),v(vss)+{number(headroom_v)})"
-    iq = number(quiescent_a)
     return (
-        Behavioural("bo", "o1", "0", "V", held),
-        Resistor("rp", "o1", "o2", _POLE_R_OHM),
-        Capacitor("cp", "o2", "0", 1.0 / (2 * math.pi * bandwidth_hz * _POLE_R_OHM)),
-        Behavioural("bb", "o3", "0", "V", "v(o2)"),
-        VoltageSource("vs", "o3", "out", dc_v=0.0),
-        Behavioural("bqp", "vdd", "0", "I", f"{iq}+max(i(vs),0)"),
-        Behavioural("bqn", "0", "vss", "I", f"{iq}+max(-i(vs),0)"),
+        Behavioural("o", "o1", "0", "V", held),
+        Resistor("p", "o1", "o2", _POLE_R_OHM),
+        Capacitor("p", "o2", "0", 1.0 / (2 * math.pi * bandwidth_hz * _POLE_R_OHM)),
+        Behavioural("b", "o3", "0", "V", "v(o2)"),
+        *_sensed_rails(quiescent_a),
+    )
+
+
+def _sensed_rails(quiescent_a: float) -> tuple:
+    """The output buffer's 0 V current sense (o3 -> out) and the rail currents it sets: the quiescent current
+    on each rail plus the output current on the rail that delivers it."""
+    sense = VoltageSource("s", "o3", "out", dc_v=0.0)
+    current, iq = f"i({spice_name(sense)})", number(quiescent_a)
+    return (
+        sense,
+        Behavioural("qp", "vdd", "0", "I", f"{iq}+max({current},0)"),
+        Behavioural("qn", "0", "vss", "I", f"{iq}+max(-{current},0)"),
     )
 
 
@@ -58,16 +68,13 @@ def _opamp(a: AnalogCellConfig) -> tuple:
     i_max = number(a.integrator_slew_v_per_s * c_p)
     hi, lo = f"v(vdd)-{number(a.rail_headroom_v)}", f"v(vss)+{number(a.rail_headroom_v)}"
     clamp_s = number(1e4 / _OPAMP_R_OHM)
-    iq = number(a.integrator_quiescent_a)
     return (
-        Behavioural("bg", "p", "0", "I", f"max(min({number(gm)}*v(in),{i_max}),-{i_max})"),
-        Resistor("rp", "p", "0", _OPAMP_R_OHM),
-        Capacitor("cp", "p", "0", c_p),
-        Behavioural("bl", "p", "0", "I", f"{clamp_s}*(max(v(p)-({hi}),0)+min(v(p)-({lo}),0))"),
-        Behavioural("bb", "o3", "0", "V", "v(p)"),
-        VoltageSource("vs", "o3", "out", dc_v=0.0),
-        Behavioural("bqp", "vdd", "0", "I", f"{iq}+max(i(vs),0)"),
-        Behavioural("bqn", "0", "vss", "I", f"{iq}+max(-i(vs),0)"),
+        Behavioural("g", "p", "0", "I", f"max(min({number(gm)}*v(in),{i_max}),-{i_max})"),
+        Resistor("p", "p", "0", _OPAMP_R_OHM),
+        Capacitor("p", "p", "0", c_p),
+        Behavioural("l", "p", "0", "I", f"{clamp_s}*(max(v(p)-({hi}),0)+min(v(p)-({lo}),0))"),
+        Behavioural("b", "o3", "0", "V", "v(p)"),
+        *_sensed_rails(a.integrator_quiescent_a),
     )
 
 

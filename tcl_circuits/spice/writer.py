@@ -2,7 +2,8 @@
 (``syntax.Dialect``: the same elements, values and analysis; only conditionals and the amplifier's current
 sense are written differently).
 
-Names come from the compiler; user text reaches the deck only in ``*`` comments after sanitising (``syntax``).
+Identifiers and node names come from the compiler; every instance name is formed here from the element's
+kind and identifier (``names.spice_name``: type letter plus identifier). User text reaches the deck only in ``*`` comments after sanitising (``syntax``).
 Every emitted deck passes ``syntax.check_deck``, so a deck can never run a command.
 """
 
@@ -36,6 +37,7 @@ from tcl_circuits.circuit.noise import CellNoise, NetworkNoise, SampledThermalNo
 from tcl_circuits.errors import NetlistError
 from tcl_circuits.spice.analog_stages import stage_subcircuits
 from tcl_circuits.spice.memristor_cells import memristor_cell_lines
+from tcl_circuits.spice.names import prefixed, source_name, spice_name
 from tcl_circuits.spice.syntax import (
     Dialect,
     check_deck,
@@ -48,14 +50,14 @@ from tcl_circuits.spice.syntax import (
     voltage,
 )
 
-__all__ = ["Dialect", "check_deck", "write_netlist"]
+__all__ = ["Dialect", "check_deck", "spice_name", "write_netlist"]
 
 _B_SOURCE = re.compile(r"^(b\w* \w+ \w+ [IV]) = ")
 """A behavioural source's ``I = `` / ``V = ``, which LTspice documents as ``I=`` / ``V=``."""
 
 
 def _two_terminal(element: Resistor | Capacitor | Inductor, value: float) -> str:
-    return f"{name(element.name)} {name(element.a)} {name(element.b)} {number(value)}"
+    return f"{spice_name(element)} {name(element.a)} {name(element.b)} {number(value)}"
 
 
 def feedback_cell_parts(index: int) -> dict[str, str]:
@@ -89,7 +91,7 @@ def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str
     elif isinstance(element, Inductor):
         lines.append(_two_terminal(element, element.inductance_h))
     elif isinstance(element, VoltageSource):
-        head = f"{name(element.name)} {name(element.pos)} {name(element.neg)}"
+        head = f"{spice_name(element)} {name(element.pos)} {name(element.neg)}"
         if element.pwl is None:
             lines.append(f"{head} DC {number(element.dc_v)}")
         else:
@@ -98,13 +100,13 @@ def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str
     elif isinstance(element, Clamp):
         dv = f"({voltage(element.node)}-{voltage(element.target)})"
         lines.append(
-            f"{name(element.name)} {name(element.node)} {name(element.target)} "
+            f"{spice_name(element)} {name(element.node)} {name(element.target)} "
             f"I = {number(element.conductance_s)}*{voltage(element.beta)}*{dv}"
         )
     elif isinstance(element, ThresholdCurrent):
         g = threshold_expression(voltage(element.control), element.threshold_v, element.shape, 0.0, dialect)
         lines.append(
-            f"{name(element.name)} {name(element.pos)} {name(element.neg)} I = {number(element.gain_a_per_v)}*{g}"
+            f"{spice_name(element)} {name(element.pos)} {name(element.neg)} I = {number(element.gain_a_per_v)}*{g}"
         )
     elif isinstance(element, FeedbackCell):
         n = feedback_cell_parts(element.index)
@@ -122,29 +124,29 @@ def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str
         lines += memristor_cell_lines(element, dialect)
     elif isinstance(element, Diode):
         lines.append(
-            f"{name(element.name)} {name(element.anode)} {name(element.cathode)} {name(element.model)}"
+            f"{spice_name(element)} {name(element.anode)} {name(element.cathode)} {name(element.model)}"
         )
     elif isinstance(element, Amplifier):
-        out, src, tag = name(element.output), name(element.source), name(element.name)
+        out, src, tag = name(element.output), name(element.source), element.name
         gain = number(element.gain)
+        e, f = spice_name(element), prefixed("f", tag)
         if dialect is Dialect.LTSPICE:  # an LTspice F source senses the current of a voltage source only
-            lines.append(f"e{tag} {name(tag + '_o')} 0 {src} 0 {gain}")
-            lines.append(f"v{tag} {out} {tag}_o 0")
-            lines.append(f"f{tag} 0 {src} v{tag} {gain}")
+            sense = prefixed("v", tag)
+            lines.append(f"{e} {name(tag + '_o')} 0 {src} 0 {gain}")
+            lines.append(f"{sense} {out} {tag}_o 0")
+            lines.append(f"{f} 0 {src} {sense} {gain}")
         else:
-            lines.append(f"e{tag} {out} 0 {src} 0 {gain}")
-            lines.append(f"f{tag} 0 {src} e{tag} {gain}")
+            lines.append(f"{e} {out} 0 {src} 0 {gain}")
+            lines.append(f"{f} 0 {src} {e} {gain}")
     elif isinstance(element, Instance):
-        if not element.name.startswith("x"):
-            raise NetlistError(f"subcircuit instance names start with 'x', got {element.name!r}")
         nodes = " ".join(name(node) for node in element.nodes)
         values = "".join(f" {name(key)}={number(value)}" for key, value in element.params)
-        lines.append(f"{name(element.name)} {nodes} {name(element.subcircuit)}{values}")
+        lines.append(f"{spice_name(element)} {nodes} {name(element.subcircuit)}{values}")
     elif isinstance(element, Behavioural):
-        if element.quantity not in ("V", "I") or not element.name.startswith("b"):
-            raise NetlistError(f"behavioural source {element.name!r}: a 'b' name and quantity V or I")
+        if element.quantity not in ("V", "I"):
+            raise NetlistError(f"behavioural source {element.name!r}: quantity V or I")
         lines.append(
-            f"{name(element.name)} {name(element.pos)} {name(element.neg)} {element.quantity} = {element.expression}"
+            f"{spice_name(element)} {name(element.pos)} {name(element.neg)} {element.quantity} = {element.expression}"
         )
     else:
         raise NetlistError(f"no SPICE form for element {element!r}")
@@ -224,7 +226,7 @@ def write_netlist(circuit: Circuit, dialect: Dialect = Dialect.NGSPICE) -> str:
         )
     elif isinstance(analysis, DcSweep):
         lines.append(
-            f".dc {name(analysis.source)} {number(analysis.start)} {number(analysis.stop)} {number(analysis.step)}"
+            f".dc {source_name(analysis.source)} {number(analysis.start)} {number(analysis.stop)} {number(analysis.step)}"
         )
     else:
         raise NetlistError(f"no SPICE form for analysis {analysis!r}")

@@ -61,7 +61,7 @@ def test_array_and_single_elements_write_the_same_netlist_and_simulate_the_same(
 
 def test_array_columns_must_agree_and_values_are_read_only(circuit):
     with pytest.raises(NetlistError, match="differ in length"):
-        ResistorArray(("r1", "r2"), ("a", "b"), ("0", "0"), [1.0])
+        ResistorArray(("1", "2"), ("a", "b"), ("0", "0"), [1.0])
     cells = circuit.cells
     with pytest.raises(NetlistError, match="threshold_v has shape"):
         dataclasses.replace(cells, threshold_v=cells.threshold_v[:2])

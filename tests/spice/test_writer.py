@@ -191,7 +191,7 @@ def test_a_refused_deck_names_itself_the_line_and_the_element(triangle, drive, c
     circuit = compile_tcl(
         network.from_graph(triangle), drive=drive, cell=cell, title="TCL cycle of net.edges"
     )
-    bad = dataclasses.replace(circuit, elements=(*circuit.elements, Behavioural("bx", "s0", "0", "V", "1;2")))
+    bad = dataclasses.replace(circuit, elements=(*circuit.elements, Behavioural("x", "s0", "0", "V", "1;2")))
     with pytest.raises(NetlistError) as refused:
         write_netlist(bad)
     message = str(refused.value)

@@ -180,11 +180,13 @@ class ParsedCircuit:
             previous = None
             self._number_nodes(res_a, res_b, sources, clamp_nodes, diode_ends, amplifiers)
         self.res_g = 1.0 / _checked(
-            resistors.resistance_ohm, resistors.names.__getitem__, "resistance", positive=True
+            resistors.resistance_ohm, lambda k: f"resistor {resistors.names[k]}", "resistance", positive=True
         )
         self._sources(sources)
         self.clamps = clamps
-        self.clamp_g = _checked([c.conductance_s for c in clamps], lambda k: clamps[k].name, "conductance")
+        self.clamp_g = _checked(
+            [c.conductance_s for c in clamps], lambda k: f"clamp {clamps[k].name}", "conductance"
+        )
         for clamp, beta in zip(clamps, self.clamp_beta, strict=True):
             if beta not in self.driven_by:
                 raise SimulationError(
@@ -279,7 +281,10 @@ class ParsedCircuit:
                 )
         self.cap_node = _indices(self.index, nodes)
         self.cap_f = _checked(
-            [c.capacitance_f for c in capacitors], lambda k: capacitors[k].name, "capacitance", positive=True
+            [c.capacitance_f for c in capacitors],
+            lambda k: f"capacitor {capacitors[k].name}",
+            "capacitance",
+            positive=True,
         )
 
     def _sources(self, sources: list[VoltageSource]) -> None:
@@ -291,18 +296,20 @@ class ParsedCircuit:
             node = self.index[source.pos]
             if node in self.driven_by:
                 raise SimulationError(
-                    f"node {source.pos!r} is driven by both {self.driven_by[node].name} and {source.name} "
+                    f"node {source.pos!r} is driven by both sources {self.driven_by[node].name} and {source.name} "
                     "(a voltage-source loop)"
                 )
             if source.pwl is None:
-                finite_value(source.dc_v, f"DC value of {source.name}")
+                finite_value(source.dc_v, f"DC value of source {source.name}")
             else:
-                times = np.array([finite_value(t, f"PWL time of {source.name}") for t, _ in source.pwl])
+                times = np.array(
+                    [finite_value(t, f"PWL time of source {source.name}") for t, _ in source.pwl]
+                )
                 for _, v in source.pwl:
-                    finite_value(v, f"PWL value of {source.name}")
+                    finite_value(v, f"PWL value of source {source.name}")
                 if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
                     raise NetlistError(
-                        f"PWL of {source.name} needs increasing times >= 0, got {source.pwl!r}"
+                        f"PWL of source {source.name} needs increasing times >= 0, got {source.pwl!r}"
                     )
             self.sources[source.name] = source
             self.driven_by[node] = source

@@ -137,7 +137,7 @@ def test_time_varying_input_sources_follow_their_pwl(sample):
     )
     ramp = ((0.0, 0.2), (5e-4, 0.9), (1e-3, 0.4))
     elements = tuple(
-        dataclasses.replace(el, pwl=ramp) if isinstance(el, VoltageSource) and el.name == "vin1" else el
+        dataclasses.replace(el, pwl=ramp) if isinstance(el, VoltageSource) and el.name == "in1" else el
         for el in circuit.elements
     )
     result = NativeBackend().run(dataclasses.replace(circuit, elements=elements))
@@ -155,13 +155,13 @@ def test_a_plain_resistor_divider_and_a_sweep_of_its_source():
     circuit = Circuit(
         title="divider",
         elements=(
-            VoltageSource("v1", "a", "0", dc_v=1.0),
-            Resistor("r1", "a", "b", 1000.0),
-            Resistor("r2", "b", "0", 3000.0),
+            VoltageSource("1", "a", "0", dc_v=1.0),
+            Resistor("1", "a", "b", 1000.0),
+            Resistor("2", "b", "0", 3000.0),
         ),
-        analysis=DcSweep("v1", 0.0, 2.0, 0.5),
+        analysis=DcSweep("1", 0.0, 2.0, 0.5),
         network_nodes=("a", "b"),
-        edge_resistors=("r1", "r2"),
+        edge_resistors=("1", "2"),
     )
     result = NativeBackend().run(circuit)
     np.testing.assert_allclose(result.axis, [0.0, 0.5, 1.0, 1.5, 2.0])
@@ -320,16 +320,16 @@ def test_tcl_rule_runs_on_the_native_backend(sample):
 # --- errors ------------------------------------------------------------------------------------------
 def _divider(*elements, analysis=None):
     base = (
-        VoltageSource("v1", "a", "0", dc_v=1.0),
-        Resistor("r1", "a", "b", 1e3),
-        Resistor("r2", "b", "0", 1e3),
+        VoltageSource("1", "a", "0", dc_v=1.0),
+        Resistor("1", "a", "b", 1e3),
+        Resistor("2", "b", "0", 1e3),
     )
     return Circuit(
         title="t",
         elements=base + elements,
         analysis=analysis or Transient(1e-6, 1e-5, 1e-6),
         network_nodes=("a", "b"),
-        edge_resistors=("r1", "r2"),
+        edge_resistors=("1", "2"),
     )
 
 
@@ -348,25 +348,25 @@ class _Diode:
     [
         (_divider(_Diode()), SimulationError, "cannot simulate _Diode elements .d1."),
         (
-            _divider(VoltageSource("v2", "c", "b", dc_v=1.0), Resistor("r3", "c", "0", 1.0)),
+            _divider(VoltageSource("2", "c", "b", dc_v=1.0), Resistor("3", "c", "0", 1.0)),
             SimulationError,
             "to ground",
         ),
-        (_divider(VoltageSource("v2", "a", "0", dc_v=1.0)), SimulationError, "driven by both"),
-        (_divider(Resistor("r3", "c", "d", 1e3)), ConvergenceError, "no resistive path.*c"),
-        (_divider(Resistor("r3", "b", "0", float("inf"))), NetlistError, "resistance of r3"),
-        (_divider(Resistor("r3", "b", "0", -5.0)), NetlistError, "resistance of r3"),
-        (_divider(VoltageSource("v2", "c", "0", dc_v=float("nan"))), NetlistError, "DC value of v2"),
-        (_divider(VoltageSource("v2", "c", "0", pwl=((0.0, 0.0), (0.0, 1.0)))), NetlistError, "increasing"),
-        (_divider(Clamp("c1", "b", "a", "b", 1e-3)), SimulationError, "beta node 'b' must be driven"),
+        (_divider(VoltageSource("2", "a", "0", dc_v=1.0)), SimulationError, "driven by both sources 1 and 2"),
+        (_divider(Resistor("3", "c", "d", 1e3)), ConvergenceError, "no resistive path.*c"),
+        (_divider(Resistor("3", "b", "0", float("inf"))), NetlistError, "resistance of resistor 3"),
+        (_divider(Resistor("3", "b", "0", -5.0)), NetlistError, "resistance of resistor 3"),
+        (_divider(VoltageSource("2", "c", "0", dc_v=float("nan"))), NetlistError, "DC value of source 2"),
+        (_divider(VoltageSource("2", "c", "0", pwl=((0.0, 0.0), (0.0, 1.0)))), NetlistError, "increasing"),
+        (_divider(Clamp("1", "b", "a", "b", 1e-3)), SimulationError, "beta node 'b' must be driven"),
         (_divider(_cell_element(a="zz")), NetlistError, "senses node 'zz'"),
         (_divider(_cell_element(feedback="s0")), NetlistError, "'s0' is used twice"),
         (_divider(_cell_element(signal="b")), NetlistError, "'b' is used twice"),
         (_divider(_cell_element(r_k_ohm=0.0)), NetlistError, "R_K of cell 0"),
         (_divider(_cell_element(threshold_v=-1.0)), NetlistError, "threshold of cell 0"),
         (_divider(_cell_element(shape="hard")), SimulationError, "threshold shape"),
-        (_divider(analysis=DcSweep("v9", 0.0, 1.0, 0.5)), SimulationError, "no voltage source"),
-        (_divider(analysis=DcSweep("v1", 0.0, 1.0, -0.5)), SimulationError, "never reaches"),
+        (_divider(analysis=DcSweep("9", 0.0, 1.0, 0.5)), SimulationError, "no voltage source"),
+        (_divider(analysis=DcSweep("1", 0.0, 1.0, -0.5)), SimulationError, "never reaches"),
         (_divider(analysis="ac"), SimulationError, "cannot run analysis"),
         (_divider(analysis=Transient(1e-6, 0.0, 1e-6)), NetlistError, "stop time"),
     ],

@@ -163,19 +163,19 @@ def _amplified_diode_circuit(with_diode: bool):
     )
 
     elements = [
-        VoltageSource("v1", "a", "0", dc_v=0.0),
-        Resistor("r1", "a", "s", 1000.0),
+        VoltageSource("1", "a", "0", dc_v=0.0),
+        Resistor("1", "a", "s", 1000.0),
         Amplifier("a0", "o", "s", 4.0),
-        Resistor("r2", "o", "0", 1000.0),
+        Resistor("2", "o", "0", 1000.0),
     ]
     if with_diode:
-        elements.append(Diode("d0", "s", "0", "dm0"))
+        elements.append(Diode("0", "s", "0", "dm0"))
     return Circuit(
         title="amplifier and diode",
         elements=tuple(elements),
-        analysis=DcSweep("v1", -5.0, 20.0, 1.25),
+        analysis=DcSweep("1", -5.0, 20.0, 1.25),
         network_nodes=("a", "s", "o"),
-        edge_resistors=("r1", "r2"),
+        edge_resistors=("1", "2"),
         models=(DiodeModel("dm0", 1e-9, 1.5, 20.0),),
         reltol=1e-7,  # ngspice's Newton stops within reltol x |v|: tight, so the engines can be compared at uV
     )
