@@ -26,6 +26,3 @@ class BoundedCache(Generic[V]):
                 self._values.pop(next(iter(self._values)))
             self._values[key] = value
         return value
-
-    def __len__(self) -> int:
-        return len(self._values)

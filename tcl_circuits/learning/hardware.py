@@ -13,14 +13,15 @@ guessed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from tcl_circuits.config import WriteConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.technology.model import COMPARATOR_KINDS, Technology
 
-MAX_WRITE_NOISE = 1.0
-"""The write stage's largest log-normal spread of one written change."""
+MAX_WRITE_NOISE: float = next(f for f in fields(WriteConfig) if f.name == "write_noise").metadata["maximum"]
+"""The write stage's largest log-normal spread of one written change (``WriteConfig.write_noise``'s bound)."""
 
 
 @dataclass(frozen=True)

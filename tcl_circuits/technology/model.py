@@ -169,8 +169,9 @@ def parse_cmos(data: dict, where: str) -> Cmos:
         _exact_keys(table, {"flicker_corner_hz"}, at)
         resistors[kind] = _sourced(table["flicker_corner_hz"], f"{at}.flicker_corner_hz", "flicker_corner_hz")
     comparators = {}
-    _exact_keys(_table(data, "comparator", where), set(COMPARATOR_KINDS), f"{where} [comparator]")
-    for kind, table in _table(data, "comparator", where).items():
+    kinds = _table(data, "comparator", where)
+    _exact_keys(kinds, set(COMPARATOR_KINDS), f"{where} [comparator]")
+    for kind, table in kinds.items():
         at = f"{where} comparator.{kind}"
         if not isinstance(table, dict):
             raise ConfigError(f"{at} must be a table")
