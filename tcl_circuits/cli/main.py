@@ -490,18 +490,21 @@ def parse_command(argv: list[str]) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    args = None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:  # --help (0) or a bad option (2, one line already printed)
-        return int(stop.code or 0)
-    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help (0) or a bad option (2, one line already printed)
+            return int(stop.code or 0)
         return args.run(args)
     except TclCircuitsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun with --resume to continue from the last checkpoint", file=sys.stderr)
+    except KeyboardInterrupt:  # at any moment, loading the parser's modules included
+        resumable = getattr(args, "resume", None) is not None
+        hint = "; rerun with --resume to continue from the last checkpoint" if resumable else ""
+        print(f"interrupted{hint}", file=sys.stderr)
         return 130
 
 

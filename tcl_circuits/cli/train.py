@@ -32,7 +32,7 @@ def train_config(args: argparse.Namespace, options: list) -> Any:
     from tcl_circuits.learning.run_config import RunConfig
 
     base = load_config_file(args.config) if args.config else RunConfig()
-    if getattr(args, "tech", None):
+    if getattr(args, "tech", None) is not None:  # an empty --tech is refused, not ignored
         base = _with_technology(base, args, options)
     return apply_options(base, args, options)
 

@@ -12,6 +12,7 @@ dead devices and the energy of one write pulse. ``technology("cmos65+reram")`` j
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -123,6 +124,8 @@ def _sourced(data: Any, where: str, kind: str) -> Sourced:
     value, source = data["value"], data["source"]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{where}.value must be a finite number, got {value!r}")
+    if 0 < abs(value) < sys.float_info.min:
+        raise ConfigError(f"{where}.value is too small to represent (a denormal number), got {value!r}")
     if not isinstance(source, str) or not source.strip():
         raise ConfigError(f"{where}.source must say where the number comes from")
     low, high = _BOUNDS[kind]

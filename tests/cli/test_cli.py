@@ -448,6 +448,7 @@ def test_train_tech_switches_every_non_ideality_on_and_flags_beside_it_override(
     [
         (["--tech", "cmos7+reram"], "no technology preset 'cmos7'"),
         (["--tech", "cmos65"], "PROCESS+DEVICE"),
+        (["--tech", ""], "PROCESS+DEVICE"),  # refused, not read as no technology
         (["--tech", "cmos65+reram", "--r-k-type", "carbon"], "--r-k-type must be one of poly, metal, mos"),
     ],
 )
@@ -456,3 +457,21 @@ def test_train_tech_refuses_a_bad_technology_in_one_line(tmp_path, capsys, flags
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_ctrl_c_while_the_parser_loads_or_in_a_command_without_resume_is_one_line(monkeypatch, capsys):
+    """An interrupt at any moment of main, the parser's imports included, is one line and exit 130; only
+    commands that can resume say so."""
+    from tcl_circuits.cli import main as cli_main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = cli_main.build_parser
+    monkeypatch.setattr(cli_main, "build_parser", interrupted)
+    assert main(["compile", "lattice:3x3"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    monkeypatch.setattr(cli_main, "build_parser", real)
+    monkeypatch.setattr("tcl_circuits.examples.cycle_netlist", interrupted)
+    assert main(["compile", "lattice:3x3"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

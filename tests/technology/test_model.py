@@ -108,6 +108,13 @@ def test_a_users_file_is_read_and_joins_a_preset(tmp_path):
             "finite number",
         ),
         (
+            (
+                'flicker_corner_hz = { value = 0, source = "s" }',
+                'flicker_corner_hz = { value = 1e-320, source = "s" }',
+            ),
+            "denormal",
+        ),
+        (
             ('adc_bits = { value = 8, source = "s" }', 'adc_bits = { value = 8.5, source = "s" }'),
             "whole number",
         ),
