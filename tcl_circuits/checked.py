@@ -28,6 +28,7 @@ __all__ = [
     "field_types",
     "from_dict",
     "param",
+    "set_dotted",
     "to_dict",
 ]
 
@@ -226,6 +227,25 @@ def to_dict(config: Any) -> dict:
             out[f.name] = value.value
         else:
             out[f.name] = value
+    return out
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> dict:
+    """A copy of nested settings (``to_dict``'s form) with the setting at a dotted key such as
+    ``learning.epochs`` replaced; a key that names no setting, or a group of them, is a ConfigError."""
+    out = dict(data)
+    head, _, rest = dotted.partition(".")
+    if rest:
+        inner = out.get(head)
+        if not isinstance(inner, dict):
+            raise ConfigError(f"{dotted}: {head!r} is not a group of settings", field=dotted)
+        out[head] = set_dotted(inner, rest, value)
+    else:
+        if head not in out:
+            raise ConfigError(f"unknown setting {dotted!r}", field=dotted)
+        if isinstance(out[head], dict):
+            raise ConfigError(f"{dotted} is a group of settings; name one of its fields", field=dotted)
+        out[head] = value
     return out
 
 

@@ -544,6 +544,11 @@ class WindowConfig(Checked):
         10.0, help="nudge tracking: largest factor beta may grow by", minimum=1, maximum=1000
     )
 
+    @property
+    def active(self) -> bool:
+        """Whether the bench moves the threshold or the nudge at all (either rate above 0)."""
+        return self.threshold_adaptation > 0 or self.beta_tracking > 0
+
 
 @dataclass(frozen=True, kw_only=True)
 class WriteConfig(Checked):

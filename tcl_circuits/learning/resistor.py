@@ -59,7 +59,7 @@ class WindowControl:
 
     def __init__(self, config: WindowConfig, theta_v: float, beta_max: float) -> None:
         self.config = config
-        self.active = config.threshold_adaptation > 0 or config.beta_tracking > 0
+        self.active = config.active
         self.theta_v = theta_v
         self.beta0 = beta_max
         self.beta_max = beta_max

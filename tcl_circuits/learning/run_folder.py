@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tcl_circuits.checked import set_dotted
 from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.files import fsync_dir, loads_json, write_text_atomic
 
@@ -116,12 +117,6 @@ def value_at(data: Any, dotted: str) -> Any:
     return data
 
 
-def with_value(data: dict, dotted: str, value: Any) -> dict:
-    """A copy of nested dicts with the value at a dotted key replaced (the levels must exist)."""
-    head, _, rest = dotted.partition(".")
-    return {**data, head: with_value(data[head], rest, value) if rest else value}
-
-
 class RecordLog:
     """Per-sample records: kept in memory, appended to a JSON-lines file at each checkpoint, with a running
     SHA-256 of the bytes written so that a checkpoint can vouch for exactly its records."""
@@ -183,6 +178,33 @@ def _check_path(path: Path, flag: str) -> None:
         if parent.exists() and not parent.is_dir():
             what = "is a file" if parent == path else f"lies under the file {parent}"
             raise ConfigError(f"{flag} {path} {what}: give a folder")
+
+
+def read_marker(marker: Path) -> dict:
+    """run.json, verified: an object holding the fingerprint, whose digest matches it, and well-formed
+    ``extended`` entries. Reads only: a resume and the tools that open a finished run both use it."""
+    try:
+        stored = loads_json(marker.read_text())
+    except (OSError, ValueError) as error:
+        raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
+    if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
+        found = "no 'fingerprint' object" if isinstance(stored, dict) else f"a {type(stored).__name__}"
+        raise DataError(
+            f"{marker} is damaged (expected an object holding the run's 'fingerprint', found {found}); "
+            "the folder cannot be resumed"
+        )
+    digest = stored.get("fingerprint_sha256")
+    if digest is not None and digest != sha256(dumps(stored["fingerprint"])):
+        raise DataError(
+            f"{marker} was edited: its fingerprint does not match its fingerprint_sha256; the folder "
+            "cannot be resumed"
+        )
+    extended = stored.get("extended", [])
+    if not isinstance(extended, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("fingerprint_sha256"), str) for entry in extended
+    ):
+        raise DataError(f"{marker} is damaged (its 'extended' entries); the folder cannot be resumed")
+    return stored
 
 
 def read_checkpoint(path: Path, fingerprints_sha256: tuple[str, ...]) -> dict:
@@ -274,7 +296,7 @@ class RunFolder:
         """True when continuing the run in the folder, False when starting one; refuses everything else."""
         marker = self.path / MARKER
         if marker.exists():
-            stored = self._stored(marker)
+            stored = read_marker(marker)
             grown = self._grown(stored["fingerprint"])
             changed = differences(
                 stored["fingerprint"], self.fingerprint, defaults=self.defaults, show=self.show
@@ -310,31 +332,6 @@ class RunFolder:
         )
         return False
 
-    def _stored(self, marker: Path) -> dict:
-        """run.json, verified: an object holding the fingerprint, whose digest matches it."""
-        try:
-            stored = loads_json(marker.read_text())
-        except (OSError, ValueError) as error:
-            raise DataError(f"{marker} is damaged ({error}); the folder cannot be resumed") from None
-        if not isinstance(stored, dict) or not isinstance(stored.get("fingerprint"), dict):
-            found = "no 'fingerprint' object" if isinstance(stored, dict) else f"a {type(stored).__name__}"
-            raise DataError(
-                f"{marker} is damaged (expected an object holding the run's 'fingerprint', found {found}); "
-                "the folder cannot be resumed"
-            )
-        digest = stored.get("fingerprint_sha256")
-        if digest is not None and digest != sha256(dumps(stored["fingerprint"])):
-            raise DataError(
-                f"{marker} was edited: its fingerprint does not match its fingerprint_sha256; the folder "
-                "cannot be resumed"
-            )
-        extended = stored.get("extended", [])
-        if not isinstance(extended, list) or not all(
-            isinstance(entry, dict) and isinstance(entry.get("fingerprint_sha256"), str) for entry in extended
-        ):
-            raise DataError(f"{marker} is damaged (its 'extended' entries); the folder cannot be resumed")
-        return stored
-
     def _grown(self, stored: dict) -> dict[str, tuple[Any, Any]]:
         """The growing keys this resume raises (old, new); lowering one is refused. ``self.fingerprint`` then
         holds the stored values there, so that only the other settings are compared."""
@@ -349,7 +346,7 @@ class RunFolder:
                     f"{flag}), not shortened"
                 )
             grown[key] = (old, new)
-            self.fingerprint = with_value(self.fingerprint, key, old)
+            self.fingerprint = set_dotted(self.fingerprint, key, old)
         return grown
 
     def _extend(self, marker: Path, stored: dict, grown: dict[str, tuple[Any, Any]]) -> None:
@@ -362,7 +359,7 @@ class RunFolder:
             },
         ]
         for key, (_, new) in grown.items():
-            self.fingerprint = with_value(self.fingerprint, key, new)
+            self.fingerprint = set_dotted(self.fingerprint, key, new)
         self.earlier_sha256.append(self.fingerprint_sha256)
         self.fingerprint_sha256 = sha256(dumps(self.fingerprint))
         write_text_atomic(

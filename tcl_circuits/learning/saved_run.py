@@ -23,7 +23,15 @@ from tcl_circuits.errors import ConfigError, DataError
 from tcl_circuits.files import loads_json
 from tcl_circuits.learning.rules import calibrate_for_run
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.learning.run_folder import CHECKPOINT, MARKER, dumps, read_checkpoint, sha256, unpack_array
+from tcl_circuits.learning.run_folder import (
+    CHECKPOINT,
+    MARKER,
+    dumps,
+    read_checkpoint,
+    read_marker,
+    sha256,
+    unpack_array,
+)
 from tcl_circuits.learning.tasks import RegressionTask, make_task
 from tcl_circuits.learning.writes import ConductanceWrites
 from tcl_circuits.network.spec import NetworkSpec
@@ -89,9 +97,7 @@ class SavedRun:
         config = self.config
         design = calibrate_for_run(config.cell, self.initial_network(), self.task, config.drive)
         drive = config.drive
-        tracks = config.learning.rule is RuleKind.TCL and (
-            config.window.threshold_adaptation > 0 or config.window.beta_tracking > 0
-        )
+        tracks = config.learning.rule is RuleKind.TCL and config.window.active
         if tracks and (self.path / CHECKPOINT).is_file():
             window = read_checkpoint(self.path / CHECKPOINT, self.fingerprints_sha256)["learner"]["window"]
             design = design.with_threshold_scaled(float(window["theta_v"]) / design.theta_v)
@@ -125,19 +131,15 @@ def open_run(path: str | os.PathLike[str]) -> SavedRun:
     folder = Path(path)
     if not (folder / MARKER).is_file() or not (folder / "config.json").is_file():
         raise ConfigError(f"RUN {folder} is not a run folder (no {MARKER} and config.json)")
+    stored = read_marker(folder / MARKER)
+    fingerprint = stored["fingerprint"]
+    digest = stored.get("fingerprint_sha256", sha256(dumps(fingerprint)))
+    earlier = tuple(entry["fingerprint_sha256"] for entry in stored.get("extended", []))
     try:
-        stored = loads_json((folder / MARKER).read_text(encoding="utf-8"))
-        fingerprint = stored["fingerprint"]
-        digest = stored.get("fingerprint_sha256", sha256(dumps(fingerprint)))
-        earlier = tuple(str(entry["fingerprint_sha256"]) for entry in stored.get("extended", []))
         saved = loads_json((folder / "config.json").read_text(encoding="utf-8"))
         config = from_dict(RunConfig, saved["config"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise DataError(f"RUN {folder} cannot be read ({type(error).__name__}: {error})") from None
-    if digest != sha256(dumps(fingerprint)):
-        raise DataError(
-            f"{folder / MARKER} was edited: its fingerprint does not match its fingerprint_sha256"
-        )
     if config.memristor_device is not None:
         raise ConfigError(
             f"RUN {folder} is a memristor run ({config.device}): its network is devices and their states "

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from tcl_circuits.checked import set_dotted
 from tcl_circuits.config import from_dict, to_dict
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
@@ -77,30 +78,13 @@ def point_name(values: dict[str, Any]) -> str:
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _set_dotted(data: dict, dotted: str, value: Any) -> dict:
-    out = dict(data)
-    head, _, rest = dotted.partition(".")
-    if rest:
-        inner = out.get(head)
-        if not isinstance(inner, dict):
-            raise ConfigError(f"{dotted}: {head!r} is not a group of settings", field=dotted)
-        out[head] = _set_dotted(inner, rest, value)
-    else:
-        if head not in out:
-            raise ConfigError(f"unknown setting {dotted!r}", field=dotted)
-        if isinstance(out[head], dict):
-            raise ConfigError(f"{dotted} is a group of settings; name one of its fields", field=dotted)
-        out[head] = value
-    return out
-
-
 def _check_field(where: str, dotted: Any, defaults: dict) -> str:
     """An axis name: a dotted field, or several joined by commas (set to the same value)."""
     if not isinstance(dotted, str) or not dotted:
         raise ConfigError(f"{where}: a field must be a dotted name such as drive.tau_fall_s, got {dotted!r}")
     for field in dotted.split(","):
         try:
-            _set_dotted(defaults, field.strip(), None)
+            set_dotted(defaults, field.strip(), None)
         except ConfigError as error:
             raise ConfigError(f"{where}: {error}") from None
     return dotted
@@ -108,7 +92,7 @@ def _check_field(where: str, dotted: Any, defaults: dict) -> str:
 
 def _set_axis(data: dict, axis: str, value: Any) -> dict:
     for field in axis.split(","):
-        data = _set_dotted(data, field.strip(), value)
+        data = set_dotted(data, field.strip(), value)
     return data
 
 
@@ -253,7 +237,7 @@ def _overridden(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
     """``base`` with each ``--set`` override applied, the config checked after each (errors name it)."""
     for key, value in overrides.items():
         try:
-            base = _set_dotted(base, key, value)
+            base = set_dotted(base, key, value)
             base = to_dict(from_dict(RunConfig, base))
         except ConfigError as error:
             raise ConfigError(f"--set {key}={value}: {error}", field=key) from None
