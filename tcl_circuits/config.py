@@ -558,7 +558,9 @@ class WriteConfig(Checked):
     log-normal factor of mean one (programming variability, seeded by the run's seed and the sample); with
     ``write_asymmetry`` a the devices' up/down mismatch: a requested rise lands sqrt(a) times larger, a fall
     sqrt(a) times smaller (the memristor's ``rate_asymmetry`` for a device the controller programs); with
-    ``dead_fraction`` that share of the devices, drawn once per run from its seed, never takes a write."""
+    ``dead_fraction`` that share of the devices, drawn once per run from its seed, never takes a write; with
+    ``range_spread`` each device's range [g_min, g_max] is its own: both bounds times one log-normal factor per
+    device, drawn once per run (device-to-device spread; the controller still thinks in the nominal bounds)."""
 
     conductance_bits: int | None = param(
         None,
@@ -586,4 +588,11 @@ class WriteConfig(Checked):
         "per run from its seed; measured HfO2 arrays: 10-13 %)",
         minimum=0,
         below=1,
+    )
+    range_spread: float = param(
+        0.0,
+        help="device-to-device spread: log-normal sigma of each device's range (both bounds times one factor per "
+        "device, drawn once per run from its seed; pulsed ReRAM 0.2, measured HfO2 arrays 0.7-0.8)",
+        minimum=0,
+        maximum=2,
     )

@@ -2,7 +2,8 @@
 
 ``with_technology(config, tech)`` sets, from a process and a device (``technology.model``): the thermal noise of
 every R_K and of the network's resistors at the process's temperature, R_K's 1/f corner for its resistor type,
-the threshold comparison's offset spread of the chosen comparator kind, and in the write stage the device's
+the threshold comparison's offset spread of the chosen comparator kind, the cells' mismatch (R_K, C_K, the
+update's gain, the clamps), and in the write stage the device's spread of its range from device to device, its
 levels (the largest power of two it holds: 1,480 steps give 10 bits), up/down asymmetry, write spread (one
 pulse's cycle-to-cycle spread, the largest a change can have: n pulses average it down by sqrt(n)) and dead
 devices. What the description does not determine, or the
@@ -20,8 +21,15 @@ from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.technology.model import COMPARATOR_KINDS, Technology
 
-MAX_WRITE_NOISE: float = next(f for f in fields(WriteConfig) if f.name == "write_noise").metadata["maximum"]
+
+def _bound(name: str) -> float:
+    return float(next(f for f in fields(WriteConfig) if f.name == name).metadata["maximum"])
+
+
+MAX_WRITE_NOISE = _bound("write_noise")
 """The write stage's largest log-normal spread of one written change (``WriteConfig.write_noise``'s bound)."""
+MAX_RANGE_SPREAD = _bound("range_spread")
+"""The write stage's largest device-to-device spread of a range."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,7 @@ def with_technology(
     if config.memristor_device is not None:
         raise ConfigError("--tech describes a resistor network's devices and cells (--device resistor)")
     temperature = cmos.temperature_k.value
-    left_out = [
-        "device-to-device spread of the devices' ranges (the write stage holds each edge's bounds)",
-        "mismatch of R_K, C_K, the gains and the clamps (the process description gives no matching figures)",
-    ]
+    left_out: list[str] = []
     network_noise = 0.0 if nonlinear else temperature
     if nonlinear:
         left_out.append("thermal noise of the network's resistors (not simulated on networks with diodes)")
@@ -71,6 +76,10 @@ def with_technology(
             noise_temperature_k=temperature,
             noise_flicker_corner_hz=cmos.resistor_flicker_corner_hz[resistor].value,
             spread_offset_v=cmos.comparators[comparator].offset_sigma_v.value,
+            spread_r_k=cmos.mismatch.r_k.value,
+            spread_c_k=cmos.mismatch.c_k.value,
+            spread_gain=cmos.mismatch.gain.value,
+            spread_clamp=cmos.mismatch.clamp.value,
         ),
         sim=config.sim.replace(network_noise_temperature_k=network_noise),
         write=config.write.replace(
@@ -78,6 +87,7 @@ def with_technology(
             write_asymmetry=device.asymmetry.value,
             write_noise=min(step_noise, MAX_WRITE_NOISE),
             dead_fraction=device.dead_fraction.value,
+            range_spread=min(device.device_spread.value, MAX_RANGE_SPREAD),
         ),
     )
     return Applied(changed, tuple(left_out))

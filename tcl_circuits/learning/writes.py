@@ -48,8 +48,20 @@ class ConductanceWrites:
             self._dead = draw < fraction
         return self._dead
 
+    def range_factors(self, edges: int) -> np.ndarray:
+        """Each device's factor on its range (``range_spread``): exp(sigma z), one draw per run on a stream of
+        its own (ones without a spread, so other runs' numbers are untouched)."""
+        sigma = self.config.range_spread
+        if not sigma:
+            return np.ones(edges)
+        return np.exp(sigma * np.random.default_rng([self.seed, 3]).standard_normal(edges))
+
     def initial(self, spec: NetworkSpec) -> NetworkSpec:
-        """The network as its devices hold it: initial conductances on their levels."""
+        """The network as its devices hold it: each device's own range (``range_spread``), initial conductances
+        clipped into it and on its levels."""
+        if self.config.range_spread:
+            factor = self.range_factors(spec.n_edges)
+            spec = spec.with_bounds(spec.g_min_s * factor, spec.g_max_s * factor)
         return spec.with_conductances(quantise(self.config, spec.conductance_s, spec.g_min_s, spec.g_max_s))
 
     def apply(self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int) -> tuple[NetworkSpec, dict]:

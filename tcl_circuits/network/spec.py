@@ -241,6 +241,25 @@ class NetworkSpec:
         object.__setattr__(copy, "conductance_s", g)
         return copy
 
+    def with_bounds(self, g_min_s: np.ndarray, g_max_s: np.ndarray) -> NetworkSpec:
+        """The same network with other per-edge bounds (validated; conductances clipped into them)."""
+        lo, hi = _frozen(g_min_s), _frozen(g_max_s)
+        if lo.shape != self.g_min_s.shape or hi.shape != self.g_max_s.shape:
+            raise GraphError(f"bounds must have one value per edge ({self.n_edges})")
+        bad = np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi >= lo)))
+        if bad.size:
+            i, j = self.edges[bad[0]]
+            raise GraphError(
+                f"edge {self.labels[i]!r}-{self.labels[j]!r}: bounds must be finite with 0 < g_min <= g_max, "
+                f"got [{lo[bad[0]]!r}, {hi[bad[0]]!r}]"
+            )
+        copy = object.__new__(NetworkSpec)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items()})
+        object.__setattr__(copy, "g_min_s", lo)
+        object.__setattr__(copy, "g_max_s", hi)
+        object.__setattr__(copy, "conductance_s", _frozen(np.clip(self.conductance_s, lo, hi)))
+        return copy
+
     def clip(self, conductance_s: np.ndarray) -> np.ndarray:
         """Conductances clipped to each edge's bounds."""
         return np.clip(conductance_s, self.g_min_s, self.g_max_s)

@@ -4,7 +4,8 @@ A description is a TOML file in which every number is a table ``{ value = ..., s
 reading a verdict can see where each figure comes from, and a user's own file overrides every one. A CMOS file
 (``kind = "cmos"``) gives the temperature, the supply, capacitors (density, largest per cell), R_K's 1/f corner
 for each resistor type, comparators (raw, offset-stored, auto-zeroed: offset and energy per decision), the OTA's
-gm/I_D, the multiplier's power per bandwidth and the accumulator read-out (ADC energy per conversion step, bits).
+gm/I_D, the multiplier's power per bandwidth, the accumulator read-out (ADC energy per conversion step, bits) and
+the cells' mismatch (R_K, C_K, the update's gain, the clamps).
 A device file (``kind = "device"``) gives levels, up/down asymmetry, device-to-device and cycle-to-cycle spread,
 dead devices and the energy of one write pulse. ``technology("cmos65+reram")`` joins a process and a device.
 """
@@ -43,6 +44,20 @@ class Comparator:
 
 
 COMPARATOR_KINDS = ("latch", "offset_stored", "auto_zeroed")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Cell-to-cell spread of what a cell is built of, each a log-normal sigma (relative standard deviation):
+    R_K, C_K, the gain that sets the update's size, and an output's clamp conductance."""
+
+    r_k: Sourced
+    c_k: Sourced
+    gain: Sourced
+    clamp: Sourced
+
+
+MISMATCH_FIELDS = ("r_k", "c_k", "gain", "clamp")
 """A plain latch; one whose offset is stored on a capacitor and subtracted; an auto-zeroed or chopped stage."""
 
 
@@ -65,6 +80,8 @@ class Cmos:
     """A multiplier's supply power per hertz of its bandwidth."""
     adc_energy_per_step_j: Sourced
     adc_bits: Sourced
+    mismatch: Mismatch
+    """Cell-to-cell spread of R_K, C_K, the update's gain and the clamps."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,7 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "step_noise": (0.0, 10.0),
     "dead_fraction": (0.0, 1.0),
     "write_energy_per_pulse_j": (0.0, 1e-3),
+    "mismatch": (0.0, 1.0),
 }
 """Physical bounds of each kind of number (a value outside is a typing slip, not a technology)."""
 
@@ -162,7 +180,7 @@ def parse_cmos(data: dict, where: str) -> Cmos:
     """A CMOS description from TOML data (``where`` names the file in errors)."""
     plain = {"kind", "name", "description", "temperature_k", "supply_v", "capacitor_density_f_per_m2",
              "max_capacitance_per_cell_f", "ota_gm_over_id_per_v", "multiplier_power_per_hz_w",
-             "adc_energy_per_step_j", "adc_bits", "resistor", "comparator"}  # fmt: skip
+             "adc_energy_per_step_j", "adc_bits", "resistor", "comparator", "mismatch"}  # fmt: skip
     _exact_keys(data, plain, where)
     resistors = {}
     for kind, table in _table(data, "resistor", where).items():
@@ -182,16 +200,22 @@ def parse_cmos(data: dict, where: str) -> Cmos:
         comparators[kind] = Comparator(
             *(_sourced(table[f.name], f"{at}.{f.name}", f.name) for f in fields(Comparator))
         )
+    spreads = _table(data, "mismatch", where)
+    _exact_keys(spreads, set(MISMATCH_FIELDS), f"{where} [mismatch]")
+    mismatch = Mismatch(
+        *(_sourced(spreads[name], f"{where} mismatch.{name}", "mismatch") for name in MISMATCH_FIELDS)
+    )
     simple = {
         f.name: _sourced(data[f.name], f"{where} {f.name}", f.name)
         for f in fields(Cmos)
-        if f.name not in ("name", "description", "resistor_flicker_corner_hz", "comparators")
+        if f.name not in ("name", "description", "resistor_flicker_corner_hz", "comparators", "mismatch")
     }
     return Cmos(
         name=_text(data, "name", where),
         description=_text(data, "description", where),
         resistor_flicker_corner_hz=resistors,
         comparators=comparators,
+        mismatch=mismatch,
         **simple,
     )
 

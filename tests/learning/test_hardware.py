@@ -21,6 +21,12 @@ def test_a_process_and_a_device_set_every_non_ideality_they_describe():
     assert write.conductance_bits == 10  # 1,480 steps hold 2^10 levels
     assert write.write_asymmetry == pytest.approx(1.7) and write.dead_fraction == 0.0
     assert write.write_noise == 1.0 and any("capped" in reason for reason in applied.left_out)
+    assert write.range_spread == pytest.approx(0.2)  # device to device (Gong et al. 2018)
+    # the cells' mismatch from the process's matching figures
+    assert (cell.spread_r_k, cell.spread_c_k, cell.spread_gain, cell.spread_clamp) == pytest.approx(
+        (0.003, 0.001, 0.01, 0.01)
+    )
+    assert not any("mismatch" in reason or "device-to-device" in reason for reason in applied.left_out)
     latch = with_technology(RunConfig(), technology("cmos180+hfo2_array"), comparator="latch", resistor="mos",
                             nonlinear=True)  # fmt: skip
     assert latch.config.cell.spread_offset_v == pytest.approx(3.4e-3)
@@ -34,12 +40,13 @@ def test_a_process_and_a_device_set_every_non_ideality_they_describe():
 
 def test_the_ideal_device_leaves_the_write_stage_as_it_is():
     write = with_technology(RunConfig(), technology("cmos65+ideal"), nonlinear=False).config.write
-    assert (write.conductance_bits, write.write_asymmetry, write.write_noise, write.dead_fraction) == (
-        None,
-        1.0,
-        0.0,
-        0.0,
-    )
+    assert (
+        write.conductance_bits,
+        write.write_asymmetry,
+        write.write_noise,
+        write.dead_fraction,
+        write.range_spread,
+    ) == (None, 1.0, 0.0, 0.0, 0.0)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, WriteConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.run_config import RunConfig, with_changes
-from tcl_circuits.learning.tasks import make_task, teacher_task
+from tcl_circuits.learning.tasks import TaskConfig, make_task, teacher_task
 from tcl_circuits.learning.writes import ConductanceWrites, quantise
 
 
@@ -167,3 +167,24 @@ def test_training_with_few_bits_or_large_mismatch_learns_less_than_the_ideal_run
     assert sum(int(r["updates"]) for r in rows) > 0 and (tmp_path / "bits4" / "update_bits.png").is_file()
     stored = json.loads((tmp_path / "bits4" / "config.json").read_text())
     assert stored["config"]["write"]["conductance_bits"] == 4
+
+
+def test_each_device_holds_its_own_range_drawn_once_per_run():
+    spec = make_task(TaskConfig(network="lattice:4x4", train_samples=2, test_samples=1), 0).student
+    writes = ConductanceWrites(WriteConfig(range_spread=0.7), seed=5)
+    held = writes.initial(spec)
+    factor = held.g_max_s / spec.g_max_s
+    np.testing.assert_allclose(held.g_min_s / spec.g_min_s, factor)  # both bounds, one factor per device
+    assert 0.4 < np.std(np.log(factor)) < 1.0 and np.ptp(factor) > 0  # a spread of about 0.7
+    assert np.all((held.conductance_s >= held.g_min_s) & (held.conductance_s <= held.g_max_s))
+    np.testing.assert_array_equal(ConductanceWrites(WriteConfig(range_spread=0.7), seed=5).initial(spec).g_max_s,
+                                  held.g_max_s)  # fmt: skip
+    # an update is clipped to the device's own bound, not the nominal one
+    big = np.full(spec.n_edges, 10 * float(np.max(spec.g_max_s)))
+    after, record = writes.apply(held, big, sample=0)
+    np.testing.assert_allclose(after.conductance_s, held.g_max_s)
+    assert record["clipped_edges"] == spec.n_edges
+    # no spread: the bounds and the other draws as they were
+    np.testing.assert_array_equal(
+        ConductanceWrites(WriteConfig(), seed=5).initial(spec).g_max_s, spec.g_max_s
+    )

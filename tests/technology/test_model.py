@@ -41,6 +41,11 @@ energy_per_decision_j = { value = 1e-12, source = "s" }
 [comparator.auto_zeroed]
 offset_sigma_v = { value = 1e-6, source = "s" }
 energy_per_decision_j = { value = 1e-12, source = "s" }
+[mismatch]
+r_k = { value = 0.003, source = "s" }
+c_k = { value = 0.001, source = "s" }
+gain = { value = 0.01, source = "s" }
+clamp = { value = 0.01, source = "s" }
 """
 
 
@@ -49,6 +54,8 @@ def _numbers(description):
         value = getattr(description, f.name)
         if isinstance(value, Sourced):
             yield f.name, value
+        elif dataclasses.is_dataclass(value):
+            yield from ((f"{f.name}.{g.name}", getattr(value, g.name)) for g in dataclasses.fields(value))
         elif isinstance(value, dict):
             for key, item in value.items():
                 found = (
@@ -125,6 +132,16 @@ def test_a_users_file_is_read_and_joins_a_preset(tmp_path):
         (("[comparator.auto_zeroed]", "[comparator.chopped]"), "unknown key 'chopped'"),
         (('kind = "cmos"', 'kind = "bjt"'), 'kind must be "cmos" or "device"'),
         (('name = "mine"', "name = 3"), "name must be text"),
+        (
+            ('r_k = { value = 0.003, source = "s" }', 'r_k = { value = 2, source = "s" }'),
+            "mismatch.r_k.value must be",
+        ),
+        (('clamp = { value = 0.01, source = "s" }', ""), "missing 'clamp'"),
+        (
+            ('gain = { value = 0.01, source = "s" }', 'gainn = { value = 0.01, source = "s" }'),
+            "unknown key 'gainn'",
+        ),
+        (("[mismatch]", "[mismatched]"), "unknown key 'mismatched'"),
     ],
 )
 def test_a_bad_file_is_one_line_naming_the_file_and_the_number(tmp_path, change, message):
