@@ -64,6 +64,16 @@ class RuleKind(Enum):
     GRADIENT = "gradient"
 
 
+class Rounding(Enum):
+    """How a write lands on a device's levels: the nearest level (a change below half a level is lost), or a
+    stochastic choice between the two levels around the request, the upper one with the probability of the
+    fraction (the expected write is the request: updates finer than a level still land on average; the
+    controller fires its last pulse with that probability)."""
+
+    NEAREST = "nearest"
+    STOCHASTIC = "stochastic"
+
+
 class ProgrammingMode(Enum):
     """How the edge cell's integral-feedback output u programs the device state.
 
@@ -588,6 +598,11 @@ class WriteConfig(Checked):
         "per run from its seed; measured HfO2 arrays: 10-13 %)",
         minimum=0,
         below=1,
+    )
+    rounding: Rounding = param(
+        Rounding.NEAREST,
+        help="how a write lands on the levels (with conductance_bits): nearest, or stochastic (the upper level with "
+        "the probability of the fraction, seeded by the run's seed and the sample)",
     )
     range_spread: float = param(
         0.0,

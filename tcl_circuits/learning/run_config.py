@@ -200,7 +200,7 @@ class RunConfig(Checked):
         if self.write != WriteConfig():
             changed = next(k for k, v in to_dict(self.write).items() if v != getattr(WriteConfig(), k))
             raise ConfigError(
-                "conductance_bits, write_noise, write_asymmetry, dead_fraction and range_spread apply to resistor networks; a memristor's "
+                "conductance_bits, rounding, write_noise, write_asymmetry, dead_fraction and range_spread apply to resistor networks; a memristor's "
                 "writes are its device model's (its asymmetry: rate_asymmetry)",
                 field=changed,
             )

@@ -2,7 +2,9 @@
 
 A bench applies each sample's update G_e += Delta G_e by programming its devices: clipped to each edge's
 bounds, with the programming's variability (``write_noise``), the devices' up/down mismatch
-(``write_asymmetry``) and their resolution (``conductance_bits`` levels over the bounds). Every requested
+(``write_asymmetry``) and their resolution (``conductance_bits`` levels over the bounds, a write landing on
+the nearest level or, with ``rounding`` stochastic, on one of the two around it with the expected value of
+the request). Every requested
 change is also recorded as the resolution it would need, log2((g_max - g_min) / |Delta G_e|) bits: the
 histogram over a run tells how many bits a device must resolve for the updates to land (``update_bits.csv``, ``update_bits.png``, and its median and 90th percentile in the
 summary).
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tcl_circuits.config import WriteConfig
+from tcl_circuits.config import Rounding, WriteConfig
 from tcl_circuits.errors import DataError
 from tcl_circuits.network.spec import NetworkSpec
 
@@ -21,13 +23,22 @@ BITS_BINS = 48
 
 
 def quantise(
-    config: WriteConfig, conductance_s: np.ndarray, g_min_s: np.ndarray, g_max_s: np.ndarray
+    config: WriteConfig,
+    conductance_s: np.ndarray,
+    g_min_s: np.ndarray,
+    g_max_s: np.ndarray,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """Conductances at their nearest of 2^bits levels over [g_min, g_max] (unchanged when analog)."""
+    """Conductances on 2^bits levels over [g_min, g_max] (unchanged when analog): the nearest level, or with
+    ``rng`` the level below or above, the upper one with the probability of the fraction (stochastic rounding)."""
     if config.conductance_bits is None:
         return conductance_s
     lsb = (g_max_s - g_min_s) / (2**config.conductance_bits - 1)
-    return g_min_s + np.round((conductance_s - g_min_s) / lsb) * lsb
+    steps = (conductance_s - g_min_s) / lsb
+    if rng is None:
+        return g_min_s + np.round(steps) * lsb
+    below = np.floor(steps)
+    return g_min_s + (below + (rng.random(steps.shape) < steps - below)) * lsb
 
 
 class ConductanceWrites:
@@ -83,7 +94,12 @@ class ConductanceWrites:
             written = np.where(self.dead(written.size), 0.0, written)
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
-        stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s)
+        rng = (
+            np.random.default_rng([self.seed, 4, sample])
+            if self.config.rounding is Rounding.STOCHASTIC and self.config.conductance_bits is not None
+            else None
+        )
+        stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s, rng)
         record: dict[str, float] = {"clipped_edges": int(np.sum(clipped != proposed))}
         if self.config.conductance_bits is not None:
             lost = requested & (stored == spec.conductance_s)

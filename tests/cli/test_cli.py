@@ -433,6 +433,7 @@ def test_train_tech_switches_every_non_ideality_on_and_flags_beside_it_override(
         "conductance_bits": 2,
         "dead_fraction": 0.098,
         "range_spread": 0.71,
+        "rounding": "nearest",
         "write_asymmetry": 1.0,
         "write_noise": 0.22,
     }

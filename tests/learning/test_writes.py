@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tcl_circuits.circuit.compile import compile_tcl
-from tcl_circuits.config import FeedbackCellConfig, SawtoothConfig, WriteConfig
+from tcl_circuits.config import FeedbackCellConfig, Rounding, SawtoothConfig, WriteConfig
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.learning.loop import train
 from tcl_circuits.learning.run_config import RunConfig, with_changes
@@ -188,3 +188,32 @@ def test_each_device_holds_its_own_range_drawn_once_per_run():
     np.testing.assert_array_equal(
         ConductanceWrites(WriteConfig(), seed=5).initial(spec).g_max_s, spec.g_max_s
     )
+
+
+def test_stochastic_rounding_lands_a_change_finer_than_a_level_on_average():
+    spec = _spec()
+    config = WriteConfig(conductance_bits=4, rounding=Rounding.STOCHASTIC)
+    writes = ConductanceWrites(config, seed=0)
+    spec = writes.initial(spec)
+    lsb = (spec.g_max_s - spec.g_min_s) / 15
+    start = spec.conductance_s.copy()
+    step = 0.3 * lsb  # a third of a level: nearest rounding loses every one of these
+    inner = (start + lsb < spec.g_max_s) & (start - lsb > spec.g_min_s)
+    landed = []
+    for sample in range(4000):
+        after, _ = writes.apply(spec, np.where(inner, step, 0.0), sample)
+        moved = (after.conductance_s - start) / lsb
+        np.testing.assert_allclose(moved, np.round(moved), atol=1e-9)  # still on the levels
+        assert set(np.round(moved[inner])) <= {0.0, 1.0}  # the level below or the one above
+        landed.append(moved[inner])
+    mean = np.mean(landed)
+    assert abs(mean - 0.3) < 4 * np.sqrt(0.3 * 0.7 / np.size(landed))  # the expected write is the request
+    nearest, _ = ConductanceWrites(WriteConfig(conductance_bits=4), seed=0).apply(
+        spec, np.where(inner, step, 0.0), 0
+    )
+    np.testing.assert_array_equal(nearest.conductance_s, start)  # nearest: lost
+    again, _ = ConductanceWrites(config, seed=0).apply(spec, np.where(inner, step, 0.0), 7)
+    first, _ = writes.apply(spec, np.where(inner, step, 0.0), 7)
+    np.testing.assert_array_equal(
+        again.conductance_s, first.conductance_s
+    )  # seeded by the run and the sample
