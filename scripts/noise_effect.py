@@ -8,6 +8,11 @@ The noise is the same seeded PWL current in both engines (``circuit.noise.CellNo
 against ngspice).
 
     .venv/bin/python scripts/noise_effect.py --network lattice:16x16 --sources R_K network both --train
+
+With ``--signal-gains`` the update noise is measured at each squarer gain A (s = A (V_a - V_b)^2, the threshold
+calibrated A times higher, R_K's noise on u unchanged); ``--r-k`` sets R_K and so C_K = tau_k / R_K:
+
+    .venv/bin/python scripts/noise_effect.py --temperatures 300 --r-k 2.5e5 --signal-gains 1 10 100 1000
 """
 
 from __future__ import annotations
@@ -50,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=8, help="noise draws per temperature (default: 8)")
     parser.add_argument("--samples", type=int, default=2, help="training samples per draw (default: 2)")
     parser.add_argument("--train", action="store_true", help="also train 300 samples per temperature")
+    parser.add_argument(
+        "--signal-gains",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="squarer gains A to measure the update noise at (default: 1)",
+    )
+    parser.add_argument("--r-k", type=float, default=None, help="R_K [ohm] (default: the report's)")
     args = parser.parse_args(argv)
     from tcl_circuits.cli.main import feasibility_config
     from tcl_circuits.learning.loop import train
@@ -57,25 +70,28 @@ def main(argv: list[str] | None = None) -> int:
 
     base = feasibility_config()
     base = base.replace(task=base.task.replace(network=args.network))
+    if args.r_k is not None:
+        base = base.replace(cell=base.cell.replace(r_k_ohm=args.r_k))
     started = time.perf_counter()
-    rows = update_noise_rows(
-        base,
-        args.temperatures,
-        draws=args.draws,
-        samples=args.samples,
-        sources=tuple(args.sources),
-        flicker_corners_hz=tuple(args.flicker_corners),
-    )
     print(
-        f"{'noisy':>8} {'T (K)':>8} {'1/f corner (Hz)':>15} {'kT/C (V)':>10} {'theta (V)':>10} {'rel. error':>16} "
-        f"{'cosine':>16}"
+        f"{'A':>6} {'noisy':>8} {'T (K)':>8} {'1/f corner (Hz)':>15} {'kT/C (V)':>10} {'theta (V)':>10} "
+        f"{'rel. error':>16} {'cosine':>16}"
     )
-    for r in rows:
-        print(
-            f"{r['source']:>8} {r['temperature_k']:8g} {r['flicker_corner_hz']:15g} {r['kt_over_c_noise_v']:10.3g} "
-            f"{r['threshold_v']:10.3g} "
-            f"{r['rel_error_mean']:8.3g} ± {r['rel_error_sd']:<6.2g} {r['cosine_mean']:8.4f} ± {r['cosine_sd']:<6.2g}"
+    for gain in args.signal_gains:
+        rows = update_noise_rows(
+            base.replace(cell=base.cell.replace(signal_gain=gain)),
+            args.temperatures,
+            draws=args.draws,
+            samples=args.samples,
+            sources=tuple(args.sources),
+            flicker_corners_hz=tuple(args.flicker_corners),
         )
+        for r in rows:
+            print(
+                f"{gain:6g} {r['source']:>8} {r['temperature_k']:8g} {r['flicker_corner_hz']:15g} "
+                f"{r['kt_over_c_noise_v']:10.3g} {r['threshold_v']:10.3g} "
+                f"{r['rel_error_mean']:8.3g} ± {r['rel_error_sd']:<6.2g} {r['cosine_mean']:8.4f} ± {r['cosine_sd']:<6.2g}"
+            )
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.train:
         learning = base.learning.replace(epochs=1, alignment_every=0)

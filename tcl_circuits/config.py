@@ -226,18 +226,28 @@ class AnalogCellConfig(Checked):
 class FeedbackCellConfig(Checked):
     """The per-edge integral-feedback cell: squarer -> series C_K/R_K -> threshold -> accumulator.
 
-    The squarer writes s = (V_a - V_b)^2 as a voltage (1 V per V^2). The series C_K, R_K branch gives
-    u = v(R_K) ~ tau_k * ds/dt with zero DC gain (perfect adaptation). The accumulator is a 1 F capacitor
-    charged by a current -accumulator_gain / tau_k * g(u), so at the end of a cycle in the learning window
-    v(acc) ~ -accumulator_gain * (s_clamped - s_free).
+    The squarer writes s = A (V_a - V_b)^2 as a voltage (A = ``signal_gain`` V per V^2). The series C_K, R_K
+    branch gives u = v(R_K) ~ tau_k * ds/dt with zero DC gain (perfect adaptation). The accumulator is a 1 F
+    capacitor charged by a current -accumulator_gain / (A tau_k) * g(u), so at the end of a cycle in the
+    learning window v(acc) ~ -accumulator_gain * (s_clamped - s_free) / A, whatever A; a gain A lifts u (and
+    the threshold a calibration places, volts on u) over R_K's noise.
     """
 
     tau_k_s: float = param(5e-6, unit="s", help="kernel time R_K*C_K (needs tau_k << tau_rise)", above=0)
     r_k_ohm: float = param(1e3, unit="ohm", help="feedback resistor R_K (C_K = tau_k / R_K)", above=0)
+    signal_gain: float = param(
+        1.0,
+        unit="1",
+        help="squarer gain A, s = A (V_a - V_b)^2 x 1 V per V^2: u and the automatic threshold scale by A, "
+        "R_K's noise on u does not; the window in contrast and the per-edge accumulator gain are divided by A",
+        above=0,
+        maximum=1e6,
+    )
     threshold_v: float | None = param(
         1e-5,
         unit="V",
-        help="threshold theta on u; learning window in contrast: theta*tau_rise/tau_k < |ds| < theta*tau_fall/tau_k",
+        help="threshold theta on u; learning window in contrast: theta*tau_rise/(A*tau_k) < |ds| < "
+        "theta*tau_fall/(A*tau_k), A the signal gain",
         flag="--threshold",
         above=0,
         none="auto: top of the window at threshold_headroom x the largest initial contrasts",

@@ -120,7 +120,9 @@ def sized_accumulator_gain(
     integrator; the behavioural cell's 1 F accumulator has no rails and keeps the configured gain."""
     if cell.kind is not CellKind.ANALOG:
         return cell.accumulator_gain
-    window = LearningWindow(max(calibration.thresholds_v), drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s)
+    window = LearningWindow(
+        max(calibration.thresholds_v), drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s, cell.signal_gain
+    )
     return cell.analog.window_top_fraction * cell.analog.swing_v / float(window.upper_v2)
 
 
@@ -166,18 +168,29 @@ class CellDesign:
         return self.calibration.threshold_v
 
     @property
+    def signal_gain(self) -> float:
+        """The squarer's gain A: s = A (V_a - V_b)^2, volts per V^2."""
+        return self.config.signal_gain
+
+    @property
     def n_edges(self) -> int:
         return len(self.r_k_ohm)
 
     def window(self) -> LearningWindow:
         """Each edge's nominal learning window (the one a designer placed)."""
         return LearningWindow(
-            self.nominal_threshold_v, self.drive.tau_rise_s, self.drive.tau_fall_s, self.tau_k_s
+            self.nominal_threshold_v,
+            self.drive.tau_rise_s,
+            self.drive.tau_fall_s,
+            self.tau_k_s,
+            self.signal_gain,
         )
 
     def reference_window(self) -> LearningWindow:
         """The global threshold's window (one threshold for every edge, as the memristor cells use)."""
-        return LearningWindow(self.theta_v, self.drive.tau_rise_s, self.drive.tau_fall_s, self.tau_k_s)
+        return LearningWindow(
+            self.theta_v, self.drive.tau_rise_s, self.drive.tau_fall_s, self.tau_k_s, self.signal_gain
+        )
 
     def redesigned(self, *, calibration: Calibration | None = None, **changes: object) -> CellDesign:
         """The cells rebuilt with some settings changed (``FeedbackCellConfig`` fields) or another calibration,
@@ -207,6 +220,7 @@ class CellDesign:
             "kind": self.kind.value,
             "threshold_shape": self.shape.value,
             "tau_k_s": self.tau_k_s,
+            "signal_gain": self.signal_gain,
             "accumulator_gain": self.accumulator_gain,
             "calibration": self.calibration.to_dict(),
             "edges": self.n_edges,
@@ -243,20 +257,23 @@ def resolve(
     accumulator_gain: float | None = None,
 ) -> CellDesign:
     """The design of ``count`` edges (default: one per entry of ``edge_groups``) and ``outputs`` clamps from
-    what was asked and what the calibration placed; ``accumulator_gain`` keeps one already sized."""
+    what was asked and what the calibration placed; ``accumulator_gain`` keeps one already sized. Thresholds
+    are volts on u: a squarer gain A lifts u by A, so the per-edge gain is divided by A to keep v(w) per V^2
+    of contrast (and the analog integrator's C_int grows by A)."""
     count = len(edge_groups) if count is None else count
     check_timescales(cell.tau_k_s, drive.tau_rise_s, drive.tau_fall_s)
     gain = sized_accumulator_gain(cell, calibration, drive) if accumulator_gain is None else accumulator_gain
     nominal = calibration.edge_thresholds_v(edge_groups, count)
     factor = mismatch_factors(cell, count)
-    per_edge_gain = gain / cell.tau_k_s * factor["spread_gain"]
+    signal_gain = cell.signal_gain
+    per_edge_gain = gain / (signal_gain * cell.tau_k_s) * factor["spread_gain"]
     stage_gain: np.ndarray | None = None
     integrator_c_f: np.ndarray | None = None
     if cell.kind is CellKind.ANALOG:
         # sized with the nominal thresholds (a designer's); the accumulator gain's mismatch becomes the stage
         # gain's (the same factor on the update)
         analog = cell.analog
-        window = LearningWindow(nominal, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s)
+        window = LearningWindow(nominal, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s, signal_gain)
         nominal_stage = (
             np.full(count, analog.threshold_gain)
             if analog.threshold_gain is not None
@@ -264,9 +281,13 @@ def resolve(
             * analog.swing_v
             / (analog.multiplier_scale_per_v * window.top_u_v)
         )
-        stage_gain = nominal_stage * per_edge_gain / (gain / cell.tau_k_s)
+        stage_gain = nominal_stage * per_edge_gain / (gain / (signal_gain * cell.tau_k_s))
         integrator_c_f = np.asarray(
-            nominal_stage * analog.multiplier_scale_per_v * cell.tau_k_s / (gain * analog.integrator_r_ohm)
+            nominal_stage
+            * analog.multiplier_scale_per_v
+            * signal_gain
+            * cell.tau_k_s
+            / (gain * analog.integrator_r_ohm)
         )
     return CellDesign(
         config=cell,

@@ -44,7 +44,7 @@ from tcl_circuits.config import (
     SimulatorConfig,
 )
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels.window import LearningWindow, check_timescales
+from tcl_circuits.kernels.window import check_timescales
 from tcl_circuits.memo import BoundedCache
 from tcl_circuits.network.spec import NetworkSpec
 
@@ -232,6 +232,7 @@ def _feedback_cells(spec: NetworkSpec, design: CellDesign) -> FeedbackCellArray:
         shape=(design.shape,) * count,
         gain_a_per_v=design.gain_a_per_v,
         offset_v=design.offset_v,
+        signal_gain=np.full(count, design.signal_gain),
         comments=tuple(f"feedback cell of edge {d}" for d in spec.edge_descriptions),
     )
 
@@ -366,12 +367,17 @@ def compile_tcl(
         elements.append(_cell_noise(cells, asked, drive, noise_seed))
     if sim.network_noise_temperature_k > 0:
         elements.append(_network_noise(spec, names, sim, asked, drive, noise_seed))
-    window = LearningWindow(design.nominal_threshold_v, drive.tau_rise_s, drive.tau_fall_s, design.tau_k_s)
+    window = design.window()
     lo, hi = float(np.min(window.lower_v2)), float(np.max(window.upper_v2))
     thresholds, group_comments = _thresholds_text(design)
     notes: tuple[str, ...] = (
         f"one sawtooth cycle: beta 0 -> {drive.beta_max:.6g} in {drive.tau_rise_s:.6g} s, back to 0 in {drive.tau_fall_s:.6g} s",
-        f"feedback cells: tau_k = R_K*C_K = {design.tau_k_s:.6g} s, threshold {thresholds} on v(u<e>)",
+        f"feedback cells: tau_k = R_K*C_K = {design.tau_k_s:.6g} s, threshold {thresholds} on v(u<e>)"
+        + (
+            f", squarer gain {design.signal_gain:.6g}: s<e> = gain * drop^2"
+            if design.signal_gain != 1
+            else ""
+        ),
         f"learning window (linear ramp) {lo:.4g} < abs(s_clamped - s_free) < {hi:.4g} V^2",
         f"at the end v(w<e>) ~ -{design.accumulator_gain:.6g} * (s_clamped - s_free) of edge e",
         "the controller then sets G_e += lr * v(w<e>) / (accumulator_gain * beta_max * G_c)",

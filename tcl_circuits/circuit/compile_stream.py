@@ -29,6 +29,12 @@ from tcl_circuits.config import (
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.network.spec import NetworkSpec
 
+MEMRISTOR_SIGNAL_GAIN = (
+    "--signal-gain must be 1 with memristor cells: their squarer's gain carries the read scale and their "
+    "programming window is placed at unit gain"
+)
+"""Why memristor cells refuse a squarer gain."""
+
 ENABLE_NODE = "en"
 """Node of the learn-enable gate of memristor streams."""
 
@@ -128,6 +134,8 @@ def compile_chunk(
     """
     spec = net.spec
     cell = as_design(cell, drive, spec)
+    if cell.signal_gain != 1:
+        raise ConfigError(MEMRISTOR_SIGNAL_GAIN, field="signal_gain")
     x = np.atleast_2d(np.asarray(inputs_v, dtype=float))
     y = np.atleast_2d(np.asarray(targets_v, dtype=float))
     k_count = x.shape[0]

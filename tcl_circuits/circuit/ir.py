@@ -125,7 +125,7 @@ class Clamp:
 class FeedbackCell:
     """The integral-feedback learning cell of one edge (a, b).
 
-    squarer: v(signal) = (v(a)-v(b))^2; series capacitor c_k_f from signal to feedback node, r_k_ohm from
+    squarer: v(signal) = signal_gain * (v(a)-v(b))^2; series capacitor c_k_f from signal to feedback node, r_k_ohm from
     feedback node to ground (so v(feedback) ~ r_k*c_k*ds/dt); threshold g on v(feedback); accumulator:
     a 1 F capacitor at ``accumulator`` charged by I = -gain_a_per_v * g(v(feedback)).
     """
@@ -144,6 +144,8 @@ class FeedbackCell:
     comment: str = ""
     offset_v: float = 0.0
     """Offset of the threshold comparison: g(v(feedback) - offset_v)."""
+    signal_gain: float = 1.0
+    """The squarer's gain, volts of s per V^2 of drop."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,14 +170,18 @@ class FeedbackCellArray:
     comments: tuple[str, ...] = ()
     offset_v: np.ndarray | None = None
     """Each cell's threshold offset (zeros when None)."""
+    signal_gain: np.ndarray | None = None
+    """Each cell's squarer gain, volts of s per V^2 (ones when None)."""
 
-    _VALUES = ("c_k_f", "r_k_ohm", "threshold_v", "gain_a_per_v", "offset_v")
+    _VALUES = ("c_k_f", "r_k_ohm", "threshold_v", "gain_a_per_v", "offset_v", "signal_gain")
     _NAMES = ("index", "a", "b", "signal", "feedback", "accumulator", "shape")
 
     def __post_init__(self) -> None:
         count = len(self.index)
         if self.offset_v is None:
             object.__setattr__(self, "offset_v", np.zeros(count))
+        if self.signal_gain is None:
+            object.__setattr__(self, "signal_gain", np.ones(count))
         for column in self._VALUES:
             values = np.array(getattr(self, column), dtype=float)
             values.flags.writeable = False
@@ -220,6 +226,7 @@ class FeedbackCellArray:
             gain_a_per_v=float(self.gain_a_per_v[k]),
             comment=self.comments[k] if self.comments else "",
             offset_v=float(self.offset_v[k]),  # type: ignore[index]
+            signal_gain=float(self.signal_gain[k]),  # type: ignore[index]
         )
 
 

@@ -1,9 +1,10 @@
-"""The TCL learning window: which contrasts A = |s_clamped - s_free| an edge learns from, the one derivation.
+"""The TCL learning window: which contrasts D = |s_clamped - s_free| (V^2) an edge learns from, the one derivation.
 
-Through the high-pass the fast ramp (tau_rise) gives u ~ tau_k A / tau_rise and the slow one tau_k A / tau_fall.
-A threshold theta on u passes the first and blocks the second when
+The squarer's gain G (``signal_gain``) writes s = G (V_a - V_b)^2, so through the high-pass the fast ramp
+(tau_rise) gives u ~ tau_k G D / tau_rise and the slow one tau_k G D / tau_fall. A threshold theta on u passes
+the first and blocks the second when
 
-    theta * tau_rise / tau_k  <  A  <  theta * tau_fall / tau_k,
+    theta * tau_rise / (G tau_k)  <  D  <  theta * tau_fall / (G tau_k),
 
 so the window spans tau_fall / tau_rise; below it nothing is learned, above it the slow ramp leaks through and
 cancels the update. Every place that needs the window (cell sizing, calibration, occupancy records, device
@@ -36,29 +37,36 @@ def check_timescales(tau_k_s: float, tau_rise_s: float, tau_fall_s: float) -> No
 
 @dataclass(frozen=True, eq=False)
 class LearningWindow:
-    """The window of one threshold or of each edge's (``theta_v`` a number or an array), volts on u."""
+    """The window of one threshold or of each edge's (``theta_v`` a number or an array), volts on u, behind a
+    squarer of gain ``signal_gain`` (volts of s per V^2 of drop)."""
 
     theta_v: np.ndarray | float
     tau_rise_s: float
     tau_fall_s: float
     tau_k_s: float
+    signal_gain: float = 1.0
 
     @classmethod
     def with_top(
-        cls, top_v2: np.ndarray | float, tau_rise_s: float, tau_fall_s: float, tau_k_s: float
+        cls,
+        top_v2: np.ndarray | float,
+        tau_rise_s: float,
+        tau_fall_s: float,
+        tau_k_s: float,
+        signal_gain: float = 1.0,
     ) -> LearningWindow:
-        """The window whose top is ``top_v2`` (V^2): theta = top * tau_k / tau_fall (the inverse)."""
-        return cls(top_v2 * tau_k_s / tau_fall_s, tau_rise_s, tau_fall_s, tau_k_s)
+        """The window whose top is ``top_v2`` (V^2): theta = G * top * tau_k / tau_fall (the inverse)."""
+        return cls(signal_gain * top_v2 * tau_k_s / tau_fall_s, tau_rise_s, tau_fall_s, tau_k_s, signal_gain)
 
     @property
     def lower_v2(self) -> np.ndarray | float:
         """Smallest contrast learned, V^2."""
-        return self.theta_v * self.tau_rise_s / self.tau_k_s
+        return self.theta_v * self.tau_rise_s / (self.signal_gain * self.tau_k_s)
 
     @property
     def upper_v2(self) -> np.ndarray | float:
         """Largest contrast learned before the slow ramp leaks through, V^2."""
-        return self.theta_v * self.tau_fall_s / self.tau_k_s
+        return self.theta_v * self.tau_fall_s / (self.signal_gain * self.tau_k_s)
 
     @property
     def top_u_v(self) -> np.ndarray | float:

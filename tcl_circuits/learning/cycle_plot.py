@@ -88,7 +88,7 @@ def plot_cycle(run: SavedRun, edges: Sequence[int], *, sample: int = 0) -> tuple
     for n, edge in enumerate(edges):
         k = column[edge]
         colour = f"C{n}"
-        s = result.v(cells.signal[k])
+        s = result.v(cells.signal[k]) / design.signal_gain  # V^2 of drop
         contrast = float(s[k_peak - 1] + frac * (s[k_peak] - s[k_peak - 1]) - s[0])
         contrasts[edge] = contrast
         size = abs(contrast)

@@ -96,7 +96,8 @@ class TclRule:
         w_end = result.at(cells.accumulator, [-1])[:, 0]
         k = int(np.clip(np.searchsorted(t, drive.tau_rise_s), 1, t.size - 1))
         frac = (drive.tau_rise_s - t[k - 1]) / (t[k] - t[k - 1])
-        signals = result.at(cells.signal, [0, k - 1, k])  # s free, and around the peak of beta
+        # s free, and around the peak of beta, in V^2 of drop (the squarer writes A times it)
+        signals = result.at(cells.signal, [0, k - 1, k]) / design.signal_gain
         s_clamped = signals[:, 1] + frac * (signals[:, 2] - signals[:, 1])
         contrast = s_clamped - signals[:, 0]
         estimate = -w_end / (design.accumulator_gain * drive.peak_clamp_conductance_s)
@@ -193,8 +194,12 @@ def calibrate_threshold_v(
     *,
     headroom: float = 0.4,
     quantile: float = 0.99,
+    signal_gain: float = 1.0,
 ) -> float:
     """A threshold theta placing the top of the learning window at ``headroom`` x the largest initial contrasts.
+
+    Behind a squarer of gain A (``signal_gain``) theta is A times the unit gain's, so the window in contrast,
+    and with it the learning, is the same at any A.
 
     The window [A_max * tau_rise / tau_fall, A_max] is anchored at A_max = headroom * (the ``quantile`` of
     |s_clamped - s_free| over edges and the given samples); theta = A_max * tau_k / tau_fall. Contrasts shrink
@@ -223,7 +228,9 @@ def calibrate_threshold_v(
             "all contrasts are zero on the calibration samples (the outputs already sit on their targets, or "
             "no input drives them): there is nothing to place the automatic threshold on; give --threshold"
         )
-    return float(LearningWindow.with_top(a_max, drive.tau_rise_s, drive.tau_fall_s, tau_k_s).theta_v)
+    return float(
+        LearningWindow.with_top(a_max, drive.tau_rise_s, drive.tau_fall_s, tau_k_s, signal_gain).theta_v
+    )
 
 
 def calibrate_cell(
@@ -248,7 +255,9 @@ def calibrate(
         raise ConfigError(
             "the automatic threshold needs a threshold headroom (the task's own: calibrate_for_run)"
         )
-    theta = calibrate_threshold_v(spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom)
+    theta = calibrate_threshold_v(
+        spec, x, y, drive, cell.tau_k_s, headroom=cell.threshold_headroom, signal_gain=cell.signal_gain
+    )
     if not cell.per_group_threshold or len(spec.groups) < 2:
         return Calibration(theta)
     contrasts = np.abs(linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive))
@@ -256,7 +265,9 @@ def calibrate(
     by_group = []
     for group in spec.groups:
         a_max = cell.threshold_headroom * float(np.quantile(contrasts[:, groups == group], 0.99))
-        placed = LearningWindow.with_top(a_max, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s).theta_v
+        placed = LearningWindow.with_top(
+            a_max, drive.tau_rise_s, drive.tau_fall_s, cell.tau_k_s, cell.signal_gain
+        ).theta_v
         by_group.append((group, float(placed) if a_max > 0 else theta))
     return Calibration(theta, tuple(by_group))
 

@@ -175,6 +175,10 @@ class RunConfig(Checked):
                     "the analog cell is built for resistor networks; memristor cells have their own circuit",
                     field="kind",
                 )
+        if memristor is not None and self.cell.signal_gain != 1:
+            from tcl_circuits.circuit.compile_stream import MEMRISTOR_SIGNAL_GAIN
+
+            raise ConfigError(MEMRISTOR_SIGNAL_GAIN, field="signal_gain")
         if memristor is None:
             field = self.memristor.window_field
             if field is not None:

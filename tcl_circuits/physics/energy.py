@@ -55,8 +55,11 @@ def resistor_power_w(circuit: Circuit, result: SimResult) -> np.ndarray:
         and cells.a == resistors.a
         and cells.b == resistors.b
     ):
-        # a cell on every resistor, in order: its squarer already holds the squared drop, s = (v(a) - v(b))^2
-        return result.weighted_sum(cells.signal, 1.0 / resistors.resistance_ohm)
+        # a cell on every resistor, in order: its squarer already holds the squared drop, s = A (v(a) - v(b))^2
+        gains = cells.signal_gain
+        if np.all(gains == 1.0):
+            return result.weighted_sum(cells.signal, 1.0 / resistors.resistance_ohm)
+        return result.weighted_sum(cells.signal, 1.0 / (resistors.resistance_ohm * gains))
     if len(resistors):
         nodes, a, b = _incidence(resistors.a, resistors.b)
         power += (1.0 / resistors.resistance_ohm) @ squared_drops(result.rows(nodes), a, b)

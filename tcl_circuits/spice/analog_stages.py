@@ -4,7 +4,8 @@ Every stage output is one macro-model: a behavioural source held within the rail
 (read from the stage's own supply pins), one pole (an RC), a buffer whose current a 0 V source senses, and
 rail currents: the quiescent current on each rail plus the output current on the rail that delivers it.
 
-- ``tclmult a b out vdd vss``: K (v(a) - v(b)) squared, a four-quadrant multiplier wired as a squarer.
+- ``tclmult a b out vdd vss``: K (v(a) - v(b)) squared, a four-quadrant multiplier wired as a squarer (K
+  the multiplier's scale times the cells' signal gain A).
 - ``tclthr in out vdd vss`` (params theta, vos, gain): gain * g(v(in) - vos), g the cell's threshold shape
   (hard: a window comparator gating a gain stage; dead_zone: a dead-zone amplifier).
 - ``tclint in out vdd vss``: an op-amp, -A0 v(in) with one pole at GBW / A0 and a slew-rate limit, its
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tcl_circuits.circuit.analog_cell import INTEGRATOR, MULTIPLIER, THRESHOLD
 from tcl_circuits.circuit.ir import (
     AnalogCellArray,
@@ -27,6 +30,7 @@ from tcl_circuits.circuit.ir import (
     VoltageSource,
 )
 from tcl_circuits.config import AnalogCellConfig
+from tcl_circuits.errors import NetlistError
 from tcl_circuits.spice.names import spice_name
 from tcl_circuits.spice.syntax import Dialect, number, threshold_expression
 
@@ -81,9 +85,15 @@ def _opamp(a: AnalogCellConfig) -> tuple:
 def stage_subcircuits(
     array: AnalogCellArray, dialect: Dialect = Dialect.NGSPICE
 ) -> tuple[SubcircuitDef, ...]:
-    """The three stage definitions for the cells of ``array``."""
+    """The three stage definitions for the cells of ``array``: the multiplier's scale is K times the cells'
+    squarer gain A (one for all cells: the definition is shared)."""
     a = array.analog
-    k = number(a.multiplier_scale_per_v)
+    gains = np.unique(array.cells.signal_gain)  # type: ignore[arg-type]
+    if gains.size > 1:
+        raise NetlistError(
+            f"analog cells need one squarer gain for all edges, got {gains.size} different ones"
+        )
+    k = number(a.multiplier_scale_per_v * (float(gains[0]) if gains.size else 1.0))
     gated = threshold_expression("v(in)", "{theta}", array.shape, "{vos}", dialect)
     return (
         SubcircuitDef(

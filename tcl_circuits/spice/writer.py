@@ -113,8 +113,10 @@ def _lines_for(element: Element, dialect: Dialect = Dialect.NGSPICE) -> list[str
         dv = f"({voltage(element.a)}-{voltage(element.b)})"
         s, u, w = name(element.signal), name(element.feedback), name(element.accumulator)
         g = threshold_expression(voltage(u), element.threshold_v, element.shape, element.offset_v, dialect)
+        # the squarer's gain is written only where it is not 1 (the decks of unit gain stay as reviewed)
+        scale = "" if element.signal_gain == 1 else f"{number(element.signal_gain)}*"
         lines += [
-            f"{n['squarer']} {s} 0 V = {dv}*{dv}",
+            f"{n['squarer']} {s} 0 V = {scale}{dv}*{dv}",
             f"{n['c_k']} {s} {u} {number(element.c_k_f)}",
             f"{n['r_k']} {u} 0 {number(element.r_k_ohm)}",
             f"{n['threshold']} {w} 0 I = {number(element.gain_a_per_v)}*{g}",

@@ -54,6 +54,13 @@ def test_compile_graph_file(tmp_path, capsys):
             ["train", "--cell", "analog", "--backend", "native", "--out", "x"],
             "the analog cell runs in ngspice only",
         ),
+        (["train", "--signal-gain", "0", "--out", "x"], "--signal-gain must be > 0 and <= 1e+06, got 0"),
+        (["train", "--signal-gain", "2e6", "--out", "x"], "--signal-gain must be > 0 and <= 1e+06"),
+        (["compile", "lattice:3x3", "--signal-gain", "nan"], "--signal-gain: expected a number"),
+        (
+            ["train", "--device", "memristor:vteam", "--signal-gain", "100", "--out", "x"],
+            "--signal-gain must be 1 with memristor cells",
+        ),
         (["sweep", "missing.toml", "--out", "x"], "missing.toml: cannot read the sweep spec"),
         (["feasibility", "--trials", "1", "--out", "x"], "--trials must be from 2"),
         (["feasibility", "--network", "ring:4", "--out", "x"], "unknown network 'ring:4'"),

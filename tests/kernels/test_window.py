@@ -19,6 +19,17 @@ def test_the_window_spans_tau_fall_over_tau_rise_and_the_inverse_places_its_top(
     np.testing.assert_allclose(per_edge.lower_v2, [2e-4, 4e-4])
 
 
+def test_a_squarer_gain_divides_the_window_in_contrast_and_its_inverse_multiplies_theta():
+    for gain in (10.0, 1e3):
+        lifted = LearningWindow(1e-5, 1e-4, 9e-4, 5e-6, signal_gain=gain)
+        assert lifted.lower_v2 == pytest.approx(2e-4 / gain) and lifted.upper_v2 == pytest.approx(
+            1.8e-3 / gain
+        )
+        assert lifted.top_u_v == pytest.approx(9e-5)  # u itself, what the stages pass, is volts as before
+        placed = LearningWindow.with_top(1.8e-3, 1e-4, 9e-4, 5e-6, signal_gain=gain)
+        assert placed.theta_v == pytest.approx(1e-5 * gain) and placed.upper_v2 == pytest.approx(1.8e-3)
+
+
 def test_occupancy_counts_each_contrast_against_its_own_edge_window():
     window = LearningWindow(np.array([1.0, 1.0, 1.0, 10.0]), 1.0, 9.0, 1.0)  # [1, 9] and [10, 90]
     found = window.occupancy(np.array([0.5, -5.0, 20.0, 20.0]))

@@ -202,6 +202,9 @@ class NativeBackend:
         if edges:
             pick = slice(None) if kept is None else kept
             squared_drops(voltages, ends_a[pick], ends_b[pick], out=signal)
+            gains = parsed.signal_gain[pick]
+            if np.any(gains != 1.0):  # s = A (v(a) - v(b))^2
+                signal *= gains[:, None]
             if isinstance(analysis, Transient):
                 integrate_cells(
                     signal,

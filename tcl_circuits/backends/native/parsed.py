@@ -327,6 +327,7 @@ class ParsedCircuit:
         "gain",
         "shift",
         "offset_v",
+        "signal_gain",
         "c_k_f",
         "cell_class",
     )
@@ -363,13 +364,14 @@ class ParsedCircuit:
         self.theta_v = _checked(cells.threshold_v, label, "threshold", nonnegative=True)
         self.gain = _checked(cells.gain_a_per_v, label, "gain")
         self.offset_v = _checked(cells.offset_v, label, "offset")
+        self.signal_gain = _checked(cells.signal_gain, label, "squarer gain", positive=True)
         unknown = [shape for shape in cells.shape if shape not in THRESHOLD_PIECES]
         if unknown:
             raise SimulationError(f"unknown threshold shape {unknown[0]!r}")
         self.shift = np.array([THRESHOLD_PIECES[shape].shift for shape in cells.shape], dtype=float)
         # cells with equal parameters share a class (the engine integrates equal cells once)
         self.cell_class = np.zeros(len(cells), dtype=np.int64)
-        for column in (self.tau_s, self.theta_v, self.gain, self.shift, self.offset_v):
+        for column in (self.tau_s, self.theta_v, self.gain, self.shift, self.offset_v, self.signal_gain):
             if column.size and not np.all(column == column[0]):
                 _, code = np.unique(column, return_inverse=True)
                 self.cell_class = self.cell_class * (int(code.max()) + 1) + code
