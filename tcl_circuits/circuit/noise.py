@@ -50,7 +50,8 @@ class SampledThermalNoise:
         z = np.random.default_rng(list(self.seed)).standard_normal((rms.size, self.knots))
         if self.flicker_corner_hz > 0:
             z = flicker_shaped(z, self.step_s, self.flicker_corner_hz)
-        return z * rms[:, None]
+        z *= rms[:, None]  # in place: a cycle's samples are tens of megabytes
+        return z
 
 
 def flicker_shaped(white: np.ndarray, step_s: float, corner_hz: float) -> np.ndarray:

@@ -184,6 +184,12 @@ class NetworkTopology:
         return sp.csc_matrix((data, self._indices, self._indptr), shape=(self.n_free, self.n_free))
 
 
+DENSE_RESPONSE_FILL = 64
+"""``LowRankNetwork.response`` multiplies by the dense inverse while n_free^2 is at most this many times the
+nonzeros of the sparse LU factors: a dense product does that much more arithmetic per right-hand side than the
+triangular solves, but at a far higher rate (see ``response`` for the times measured)."""
+
+
 class LowRankNetwork:
     """A factorised linear resistor network with K clamp conductances as low-rank updates.
 
@@ -207,6 +213,23 @@ class LowRankNetwork:
     @property
     def n_free(self) -> int:
         return self.topology.n_free
+
+    def response(self, injected_a: np.ndarray, *, dense: bool | None = None) -> np.ndarray:
+        """L_ff^-1 injected_a: free-node voltages (n_free, P) of currents injected into the free nodes.
+
+        Many right-hand sides (one per noise knot) go faster through the dense inverse and one matrix
+        product than through the sparse triangular solves: on a 16x16 lattice (240 free nodes, 20,001
+        points) 0.06 s against 0.38 s, on 32x32 (992 nodes) 0.76 s against 1.64 s. ``dense`` None chooses by
+        ``DENSE_RESPONSE_FILL`` (True/False force one way; both agree to round-off).
+        """
+        assert self._lu is not None
+        n_free, points = injected_a.shape
+        if dense is None:
+            fill = self._lu.L.nnz + self._lu.U.nnz
+            dense = points > n_free and n_free * n_free <= DENSE_RESPONSE_FILL * fill
+        if not dense:
+            return self._lu.solve(injected_a)
+        return self._lu.solve(np.eye(n_free)) @ injected_a
 
     def _base_solution(self, driven_v: np.ndarray) -> np.ndarray:
         """Free-node voltages with every clamp off for driven voltages (P, n_driven): shape (n_free, 1) when
@@ -262,8 +285,7 @@ class LowRankNetwork:
         top = self.topology
         base = self._base_solution(driven_v)
         if injected_a is not None and n_free:
-            assert self._lu is not None
-            base = base + self._lu.solve(np.asarray(injected_a, dtype=float))
+            base = base + self.response(np.asarray(injected_a, dtype=float))
         if self.n_clamps == 0 or n_free == 0:
             return QuasiStaticSolution(top, driven_v, base, self._z, np.zeros((points, self.n_clamps)))
         z = self._z

@@ -215,6 +215,36 @@ _g = numba.njit(cache=True)(threshold_scalar)
 
 
 @numba.njit(cache=True)
+def _noise_substeps(step_s, noise_step, knots):
+    """The grid steps cut at the noise knots: per grid step its number of sub-steps, and per sub-step the knot
+    interval k it lies in, its length d and where it starts within the interval (frac). The same for every
+    cell, so the cells' loop only reads them."""
+    bound = 2 * (step_s.size + knots) + 2
+    count = np.zeros(step_s.size, dtype=np.int64)
+    k_of = np.empty(bound, dtype=np.int64)
+    d_of = np.empty(bound)
+    frac_of = np.empty(bound)
+    j = 0
+    t = 0.0
+    for n in range(step_s.size):
+        end = t + step_s[n]
+        a = t
+        while a < end:
+            k = min(int(a / noise_step * (1 + 1e-12)), knots - 2)
+            b = min(end, (k + 1) * noise_step)
+            if b <= a:  # a sits on a knot within rounding: step to the next one
+                b = min(end, (k + 2) * noise_step)
+            k_of[j] = k
+            d_of[j] = b - a
+            frac_of[j] = a / noise_step - k
+            count[n] += 1
+            j += 1
+            a = b
+        t = end
+    return count, k_of[:j], d_of[:j], frac_of[:j]
+
+
+@numba.njit(cache=True)
 def _integrate_noisy(
     signal,
     step_s,
@@ -230,35 +260,33 @@ def _integrate_noisy(
     accumulator,
 ):
     edges, points = signal.shape
-    knots = noise_a.shape[1]
+    count, k_of, d_of, frac_of = _noise_substeps(step_s, noise_step, noise_a.shape[1])
+    rho_of = np.empty(d_of.size)
+    rho_tau = -1.0  # the tau rho_of was computed for: cells mostly share one
     for e in range(edges):
         tau, theta, gain, shift, vos, c = tau_s[e], theta_v[e], gain_s[e], shifts[e], offset_v[e], c_k_f[e]
         s, noise, u_row, w_row = signal[e], noise_a[e], feedback[e], accumulator[e]
+        if tau != rho_tau:
+            for j in range(d_of.size):
+                rho_of[j] = math.exp(-d_of[j] / tau)
+            rho_tau = tau
         u = 0.0
         w = 0.0
         u_row[0] = 0.0
         w_row[0] = 0.0
-        t = 0.0
+        g_a = _g(u - vos, theta, shift)
+        j = 0
         for n in range(points - 1):
-            h = step_s[n]
-            slope = (s[n + 1] - s[n]) / h
-            end = t + h
-            a = t
-            while a < end:
-                k = min(int(a / noise_step * (1 + 1e-12)), knots - 2)
-                b = min(end, (k + 1) * noise_step)
-                if b <= a:  # a sits on a knot within rounding: step to the next one
-                    b = min(end, (k + 2) * noise_step)
-                d = b - a
-                frac_a = a / noise_step - k
-                i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_a
+            slope = (s[n + 1] - s[n]) / step_s[n]
+            for _ in range(count[n]):
+                k, d, rho = k_of[j], d_of[j], rho_of[j]
+                i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_of[j]
                 beta = (noise[k + 1] - noise[k]) / (noise_step * c)
                 f_a = slope + i_a / c
-                rho = math.exp(-d / tau)
                 u_b = u * rho + tau * (f_a - beta * tau) * (1.0 - rho) + beta * tau * d
-                w -= gain * 0.5 * d * (_g(u - vos, theta, shift) + _g(u_b - vos, theta, shift))
-                u = u_b
-                a = b
-            t = end
+                g_b = _g(u_b - vos, theta, shift)
+                w -= gain * 0.5 * d * (g_a + g_b)
+                u, g_a = u_b, g_b
+                j += 1
             u_row[n + 1] = u
             w_row[n + 1] = w

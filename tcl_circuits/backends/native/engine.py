@@ -33,11 +33,11 @@ import time
 
 import numba
 import numpy as np
-import scipy.sparse
 
 from tcl_circuits.backends.base import BlockVectors, SimResult
 from tcl_circuits.backends.native import allocator
 from tcl_circuits.backends.native.cell_dynamics import NoiseCurrents, integrate_cells
+from tcl_circuits.backends.native.network_noise import noise_injection
 from tcl_circuits.backends.native.node_dynamics import GAMMA, relaxing_free_voltages
 from tcl_circuits.backends.native.parsed import NETWORK_NOISE_LIMIT, ParsedCircuit, finite_value
 from tcl_circuits.blas import single_blas_thread
@@ -180,7 +180,7 @@ class NativeBackend:
         elif transient_c:
             _relaxing_voltages(parsed, topology, capacitance, axis, step, driven_v, network_rows)
         else:  # no capacitance (or a DC sweep, where capacitors are open): quasi-static
-            injected = None if network_noise is None else _noise_injection(parsed, topology, axis)
+            injected = None if network_noise is None else noise_injection(parsed, topology, axis)
             _network_solution(parsed, driven_v, topology, injected).node_voltages(out=network_rows)
         position = _positions(parsed, topology)
         for k, (_, source, gain) in enumerate(parsed.amplified):
@@ -551,25 +551,3 @@ def _network_solution(
             driven_v, waveform=waveform, clamp_conductance_s=parsed.clamp_g, injected_a=injected_a
         )
     return network.solve(driven_v, driven_v[:, beta_columns] * parsed.clamp_g, injected_a=injected_a)
-
-
-def _noise_injection(parsed: ParsedCircuit, topology: NetworkTopology, axis: np.ndarray) -> np.ndarray:
-    """(n_free, P): the network noise currents (``NetworkNoise``) into each free node at the axis times, linear
-    between knots; each resistor's current leaves its a end and enters its b end. The knots are summed into
-    the nodes first (a sparse incidence product), then interpolated: fewer rows than resistors."""
-    noise = parsed.network_noise
-    assert noise is not None
-    samples = noise.samples()
-    count = parsed.noise_a.size
-    rows = topology.position[np.concatenate([parsed.noise_b, parsed.noise_a])]
-    signs = np.repeat([1.0, -1.0], count)
-    resistors = np.tile(np.arange(count), 2)
-    free = rows < topology.n_free
-    incidence = scipy.sparse.csr_matrix(
-        (signs[free], (rows[free], resistors[free])), shape=(topology.n_free, count)
-    )
-    per_node = incidence @ samples  # (n_free, knots)
-    where = axis / noise.step_s
-    k = np.clip(np.floor(where * (1 + 1e-12)).astype(int), 0, samples.shape[1] - 2)
-    frac = np.minimum(where - k, 1.0)  # past the last knot the current holds, as a PWL source does
-    return per_node[:, k] * (1 - frac) + per_node[:, k + 1] * frac
