@@ -10,6 +10,8 @@ summary).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tcl_circuits.config import WriteConfig
@@ -28,6 +30,15 @@ def quantise(
         return conductance_s
     lsb = (g_max_s - g_min_s) / (2**config.conductance_bits - 1)
     return g_min_s + np.round((conductance_s - g_min_s) / lsb) * lsb
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one sample's write did beyond the request: edges stopped at a bound, and with conductance levels the
+    fraction of requested changes lost to rounding (None without levels)."""
+
+    clipped_edges: int
+    frac_writes_lost: float | None = None
 
 
 class ConductanceWrites:
@@ -52,9 +63,11 @@ class ConductanceWrites:
         """The network as its devices hold it: initial conductances on their levels."""
         return spec.with_conductances(quantise(self.config, spec.conductance_s, spec.g_min_s, spec.g_max_s))
 
-    def apply(self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int) -> tuple[NetworkSpec, dict]:
-        """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and the
-        sample's record: edges clipped at a bound, and with levels, requested changes lost to rounding."""
+    def apply(
+        self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int
+    ) -> tuple[NetworkSpec, WriteOutcome]:
+        """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and what the
+        write did: edges clipped at a bound, and with levels, requested changes lost to rounding."""
         span = spec.g_max_s - spec.g_min_s
         requested = delta_g_s != 0
         bits = np.log2(span[requested] / np.abs(delta_g_s[requested]))
@@ -72,11 +85,12 @@ class ConductanceWrites:
         proposed = spec.conductance_s + written
         clipped = spec.clip(proposed)
         stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s)
-        record: dict[str, float] = {"clipped_edges": int(np.sum(clipped != proposed))}
+        lost_fraction = None
         if self.config.conductance_bits is not None:
             lost = requested & (stored == spec.conductance_s)
-            record["frac_writes_lost"] = float(np.sum(lost) / max(1, np.sum(requested)))
-        return spec.with_conductances(stored), record
+            lost_fraction = float(np.sum(lost) / max(1, np.sum(requested)))
+        outcome = WriteOutcome(clipped_edges=int(np.sum(clipped != proposed)), frac_writes_lost=lost_fraction)
+        return spec.with_conductances(stored), outcome
 
     def bits_quantile(self, q: float) -> float | None:
         """The resolution (bits, bin upper edge) that ``q`` of all requested changes need at most."""

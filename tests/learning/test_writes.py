@@ -38,9 +38,9 @@ def test_a_write_records_the_resolution_each_change_needs_and_the_changes_lost_t
     delta = np.zeros(spec.n_edges)
     delta[0] = span[0] / 2**2.5  # needs 2.5 bits: lands on another level of 16
     delta[1] = -span[1] / 2**10.2  # needs 10.2 bits: lost to rounding
-    after, record = writes.apply(spec, delta, sample=0)
+    after, outcome = writes.apply(spec, delta, sample=0)
     assert writes.bits_counts[2] == 1 and writes.bits_counts[10] == 1 and writes.bits_counts.sum() == 2
-    assert record["frac_writes_lost"] == 0.5
+    assert outcome.frac_writes_lost == 0.5 and outcome.clipped_edges == 0
     assert after.conductance_s[0] != spec.conductance_s[0] and after.conductance_s[1] == spec.conductance_s[1]
     assert np.array_equal(after.conductance_s[2:], spec.conductance_s[2:])
     assert writes.bits_quantile(0.5) == 3.0 and writes.bits_quantile(0.9) == 11.0
