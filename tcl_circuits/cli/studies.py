@@ -60,7 +60,7 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
     verdicts = run_feasibility(
         config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args), announce=True
     )
-    print_json(verdicts)
+    print_json(verdicts.row())
     print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
     return 0
 

@@ -35,6 +35,20 @@ def check_timescales(tau_k_s: float, tau_rise_s: float, tau_fall_s: float) -> No
         )
 
 
+@dataclass(frozen=True)
+class WindowOccupancy:
+    """Where a sample's contrasts fell against the learning window: the fractions of edges below it (nothing
+    learned), inside it, and above it (the slow ramp leaks through)."""
+
+    frac_below: float
+    frac_window: float
+    frac_above: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The fractions under their record keys, in record order."""
+        return {"frac_below": self.frac_below, "frac_window": self.frac_window, "frac_above": self.frac_above}
+
+
 @dataclass(frozen=True, eq=False)
 class LearningWindow:
     """The window of one threshold or of each edge's (``theta_v`` a number or an array), volts on u, behind a
@@ -79,13 +93,13 @@ class LearningWindow:
         """upper / lower = tau_fall / tau_rise."""
         return self.tau_fall_s / self.tau_rise_s
 
-    def occupancy(self, contrast_v2: np.ndarray) -> dict[str, float]:
+    def occupancy(self, contrast_v2: np.ndarray) -> WindowOccupancy:
         """Fractions of contrasts (V^2, sign ignored) below, inside and above the window; with per-edge
         thresholds each contrast is held against its own edge's window."""
         a = np.abs(np.asarray(contrast_v2, dtype=float))
         lo, hi = self.lower_v2, self.upper_v2
-        return {
-            "frac_below": float(np.mean(a < lo)),
-            "frac_window": float(np.mean((a >= lo) & (a <= hi))),
-            "frac_above": float(np.mean(a > hi)),
-        }
+        return WindowOccupancy(
+            frac_below=float(np.mean(a < lo)),
+            frac_window=float(np.mean((a >= lo) & (a <= hi))),
+            frac_above=float(np.mean(a > hi)),
+        )

@@ -6,6 +6,8 @@ memory-free TCL circuit reproduces the contrastive rule it emulates and the grad
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tcl_circuits.backends.base import Backend
@@ -21,16 +23,29 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
 
 
+@dataclass(frozen=True)
+class Alignment:
+    """How well a rule's update points where the contrastive rule and the gradient point (cosines, NaN for
+    a zero update)."""
+
+    cos_contrastive: float
+    cos_gradient: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The cosines under their record keys."""
+        return {"cos_contrastive": self.cos_contrastive, "cos_gradient": self.cos_gradient}
+
+
 def alignment(
     spec: NetworkSpec, x: np.ndarray, y: np.ndarray, estimate: np.ndarray, drive: SawtoothConfig
-) -> dict[str, float]:
+) -> Alignment:
     """Cosine of a rule's dC/dG estimate with the explicit contrastive one (same beta_max) and with the exact
     gradient, on sample (x, y) of the network ``spec`` (before the update)."""
     contrastive = (
         linear_contrasts(spec, np.atleast_2d(x), np.atleast_2d(y), drive)[0] / drive.peak_clamp_conductance_s
     )
     gradient = GradientRule(drive, 1.0).update(spec, x, y).dc_dg_estimate
-    return {"cos_contrastive": cosine(estimate, contrastive), "cos_gradient": cosine(estimate, gradient)}
+    return Alignment(cos_contrastive=cosine(estimate, contrastive), cos_gradient=cosine(estimate, gradient))
 
 
 def compare_updates(
@@ -60,5 +75,5 @@ def compare_updates(
         "cos_tcl_gradient": cosine(tcl.dc_dg_estimate, gradient),
         "cos_contrastive_gradient": cosine(contrastive, gradient),
         "tcl_over_contrastive_norm": float(np.linalg.norm(tcl.dc_dg_estimate) / np.linalg.norm(contrastive)),
-        **cell.window().occupancy(contrastive * drive.peak_clamp_conductance_s),
+        **cell.window().occupancy(contrastive * drive.peak_clamp_conductance_s).as_dict(),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +41,14 @@ from tcl_circuits.learning.tasks import ClassificationTask, RegressionTask
 from tcl_circuits.version import __version__
 
 
+class SampleRecord(Protocol):
+    """What a learner measured on one sample (``ResistorSample``, ``MemristorSample``)."""
+
+    def as_record(self) -> dict[str, Any]:
+        """The sample's fields as samples.jsonl keys them, in their order."""
+        ...
+
+
 class Learner(Protocol):
     """A way of learning on hardware; the loop does everything else."""
 
@@ -50,7 +59,7 @@ class Learner(Protocol):
 
     def netlist(self, x: np.ndarray, y: np.ndarray) -> str: ...
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> list[dict]: ...
+    def step(self, x: np.ndarray, y: np.ndarray) -> Sequence[SampleRecord]: ...
 
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
@@ -309,7 +318,7 @@ def _present_samples(
                             "epoch": run.epoch + 1,
                             "position": run.position + k,
                             "sample": int(picked[k]),
-                            **record,
+                            **record.as_record(),
                         }
                     )
                 run.position += len(picked)

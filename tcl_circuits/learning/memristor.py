@@ -25,6 +25,7 @@ import dataclasses
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from tcl_circuits.devices import (
     state_for_conductance,
 )
 from tcl_circuits.errors import DataError, LearningError
+from tcl_circuits.kernels.window import WindowOccupancy
 from tcl_circuits.learning.rules import calibrate_for_run
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder, pack_array, unpack_array
@@ -140,12 +142,57 @@ def build_network(
     return MemristorNetwork(student, devices, states, plan, scale, programming.read_coupling)
 
 
+@dataclass(frozen=True)
+class MemristorSample:
+    """One sample of a memristor stream, read from the chunk's waveforms (see ``run_chunk``)."""
+
+    loss: float
+    """The sample's own free-state loss, just before its cycle (task units)."""
+    energy_network_j: float
+    """Dissipated in the devices and clamps over the sample's slot."""
+    energy_feedback_j: float
+    """Dissipated in the feedback resistors R_K."""
+    energy_write_j: float
+    """The programming drives as dissipated in their devices."""
+    update_norm_s: float
+    """Norm of the conductance change over the sample, siemens."""
+    occupancy: WindowOccupancy
+    state_min: float
+    """The smallest edge state at the sample's end (states run from 0 to 1)."""
+    state_max: float
+    edges_at_bounds: int
+    """Edges whose state ends within 1e-3 of 0 or 1."""
+    chunk_loop_gain: float | None = None
+    """The in-cycle loop gain of the sample's chunk (set by the learner)."""
+    states: np.ndarray | None = None
+    """Every edge's state at the sample's end (set by the learner; kept in samples.jsonl and states.npy)."""
+
+    def as_record(self) -> dict[str, Any]:
+        """The sample's line of samples.jsonl (keys and order as always; what was not set left out)."""
+        fields = {
+            "loss": self.loss,
+            "energy_network_j": self.energy_network_j,
+            "energy_feedback_j": self.energy_feedback_j,
+            "block_energy_network_j": self.energy_network_j,
+            "block_energy_feedback_rk_j": self.energy_feedback_j,
+            "block_energy_write_j": self.energy_write_j,
+            "update_norm_s": self.update_norm_s,
+            **self.occupancy.as_dict(),
+            "x_min": self.state_min,
+            "x_max": self.state_max,
+            "edges_at_bounds": self.edges_at_bounds,
+            "chunk_loop_gain": self.chunk_loop_gain,
+            "states": None if self.states is None else self.states.tolist(),
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+
 @dataclass
 class ChunkResult:
     """What one simulated chunk produced."""
 
     final_states: np.ndarray
-    records: list[dict]
+    records: list[MemristorSample]
     states_after: np.ndarray
     """(samples, edges) state of every edge at the end of each sample."""
     seconds: float
@@ -224,19 +271,17 @@ def run_chunk(
         x_before = x_after
         network_j, feedback_j = energy_j(power_dev, t, inside), energy_j(power_fb, t, inside)
         records.append(
-            {
-                "loss": loss,
-                "energy_network_j": network_j,
-                "energy_feedback_j": feedback_j,
-                "block_energy_network_j": network_j,
-                "block_energy_feedback_rk_j": feedback_j,
-                "block_energy_write_j": energy_j(power_write, t, inside),
-                "update_norm_s": float(np.linalg.norm(g_after - g_before)),
-                **cell.reference_window().occupancy(contrast),
-                "x_min": float(x_after.min()),
-                "x_max": float(x_after.max()),
-                "edges_at_bounds": int(np.sum((x_after < 1e-3) | (x_after > 1 - 1e-3))),
-            }
+            MemristorSample(
+                loss=loss,
+                energy_network_j=network_j,
+                energy_feedback_j=feedback_j,
+                energy_write_j=energy_j(power_write, t, inside),
+                update_norm_s=float(np.linalg.norm(g_after - g_before)),
+                occupancy=cell.reference_window().occupancy(contrast),
+                state_min=float(x_after.min()),
+                state_max=float(x_after.max()),
+                edges_at_bounds=int(np.sum((x_after < 1e-3) | (x_after > 1 - 1e-3))),
+            )
         )
     final = np.array([result.v(f"x{e}")[-1] for e in range(spec.n_edges)])
     return ChunkResult(final, records, states_after, time.perf_counter() - started, int(t.size), result)
@@ -285,7 +330,7 @@ def free_losses_ngspice(
         frozen_read=True,
     )
     chunk = run_chunk(backend, net, circuit, timeline, np.atleast_2d(targets_v), drive, cell)
-    return np.array([r["loss"] for r in chunk.records])
+    return np.array([r.loss for r in chunk.records])
 
 
 def learning_rate_for_loop_gain(
@@ -350,7 +395,7 @@ class MemristorLearner:
         """The deck of the first sample: one chunk of one sample from the current states."""
         return write_netlist(self._compile(np.atleast_2d(x), np.atleast_2d(y))[0])
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> list[dict]:
+    def step(self, x: np.ndarray, y: np.ndarray) -> list[MemristorSample]:
         """One chunk: the loop gain checked, then the samples streamed through ngspice; a record per sample
         (with the state of every edge after it)."""
         c = self.config
@@ -360,7 +405,7 @@ class MemristorLearner:
         circuit, timeline = self._compile(x, y)
         chunk = run_chunk(self.backend, self.net, circuit, timeline, y, c.drive, self.cell)
         records = [
-            {**record, "chunk_loop_gain": gain.network, "states": chunk.states_after[k].tolist()}
+            dataclasses.replace(record, chunk_loop_gain=gain.network, states=chunk.states_after[k])
             for k, record in enumerate(chunk.records)
         ]
         self.net = self.net.with_states(chunk.final_states)

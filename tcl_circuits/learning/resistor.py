@@ -6,6 +6,8 @@ contrastive, exact gradient), as a hardware bench with programmable resistors wo
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,20 +17,21 @@ from tcl_circuits.circuit.cell_design import CellDesign
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.config import BackendKind, RuleKind, WindowConfig
 from tcl_circuits.errors import DataError
-from tcl_circuits.learning.compare import alignment
+from tcl_circuits.learning.compare import Alignment, alignment
 from tcl_circuits.learning.plots import plot_update_bits
 from tcl_circuits.learning.rules import (
     ContrastiveRule,
     Cycle,
     GradientRule,
     LearningRule,
+    RuleStep,
     TclRule,
     calibrate_for_run,
 )
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.run_folder import RunFolder, pack_array, unpack_array
 from tcl_circuits.learning.tasks import RegressionTask
-from tcl_circuits.learning.writes import ConductanceWrites
+from tcl_circuits.learning.writes import ConductanceWrites, WriteOutcome
 from tcl_circuits.physics.steady import SteadyState
 from tcl_circuits.spice.writer import write_netlist
 
@@ -102,6 +105,46 @@ class WindowControl:
         self.first_error = None if state["first_error"] is None else float(state["first_error"])
 
 
+@dataclass(frozen=True)
+class ResistorSample:
+    """One sample presented to a resistor network: the rule's step, the update as written, and what the bench
+    checked on the way (None: not set or not measured for this sample)."""
+
+    step: RuleStep
+    """The rule's update and measurements (its arrays are not recorded)."""
+    update_norm_s: float
+    """Norm of the update requested after ``lr_decay``, siemens."""
+    write: WriteOutcome
+    threshold_v: float | None = None
+    """The threshold the bench set for this cycle, when it tracks the window."""
+    beta_max: float | None = None
+    """The nudge the bench set for this cycle, when it tracks the window."""
+    alignment: Alignment | None = None
+    """Cosines with the contrastive rule and the gradient, every ``alignment_every`` samples."""
+    verify_update_rel_error: float | None = None
+    """The update's relative difference from ngspice's, every ``verify_every`` samples (replaces alignment)."""
+
+    def as_record(self) -> dict[str, Any]:
+        """The sample's line of samples.jsonl (keys and order as always; what was not measured left out)."""
+        step = self.step
+        fields = {
+            "energy_network_j": step.energy_network_j,
+            "energy_feedback_j": step.energy_feedback_j,
+            "update_norm_s": self.update_norm_s,
+            "clipped_edges": self.write.clipped_edges,
+            "frac_writes_lost": self.write.frac_writes_lost,
+            **{f"block_energy_{block}_j": value for block, value in step.block_energy_j.items()},
+            **(step.occupancy.as_dict() if step.occupancy is not None else {}),
+            "frac_updated": step.frac_updated,
+            "time_points": step.time_points,
+            "threshold_v": self.threshold_v,
+            "beta_max": self.beta_max,
+            **(self.alignment.as_dict() if self.alignment is not None else {}),
+            "verify_update_rel_error": self.verify_update_rel_error,
+        }
+        return {key: value for key, value in fields.items() if value is not None}
+
+
 class ResistorLearner:
     """Learns by rewriting conductances between samples (see the module docstring)."""
 
@@ -143,34 +186,37 @@ class ResistorLearner:
         """The factor on this sample's update: ``lr_decay`` to the power of the epochs already completed."""
         return float(self.config.learning.lr_decay ** (self.samples_seen // len(self.task.x_train)))
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> list[dict]:
+    def step(self, x: np.ndarray, y: np.ndarray) -> list[ResistorSample]:
         """Present samples (k, inputs) one after another; one record per sample."""
         records = []
         for xs, ys in zip(x, y, strict=True):
             cycle = self.last_cycle = self._cycle(xs, ys)
             step = self.rule.update(self.spec, xs, ys, cycle)
+            tracked = None
             if self.tracks_window:
-                step.info.update(threshold_v=self.window.theta_v, beta_max=self.window.beta_max)
-                self.window.observe_updates(step.info["frac_updated"])
-            checked = {}
+                tracked = (self.window.theta_v, self.window.beta_max)
+                assert step.frac_updated is not None  # a TCL cycle measures it
+                self.window.observe_updates(step.frac_updated)
+            aligned, verified = None, None
             every = self.config.learning.alignment_every
             if every and self.samples_seen % every == 0:
-                checked.update(alignment(self.spec, xs, ys, step.dc_dg_estimate, self.config.drive))
+                aligned = alignment(self.spec, xs, ys, step.dc_dg_estimate, self.config.drive)
             if self.reference is not None and self.samples_seen % self.verify_every == 0:
                 reference = self.reference.update(self.spec, xs, ys, cycle)
-                checked = {"verify_update_rel_error": disagreement(step.delta_g_s, reference.delta_g_s)}
+                aligned, verified = None, disagreement(step.delta_g_s, reference.delta_g_s)
             delta_g_s = step.delta_g_s * self.step_scale()
             self.spec, written = self.writes.apply(self.spec, delta_g_s, self.samples_seen)
             self.samples_seen += 1
             records.append(
-                {
-                    "energy_network_j": step.energy_network_j,
-                    "energy_feedback_j": step.energy_feedback_j,
-                    "update_norm_s": float(np.linalg.norm(delta_g_s)),
-                    **written,
-                    **step.info,
-                    **checked,
-                }
+                ResistorSample(
+                    step=step,
+                    update_norm_s=float(np.linalg.norm(delta_g_s)),
+                    write=written,
+                    threshold_v=None if tracked is None else tracked[0],
+                    beta_max=None if tracked is None else tracked[1],
+                    alignment=aligned,
+                    verify_update_rel_error=verified,
+                )
             )
         return records
 

@@ -20,16 +20,16 @@ from tcl_circuits.circuit.cell_design import Calibration, CellDesign, as_design,
 from tcl_circuits.circuit.compile import compile_phases, compile_tcl
 from tcl_circuits.config import FeedbackCellConfig, RuleKind, SawtoothConfig, SimulatorConfig
 from tcl_circuits.errors import ConfigError, LearningError
-from tcl_circuits.kernels.window import LearningWindow
+from tcl_circuits.kernels.window import LearningWindow, WindowOccupancy
 from tcl_circuits.learning.tasks import RegressionTask
 from tcl_circuits.network.spec import NetworkSpec
 from tcl_circuits.physics.energy import energy_bill_j, feedback_energy_j
 from tcl_circuits.physics.steady import SteadyState
 
 
-@dataclass
+@dataclass(frozen=True)
 class RuleStep:
-    """One sample's update and what was measured on the way."""
+    """One sample's update and what was measured on the way (the cycle's measurements: TCL only)."""
 
     delta_g_s: np.ndarray
     """Conductance change per edge (before clipping to bounds), siemens."""
@@ -39,7 +39,14 @@ class RuleStep:
     """s_clamped - s_free per edge as measured (V^2), where the rule measures it."""
     energy_network_j: float = float("nan")
     energy_feedback_j: float = float("nan")
-    info: dict[str, float] = field(default_factory=dict)
+    block_energy_j: dict[str, float] = field(default_factory=dict)
+    """The simulated cycle's energy by block (``physics.energy.energy_bill_j``), joules."""
+    occupancy: WindowOccupancy | None = None
+    """Where the measured contrasts fell against the learning window."""
+    frac_updated: float | None = None
+    """Fraction of edges whose accumulator moved in the cycle."""
+    time_points: float | None = None
+    """Points of the simulated cycle (a float, as the records have always held it)."""
 
 
 def _edge_signal(spec: NetworkSpec, voltages: np.ndarray) -> np.ndarray:
@@ -111,12 +118,10 @@ class TclRule:
             energy_feedback_j=bill["feedback_rk"]
             if "feedback_rk" in bill
             else feedback_energy_j(circuit, result),
-            info={
-                **{f"block_energy_{block}_j": value for block, value in bill.items()},
-                **design.window().occupancy(contrast),
-                "frac_updated": float(np.mean(w_end != 0.0)),
-                "time_points": float(t.size),
-            },
+            block_energy_j=bill,
+            occupancy=design.window().occupancy(contrast),
+            frac_updated=float(np.mean(w_end != 0.0)),
+            time_points=float(t.size),
         )
         return _check(step)
 

@@ -12,6 +12,8 @@ summary).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tcl_circuits.config import Rounding, WriteConfig
@@ -39,6 +41,15 @@ def quantise(
         return g_min_s + np.round(steps) * lsb
     below = np.floor(steps)
     return g_min_s + (below + (rng.random(steps.shape) < steps - below)) * lsb
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one sample's write did beyond the request: edges stopped at a bound, and with conductance levels the
+    fraction of requested changes lost to rounding (None without levels)."""
+
+    clipped_edges: int
+    frac_writes_lost: float | None = None
 
 
 class ConductanceWrites:
@@ -75,9 +86,11 @@ class ConductanceWrites:
             spec = spec.with_bounds(spec.g_min_s * factor, spec.g_max_s * factor)
         return spec.with_conductances(quantise(self.config, spec.conductance_s, spec.g_min_s, spec.g_max_s))
 
-    def apply(self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int) -> tuple[NetworkSpec, dict]:
-        """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and the
-        sample's record: edges clipped at a bound, and with levels, requested changes lost to rounding."""
+    def apply(
+        self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int
+    ) -> tuple[NetworkSpec, WriteOutcome]:
+        """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and what the
+        write did: edges clipped at a bound, and with levels, requested changes lost to rounding."""
         span = spec.g_max_s - spec.g_min_s
         requested = delta_g_s != 0
         bits = np.log2(span[requested] / np.abs(delta_g_s[requested]))
@@ -100,11 +113,12 @@ class ConductanceWrites:
             else None
         )
         stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s, rng)
-        record: dict[str, float] = {"clipped_edges": int(np.sum(clipped != proposed))}
+        lost_fraction = None
         if self.config.conductance_bits is not None:
             lost = requested & (stored == spec.conductance_s)
-            record["frac_writes_lost"] = float(np.sum(lost) / max(1, np.sum(requested)))
-        return spec.with_conductances(stored), record
+            lost_fraction = float(np.sum(lost) / max(1, np.sum(requested)))
+        outcome = WriteOutcome(clipped_edges=int(np.sum(clipped != proposed)), frac_writes_lost=lost_fraction)
+        return spec.with_conductances(stored), outcome
 
     def bits_quantile(self, q: float) -> float | None:
         """The resolution (bits, bin upper edge) that ``q`` of all requested changes need at most."""

@@ -43,6 +43,15 @@ from tcl_circuits.studies.noise import (
 )
 from tcl_circuits.studies.sweep import RESULTS, SWEEP_START_S, run_key, run_sweep, runs_seconds
 from tcl_circuits.studies.sweep_spec import SweepSpec, parse_spec
+from tcl_circuits.studies.verdicts import (
+    VERDICT_KEYS,
+    EnergyVerdicts,
+    NoiseEffect,
+    NoiseVerdicts,
+    StudyVerdicts,
+    Tolerances,
+    Verdicts,
+)
 
 if TYPE_CHECKING:
     from tcl_circuits.learning.run_folder import RunFolder
@@ -223,14 +232,14 @@ def run_feasibility(
     progress: bool = True,
     studies: tuple[Study, ...] = STUDIES,
     announce: bool = False,
-) -> dict[str, Any]:
+) -> Verdicts:
     """Run the report's sweeps on ``base`` into ``out`` (a run folder of its own) and write ``report.md``,
     ``verdicts.csv`` and ``threshold_noise.csv``; returns the verdicts. ``studies``: the studies of
     ``STUDIES`` with other values (``dataclasses.replace(study, values=...)``), in that order.
 
-    The verdicts are one flat dict, keyed by name (a key per noise source measured): the one row of
-    verdicts.csv, what the command line prints, and what report.md reads. ``announce``: print the time it
-    will take first (``feasibility_seconds``)."""
+    The verdicts (``studies.verdicts``) are what report.md reads; flattened by name (``Verdicts.row``, a name
+    per noise setting measured) they are the one row of verdicts.csv and what the command line prints.
+    ``announce``: print the time it will take first (``feasibility_seconds``)."""
     from tcl_circuits.learning.run_folder import RunFolder
     from tcl_circuits.studies.feasibility_report import ReportInputs, report_text
 
@@ -252,16 +261,16 @@ def run_feasibility(
             base, studies, trials, folder, workers=workers, scheduler=scheduler, progress=progress
         )
         baseline = _baseline_summary(folder.file("spread"))
-        verdicts = {
-            **_study_verdicts(studies, curves, absolute, by_epoch, tolerance),
-            **_noise_verdicts(threshold_noise, noise_update, sources),
-            "time_per_update_s": base.drive.period_s,
-            **_energy_verdicts(energy_rows, baseline),
-            "update_bits_median": baseline.get("update_bits_median"),
-            "update_bits_p90": baseline.get("update_bits_p90"),
-        }
+        verdicts = Verdicts(
+            studies=_study_verdicts(studies, curves, absolute, by_epoch, tolerance),
+            noise=_noise_verdicts(threshold_noise, noise_update, sources),
+            time_per_update_s=base.drive.period_s,
+            energy=_energy_verdicts(energy_rows, baseline),
+            update_bits_median=baseline.get("update_bits_median"),
+            update_bits_p90=baseline.get("update_bits_p90"),
+        )
         _plot(studies, curves, by_epoch, theta_v, tolerance, folder.file("feasibility.png"))
-        folder.write_csv("verdicts.csv", [verdicts])
+        folder.write_csv("verdicts.csv", [verdicts.row()])
         inputs = ReportInputs(
             base=base,
             trials=trials,
@@ -438,49 +447,49 @@ def _study_verdicts(
     absolute: dict[str, dict[float, float]],
     by_epoch: dict[str, dict[float, list[float]]],
     tolerance: float,
-) -> dict[str, Any]:
+) -> StudyVerdicts:
     """The ideal run's loss ratio, and what each study tolerates at the end and after the first epoch."""
     first = {s.name: _after_first_epoch(by_epoch[s.name]) for s in studies}
-    return {
-        "ideal_loss_ratio": absolute["spread"].get(studies[0].ideal_value, float("nan")),
-        **_tolerances(curves, studies, tolerance),
-        **{f"after_epoch_1_{k}": v for k, v in _tolerances(first, studies, tolerance).items()},
-    }
+    return StudyVerdicts(
+        ideal_loss_ratio=absolute["spread"].get(studies[0].ideal_value, float("nan")),
+        final=_tolerances(curves, studies, tolerance),
+        after_epoch_1=_tolerances(first, studies, tolerance),
+    )
 
 
 def _noise_verdicts(
     threshold_noise: list[dict[str, Any]], noise_update: list[dict[str, Any]], sources: tuple[str, ...]
-) -> dict[str, Any]:
+) -> NoiseVerdicts:
     """The threshold against kT/C, the update's error and cosine per noise row, and the warmest temperature
     each source's noise is tolerated at."""
-    return {
-        "smallest_threshold_v": min(r["threshold_v"] for r in threshold_noise),
-        "worst_threshold_snr": min(r["snr"] for r in threshold_noise),
-        **{
-            f"noise_{r['source'].lower()}_{r['temperature_k']:g}k{_corner_key(r)}_{key}": r[f"{key}_mean"]
+    return NoiseVerdicts(
+        smallest_threshold_v=min(r["threshold_v"] for r in threshold_noise),
+        worst_threshold_snr=min(r["snr"] for r in threshold_noise),
+        effects=tuple(
+            NoiseEffect(
+                source=r["source"],
+                temperature_k=r["temperature_k"],
+                flicker_corner_hz=r.get("flicker_corner_hz") or 0.0,
+                rel_error=r["rel_error_mean"],
+                cosine=r["cosine_mean"],
+            )
             for r in noise_update
-            for key in ("rel_error", "cosine")
-        },
-        **{
-            f"tolerated_temperature_{source.lower()}_k": tolerated_temperature_k(noise_update, source)
-            for source in sources
-        },
-    }
+        ),
+        tolerated_temperature_k={source: tolerated_temperature_k(noise_update, source) for source in sources},
+    )
 
 
-def _energy_verdicts(energy_rows: list[dict[str, Any]], baseline: dict[str, Any]) -> dict[str, Any]:
+def _energy_verdicts(energy_rows: list[dict[str, Any]], baseline: dict[str, Any]) -> EnergyVerdicts:
     """The analog cycle's energy per update (all of it, the cells', the sources' check) and the behavioural
     ideal run's (``baseline``, its summary)."""
     by_block = {row["block"]: row["energy_j"] for row in energy_rows}
-    return {
-        "energy_per_update_j": by_block["total"],
-        "energy_cells_per_update_j": sum(
-            by_block[stage] for stage in ("multiplier", "threshold", "integrator")
-        ),
-        "energy_check_rel_error": by_block["delivered by all sources (ngspice)"] / by_block["total"] - 1,
-        "energy_network_per_update_j": baseline.get("energy_per_sample_j"),
-        "energy_feedback_per_update_j": baseline.get("feedback_energy_per_sample_j"),
-    }
+    return EnergyVerdicts(
+        energy_per_update_j=by_block["total"],
+        energy_cells_per_update_j=sum(by_block[stage] for stage in ("multiplier", "threshold", "integrator")),
+        energy_check_rel_error=by_block["delivered by all sources (ngspice)"] / by_block["total"] - 1,
+        energy_network_per_update_j=baseline.get("energy_per_sample_j"),
+        energy_feedback_per_update_j=baseline.get("feedback_energy_per_sample_j"),
+    )
 
 
 def _plot(
@@ -501,21 +510,12 @@ def _plot(
     plot_feasibility(shown, {s.title: 1.0 for s in studies}, tolerance, path, by_epoch=earlier)
 
 
-VERDICT_KEYS = {
-    "spread": "tolerated_cell_spread",
-    "bits": "required_conductance_bits",
-    "write_noise": "tolerated_write_noise",
-    "offset": "tolerated_offset_spread_v",
-}
-"""The verdict each one-sided study answers."""
-
-
 def _tolerances(
     curves: dict[str, list[tuple[float, float, float, int]]], studies: tuple[Study, ...], tolerance: float
-) -> dict[str, float | None]:
+) -> Tolerances:
     """The verdicts the studies' ``curves`` give: each one-sided study's tolerated value (``VERDICT_KEYS``) and
     the asymmetry's tolerated range."""
-    found: dict[str, float | None] = {
+    found = {
         VERDICT_KEYS[s.name]: tolerated(
             curves[s.name], 1.0, tolerance, larger_is_worse=not s.ideal_is_largest
         )
@@ -524,7 +524,7 @@ def _tolerances(
     }
     asymmetry = studies[4]
     low, high = tolerated_range(curves[asymmetry.name], 1.0, tolerance, asymmetry.ideal_value)
-    return {**found, "tolerated_write_asymmetry_min": low, "tolerated_write_asymmetry_max": high}
+    return Tolerances(**found, tolerated_write_asymmetry_min=low, tolerated_write_asymmetry_max=high)
 
 
 def _after_first_epoch(by_epoch: dict[float, list[float]]) -> list[tuple[float, float, float, int]]:
@@ -549,12 +549,6 @@ def tolerated_temperature_k(noise_rows: list[dict[str, Any]], source: str) -> fl
             break
         found = row["temperature_k"]
     return found
-
-
-def _corner_key(row: dict[str, Any]) -> str:
-    """A noise row's 1/f corner in a verdict's name ('' for white noise)."""
-    corner = row.get("flicker_corner_hz", 0.0)
-    return f"_flicker_{corner:g}hz" if corner else ""
 
 
 def _baseline_summary(spread_folder: Path) -> dict[str, Any]:

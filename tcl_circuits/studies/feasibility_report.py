@@ -12,12 +12,9 @@ from typing import Any
 import numpy as np
 
 from tcl_circuits.learning.run_config import RunConfig
-from tcl_circuits.studies.feasibility import (
-    FLICKER_CORNERS_HZ,
-    NOISE_COSINE,
-    NOISE_TEMPERATURES_K,
-    VERDICT_KEYS,
-)
+from tcl_circuits.studies.feasibility import FLICKER_CORNERS_HZ, NOISE_COSINE, NOISE_TEMPERATURES_K
+from tcl_circuits.studies.noise import TEMPERATURE_K
+from tcl_circuits.studies.verdicts import NoiseVerdicts, Tolerances, Verdicts
 
 Curve = list[tuple[float, float, float, int]]
 """A study's (value, mean, standard deviation, runs) of the relative loss, sorted by value."""
@@ -35,8 +32,7 @@ class ReportInputs:
     """The plain mean loss ratio per value, not divided by the ideal run's."""
     by_epoch: dict[str, dict[float, list[float]]]
     """The mean relative loss per value after each epoch."""
-    verdicts: dict[str, Any]
-    """As written to verdicts.csv."""
+    verdicts: Verdicts
     threshold_noise: list[dict[str, Any]]
     energy_rows: list[dict[str, Any]]
     noise_update: list[dict[str, Any]]
@@ -76,35 +72,38 @@ def _header(r: ReportInputs) -> list[str]:
 
 def _verdict_table(r: ReportInputs) -> list[str]:
     """The answers, those measured without training first, then the studies'."""
-    v = r.verdicts
+    v, energy, noise = r.verdicts, r.verdicts.energy, r.verdicts.noise
+    (r_k_error, r_k_cosine), (network_error, network_cosine), (both_error, both_cosine) = (
+        _at_room_temperature(noise, source) for source in ("R_K", "network", "both")
+    )
     return [
         "## Verdicts",
         "",
         "| question | answer | behind it |",
         "|---|---|---|",
-        f"| time per update | {_number(v['time_per_update_s'])} s | one sawtooth period (tau_rise + tau_fall) |",
-        f"| energy per update, analog cell | {_number(v['energy_per_update_j'])} J, of which the cells "
-        f"{_number(v['energy_cells_per_update_j'])} J | one cycle in ngspice, by block below; what the "
-        f"sources delivered differs by {_number(100 * v['energy_check_rel_error'], '+.2g')} % |",
+        f"| time per update | {_number(v.time_per_update_s)} s | one sawtooth period (tau_rise + tau_fall) |",
+        f"| energy per update, analog cell | {_number(energy.energy_per_update_j)} J, of which the cells "
+        f"{_number(energy.energy_cells_per_update_j)} J | one cycle in ngspice, by block below; what the "
+        f"sources delivered differs by {_number(100 * energy.energy_check_rel_error, '+.2g')} % |",
         f"| energy per update, network + R_K (behavioural cell) | "
-        f"{_number(v['energy_network_per_update_j'])} J + "
-        f"{_number(v['energy_feedback_per_update_j'])} J | mean over the ideal run |",
-        f"| threshold vs kT/C noise on C_K | SNR {_number(v['worst_threshold_snr'])} (worst group) | "
+        f"{_number(energy.energy_network_per_update_j)} J + "
+        f"{_number(energy.energy_feedback_per_update_j)} J | mean over the ideal run |",
+        f"| threshold vs kT/C noise on C_K | SNR {_number(noise.worst_threshold_snr)} (worst group) | "
         "`threshold_noise.csv`; below 1 the cell would update on noise |",
         f"| thermal noise at 300 K, simulated | R_K's: update off by "
-        f"{_number(v.get('noise_r_k_300k_rel_error'))} of its norm, cosine "
-        f"{_number(v.get('noise_r_k_300k_cosine'))} with the noiseless one; the network's: "
-        f"{_number(v.get('noise_network_300k_rel_error'))}, cosine "
-        f"{_number(v.get('noise_network_300k_cosine'))}; both: "
-        f"{_number(v.get('noise_both_300k_rel_error'))}, cosine "
-        f"{_number(v.get('noise_both_300k_cosine'))} | `noise.csv`, below |",
-        f"| tolerated thermal noise | {_tolerated_noise(v)} | the warmest temperature tried at which the update "
-        f"keeps a cosine of {NOISE_COSINE:g} with the noiseless one |",
-        f"| 1/f noise at 300 K, simulated | {_flicker(v)} | the update's error (cosine) with a corner of "
+        f"{_number(r_k_error)} of its norm, cosine "
+        f"{_number(r_k_cosine)} with the noiseless one; the network's: "
+        f"{_number(network_error)}, cosine "
+        f"{_number(network_cosine)}; both: "
+        f"{_number(both_error)}, cosine "
+        f"{_number(both_cosine)} | `noise.csv`, below |",
+        f"| tolerated thermal noise | {_tolerated_noise(noise)} | the warmest temperature tried at which the "
+        f"update keeps a cosine of {NOISE_COSINE:g} with the noiseless one |",
+        f"| 1/f noise at 300 K, simulated | {_flicker(noise)} | the update's error (cosine) with a corner of "
         f"{', '.join(f'{c:g}' for c in FLICKER_CORNERS_HZ)} Hz |",
         *_study_verdict_rows(r),
         "",
-        f"Ideal run: loss ratio {_number(v['ideal_loss_ratio'])}. Most damage grows with training (a coarse "
+        f"Ideal run: loss ratio {_number(v.studies.ideal_loss_ratio)}. Most damage grows with training (a coarse "
         "resolution, an offset, an asymmetry's drift): each verdict holds for this training length, and says "
         "where it stood after the first epoch when that differs; the tables give the relative loss after each "
         "epoch, and `feasibility.png` draws the earlier epochs faintly.",
@@ -118,65 +117,72 @@ def _study_verdict_rows(r: ReportInputs) -> list[str]:
         f"| tolerated cell and clamp mismatch | {_bounds(r, 'spread', 'sigma <=')} | {r.trials} mismatch draws "
         "per sigma |",
         f"| conductance resolution needed | {_bounds(r, 'bits', '>=', ' bits')} | levels over "
-        f"each edge's bounds; updates requested need {_number(v['update_bits_median'])} bits (median), "
-        f"{_number(v['update_bits_p90'])} (90 %) |",
+        f"each edge's bounds; updates requested need {_number(v.update_bits_median)} bits (median), "
+        f"{_number(v.update_bits_p90)} (90 %) |",
         f"| tolerated write noise | {_bounds(r, 'write_noise', 'sigma <=')} | mean-one log-normal factor on each "
         "written change |",
         f"| tolerated threshold offset | {_bounds(r, 'offset', 'sigma <=', ' V')} (theta = "
-        f"{_number(v['smallest_threshold_v'])} V, the smallest) | normal per-edge offset of the "
+        f"{_number(v.noise.smallest_threshold_v)} V, the smallest) | normal per-edge offset of the "
         "threshold comparison; CMOS comparators have 1-10 mV, auto-zeroed stages 1-10 uV |",
         f"| tolerated device up/down asymmetry | {_asymmetry(r)} | a rise's written size over a fall's for the "
         "same request (the geometric mean stays the request) |",
     ]
 
 
-def _tolerated_noise(verdicts: dict[str, Any]) -> str:
+def _at_room_temperature(
+    noise: NoiseVerdicts, source: str, flicker_corner_hz: float = 0.0
+) -> tuple[float | None, float | None]:
+    """A source's update error and cosine at 300 K (with a 1/f corner), None where not measured."""
+    effect = noise.effect(source, TEMPERATURE_K, flicker_corner_hz)
+    return (None, None) if effect is None else (effect.rel_error, effect.cosine)
+
+
+def _tolerated_noise(noise: NoiseVerdicts) -> str:
     """Per noise source measured, the warmest temperature the update tolerates."""
+    tolerated = noise.tolerated_temperature_k
     return "; ".join(
         f"{label}: "
         + (
-            f"T <= {verdicts[key]:g} K"
-            if verdicts[key] is not None
+            f"T <= {warmest:g} K"
+            if (warmest := tolerated[source]) is not None
             else f"none of the temperatures tried (from {min(NOISE_TEMPERATURES_K):g} K)"
         )
-        for source, label in (("r_k", "R_K's"), ("network", "the network's"), ("both", "both"))
-        if (key := f"tolerated_temperature_{source}_k") in verdicts
+        for source, label in (("R_K", "R_K's"), ("network", "the network's"), ("both", "both"))
+        if source in tolerated
     )
 
 
-def _flicker(verdicts: dict[str, Any]) -> str:
+def _flicker(noise: NoiseVerdicts) -> str:
     """Per noise source measured with 1/f noise, the update's error (cosine) at each corner."""
     return "; ".join(
         f"{label}: "
         + ", ".join(
-            f"{_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_rel_error'))} "
-            f"({_number(verdicts.get(f'noise_{source}_300k_flicker_{c:g}hz_cosine'))})"
-            for c in FLICKER_CORNERS_HZ
+            f"{_number(error)} ({_number(cosine)})"
+            for error, cosine in (_at_room_temperature(noise, source, c) for c in FLICKER_CORNERS_HZ)
         )
-        for source, label in (("r_k", "R_K's"), ("network", "the network's"))
-        if f"noise_{source}_300k_flicker_{FLICKER_CORNERS_HZ[0]:g}hz_rel_error" in verdicts
+        for source, label in (("R_K", "R_K's"), ("network", "the network's"))
+        if noise.effect(source, TEMPERATURE_K, FLICKER_CORNERS_HZ[0]) is not None
     )
 
 
 def _bounds(r: ReportInputs, name: str, relation: str, unit: str = "") -> str:
     """A one-sided study's verdict, and where it stood after the first epoch when that differs."""
-    key = VERDICT_KEYS[name]
-    now = _bound(r.verdicts[key], r.curves[name], relation) + unit
-    then = _bound(r.verdicts[f"after_epoch_1_{key}"], r.curves[name], relation) + unit
+    studies = r.verdicts.studies
+    now = _bound(studies.final.of(name), r.curves[name], relation) + unit
+    then = _bound(studies.after_epoch_1.of(name), r.curves[name], relation) + unit
     return _and_after_epoch_1(r, now, then)
 
 
 def _asymmetry(r: ReportInputs) -> str:
     """The asymmetry's tolerated range, and where it stood after the first epoch when that differs."""
 
-    def tolerated(prefix: str) -> str:
+    def tolerated(found: Tolerances) -> str:
         return _range(
-            r.verdicts[f"{prefix}tolerated_write_asymmetry_min"],
-            r.verdicts[f"{prefix}tolerated_write_asymmetry_max"],
-            r.curves["asymmetry"],
+            found.tolerated_write_asymmetry_min, found.tolerated_write_asymmetry_max, r.curves["asymmetry"]
         )
 
-    return _and_after_epoch_1(r, tolerated(""), tolerated("after_epoch_1_"))
+    studies = r.verdicts.studies
+    return _and_after_epoch_1(r, tolerated(studies.final), tolerated(studies.after_epoch_1))
 
 
 def _and_after_epoch_1(r: ReportInputs, now: str, then: str) -> str:

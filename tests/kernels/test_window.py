@@ -6,7 +6,7 @@ import pytest
 
 from tcl_circuits.backends.native.cell_dynamics import integrate_cells
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.kernels.window import LearningWindow, check_timescales
+from tcl_circuits.kernels.window import LearningWindow, WindowOccupancy, check_timescales
 
 
 def test_the_window_spans_tau_fall_over_tau_rise_and_the_inverse_places_its_top():
@@ -33,8 +33,9 @@ def test_a_squarer_gain_divides_the_window_in_contrast_and_its_inverse_multiplie
 def test_occupancy_counts_each_contrast_against_its_own_edge_window():
     window = LearningWindow(np.array([1.0, 1.0, 1.0, 10.0]), 1.0, 9.0, 1.0)  # [1, 9] and [10, 90]
     found = window.occupancy(np.array([0.5, -5.0, 20.0, 20.0]))
-    assert found == {"frac_below": 0.25, "frac_window": 0.5, "frac_above": 0.25}
-    assert LearningWindow(1.0, 1.0, 9.0, 1.0).occupancy(np.array([1.0, 9.0]))["frac_window"] == 1.0
+    assert found == WindowOccupancy(frac_below=0.25, frac_window=0.5, frac_above=0.25)
+    assert found.as_dict() == {"frac_below": 0.25, "frac_window": 0.5, "frac_above": 0.25}
+    assert LearningWindow(1.0, 1.0, 9.0, 1.0).occupancy(np.array([1.0, 9.0])).frac_window == 1.0
 
 
 def test_the_kernel_time_must_be_at_most_half_of_either_ramp():

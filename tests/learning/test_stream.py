@@ -301,10 +301,10 @@ def test_energy_is_the_power_of_the_frozen_network_integrated_over_the_slot(ngsp
     power = net.read_scale_v**2 * float(np.sum(spec.conductance_s * drops**2))
     slot = StreamConfig().sample_period_s(config.drive)
     for record in chunk.records:
-        assert record["energy_network_j"] == pytest.approx(power * slot, rel=1e-3)
-        assert record["energy_feedback_j"] < 1e-6 * record["energy_network_j"]
-        assert record["block_energy_network_j"] == record["energy_network_j"]
-        assert record["block_energy_write_j"] < 1e-9 * record["energy_network_j"]  # the gate held the drive
+        assert record.energy_network_j == pytest.approx(power * slot, rel=1e-3)
+        assert record.energy_feedback_j < 1e-6 * record.energy_network_j
+        assert record.as_record()["block_energy_network_j"] == record.energy_network_j
+        assert record.energy_write_j < 1e-9 * record.energy_network_j  # the gate held the drive
 
 
 @pytest.mark.ngspice
@@ -334,7 +334,7 @@ def test_write_energy_is_the_programming_drive_dissipated_in_the_device(ngspice,
         for k in range(2):
             inside = (t >= k * slot - 1e-15) & (t <= (k + 1) * slot + 1e-15)
             expected[k] += np.trapezoid(power[inside], t[inside])
-    written = np.array([r["block_energy_write_j"] for r in chunk.records])
+    written = np.array([r.energy_write_j for r in chunk.records])
     assert np.all(written > 0)
     np.testing.assert_allclose(written, expected, rtol=0.02)
 

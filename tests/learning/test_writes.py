@@ -38,9 +38,9 @@ def test_a_write_records_the_resolution_each_change_needs_and_the_changes_lost_t
     delta = np.zeros(spec.n_edges)
     delta[0] = span[0] / 2**2.5  # needs 2.5 bits: lands on another level of 16
     delta[1] = -span[1] / 2**10.2  # needs 10.2 bits: lost to rounding
-    after, record = writes.apply(spec, delta, sample=0)
+    after, outcome = writes.apply(spec, delta, sample=0)
     assert writes.bits_counts[2] == 1 and writes.bits_counts[10] == 1 and writes.bits_counts.sum() == 2
-    assert record["frac_writes_lost"] == 0.5
+    assert outcome.frac_writes_lost == 0.5 and outcome.clipped_edges == 0
     assert after.conductance_s[0] != spec.conductance_s[0] and after.conductance_s[1] == spec.conductance_s[1]
     assert np.array_equal(after.conductance_s[2:], spec.conductance_s[2:])
     assert writes.bits_quantile(0.5) == 3.0 and writes.bits_quantile(0.9) == 11.0
@@ -181,9 +181,9 @@ def test_each_device_holds_its_own_range_drawn_once_per_run():
                                   held.g_max_s)  # fmt: skip
     # an update is clipped to the device's own bound, not the nominal one
     big = np.full(spec.n_edges, 10 * float(np.max(spec.g_max_s)))
-    after, record = writes.apply(held, big, sample=0)
+    after, outcome = writes.apply(held, big, sample=0)
     np.testing.assert_allclose(after.conductance_s, held.g_max_s)
-    assert record["clipped_edges"] == spec.n_edges
+    assert outcome.clipped_edges == spec.n_edges
     # no spread: the bounds and the other draws as they were
     np.testing.assert_array_equal(
         ConductanceWrites(WriteConfig(), seed=5).initial(spec).g_max_s, spec.g_max_s

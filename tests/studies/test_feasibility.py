@@ -93,11 +93,12 @@ def _rows(folder):
 def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     out = tmp_path / "report"
     verdicts = feasibility.run_feasibility(_base(), out, trials=4, workers=2, progress=False, studies=SMALL)
-    assert verdicts["ideal_loss_ratio"] < 0.5
-    assert verdicts["required_conductance_bits"] == 32.0  # 4 bits loses the updates
-    assert verdicts["time_per_update_s"] == pytest.approx(_base().drive.period_s)
-    assert verdicts["energy_network_per_update_j"] > 0 and verdicts["update_bits_p90"] > 4
-    assert abs(verdicts["energy_check_rel_error"]) < 0.01
+    at_end, energy, measured = verdicts.studies.final, verdicts.energy, verdicts.noise
+    assert verdicts.studies.ideal_loss_ratio < 0.5
+    assert at_end.required_conductance_bits == 32.0  # 4 bits loses the updates
+    assert verdicts.time_per_update_s == pytest.approx(_base().drive.period_s)
+    assert energy.energy_network_per_update_j > 0 and verdicts.update_bits_p90 > 4
+    assert abs(energy.energy_check_rel_error) < 0.01
     rows = list(csv.DictReader((out / "noise.csv").read_text().splitlines()))
     noise = {(r["source"], float(r["temperature_k"])): r for r in rows if float(r["flicker_corner_hz"]) == 0}
     assert sorted(noise) == [(s, t) for s in ("R_K", "both", "network") for t in (75.0, 300.0, 1200.0)]
@@ -108,34 +109,34 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
         errors = [float(noise[source, 300.0]["rel_error_mean"])]
         errors += [float(flicker[source, c]["rel_error_mean"]) for c in corners]
         assert errors[-1] > errors[0] and errors == sorted(errors)
-    assert verdicts["noise_r_k_300k_flicker_100000hz_rel_error"] == pytest.approx(
+    assert measured.effect("R_K", 300.0, 1e5).rel_error == pytest.approx(
         float(flicker["R_K", 1e5]["rel_error_mean"])
     )
     for source in ("R_K", "network", "both"):
         errors = [float(noise[source, t]["rel_error_mean"]) for t in (75.0, 300.0, 1200.0)]
         assert 0 < errors[0] < errors[2]  # hotter, noisier updates
-    assert verdicts["noise_r_k_300k_cosine"] == pytest.approx(float(noise["R_K", 300.0]["cosine_mean"]))
+    assert measured.effect("R_K", 300.0).cosine == pytest.approx(float(noise["R_K", 300.0]["cosine_mean"]))
     for source in ("R_K", "network", "both"):  # the warmest before the first whose cosine falls below 0.9
         expected = None
         for temperature in (75.0, 300.0, 1200.0):
             if float(noise[source, temperature]["cosine_mean"]) < 0.9:
                 break
             expected = temperature
-        assert verdicts[f"tolerated_temperature_{source.lower()}_k"] == expected
-    assert verdicts["noise_network_300k_rel_error"] == pytest.approx(
+        assert measured.tolerated_temperature_k[source] == expected
+    assert measured.effect("network", 300.0).rel_error == pytest.approx(
         float(noise["network", 300.0]["rel_error_mean"])
     )
     # an offset of 30 thresholds puts every edge past its threshold: learning does not survive it
-    assert verdicts["tolerated_offset_spread_v"] == 0.0
+    assert at_end.tolerated_offset_spread_v == 0.0
     # devices 64x stronger one way than the other drift off: learning does not survive either side
-    assert verdicts["tolerated_write_asymmetry_min"] == verdicts["tolerated_write_asymmetry_max"] == 1.0
+    assert at_end.tolerated_write_asymmetry_min == at_end.tolerated_write_asymmetry_max == 1.0
     asymmetry = list(csv.DictReader((out / "asymmetry" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in asymmetry) == [4, 4, 4]
     offset = list(csv.DictReader((out / "offset" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in offset) == [4, 4]
     largest = max(float(r["cell.spread_offset_v"]) for r in offset)
-    assert largest == pytest.approx(30 * verdicts["smallest_threshold_v"])
-    assert 0 < verdicts["energy_cells_per_update_j"] < verdicts["energy_per_update_j"]
+    assert largest == pytest.approx(30 * measured.smallest_threshold_v)
+    assert 0 < energy.energy_cells_per_update_j < energy.energy_per_update_j
     energy = {
         r["block"]: float(r["energy_j"])
         for r in csv.DictReader((out / "energy.csv").read_text().splitlines())
@@ -146,7 +147,7 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert float(noise[0]["snr"]) == pytest.approx(
         float(noise[0]["threshold_v"]) / float(noise[0]["kt_over_c_noise_v"])
     )
-    assert verdicts["worst_threshold_snr"] == pytest.approx(float(noise[0]["snr"]))
+    assert measured.worst_threshold_snr == pytest.approx(float(noise[0]["snr"]))
     spread = list(csv.DictReader((out / "spread" / "aggregate.csv").read_text().splitlines()))
     assert sorted(int(r["runs"]) for r in spread) == [4, 4]  # 4 mismatch draws per sigma
     assert len(list((out / "spread" / "points").iterdir())) == 5  # sigma 0: the same circuit in every draw
@@ -156,8 +157,11 @@ def test_a_small_report_measures_each_study_and_writes_its_verdicts(tmp_path):
     assert sorted(bits) == [4.0, 32.0] and bits[32.0] == pytest.approx([1.0] * epochs)
     final = {value: mean for value, mean, *_ in feasibility.study_curves(out / "bits", SMALL[1])[0]}
     assert bits[4.0][-1] == pytest.approx(final[4.0])
-    assert "after_epoch_1_required_conductance_bits" in verdicts
-    assert "after_epoch_1_tolerated_write_asymmetry_max" in verdicts
+    row = verdicts.row()
+    assert "after_epoch_1_required_conductance_bits" in row
+    assert "after_epoch_1_tolerated_write_asymmetry_max" in row
+    written = list(csv.DictReader((out / "verdicts.csv").read_text().splitlines()))
+    assert len(written) == 1 and list(written[0]) == list(row)  # verdicts.csv: the row, by name
     mismatched = [r for r in _rows(out / "spread") if float(r[feasibility.SPREAD_FIELDS]) > 0]
     cell = json.loads((out / "spread" / "points" / mismatched[0]["run"] / "config.json").read_text())
     cell = cell["config"]["cell"]

@@ -1,7 +1,17 @@
 """report.md from fixed inputs, no simulation: the text is pinned, so that a change to how it is written shows."""
 
+import dataclasses
+
 from tcl_circuits.learning.run_config import RunConfig, with_changes
 from tcl_circuits.studies.feasibility_report import ReportInputs, report_text
+from tcl_circuits.studies.verdicts import (
+    EnergyVerdicts,
+    NoiseEffect,
+    NoiseVerdicts,
+    StudyVerdicts,
+    Tolerances,
+    Verdicts,
+)
 
 
 def _noise_row(source, temperature_k, corner_hz, rel_error, cosine):
@@ -33,42 +43,39 @@ def _noise_update():
 
 
 def _verdicts(noise_update):
-    """As run_feasibility writes them: some verdicts moved since the first epoch, some at an end of the range."""
-    return {
-        "ideal_loss_ratio": 0.0214,
-        "tolerated_cell_spread": 0.2,
-        "required_conductance_bits": 12.0,
-        "tolerated_write_noise": 0.5,
-        "tolerated_offset_spread_v": 4.8e-07,
-        "tolerated_write_asymmetry_min": 0.85,
-        "tolerated_write_asymmetry_max": 1.0,
-        "after_epoch_1_tolerated_cell_spread": 0.4,
-        "after_epoch_1_required_conductance_bits": 12.0,
-        "after_epoch_1_tolerated_write_noise": 0.5,
-        "after_epoch_1_tolerated_offset_spread_v": 1.44e-06,
-        "after_epoch_1_tolerated_write_asymmetry_min": 0.5,
-        "after_epoch_1_tolerated_write_asymmetry_max": 2.0,
-        "smallest_threshold_v": 4.8e-06,
-        "worst_threshold_snr": 1.7,
-        **{
-            f"noise_{r['source'].lower()}_{r['temperature_k']:g}k"
-            + (f"_flicker_{r['flicker_corner_hz']:g}hz" if r["flicker_corner_hz"] else "")
-            + f"_{key}": r[f"{key}_mean"]
-            for r in noise_update
-            for key in ("rel_error", "cosine")
-        },
-        "tolerated_temperature_r_k_k": 75.0,
-        "tolerated_temperature_network_k": 75.0,
-        "tolerated_temperature_both_k": None,
-        "time_per_update_s": 0.00091,
-        "energy_per_update_j": 2.02e-04,
-        "energy_cells_per_update_j": 1.97e-04,
-        "energy_check_rel_error": 1.1e-11,
-        "energy_network_per_update_j": 4.1e-06,
-        "energy_feedback_per_update_j": 5e-17,
-        "update_bits_median": 15.0,
-        "update_bits_p90": 17.0,
-    }
+    """As run_feasibility finds them: some verdicts moved since the first epoch, some at an end of the range."""
+    return Verdicts(
+        studies=StudyVerdicts(
+            ideal_loss_ratio=0.0214,
+            final=Tolerances(0.2, 12.0, 0.5, 4.8e-07, 0.85, 1.0),
+            after_epoch_1=Tolerances(0.4, 12.0, 0.5, 1.44e-06, 0.5, 2.0),
+        ),
+        noise=NoiseVerdicts(
+            smallest_threshold_v=4.8e-06,
+            worst_threshold_snr=1.7,
+            effects=tuple(
+                NoiseEffect(
+                    r["source"],
+                    r["temperature_k"],
+                    r["flicker_corner_hz"],
+                    r["rel_error_mean"],
+                    r["cosine_mean"],
+                )
+                for r in noise_update
+            ),
+            tolerated_temperature_k={"R_K": 75.0, "network": 75.0, "both": None},
+        ),
+        time_per_update_s=0.00091,
+        energy=EnergyVerdicts(
+            energy_per_update_j=2.02e-04,
+            energy_cells_per_update_j=1.97e-04,
+            energy_check_rel_error=1.1e-11,
+            energy_network_per_update_j=4.1e-06,
+            energy_feedback_per_update_j=5e-17,
+        ),
+        update_bits_median=15.0,
+        update_bits_p90=17.0,
+    )
 
 
 def _inputs():
@@ -130,6 +137,48 @@ def _inputs():
     }
 
 
+def test_the_verdicts_row_keeps_the_names_and_order_of_verdicts_csv():
+    """verdicts.csv's columns, as the flat dict of verdicts had them."""
+    noise_update = _noise_update()
+    expected = {
+        "ideal_loss_ratio": 0.0214,
+        "tolerated_cell_spread": 0.2,
+        "required_conductance_bits": 12.0,
+        "tolerated_write_noise": 0.5,
+        "tolerated_offset_spread_v": 4.8e-07,
+        "tolerated_write_asymmetry_min": 0.85,
+        "tolerated_write_asymmetry_max": 1.0,
+        "after_epoch_1_tolerated_cell_spread": 0.4,
+        "after_epoch_1_required_conductance_bits": 12.0,
+        "after_epoch_1_tolerated_write_noise": 0.5,
+        "after_epoch_1_tolerated_offset_spread_v": 1.44e-06,
+        "after_epoch_1_tolerated_write_asymmetry_min": 0.5,
+        "after_epoch_1_tolerated_write_asymmetry_max": 2.0,
+        "smallest_threshold_v": 4.8e-06,
+        "worst_threshold_snr": 1.7,
+        **{
+            f"noise_{r['source'].lower()}_{r['temperature_k']:g}k"
+            + (f"_flicker_{r['flicker_corner_hz']:g}hz" if r["flicker_corner_hz"] else "")
+            + f"_{key}": r[f"{key}_mean"]
+            for r in noise_update
+            for key in ("rel_error", "cosine")
+        },
+        "tolerated_temperature_r_k_k": 75.0,
+        "tolerated_temperature_network_k": 75.0,
+        "tolerated_temperature_both_k": None,
+        "time_per_update_s": 0.00091,
+        "energy_per_update_j": 2.02e-04,
+        "energy_cells_per_update_j": 1.97e-04,
+        "energy_check_rel_error": 1.1e-11,
+        "energy_network_per_update_j": 4.1e-06,
+        "energy_feedback_per_update_j": 5e-17,
+        "update_bits_median": 15.0,
+        "update_bits_p90": 17.0,
+    }
+    assert list(_verdicts(noise_update).row().items()) == list(expected.items())
+    assert "noise_r_k_300k_flicker_100000hz_cosine" in expected  # the names of 1/f rows, spelled out once
+
+
 def _text(inputs):
     return report_text(ReportInputs(**inputs))
 
@@ -143,12 +192,13 @@ def test_one_epoch_and_noise_left_out_change_only_what_they_say():
     inputs["base"] = with_changes(inputs["base"], {"learning": {"epochs": 1}})
     inputs["left_out"] = "the native engine adds it to linear networks only"
     inputs["noise_update"] = [r for r in inputs["noise_update"] if r["source"] == "R_K"]
-    other_sources = tuple(
-        f"{kind}_{source}_" for kind in ("noise", "temperature") for source in ("network", "both")
+    verdicts = inputs["verdicts"]
+    r_k_only = dataclasses.replace(
+        verdicts.noise,
+        effects=tuple(e for e in verdicts.noise.effects if e.source == "R_K"),
+        tolerated_temperature_k={"R_K": None},
     )
-    inputs["verdicts"] = {
-        key: value for key, value in inputs["verdicts"].items() if not any(s in key for s in other_sources)
-    } | {"tolerated_temperature_r_k_k": None, "update_bits_median": None}
+    inputs["verdicts"] = dataclasses.replace(verdicts, noise=r_k_only, update_bits_median=None)
     text = _text(inputs)
     assert "after epoch 1" not in text  # one epoch: nothing earlier to compare with
     assert "| tolerated cell and clamp mismatch | sigma <= 0.2 | 32 mismatch draws per sigma |" in text
