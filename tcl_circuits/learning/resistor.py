@@ -111,7 +111,9 @@ class ResistorLearner:
     def __init__(self, task: RegressionTask, config: RunConfig, *, backend: Backend | None = None) -> None:
         self.task = task
         self.config = config
-        self.writes = ConductanceWrites(config.write, config.learning.seed)
+        tech = config.technology.model()
+        levels = None if tech is None else int(tech.device.levels.value)
+        self.writes = ConductanceWrites(config.write, config.learning.seed, pulse_levels=levels)
         self.spec = self.writes.initial(task.student)
         self.learning_rate = config.learning.learning_rate_s2_per_v2 or task.default_learning_rate_s2_per_v2
         self.cell = calibrate_for_run(config.cell, self.spec, task, config.drive)
