@@ -125,8 +125,8 @@ def main(argv=None) -> int:
                 "initial_test_loss": summary["initial_test_loss"],
                 "final_test_loss": summary["final_test_loss"],
                 "loss_ratio": summary["loss_ratio"],
-                "energy_per_sample_j": summary["energy_per_sample_j"],
-                "feedback_energy_per_sample_j": summary["feedback_energy_per_sample_j"],
+                "energy_per_update_j": summary["energy_per_update_j"]["total"],
+                "feedback_energy_per_update_j": summary["energy_per_update_j"]["by_block"].get("feedback_rk"),
                 "read_scale_v": summary.get("read_scale_v", 1.0),
                 "seconds": summary["seconds"],
                 "seconds_per_sample": summary["seconds_per_sample"],
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     plot(out / "devices.png", curves, spread_rows, args)
     print()
     print(
-        f"{'run':32s} {'lr':>9s} {'loopgain':>8s} {'final/initial':>13s} {'E/sample J':>11s} {'E_fb J':>9s} {'s':>6s}"
+        f"{'run':32s} {'lr':>9s} {'loopgain':>8s} {'final/initial':>13s} {'E/update J':>11s} {'E_fb J':>9s} {'s':>6s}"
     )
     for r in rows:
         if isinstance(r["loss_ratio"], str):
@@ -232,7 +232,7 @@ def main(argv=None) -> int:
         gain = f"{r['max_loop_gain']:.2f}" if r["max_loop_gain"] != "" else "-"
         print(
             f"{r['run']:32s} {r['lr_s2_per_v2']:9.3g} {gain:>8s} {r['loss_ratio']:13.4g} "
-            f"{r['energy_per_sample_j']:11.3g} {r['feedback_energy_per_sample_j']:9.2g} {r['seconds']:6.0f}"
+            f"{r['energy_per_update_j']:11.3g} {r['feedback_energy_per_update_j'] or 0.0:9.2g} {r['seconds']:6.0f}"
         )
     print()
     for r in spread_rows:

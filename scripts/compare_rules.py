@@ -114,7 +114,7 @@ def _row(result: dict, meta: dict) -> dict:
         "cos_contrastive": last.get("cos_contrastive"),
         "cos_gradient": last.get("cos_gradient"),
         "seconds_per_sample": s["seconds_per_sample"],
-        "energy_per_sample_j": s["energy_per_sample_j"],
+        "energy_per_update_j": s["energy_per_update_j"]["total"],
     }
 
 

@@ -120,3 +120,18 @@ def parse_integer(text: str) -> int:
     if not _INTEGER.match(stripped):
         raise ConfigError(f"expected a whole number, got {text!r}")
     return int(stripped)
+
+
+_SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
+                (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a"))  # fmt: skip
+
+
+def format_si(value: float, unit: str, digits: int = 3) -> str:
+    """A value with an SI prefix for people to read, ``digits`` significant: 1.39e-7 J -> ``139 nJ``
+    (``u`` for micro, ASCII; outside atto to tera, and zero or non-finite values, in plain exponent form)."""
+    magnitude = abs(value)
+    if math.isfinite(value) and value != 0:
+        for scale, prefix in _SI_PREFIXES:
+            if magnitude >= scale * (1 - 0.5 * 10**-digits):  # 999.9 nJ rounds to 1 uJ, not 1e+03 nJ
+                return f"{value / scale:.{digits}g} {prefix}{unit}"
+    return f"{value:.{digits}g} {unit}"

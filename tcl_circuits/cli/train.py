@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tcl_circuits.cli.output import load_config_file, print_json
+from tcl_circuits.units import format_si
 
 DEMO_DIR = Path("runs")
 
@@ -49,7 +50,7 @@ def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
     asked = apply_options(base, args, options)
     nonlinear = make_task(asked.task, asked.learning.seed).student.nonlinear
     applied = with_technology(
-        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear
+        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear, spec=args.tech
     )
     args.tech_note = (
         f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""
@@ -58,7 +59,8 @@ def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
 
 
 def result_line(summary: dict, out: str) -> str:
-    """A finished run in one line: rule, task, loss ratio, accuracy where classified, stalls, time, folder."""
+    """A finished run in one line: rule, task, loss ratio, accuracy where classified, stalls, the energy of
+    an update per edge, time, folder."""
     if summary.get("stopped"):
         return (
             f"stopped at epoch {summary['epoch']}, sample {summary['position']}: {out} (resume with --resume)"
@@ -73,8 +75,25 @@ def result_line(summary: dict, out: str) -> str:
         parts.append(f"held-out accuracy {100 * summary['final_test_accuracy']:.2f} %")
     if summary.get("stalled_epochs"):
         parts.append(f"stalled in epoch(s) {', '.join(map(str, summary['stalled_epochs']))}")
+    energy = energy_line(summary)
+    if energy:
+        parts.append(energy)
     parts.append(f"{summary['samples']} samples in {summary['seconds']:.1f} s")
     return "; ".join(parts) + f"; {out}"
+
+
+def energy_line(summary: dict) -> str:
+    """The energy of an update per edge and its time, as a person reads them (``137 nJ per edge per update
+    of 910 us``), naming the blocks left unpriced; empty for a summary without a bill (an older run's)."""
+    bill = summary.get("energy_per_update_j")
+    if not isinstance(bill, dict):
+        return ""
+    line = f"{format_si(bill['per_edge'], 'J')} per edge per update"
+    if summary.get("time_per_update_s"):
+        line += f" of {format_si(summary['time_per_update_s'], 's')}"
+    if bill.get("unpriced"):
+        line += f" (without {', '.join(bill['unpriced'])}: no --tech)"
+    return line
 
 
 def cmd_train(args: argparse.Namespace, options: list) -> int:
@@ -114,7 +133,7 @@ def cmd_demo(args: argparse.Namespace, options: list) -> int:
     print(
         f"\ntest loss {summary['initial_test_loss']:.3e} -> {summary['final_test_loss']:.3e} V^2 "
         f"(ratio 1/{1 / summary['loss_ratio']:.1f}) in {summary['seconds']:.1f} s, "
-        f"{summary['samples']} samples, {summary['energy_per_sample_j']:.3e} J per sample in the network"
+        f"{summary['samples']} samples, {energy_line(summary)}"
     )
     print(f"run folder: {out} (summary.json, epochs.csv, samples.csv, learning_curve.png, first_sample.cir)")
     return 0

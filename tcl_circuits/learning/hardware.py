@@ -6,7 +6,8 @@ the threshold comparison's offset spread of the chosen comparator kind, the cell
 update's gain, the clamps), and in the write stage the device's spread of its range from device to device, its
 levels (the largest power of two it holds: 1,480 steps give 10 bits), up/down asymmetry, write spread (one
 pulse's cycle-to-cycle spread, the largest a change can have: n pulses average it down by sqrt(n)) and dead
-devices. What the description does not determine, or the
+devices; and it records the technology (``RunConfig.technology``) for the energy bill to price. What the
+description does not determine, or the
 engines cannot simulate for this network, is listed with the reason (``Applied.left_out``) rather than
 guessed.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, fields
 
 from tcl_circuits.config import WriteConfig
 from tcl_circuits.errors import ConfigError
-from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.learning.run_config import RunConfig, TechnologyConfig
 from tcl_circuits.technology.model import COMPARATOR_KINDS, Technology
 
 
@@ -47,9 +48,11 @@ def with_technology(
     comparator: str = "auto_zeroed",
     resistor: str = "metal",
     nonlinear: bool,
+    spec: str | None = None,
 ) -> Applied:
     """``config`` with every non-ideality of ``tech`` on (module docstring). ``nonlinear``: the network has
-    diodes or amplifiers, whose resistors' thermal noise the native engine does not simulate."""
+    diodes or amplifiers, whose resistors' thermal noise the native engine does not simulate. ``spec``: how
+    ``--tech`` named it, recorded (default: the preset names, ``tech.name``)."""
     cmos, device = tech.cmos, tech.device
     if comparator not in COMPARATOR_KINDS:
         raise ConfigError(f"--comparator must be one of {', '.join(COMPARATOR_KINDS)}, got {comparator!r}")
@@ -88,6 +91,9 @@ def with_technology(
             write_noise=min(step_noise, MAX_WRITE_NOISE),
             dead_fraction=device.dead_fraction.value,
             range_spread=min(device.device_spread.value, MAX_RANGE_SPREAD),
+        ),
+        technology=TechnologyConfig(
+            name=tech.name if spec is None else spec, comparator=comparator, r_k_type=resistor
         ),
     )
     return Applied(changed, tuple(left_out))

@@ -25,6 +25,7 @@ from tcl_circuits.backends.base import Backend
 from tcl_circuits.blas import single_blas_thread
 from tcl_circuits.checked import to_dict
 from tcl_circuits.circuit.cell_design import CellDesign
+from tcl_circuits.config import RuleKind
 from tcl_circuits.errors import DataError
 from tcl_circuits.files import loads_json
 from tcl_circuits.learning.plots import confusion_counts, plot_confusion_matrix, plot_learning_curve
@@ -38,6 +39,7 @@ from tcl_circuits.learning.run_folder import (
     window_summary,
 )
 from tcl_circuits.learning.tasks import ClassificationTask, RegressionTask
+from tcl_circuits.physics.energy_bill import MEASURED_BLOCKS, EnergyBill, update_bill
 from tcl_circuits.version import __version__
 
 
@@ -418,6 +420,31 @@ def _write_confusion(
         plot_confusion_matrix(counts, task.classes, folder.file("confusion_matrix.png"), title=title)
 
 
+def energy_bill(config: RunConfig, learner: Learner, records: list[dict], edges: int) -> EnergyBill:
+    """One update's energy by block (``physics.energy_bill``): the engine's measured blocks and the write
+    pulses averaged over the run's records, the rest priced by the run's technology."""
+    blocks = sorted({key for r in records for key in r if key.startswith("block_energy_")})
+    measured = {}
+    for key in blocks:
+        name = key.removeprefix("block_energy_").removesuffix("_j")
+        measured[MEASURED_BLOCKS.get(name, name)] = float(np.mean([r[key] for r in records if key in r]))
+    pulses = [r["write_pulses"] for r in records if "write_pulses" in r]
+    in_circuit = config.learning.rule is RuleKind.TCL
+    period = config.drive.period_s
+    if config.memristor_device is not None:  # a stream's sample slot: its transitions and settling as well
+        period = config.memristor.stream.sample_period_s(config.drive)
+    return update_bill(
+        measured,
+        edges=edges,
+        period_s=period,
+        design=learner.cell if in_circuit else None,
+        tech=config.technology.model(),
+        comparator=config.technology.comparator,
+        pulses_per_update=float(np.mean(pulses)) if pulses else None,
+        technology_name=config.technology.name,
+    )
+
+
 def _summary(
     task: RegressionTask,
     config: RunConfig,
@@ -426,12 +453,11 @@ def _summary(
     epoch_records: list[dict],
     seconds: float,
 ) -> dict:
-    """The summary.json of a finished run (losses in the task's units, energies in J per sample; the bill by
-    block, ``energy_by_block_j``, when the rule measures one)."""
+    """The summary.json of a finished run (losses in the task's units; the energy of an update by block,
+    ``energy_per_update_j``, and its time, ``time_per_update_s``: ``energy_bill``)."""
     first, last = epoch_records[0], epoch_records[-1]
-    energies = [r["energy_network_j"] for r in records if r.get("energy_network_j") is not None]
-    feedback = [r["energy_feedback_j"] for r in records if r.get("energy_feedback_j") is not None]
     initial = first["test_loss"]
+    bill = energy_bill(config, learner, records, task.student.n_edges)
     summary = {
         "rule": config.learning.rule.value,
         "backend": config.resolved_backend.value,
@@ -448,17 +474,9 @@ def _summary(
         "samples": len(records),
         "seconds": seconds,
         "seconds_per_sample": seconds / max(1, len(records)),
-        "energy_per_sample_j": float(np.mean(energies)) if energies else None,
-        "feedback_energy_per_sample_j": float(np.mean(feedback)) if feedback else None,
+        "energy_per_update_j": bill.summary(),
+        "time_per_update_s": bill.time_per_update_s,
     }
-    blocks = sorted({key for r in records for key in r if key.startswith("block_energy_")})
-    if blocks:
-        summary["energy_by_block_j"] = {
-            key.removeprefix("block_energy_").removesuffix("_j"): float(
-                np.mean([r[key] for r in records if key in r])
-            )
-            for key in blocks
-        }
     for key, value in last.items():
         if key.startswith(("train_", "test_")) and key not in ("train_loss", "test_loss"):
             summary[f"final_{key}"] = value

@@ -148,8 +148,10 @@ class MemristorSample:
 
     loss: float
     """The sample's own free-state loss, just before its cycle (task units)."""
-    energy_network_j: float
-    """Dissipated in the devices and clamps over the sample's slot."""
+    energy_devices_j: float
+    """Dissipated in the devices over the sample's slot."""
+    energy_clamp_j: float
+    """Dissipated in the clamps."""
     energy_feedback_j: float
     """Dissipated in the feedback resistors R_K."""
     energy_write_j: float
@@ -171,9 +173,10 @@ class MemristorSample:
         """The sample's line of samples.jsonl (keys and order as always; what was not set left out)."""
         fields = {
             "loss": self.loss,
-            "energy_network_j": self.energy_network_j,
+            "energy_network_j": self.energy_devices_j + self.energy_clamp_j,
             "energy_feedback_j": self.energy_feedback_j,
-            "block_energy_network_j": self.energy_network_j,
+            "block_energy_network_j": self.energy_devices_j,
+            "block_energy_clamp_j": self.energy_clamp_j,
             "block_energy_feedback_rk_j": self.energy_feedback_j,
             "block_energy_write_j": self.energy_write_j,
             "update_norm_s": self.update_norm_s,
@@ -244,7 +247,8 @@ def run_chunk(
         raise LearningError(
             f"memristor states left [0, 1] (min {xs.min():.3g}, max {xs.max():.3g}): unstable programming"
         )
-    power_dev = clamp_power_w(circuit, result)
+    power_clamp = clamp_power_w(circuit, result)
+    power_dev = np.zeros_like(power_clamp)
     for e, device in enumerate(net.devices):
         power_dev += vab[:, e] * device.current_a(vab[:, e], xs[:, e])
     power_fb = feedback_power_w(circuit, result)
@@ -269,11 +273,13 @@ def run_chunk(
         g_before = net.with_states(x_before).conductance_s()
         g_after = net.with_states(x_after).conductance_s()
         x_before = x_after
-        network_j, feedback_j = energy_j(power_dev, t, inside), energy_j(power_fb, t, inside)
+        network_j, clamp_j = energy_j(power_dev, t, inside), energy_j(power_clamp, t, inside)
+        feedback_j = energy_j(power_fb, t, inside)
         records.append(
             MemristorSample(
                 loss=loss,
-                energy_network_j=network_j,
+                energy_devices_j=network_j,
+                energy_clamp_j=clamp_j,
                 energy_feedback_j=feedback_j,
                 energy_write_j=energy_j(power_write, t, inside),
                 update_norm_s=float(np.linalg.norm(g_after - g_before)),

@@ -132,6 +132,7 @@ class ResistorSample:
             "energy_feedback_j": step.energy_feedback_j,
             "update_norm_s": self.update_norm_s,
             "clipped_edges": self.write.clipped_edges,
+            "write_pulses": self.write.write_pulses,
             "frac_writes_lost": self.write.frac_writes_lost,
             **{f"block_energy_{block}_j": value for block, value in step.block_energy_j.items()},
             **(step.occupancy.as_dict() if step.occupancy is not None else {}),
@@ -154,7 +155,9 @@ class ResistorLearner:
     def __init__(self, task: RegressionTask, config: RunConfig, *, backend: Backend | None = None) -> None:
         self.task = task
         self.config = config
-        self.writes = ConductanceWrites(config.write, config.learning.seed)
+        tech = config.technology.model()
+        levels = None if tech is None else int(tech.device.levels.value)
+        self.writes = ConductanceWrites(config.write, config.learning.seed, pulse_levels=levels)
         self.spec = self.writes.initial(task.student)
         self.learning_rate = config.learning.learning_rate_s2_per_v2 or task.default_learning_rate_s2_per_v2
         self.cell = calibrate_for_run(config.cell, self.spec, task, config.drive)

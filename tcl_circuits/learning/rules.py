@@ -148,15 +148,16 @@ class ContrastiveRule:
             self.drive.peak_clamp_conductance_s * (voltages[1, o] - y[k]) ** 2
             for k, o in enumerate(spec.output_nodes)
         )
+        # the free state held for the slow-ramp time and the clamped state for the fast-ramp time
+        network_j = float(power[0] * self.drive.tau_fall_s + power[1] * self.drive.tau_rise_s)
+        clamp_j = float(clamp_power * self.drive.tau_rise_s)
         step = RuleStep(
             delta_g_s=-self.learning_rate_s2_per_v2 * estimate,
             dc_dg_estimate=estimate,
             contrast_v2=contrast,
-            # the free state held for the slow-ramp time and the clamped state for the fast-ramp time
-            energy_network_j=float(
-                power[0] * self.drive.tau_fall_s + (power[1] + clamp_power) * self.drive.tau_rise_s
-            ),
+            energy_network_j=network_j + clamp_j,
             energy_feedback_j=0.0,
+            block_energy_j={"network": network_j, "clamp": clamp_j},
         )
         return _check(step)
 
@@ -179,6 +180,7 @@ class GradientRule:
             dc_dg_estimate=gradient,
             energy_network_j=power * self.drive.period_s,
             energy_feedback_j=0.0,
+            block_energy_j={"network": power * self.drive.period_s},
         )
         return _check(step)
 

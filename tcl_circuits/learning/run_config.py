@@ -28,6 +28,7 @@ from tcl_circuits.devices import Device, DriveKind, ProgrammingConfig, WindowKin
 from tcl_circuits.errors import ConfigError
 from tcl_circuits.kernels.window import check_timescales
 from tcl_circuits.learning.tasks import RegressionTask, TaskConfig
+from tcl_circuits.technology.model import COMPARATOR_KINDS, Technology, technology
 
 RESISTOR = "resistor"
 
@@ -129,6 +130,42 @@ def parse_device(text: str) -> tuple[str, ProgrammingMode] | None:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TechnologyConfig(Checked):
+    """The technology whose non-idealities the run's settings hold (``train --tech``, applied by
+    ``learning.hardware``), remembered so that the energy bill can price the blocks the engine does not
+    simulate. A record of the run, never part of a netlist; no flag of its own (``--tech`` sets it)."""
+
+    name: str | None = param(
+        None,
+        help="PROCESS+DEVICE applied (a preset name or a TOML file's path each)",
+        none="none: the bill's priced blocks are left unpriced",
+        cli=False,
+    )
+    comparator: str = param(
+        "auto_zeroed", help="the threshold comparison's kind (--comparator with --tech)", cli=False
+    )
+    r_k_type: str = param("metal", help="R_K's resistor type (--r-k-type with --tech)", cli=False)
+
+    def check(self) -> None:
+        if self.comparator not in COMPARATOR_KINDS:
+            raise ConfigError(
+                f"technology.comparator must be one of {', '.join(COMPARATOR_KINDS)}, got {self.comparator!r}",
+                field="comparator",
+            )
+        tech = self.model()
+        if tech is not None and self.r_k_type not in tech.cmos.resistor_flicker_corner_hz:
+            known = ", ".join(tech.cmos.resistor_flicker_corner_hz)
+            raise ConfigError(
+                f"technology.r_k_type must be one of {known} ({tech.cmos.name}), got {self.r_k_type!r}",
+                field="r_k_type",
+            )
+
+    def model(self) -> Technology | None:
+        """The process and device named, parsed (None without a technology)."""
+        return None if self.name is None else technology(self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunConfig(Checked):
     """A training run: task, device, backend, protocol, cell, simulator, learning and memristor settings."""
 
@@ -152,6 +189,7 @@ class RunConfig(Checked):
     window: WindowConfig = param(WindowConfig())
     write: WriteConfig = param(WriteConfig())
     memristor: MemristorConfig = param(MemristorConfig())
+    technology: TechnologyConfig = param(TechnologyConfig())
 
     def for_task(self, task: RegressionTask) -> RunConfig:
         """These settings with the task's own defaults filled in (the auto threshold's headroom), so that a run
@@ -179,6 +217,11 @@ class RunConfig(Checked):
             from tcl_circuits.circuit.compile_stream import MEMRISTOR_SIGNAL_GAIN
 
             raise ConfigError(MEMRISTOR_SIGNAL_GAIN, field="signal_gain")
+        if memristor is not None and self.technology.name is not None:
+            raise ConfigError(
+                "technology describes a resistor network's devices and cells (--device resistor)",
+                field="tech",
+            )
         if memristor is None:
             field = self.memristor.window_field
             if field is not None:

@@ -19,6 +19,7 @@ import numpy as np
 from tcl_circuits.config import Rounding, WriteConfig
 from tcl_circuits.errors import DataError
 from tcl_circuits.network.spec import NetworkSpec
+from tcl_circuits.physics.energy_bill import write_pulses
 
 BITS_BINS = 48
 """Histogram bins of the update resolution: [0, 1), [1, 2), ... bits; the last one takes everything finer."""
@@ -50,14 +51,19 @@ class WriteOutcome:
 
     clipped_edges: int
     frac_writes_lost: float | None = None
+    write_pulses: int | None = None
+    """The device pulses the stored changes took (with a device's levels: ``pulse_levels``)."""
 
 
 class ConductanceWrites:
-    """The write stage of one run: applies updates as the config says and keeps the resolution histogram."""
+    """The write stage of one run: applies updates as the config says and keeps the resolution histogram;
+    with a device's ``pulse_levels`` (0: analog), each sample's record counts the device pulses its stored
+    changes took (``write_pulses``)."""
 
-    def __init__(self, config: WriteConfig, seed: int) -> None:
+    def __init__(self, config: WriteConfig, seed: int, pulse_levels: int | None = None) -> None:
         self.config = config
         self.seed = seed
+        self.pulse_levels = pulse_levels
         self.bits_counts = np.zeros(BITS_BINS, dtype=np.int64)
         self._dead: np.ndarray | None = None
 
@@ -90,7 +96,8 @@ class ConductanceWrites:
         self, spec: NetworkSpec, delta_g_s: np.ndarray, sample: int
     ) -> tuple[NetworkSpec, WriteOutcome]:
         """The network after writing ``delta_g_s`` (sample ``sample`` seeds the write noise) and what the
-        write did: edges clipped at a bound, and with levels, requested changes lost to rounding."""
+        write did: edges clipped at a bound, with levels the requested changes lost to rounding, and with a
+        device's levels the pulses written."""
         span = spec.g_max_s - spec.g_min_s
         requested = delta_g_s != 0
         bits = np.log2(span[requested] / np.abs(delta_g_s[requested]))
@@ -113,11 +120,20 @@ class ConductanceWrites:
             else None
         )
         stored = quantise(self.config, clipped, spec.g_min_s, spec.g_max_s, rng)
+        pulses = (
+            None
+            if self.pulse_levels is None
+            else write_pulses(stored - spec.conductance_s, span, self.pulse_levels)
+        )
         lost_fraction = None
         if self.config.conductance_bits is not None:
             lost = requested & (stored == spec.conductance_s)
             lost_fraction = float(np.sum(lost) / max(1, np.sum(requested)))
-        outcome = WriteOutcome(clipped_edges=int(np.sum(clipped != proposed)), frac_writes_lost=lost_fraction)
+        outcome = WriteOutcome(
+            clipped_edges=int(np.sum(clipped != proposed)),
+            frac_writes_lost=lost_fraction,
+            write_pulses=pulses,
+        )
         return spec.with_conductances(stored), outcome
 
     def bits_quantile(self, q: float) -> float | None:

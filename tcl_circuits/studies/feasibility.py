@@ -41,6 +41,7 @@ from tcl_circuits.studies.noise import (
     threshold_noise_rows,
     update_noise_rows,
 )
+from tcl_circuits.studies.results import upgraded_summary
 from tcl_circuits.studies.sweep import RESULTS, SWEEP_START_S, run_key, run_sweep, runs_seconds
 from tcl_circuits.studies.sweep_spec import SweepSpec, parse_spec
 from tcl_circuits.studies.verdicts import (
@@ -487,9 +488,17 @@ def _energy_verdicts(energy_rows: list[dict[str, Any]], baseline: dict[str, Any]
         energy_per_update_j=by_block["total"],
         energy_cells_per_update_j=sum(by_block[stage] for stage in ("multiplier", "threshold", "integrator")),
         energy_check_rel_error=by_block["delivered by all sources (ngspice)"] / by_block["total"] - 1,
-        energy_network_per_update_j=baseline.get("energy_per_sample_j"),
-        energy_feedback_per_update_j=baseline.get("feedback_energy_per_sample_j"),
+        energy_network_per_update_j=_blocks_j(baseline, ("network", "clamps", "network_and_clamps")),
+        energy_feedback_per_update_j=_blocks_j(baseline, ("feedback_rk",)),
     )
+
+
+def _blocks_j(summary: dict[str, Any], blocks: tuple[str, ...]) -> float | None:
+    """The sum of some measured blocks of a run summary's bill (None without a summary)."""
+    bill = upgraded_summary(summary).get("energy_per_update_j")
+    if not bill:
+        return None
+    return float(sum(bill["by_block"].get(block) or 0.0 for block in blocks))
 
 
 def _plot(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tcl_circuits.errors import DataError
 from tcl_circuits.files import loads_json
 from tcl_circuits.learning.run_folder import MARKER, RECORDS
+from tcl_circuits.physics.energy_bill import ANALOG_STAGES, MEASURED_BLOCKS
 from tcl_circuits.studies.sweep import AGGREGATE, DIGEST, RESULTS, check_rows
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ class RunResults:
     config: dict
     """The run's configuration (config.json's ``config``)."""
     summary: dict | None
-    """summary.json of the finished run; None while the run is unfinished."""
+    """summary.json of the finished run (an older one in today's shape, ``upgraded_summary``); None while
+    the run is unfinished."""
     samples: pd.DataFrame
     epochs: pd.DataFrame
 
@@ -108,6 +110,48 @@ def _records(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+OLD_PRICED = {"tcl": ["quiescent", "dynamic", "readout", "writes"]}
+"""The blocks an older summary (with ``energy_per_sample_j``) left unpriced, by rule (others: the writes)."""
+
+
+def upgraded_summary(summary: dict) -> dict:
+    """A summary.json in today's shape: one written before the whole bill (``energy_per_sample_j``, the
+    network's and clamps' energy, ``feedback_energy_per_sample_j``, R_K's, and ``energy_by_block_j`` where
+    measured) gets ``energy_per_update_j`` from them, with the blocks it never priced named in ``unpriced``,
+    and no time per update (it recorded none); a current one is returned as it is."""
+    if "energy_per_update_j" in summary or "energy_per_sample_j" not in summary:
+        return summary
+    out = {
+        k: v
+        for k, v in summary.items()
+        if k not in ("energy_per_sample_j", "feedback_energy_per_sample_j", "energy_by_block_j")
+    }
+    measured = summary.get("energy_by_block_j")
+    if isinstance(measured, dict):
+        by_block = {MEASURED_BLOCKS.get(k, k): v for k, v in measured.items()}
+    else:
+        by_block = {"network_and_clamps": summary["energy_per_sample_j"]}
+        if summary.get("feedback_energy_per_sample_j"):
+            by_block["feedback_rk"] = summary["feedback_energy_per_sample_j"]
+    held = {"quiescent"} if any(stage in by_block for stage in ANALOG_STAGES) else set()  # in the stages
+    unpriced = [
+        b for b in OLD_PRICED.get(summary.get("rule", ""), ["writes"]) if b not in by_block and b not in held
+    ]
+    by_block.update(dict.fromkeys(unpriced))
+    total = sum(v for v in by_block.values() if isinstance(v, int | float))
+    edges = summary.get("edges")
+    out["energy_per_update_j"] = {
+        "total": total,
+        "per_edge": total / edges if isinstance(edges, int) and edges > 0 else None,
+        "by_block": by_block,
+        "unpriced": unpriced,
+        "pulses_per_update": None,
+        "technology": None,
+    }
+    out["time_per_update_s"] = None
+    return out
+
+
 def load_run(path: str | os.PathLike[str]) -> RunResults:
     """A run folder (``train --out``) as DataFrames ``samples`` and ``epochs`` with its ``config`` and
     ``summary``; an unfinished run (or one being extended) reads its records from samples.jsonl and has no
@@ -126,7 +170,8 @@ def load_run(path: str | os.PathLike[str]) -> RunResults:
     finished = summary is not None and (folder / "samples.csv").is_file()
     samples = _csv(folder / "samples.csv") if finished else _records(folder / RECORDS)
     epochs = _csv(folder / "epochs.csv") if (folder / "epochs.csv").is_file() else pd.DataFrame()
-    return RunResults(folder, config, summary if finished else None, samples, epochs)
+    shown = upgraded_summary(summary) if finished and summary is not None else None
+    return RunResults(folder, config, shown, samples, epochs)
 
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepResults:

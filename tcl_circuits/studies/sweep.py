@@ -186,11 +186,21 @@ METRICS = (
     "frac_above_last50",
     "cos_contrastive_last50",
     "cos_gradient_last50",
-    "energy_per_sample_j",
+    "energy_per_update_j",
+    "energy_per_edge_j",
+    "time_per_update_s",
     "seconds_per_sample",
     "seconds",
 )
-"""The summary entries a sweep keeps per point (empty where a run has none, e.g. accuracy of a teacher task)."""
+"""The summary entries a sweep keeps per point (empty where a run has none, e.g. accuracy of a teacher task);
+the energy of an update is its bill's total (over its priced blocks) and that per edge (``metric_values``)."""
+
+
+def metric_values(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run summary's ``METRICS``, the energy bill's total and per-edge figures among them."""
+    bill = summary.get("energy_per_update_j") or {}
+    flat = {**summary, "energy_per_update_j": bill.get("total"), "energy_per_edge_j": bill.get("per_edge")}
+    return {key: flat.get(key) for key in METRICS}
 
 
 def _point_row(point: SweepPoint, points_dir: str) -> dict[str, Any]:
@@ -212,7 +222,7 @@ def _point_row(point: SweepPoint, points_dir: str) -> dict[str, Any]:
         **row,
         "status": "done",
         "error": "",
-        **{key: summary.get(key) for key in METRICS},
+        **metric_values(summary),
         "run": point.name,
     }
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 
 import pytest
@@ -456,6 +457,36 @@ def test_train_tech_switches_every_non_ideality_on_and_flags_beside_it_override(
     assert main([*argv, *tech, *beside]) == 0
     config = json.loads((tmp_path / "b" / "config.json").read_text())["config"]
     assert config["write"]["write_asymmetry"] == 1.2 and config["cell"]["spread_offset_v"] == 3.4e-3
+
+
+def test_train_and_demo_print_the_energy_of_an_update_per_edge(tmp_path, capsys, monkeypatch):
+    """With --tech the line has the whole bill per edge, SI-prefixed, and the update's time; without, it
+    names the blocks it left unpriced. The demo (its run made small and native here) prints the same words."""
+    from tcl_circuits.cli import train as train_cli
+    from tcl_circuits.learning.run_config import with_changes
+
+    argv = ["--network", "lattice:3x3", "--train-samples", "4", "--test-samples", "2", "--epochs", "1"]
+    assert (
+        main(["train", *argv, "--tech", "cmos65+reram", "--no-progress", "--out", str(tmp_path / "a")]) == 0
+    )
+    captured = capsys.readouterr()
+    bill = json.loads(captured.out)["energy_per_update_j"]
+    line = captured.err.strip().splitlines()[-1]
+    value, prefix = re.search(r"; ([0-9.]+) ([munpf])J per edge per update of 910 us;", line).groups()
+    scale = {"m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}[prefix]
+    assert float(value) * scale == pytest.approx(bill["per_edge"], rel=5e-3) and "without" not in line
+    assert main(["train", *argv, "--no-progress", "--out", str(tmp_path / "b")]) == 0
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "J per edge per update of 910 us (without quiescent, dynamic, readout, writes: no --tech);" in line
+    small = {"task": {"network": "lattice:3x3", "train_samples": 4, "test_samples": 2}, "backend": "native",
+             "learning": {"epochs": 1}}  # fmt: skip
+    demo = with_changes(train_cli.demo_config(), small)
+    monkeypatch.setattr(train_cli, "demo_config", lambda: demo)
+    assert main(["demo", "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"4 samples, [0-9.]+ [munpf]J per edge per update of 910 us \(without quiescent", out), (
+        out
+    )
 
 
 @pytest.mark.parametrize(

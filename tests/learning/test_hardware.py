@@ -75,3 +75,59 @@ def test_a_run_with_every_non_ideality_on_trains_and_records_them(tmp_path):
     assert summary["samples"] == 12 and "dead_devices" in summary
     stored = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
     assert stored["write"]["conductance_bits"] == 2 and stored["cell"]["noise_temperature_k"] == 300.0
+    assert stored["technology"] == {
+        "name": "cmos65+hfo2_array",
+        "comparator": "auto_zeroed",
+        "r_k_type": "metal",
+    }
+
+
+def test_a_4x4_run_with_a_technology_prices_every_block_and_counts_its_pulses(tmp_path):
+    """Native, cmos65+reram: the summary's bill has no unpriced block, its total is the sum of its blocks,
+    and its pulses and writes are the records' pulses at 3.2 pJ each."""
+    base = with_changes(RunConfig(), {"task": {"network": "lattice:4x4", "train_samples": 8, "test_samples": 4},
+                                      "learning": {"epochs": 1}})  # fmt: skip
+    config = with_technology(base, technology("cmos65+reram"), nonlinear=False).config
+    summary = train(make_task(config.task, 0), config, tmp_path / "run", progress=False, plots=False)
+    bill = summary["energy_per_update_j"]
+    assert bill["unpriced"] == [] and bill["technology"] == "cmos65+reram"
+    assert set(bill["by_block"]) == {
+        "network", "clamps", "feedback_rk", "quiescent", "dynamic", "readout", "writes"
+    }  # fmt: skip
+    assert all(value > 0 for value in bill["by_block"].values())
+    assert bill["total"] == pytest.approx(sum(bill["by_block"].values()), rel=1e-12)
+    assert bill["per_edge"] == pytest.approx(bill["total"] / summary["edges"])
+    records = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    pulses = [r["write_pulses"] for r in records]
+    assert len(pulses) == 8 and bill["pulses_per_update"] == pytest.approx(sum(pulses) / 8)
+    assert bill["by_block"]["writes"] == pytest.approx(bill["pulses_per_update"] * 3.2e-12)
+    assert bill["by_block"]["readout"] == pytest.approx(24 * 10e-15 * 1024)  # 24 edges, one 10-bit read each
+    assert summary["time_per_update_s"] == pytest.approx(1e-5 + 9e-4)
+
+
+@pytest.mark.parametrize(
+    ("technology_settings", "message"),
+    [
+        ({"name": "cmos7+reram"}, "no technology preset 'cmos7'"),
+        ({"name": "reram+cmos65"}, "is not a CMOS process"),
+        ({"comparator": "chopper"}, "technology.comparator must be one of"),
+        ({"name": "cmos65+reram", "r_k_type": "carbon"}, "technology.r_k_type must be one of"),
+        ({"name": 3}, "name"),
+    ],
+)
+def test_the_recorded_technology_is_checked_as_tech_is(technology_settings, message):
+    with pytest.raises(ConfigError, match=message):
+        with_changes(RunConfig(), {"technology": technology_settings})
+
+
+def test_the_recorded_technology_round_trips_and_memristor_runs_refuse_it():
+    from tcl_circuits.checked import from_dict, to_dict
+
+    config = with_technology(
+        RunConfig(), technology("cmos180+ecram"), comparator="latch", nonlinear=False
+    ).config
+    assert (
+        from_dict(RunConfig, to_dict(config)) == config and config.technology.model().device.name == "ecram"
+    )
+    with pytest.raises(ConfigError, match="--device resistor"):
+        with_changes(RunConfig(), {"device": "memristor:hp", "technology": {"name": "cmos65+reram"}})

@@ -26,8 +26,8 @@ SUMMARY_KEYS = {
     "final_test_loss",
     "samples",
     "seconds",
-    "energy_per_sample_j",
-    "feedback_energy_per_sample_j",
+    "energy_per_update_j",
+    "time_per_update_s",
 }
 
 
@@ -149,6 +149,36 @@ def test_a_run_stores_its_design_and_folders_from_before_the_design_resume(task,
     assert resumed["samples"] == 60 and (folder / "design.json").exists()
 
 
+def test_a_run_from_before_the_technology_was_recorded_resumes_and_opens(task, tmp_path):
+    """A folder whose run.json and config.json hold no ``technology`` (written before it existed) resumes
+    with it at its default and keeps its identity; its config.json reads back (as ``open_run`` reads it); its
+    bill names what it left unpriced."""
+    from tcl_circuits.checked import from_dict
+    from tcl_circuits.learning.run_folder import dumps, sha256
+
+    config = _config(task, rule=RuleKind.TCL, backend=BackendKind.NATIVE, checkpoint_every=4)
+    folder = tmp_path / "old"
+    train(task, config, folder, progress=False, stop_after_samples=5)
+    assert (folder / "checkpoint.json").exists()
+    marker = json.loads((folder / "run.json").read_text())
+    del marker["fingerprint"]["config"]["technology"]
+    marker["fingerprint_sha256"] = sha256(dumps(marker["fingerprint"]))
+    (folder / "run.json").write_text(json.dumps(marker))
+    checkpoint = json.loads((folder / "checkpoint.json").read_text())
+    body = {k: v for k, v in checkpoint.items() if k != "checksum"}
+    body["fingerprint_sha256"] = marker["fingerprint_sha256"]  # as the older run wrote it
+    (folder / "checkpoint.json").write_text(dumps({**body, "checksum": sha256(dumps(body))}))
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["config"]["technology"]
+    (folder / "config.json").write_text(json.dumps(saved))
+    assert from_dict(RunConfig, saved["config"]).technology.name is None
+    resumed = train(task, config, folder, resume=True, progress=False)
+    assert resumed["samples"] == 60
+    assert resumed["energy_per_update_j"]["unpriced"] == ["quiescent", "dynamic", "readout", "writes"]
+    assert "technology" not in json.loads((folder / "run.json").read_text())["fingerprint"]["config"]
+    assert "technology" not in json.loads((folder / "config.json").read_text())["config"]
+
+
 @pytest.mark.parametrize("noisy", ["R_K", "network"])
 def test_a_noisy_tcl_run_draws_new_noise_per_sample_and_resumes_exactly(task, tmp_path, noisy):
     config = _config(task, rule=RuleKind.TCL, epochs=1, backend=BackendKind.NATIVE, checkpoint_every=5)
@@ -192,7 +222,8 @@ def test_non_finite_update_is_a_learning_error(task, tmp_path, monkeypatch):
 def test_contrastive_rule_in_ngspice_learns(task, tmp_path):
     summary = train(task, _config(task, rule=RuleKind.CONTRASTIVE), tmp_path, progress=False)
     assert summary["final_test_loss"] < 0.3 * summary["initial_test_loss"]
-    assert summary["energy_per_sample_j"] > 0
+    bill = summary["energy_per_update_j"]["by_block"]
+    assert bill["network"] > 0 and bill["clamps"] > 0
 
 
 @pytest.mark.ngspice
@@ -200,8 +231,9 @@ def test_tcl_in_ngspice_learns_and_records_energy_and_window(task, tmp_path):
     summary = train(task, _config(task, rule=RuleKind.TCL), tmp_path, progress=False)
     assert summary["backend"] == "ngspice" and summary["rule"] == "tcl"
     assert summary["final_test_loss"] < 0.5 * summary["initial_test_loss"]
-    assert summary["energy_per_sample_j"] > 0 and summary["feedback_energy_per_sample_j"] > 0
-    assert summary["feedback_energy_per_sample_j"] < 1e-3 * summary["energy_per_sample_j"]
+    bill = summary["energy_per_update_j"]["by_block"]
+    assert bill["network"] > 0 and bill["clamps"] > 0 and bill["feedback_rk"] > 0
+    assert bill["feedback_rk"] < 1e-3 * (bill["network"] + bill["clamps"])
     fractions = [summary[f"frac_{k}_last50"] for k in ("below", "window", "above")]
     assert sum(fractions) == pytest.approx(1.0)
 
@@ -231,8 +263,14 @@ def test_the_analog_cell_learns_as_the_behavioural_one_and_bills_its_stages(tmp_
     ideal, analog = summaries[CellKind.BEHAVIOURAL], summaries[CellKind.ANALOG]
     assert analog["loss_ratio"] < 0.4
     assert analog["final_test_loss"] == pytest.approx(ideal["final_test_loss"], rel=0.05)
-    assert set(analog["energy_by_block_j"]) == {"network", "clamp", "multiplier", "threshold", "integrator"}
-    assert set(ideal["energy_by_block_j"]) == {"network", "clamp", "feedback_rk"}
+    shared = {"network", "clamps", "writes", "dynamic", "readout"}
+    assert set(analog["energy_per_update_j"]["by_block"]) == shared | {
+        "multiplier",
+        "threshold",
+        "integrator",
+    }
+    assert set(ideal["energy_per_update_j"]["by_block"]) == shared | {"feedback_rk", "quiescent"}
+    assert analog["energy_per_update_j"]["unpriced"] == ["dynamic", "readout", "writes"]
 
 
 @pytest.mark.ngspice

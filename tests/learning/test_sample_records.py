@@ -30,7 +30,7 @@ def test_a_tcl_sample_with_levels_a_tracked_window_and_a_check_against_ngspice()
     sample = ResistorSample(
         step=step,
         update_norm_s=1e-4,
-        write=WriteOutcome(clipped_edges=1, frac_writes_lost=0.6),
+        write=WriteOutcome(clipped_edges=1, frac_writes_lost=0.6, write_pulses=12),
         threshold_v=7e-5,
         beta_max=0.5,
         verify_update_rel_error=0.006,
@@ -41,6 +41,7 @@ def test_a_tcl_sample_with_levels_a_tracked_window_and_a_check_against_ngspice()
         "energy_feedback_j",
         "update_norm_s",
         "clipped_edges",
+        "write_pulses",
         "frac_writes_lost",
         "block_energy_network_j",
         "block_energy_clamp_j",
@@ -81,7 +82,8 @@ def test_a_contrastive_sample_records_only_what_it_measured():
 def test_a_memristor_sample_bills_its_blocks_and_keeps_its_states_as_a_list():
     sample = MemristorSample(
         loss=5e-4,
-        energy_network_j=3e-11,
+        energy_devices_j=2e-11,
+        energy_clamp_j=1e-11,
         energy_feedback_j=6e-17,
         energy_write_j=3e-10,
         update_norm_s=7e-18,
@@ -98,6 +100,7 @@ def test_a_memristor_sample_bills_its_blocks_and_keeps_its_states_as_a_list():
         "energy_network_j",
         "energy_feedback_j",
         "block_energy_network_j",
+        "block_energy_clamp_j",
         "block_energy_feedback_rk_j",
         "block_energy_write_j",
         "update_norm_s",
@@ -110,5 +113,6 @@ def test_a_memristor_sample_bills_its_blocks_and_keeps_its_states_as_a_list():
         "chunk_loop_gain",
         "states",
     ]
-    assert found["block_energy_network_j"] == 3e-11 and found["block_energy_write_j"] == 3e-10
+    assert found["energy_network_j"] == 3e-11 and found["block_energy_network_j"] == 2e-11
+    assert found["block_energy_clamp_j"] == 1e-11 and found["block_energy_write_j"] == 3e-10
     assert found["x_min"] == 0.1 and found["states"] == [0.1, 0.6]  # a list: samples.csv leaves it out

@@ -41,8 +41,8 @@ RESISTOR_SUMMARY_KEYS = {
     "loss_ratio",
     "samples",
     "seconds",
-    "energy_per_sample_j",
-    "feedback_energy_per_sample_j",
+    "energy_per_update_j",
+    "time_per_update_s",
 }
 
 
@@ -301,10 +301,13 @@ def test_energy_is_the_power_of_the_frozen_network_integrated_over_the_slot(ngsp
     power = net.read_scale_v**2 * float(np.sum(spec.conductance_s * drops**2))
     slot = StreamConfig().sample_period_s(config.drive)
     for record in chunk.records:
-        assert record.energy_network_j == pytest.approx(power * slot, rel=1e-3)
-        assert record.energy_feedback_j < 1e-6 * record.energy_network_j
-        assert record.as_record()["block_energy_network_j"] == record.energy_network_j
-        assert record.energy_write_j < 1e-9 * record.energy_network_j  # the gate held the drive
+        line = record.as_record()
+        assert line["energy_network_j"] == pytest.approx(power * slot, rel=1e-3)
+        assert line["energy_feedback_j"] < 1e-6 * line["energy_network_j"]
+        network, clamp = line["block_energy_network_j"], line["block_energy_clamp_j"]
+        assert network + clamp == pytest.approx(line["energy_network_j"], rel=1e-12)
+        assert abs(clamp) < 1e-9 * network  # no clamp
+        assert line["block_energy_write_j"] < 1e-9 * line["energy_network_j"]  # the gate held the drive
 
 
 @pytest.mark.ngspice

@@ -217,3 +217,19 @@ def test_stochastic_rounding_lands_a_change_finer_than_a_level_on_average():
     np.testing.assert_array_equal(
         again.conductance_s, first.conductance_s
     )  # seeded by the run and the sample
+
+
+def test_a_write_counts_the_device_pulses_of_the_changes_it_stored():
+    """100 levels: 2.5 steps take 3 pulses, 7 steps down 7, a change clipped at the bound only the steps to
+    it; without a device's levels nothing is counted."""
+    spec = _spec()
+    span = spec.g_max_s - spec.g_min_s
+    delta = np.zeros(spec.n_edges)
+    delta[0] = 2.5 * span[0] / 100
+    delta[1] = -7 * span[1] / 100
+    delta[2] = 2 * span[2]  # far past g_max: clipped there
+    to_bound = int(np.ceil((spec.g_max_s[2] - spec.conductance_s[2]) / (span[2] / 100) - 1e-9))
+    _, outcome = ConductanceWrites(WriteConfig(), seed=0, pulse_levels=100).apply(spec, delta, 0)
+    assert outcome.write_pulses == 3 + 7 + to_bound and to_bound > 0
+    _, outcome = ConductanceWrites(WriteConfig(), seed=0).apply(spec, delta, 0)
+    assert outcome.write_pulses is None

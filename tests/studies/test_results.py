@@ -90,3 +90,34 @@ def test_a_folder_that_is_not_a_run_or_a_sweep_is_one_clear_error(tmp_path):
     train(task, _config(), tmp_path / "run", progress=False, plots=False)
     with pytest.raises(DataError, match="is not a sweep folder .*read a run with load_run"):
         tcl.load_sweep(tmp_path / "run")
+
+
+def test_load_run_opens_a_summary_written_before_the_whole_bill_in_todays_shape(tmp_path):
+    """An older summary.json's energy_per_sample_j (network and clamps) and feedback_energy_per_sample_j
+    (R_K) become energy_per_update_j, the blocks it never priced named unpriced; a current one is untouched."""
+    from tcl_circuits.studies.results import upgraded_summary
+
+    task = teacher_task("lattice:3x3", train_samples=6, test_samples=3, seed=0)
+    summary = train(task, _config(), tmp_path / "run", progress=False, plots=False)
+    assert upgraded_summary(summary) is summary
+    old = {k: v for k, v in summary.items() if k not in ("energy_per_update_j", "time_per_update_s")}
+    old.update(energy_per_sample_j=2e-9, feedback_energy_per_sample_j=0.0)
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(old))
+    bill = tcl.load_run(tmp_path / "run").summary
+    assert "energy_per_sample_j" not in bill and bill["time_per_update_s"] is None
+    assert bill["energy_per_update_j"] == {
+        "total": 2e-9,
+        "per_edge": 2e-9 / summary["edges"],
+        "by_block": {"network_and_clamps": 2e-9, "writes": None},
+        "unpriced": ["writes"],
+        "pulses_per_update": None,
+        "technology": None,
+    }
+    tcl_old = {
+        **old,
+        "rule": "tcl",
+        "energy_by_block_j": {"network": 1e-9, "clamp": 1e-10, "feedback_rk": 1e-15},
+    }
+    upgraded = upgraded_summary(tcl_old)["energy_per_update_j"]
+    assert upgraded["unpriced"] == ["quiescent", "dynamic", "readout", "writes"]
+    assert upgraded["total"] == pytest.approx(1.1e-9 + 1e-15) and "clamps" in upgraded["by_block"]
