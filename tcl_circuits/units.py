@@ -47,6 +47,7 @@ UNIT_SYMBOLS = {
     "S": ("s",),
     "Hz": ("hz",),
     "K": ("k",),
+    "J": ("j",),
     "ohm": ("ohm", "Ω", "Ω"),  # U+03A9 GREEK CAPITAL OMEGA, U+2126 OHM SIGN
 }
 """The units a number may end with (lower case; matched case-insensitively), by the unit a value is in."""

@@ -21,6 +21,7 @@ from tcl_circuits.cli.train import (
     cmd_train,
     demo_config,
     option_sections,
+    technology_arguments,
     train_config,
 )
 from tcl_circuits.errors import ConfigError, TclCircuitsError
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         choice_metavar,
         number_type,
         parse_setting,
+        quantity_type,
     )
     from tcl_circuits.config import (
         BackendKind,
@@ -232,7 +234,6 @@ def build_parser() -> argparse.ArgumentParser:
     from tcl_circuits.learning.tasks import TaskConfig
     from tcl_circuits.spice.syntax import Dialect
     from tcl_circuits.studies.sweep import METRICS
-    from tcl_circuits.technology.model import COMPARATOR_KINDS
 
     parser = Parser(prog="tcl-circuits", description=__doc__)
     defaults = RunConfig()
@@ -274,28 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
     train_options = add_config_options(p, RunConfig(), sections=train_sections)
-    hardware = p.add_argument_group(
-        "technology", "every non-ideality a process and a device imply, at once (docs/feasibility.md)"
-    )
-    hardware.add_argument(
-        "--tech",
-        metavar="PROCESS+DEVICE",
-        help="presets (cmos180, cmos65; reram, ecram, hfo2_array, ideal) or TOML files, e.g. cmos65+reram: R_K's "
-        "and the network's thermal noise, R_K's 1/f corner, the comparator's offset, the device's levels, "
-        "asymmetry, write spread and dead devices; flags given beside it override it (default: none)",
-    )
-    hardware.add_argument(
-        "--comparator",
-        choices=COMPARATOR_KINDS,
-        default="auto_zeroed",
-        help="with --tech: the threshold comparison's kind, whose offset spread applies (default: auto_zeroed)",
-    )
-    hardware.add_argument(
-        "--r-k-type",
-        default="metal",
-        metavar="TYPE",
-        help="with --tech: R_K's resistor type in the process (poly, metal, mos), whose 1/f corner applies "
-        "(default: metal)",
+    technology_arguments(
+        p.add_argument_group(
+            "technology", "every non-ideality a process and a device imply, at once (docs/feasibility.md)"
+        ),
+        "R_K's and the network's thermal noise, R_K's 1/f corner, the comparator's offset, the cells' and "
+        "clamps' mismatch, the device's range spread, levels, asymmetry, write spread and dead devices; flags "
+        "given beside it override it",
     )
     p.set_defaults(
         run=lambda args: cmd_train(args, train_options),
@@ -454,10 +440,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tolerance",
         type=number_type(float),
-        default=2.0,
-        help="a variant learns when its mean final/initial loss stays within this factor of the ideal (default: 2)",
+        default=None,
+        help="a variant learns when its mean final/initial loss stays within this factor of the ideal "
+        "(default: 2; with --tech 1.5)",
     )
     dask_options(p)
+    go = p.add_argument_group(
+        "go/no-go",
+        "with --tech: one design (--design FILE or the flags) in one technology, every requirement with its "
+        "margin, the whole energy bill, the design trained with every non-ideality on against its ideal run, "
+        "and one analog-cell cycle in ngspice (instead of the studies)",
+    )
+    technology_arguments(go, "the technology the design is judged in")
+    go.add_argument(
+        "--energy-budget",
+        type=quantity_type("J"),
+        default=100e-12,
+        metavar="X",
+        help="with --tech: the whole energy bill allowed per learning edge per update, J (default: 100p)",
+    )
+    go.add_argument(
+        "--accuracy-points",
+        type=number_type(float),
+        default=2.0,
+        metavar="X",
+        help="with --tech, classification: held-out accuracy points the design may lose against its ideal run "
+        "(default: 2)",
+    )
     feasibility_options = add_config_options(p, feasibility_config())
     p.set_defaults(
         run=lambda args: cmd_feasibility(args, feasibility_options),

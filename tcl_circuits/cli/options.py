@@ -125,6 +125,12 @@ def number_type(kind: type) -> Callable[[str], Any]:
     return _value_parser(kind, False, {})
 
 
+def quantity_type(unit: str) -> Callable[[str], Any]:
+    """An argparse ``type`` for a hand-written flag of a quantity in ``unit`` (SPICE suffixes, the unit may
+    follow: ``100p``, ``100pJ``; finite)."""
+    return _value_parser(float, False, {"unit": unit})
+
+
 def parse_setting(text: str, config: Any) -> tuple[str, Any]:
     """``--set KEY=VALUE``: a dotted field of ``config`` (``learning.epochs``) and its value, read as that
     field's flag reads it (units and SPICE suffixes, whole numbers, choices, its 'none' keyword, true/false),

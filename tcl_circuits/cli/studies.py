@@ -57,10 +57,35 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
     from tcl_circuits.studies.feasibility import run_feasibility
 
     config = apply_options(feasibility_config(), args, options)
+    if args.tech is not None:  # an empty --tech is refused, not ignored
+        return _go_no_go(config, args)
+    tolerance = 2.0 if args.tolerance is None else args.tolerance
     verdicts = run_feasibility(
-        config, args.out, trials=args.trials, tolerance=args.tolerance, **dask_run(args), announce=True
+        config, args.out, trials=args.trials, tolerance=tolerance, **dask_run(args), announce=True
     )
     print_json(verdicts.row())
+    print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+def _go_no_go(config: Any, args: argparse.Namespace) -> int:
+    """feasibility --tech: one design in one technology, go or no-go (studies.go_no_go)."""
+    from tcl_circuits.studies.go_no_go import TOLERANCE, run_go_no_go, verdict_line
+
+    found = run_go_no_go(
+        config,
+        args.tech,
+        args.out,
+        comparator=args.comparator,
+        resistor=args.r_k_type,
+        tolerance=TOLERANCE if args.tolerance is None else args.tolerance,
+        accuracy_points=args.accuracy_points,
+        energy_budget_j=args.energy_budget,
+        resume=args.resume,
+        progress=not args.no_progress,
+        announce=True,
+    )
+    print(verdict_line(found))
     print(f"report: {Path(args.out) / 'report.md'}", file=sys.stderr)
     return 0
 

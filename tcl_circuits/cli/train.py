@@ -27,6 +27,32 @@ def _run(config: Any, out: str, *, resume: bool, progress: bool) -> dict:
     return train(task, config, out, resume=resume, progress=progress)
 
 
+def technology_arguments(group: Any, what: str) -> None:
+    """--tech, --comparator and --r-k-type (train: what the technology switches on; feasibility: the
+    technology a design is judged in)."""
+    from tcl_circuits.technology.model import COMPARATOR_KINDS
+
+    group.add_argument(
+        "--tech",
+        metavar="PROCESS+DEVICE",
+        help=f"presets (cmos180, cmos65; reram, ecram, hfo2_array, ideal) or TOML files, e.g. cmos65+reram: {what} "
+        "(default: none)",
+    )
+    group.add_argument(
+        "--comparator",
+        choices=COMPARATOR_KINDS,
+        default="auto_zeroed",
+        help="with --tech: the threshold comparison's kind, whose offset spread applies (default: auto_zeroed)",
+    )
+    group.add_argument(
+        "--r-k-type",
+        default="metal",
+        metavar="TYPE",
+        help="with --tech: R_K's resistor type in the process (poly, metal, mos), whose 1/f corner applies "
+        "(default: metal)",
+    )
+
+
 def train_config(args: argparse.Namespace, options: list) -> Any:
     """train's run config: the --config file's (or the defaults) with the flags applied, validated."""
     from tcl_circuits.cli.options import apply_options

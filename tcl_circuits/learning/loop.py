@@ -11,6 +11,7 @@ last checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -161,7 +162,7 @@ def train(
     out_dir: str | Path,
     *,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | tqdm = True,
     backend: Backend | None = None,
     stop_after_samples: int | None = None,
     plots: bool = True,
@@ -170,7 +171,8 @@ def train(
 
     ``resume`` continues the run found in ``out_dir``, also with more epochs than it had (the run is
     extended; fewer are refused). ``backend`` overrides the simulator the config names
-    (for tests and benches). ``stop_after_samples`` stops (after a checkpoint) once that many samples have
+    (for tests and benches). ``progress``: a bar of this run's own, none, or a caller's bar (a report of
+    several runs) that the samples advance. ``stop_after_samples`` stops (after a checkpoint) once that many samples have
     been presented in this call, as an interrupted run would; ``resume`` then continues it. ``plots=False``
     leaves out the PNGs (a sweep's many runs: drawing them takes about as long as a small run).
     """
@@ -292,21 +294,27 @@ def _present_samples(
     config: RunConfig,
     learner: Learner,
     run: _Progress,
-    progress: bool,
+    progress: bool | tqdm,
     stop_after: int | None,
 ) -> bool:
     """The epochs: each a seeded order of the training samples, checkpoints on the way and an evaluation at
     its end. False when stopped after ``stop_after`` samples of this call."""
     learning, n_train = config.learning, len(task.x_train)
-    bar = tqdm(
-        total=learning.epochs * n_train,
-        initial=run.epoch * n_train + run.position,
-        disable=not progress,
-        unit="sample",
-        desc=learning.rule.value if config.memristor_device is None else config.device,
-    )
+    done = run.epoch * n_train + run.position
+    if not isinstance(progress, bool):  # a caller's bar (any tqdm)
+        bar, owned = progress, contextlib.nullcontext()
+        bar.update(done)
+    else:
+        bar = tqdm(
+            total=learning.epochs * n_train,
+            initial=done,
+            disable=not progress,
+            unit="sample",
+            desc=learning.rule.value if config.memristor_device is None else config.device,
+        )
+        owned = bar
     presented, since_checkpoint = 0, 0
-    with bar:
+    with owned:
         while run.epoch < learning.epochs:
             order = np.random.default_rng([learning.seed, run.epoch]).permutation(n_train)
             while run.position < n_train:

@@ -1,0 +1,307 @@
+"""Is there a chip? One design in one technology, go or no-go.
+
+``run_go_no_go`` answers what a hardware designer asks of a design (``--design FILE``, or the settings given)
+and a technology (``--tech PROCESS+DEVICE``):
+
+- each requirement, what the technology offers, what the design needs, the margin and pass or fail: the
+  threshold over the noise at u and over the comparator's residual offset, C_K within a cell's largest
+  capacitor (``physics.cell_budget.requirements``), the whole energy bill per learning edge within a budget,
+  and learning: the design with every non-ideality of the technology on at once, trained as long as the
+  ideal run, ends within ``tolerance`` x the ideal's final/initial loss (classification: within
+  ``accuracy_points`` of its held-out accuracy);
+- the whole energy bill by block (the all-on run's ``energy_per_update_j``), the time per update and the cells'
+  capacitor area;
+- one cycle of the design's cells built as the analog cell (stages sized from the process) in ngspice, each
+  stage's energy beside the analytic bias-current figure (``cell_budget.quiescent_energy_j``).
+
+The ideal run is the same design with nothing of the technology on: the one baseline the report names.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tcl_circuits.config import BackendKind, CellKind, to_dict
+from tcl_circuits.errors import ConfigError
+from tcl_circuits.learning.run_config import RunConfig
+from tcl_circuits.physics.cell_budget import Requirement
+from tcl_circuits.units import format_si
+
+TOLERANCE = 1.5
+"""Learning passes within this factor of the ideal run's final/initial held-out loss."""
+ACCURACY_POINTS = 2.0
+"""... or, on a classification task, within this many points of its held-out accuracy."""
+ENERGY_BUDGET_J = 100e-12
+"""The whole energy bill per learning edge per update a design must stay within, joules."""
+REPORT_FILES = ("go_no_go.csv", "energy.csv", "analog_check.csv", "report.md", "go_no_go.png")
+
+
+@dataclass(frozen=True)
+class AnalogCheck:
+    """One analog stage kind over one cycle: the energy its rail sources delivered in ngspice and the
+    analytic figure of its bias currents, joules."""
+
+    stage: str
+    ngspice_j: float
+    analytic_j: float
+
+    @property
+    def ratio(self) -> float:
+        return self.analytic_j / self.ngspice_j if self.ngspice_j else math.inf
+
+
+@dataclass(frozen=True)
+class GoNoGo:
+    """What the report found (module docstring)."""
+
+    technology: str
+    requirements: tuple[Requirement, ...]
+    bill: dict[str, Any]
+    """The all-on run's ``energy_per_update_j``."""
+    time_per_update_s: float
+    area_m2: float
+    ideal: dict[str, Any]
+    all_on: dict[str, Any]
+    """The two runs' summaries."""
+    analog: tuple[AnalogCheck, ...]
+    left_out: tuple[str, ...]
+
+    @property
+    def go(self) -> bool:
+        return all(r.passes for r in self.requirements)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """go_no_go.csv: one row a requirement."""
+        return [
+            {
+                "requirement": r.name,
+                "needed": r.needed,
+                "offered": r.offered,
+                "unit": r.unit,
+                "margin": r.margin,
+                "passes": r.passes,
+            }
+            for r in self.requirements
+        ]
+
+
+def _classification(summary: dict[str, Any]) -> bool:
+    return summary.get("final_test_accuracy") is not None
+
+
+def learning_requirement(
+    ideal: dict[str, Any], all_on: dict[str, Any], tolerance: float, accuracy_points: float
+) -> Requirement:
+    """The all-on run against the ideal one: within ``tolerance`` x its loss ratio, or within
+    ``accuracy_points`` of its held-out accuracy on a classification task."""
+    if _classification(ideal):
+        drop = 100.0 * (ideal["final_test_accuracy"] - all_on["final_test_accuracy"])
+        margin = accuracy_points / drop if drop > 0 else math.inf
+        return Requirement(
+            "learns with every non-ideality on (held-out accuracy below the ideal run's)",
+            accuracy_points,
+            drop,
+            "points",
+            margin,
+        )
+    ratio = all_on["loss_ratio"] / ideal["loss_ratio"]
+    return Requirement(
+        "learns with every non-ideality on (final/initial loss over the ideal run's)",
+        tolerance,
+        ratio,
+        "x",
+        tolerance / ratio,
+    )
+
+
+def energy_requirement(bill: dict[str, Any], budget_j: float) -> Requirement:
+    """The whole bill per learning edge within the budget (an unpriced block fails it: the bill is not whole)."""
+    per_edge = float(bill["per_edge"])
+    margin = budget_j / per_edge if not bill["unpriced"] and per_edge > 0 else 0.0
+    return Requirement("whole energy bill per learning edge per update", budget_j, per_edge, "J", margin)
+
+
+def _check(base: RunConfig, tolerance: float, accuracy_points: float, budget_j: float) -> None:
+    if base.memristor_device is not None:
+        raise ConfigError("the go/no-go report covers resistor networks (--device resistor)", field="device")
+    for name, value in (("--tolerance", tolerance), ("--accuracy-points", accuracy_points)):
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+    if not (math.isfinite(budget_j) and budget_j > 0):
+        raise ConfigError(f"--energy-budget must be a finite number > 0 J, got {budget_j!r}")
+
+
+def run_go_no_go(
+    base: RunConfig,
+    tech_spec: str,
+    out: str | Path,
+    *,
+    comparator: str = "auto_zeroed",
+    resistor: str = "metal",
+    tolerance: float = TOLERANCE,
+    accuracy_points: float = ACCURACY_POINTS,
+    energy_budget_j: float = ENERGY_BUDGET_J,
+    resume: bool = False,
+    progress: bool = True,
+    announce: bool = False,
+) -> GoNoGo:
+    """The go/no-go report of ``base``'s design in ``tech_spec`` into ``out`` (a run folder of its own, the
+    two training runs in ``ideal/`` and ``all_on/``); returns what it found."""
+    from tqdm.auto import tqdm
+
+    from tcl_circuits.learning.hardware import with_technology
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.preflight import duration
+    from tcl_circuits.learning.run_folder import RunFolder
+    from tcl_circuits.learning.tasks import make_task
+    from tcl_circuits.technology.model import technology
+
+    _check(base, tolerance, accuracy_points, energy_budget_j)
+    tech = technology(tech_spec)
+    task = make_task(base.task, base.learning.seed)
+    ideal_config = base.for_task(task)
+    applied = with_technology(
+        ideal_config, tech, comparator=comparator, resistor=resistor, nonlinear=task.student.nonlinear
+    )
+    all_on = applied.config
+    seconds = go_no_go_seconds(ideal_config, all_on, task)
+    if announce:
+        print(f"estimate: about {duration(seconds)}", file=sys.stderr, flush=True)
+    fingerprint = {
+        "go_no_go": to_dict(ideal_config),
+        "technology": tech.name,
+        "comparator": comparator,
+        "r_k_type": resistor,
+        "tolerance": tolerance,
+        "accuracy_points": accuracy_points,
+        "energy_budget_j": energy_budget_j,
+    }
+    with RunFolder(out, fingerprint, resume=resume) as folder:
+        total = 2 * ideal_config.learning.epochs * len(task.x_train) + 1
+        with tqdm(total=total, disable=not progress, unit="step", desc="go/no-go") as bar:
+            ideal = _train(train, task, ideal_config, folder.file("ideal"), resume, bar)
+            on = _train(train, task, all_on, folder.file("all_on"), resume, bar)
+            analog = analog_check(all_on, tech, comparator)
+            bar.update(1)
+        found = _found(tech, all_on, task, ideal, on, analog, applied.left_out, comparator, resistor)
+        found = _with_verdicts(found, tolerance, accuracy_points, energy_budget_j)
+        _write(folder, found, ideal_config, tolerance, energy_budget_j)
+        folder.synced()
+        return found
+
+
+def _train(train: Any, task: Any, config: RunConfig, out: Path, resume: bool, bar: Any) -> dict[str, Any]:
+    """One of the two runs (resumed where the report is, its samples counted on the report's bar)."""
+    summary = train(task, config, out, resume=resume and out.exists(), progress=bar, plots=False)
+    return dict(summary)
+
+
+def go_no_go_seconds(ideal: RunConfig, all_on: RunConfig, task: Any) -> float:
+    """The report's estimated wall time: its two runs and one analog-cell cycle in ngspice."""
+    from tcl_circuits.learning.preflight import estimate
+
+    runs = sum(estimate(c, task).seconds for c in (ideal, all_on))
+    analog = estimate(ideal.replace(backend=BackendKind.NGSPICE), task).seconds_per_sample
+    return runs + 3.0 * analog
+
+
+def sized_analog_config(config: RunConfig, tech: Any, task: Any) -> RunConfig:
+    """``config`` with its cells built as the analog cell, each stage sized from the process for the kernel's
+    bandwidth (``cell_budget.sized_analog``, the integrator for the largest C_int the calibration asks)."""
+    from tcl_circuits.learning.rules import calibrate_for_run
+    from tcl_circuits.physics.cell_budget import sized_analog
+
+    analog_cell = config.cell.replace(kind=CellKind.ANALOG)
+    first = calibrate_for_run(analog_cell, task.student, task, config.drive)
+    assert first.integrator_c_f is not None  # an analog design has C_int
+    sized = sized_analog(tech.cmos, first, float(np.max(first.integrator_c_f)))
+    return config.replace(cell=analog_cell.replace(analog=sized), backend=BackendKind.NGSPICE)
+
+
+def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogCheck, ...]:
+    """One cycle of the design's analog cells in ngspice (first training sample, noiseless): each stage
+    kind's delivered energy beside its bias currents' figure."""
+    from tcl_circuits.learning.tasks import make_task
+    from tcl_circuits.physics.cell_budget import quiescent_energy_j
+    from tcl_circuits.studies.energy import analog_energy_rows
+
+    task = make_task(config.task, config.learning.seed)
+    quiet = config.replace(
+        cell=config.cell.replace(noise_temperature_k=0.0, noise_flicker_corner_hz=0.0),
+        sim=config.sim.replace(network_noise_temperature_k=0.0),
+    )
+    sized = sized_analog_config(quiet, tech, task)
+    measured = {row["block"]: row["energy_j"] for row in analog_energy_rows(sized)}
+    analytic = quiescent_energy_j(sized.cell.analog, task.student.n_edges, sized.drive.period_s)
+    return tuple(AnalogCheck(stage, measured[stage], energy) for stage, energy in analytic.items())
+
+
+def _found(
+    tech: Any,
+    config: RunConfig,
+    task: Any,
+    ideal: dict[str, Any],
+    on: dict[str, Any],
+    analog: tuple[AnalogCheck, ...],
+    left_out: tuple[str, ...],
+    comparator: str,
+    resistor: str,
+) -> GoNoGo:
+    from tcl_circuits.learning.rules import calibrate_for_run
+    from tcl_circuits.physics.cell_budget import cell_area_m2, requirements
+
+    design = calibrate_for_run(config.cell, task.student, task, config.drive)
+    return GoNoGo(
+        technology=tech.name,
+        requirements=tuple(requirements(design, tech.cmos, comparator=comparator, resistor=resistor)),
+        bill=on["energy_per_update_j"],
+        time_per_update_s=config.drive.period_s,
+        area_m2=cell_area_m2(design, tech.cmos),
+        ideal=ideal,
+        all_on=on,
+        analog=analog,
+        left_out=left_out,
+    )
+
+
+def _with_verdicts(found: GoNoGo, tolerance: float, accuracy_points: float, budget_j: float) -> GoNoGo:
+    from dataclasses import replace
+
+    extra = (
+        energy_requirement(found.bill, budget_j),
+        learning_requirement(found.ideal, found.all_on, tolerance, accuracy_points),
+    )
+    return replace(found, requirements=(*found.requirements, *extra))
+
+
+def _write(folder: Any, found: GoNoGo, ideal_config: RunConfig, tolerance: float, budget_j: float) -> None:
+    from tcl_circuits.studies.go_no_go_report import plot_go_no_go, report_markdown
+
+    folder.write_csv("go_no_go.csv", found.rows())
+    folder.write_csv(
+        "energy.csv",
+        [{"block": block, "energy_j": value} for block, value in found.bill["by_block"].items()],
+    )
+    folder.write_csv(
+        "analog_check.csv",
+        [
+            {"stage": a.stage, "ngspice_j": a.ngspice_j, "analytic_j": a.analytic_j, "ratio": a.ratio}
+            for a in found.analog
+        ],
+    )
+    folder.write_text("report.md", report_markdown(found, ideal_config, tolerance, budget_j))
+    plot_go_no_go(found, folder.file("ideal"), folder.file("all_on"), folder.file("go_no_go.png"))
+
+
+def verdict_line(found: GoNoGo) -> str:
+    """One line for the terminal: go or no-go, and what failed."""
+    failed = [r.name for r in found.requirements if not r.passes]
+    per_edge = format_si(float(found.bill["per_edge"]), "J")
+    head = f"{'GO' if found.go else 'NO-GO'}: {found.technology}, {per_edge} per edge per update"
+    return head + ("" if not failed else f"; fails: {'; '.join(failed)}")
