@@ -127,3 +127,14 @@ def test_infeasible_designs_name_the_constraint_they_break(tmp_path):
     result = evaluate(lenient, starved, str(tmp_path / "t"))
     assert result["failing_constraint"] == "threshold_bandwidth"
     assert set(OBJECTIVES).isdisjoint(result)
+
+
+def test_trials_run_on_dask_workers_and_the_driver_alone_writes_the_study(tmp_path):
+    problem = _problem(tmp_path)
+    out = tmp_path / "search"
+    outcome = run_design(problem, out, trials=2, workers=2, progress=False, knobs=NEAR_DEFAULTS)
+    rows = _rows(out / "trials.csv")
+    assert outcome["ran"] == 2 and [row["trial"] for row in rows] == ["0", "1"]
+    assert all(row["status"] in ("feasible", "infeasible") for row in rows)
+    study = open_study(out / design_search.STUDY, "nsga2", 0)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 2
