@@ -60,9 +60,11 @@ def _sampler(name: str, seed: int) -> Any:
 
 def _drop_cut_line(path: Path) -> None:
     """Cut a journal line a kill left half-written (Optuna would append after it and never read on)."""
+    from tcl_circuits.files import write_bytes_atomic
+
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
+        write_bytes_atomic(path, data[: data.rfind(b"\n") + 1])
 
 
 def open_study(path: Path, sampler: str, seed: int) -> Any:

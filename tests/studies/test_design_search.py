@@ -138,3 +138,15 @@ def test_trials_run_on_dask_workers_and_the_driver_alone_writes_the_study(tmp_pa
     assert all(row["status"] in ("feasible", "infeasible") for row in rows)
     study = open_study(out / design_search.STUDY, "nsga2", 0)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 2
+
+
+def test_a_journal_line_cut_by_a_kill_is_dropped_on_resume(tmp_path):
+    problem = Problem(base=_problem(tmp_path).base, tech="cmos65+reram")
+    out = tmp_path / "search"
+    run_design(problem, out, trials=2, workers=1, progress=False)
+    journal = out / design_search.STUDY
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"op_code": 4, "worker_id": "x", "tri')  # the kill came mid-line
+    outcome = run_design(problem, out, trials=3, workers=1, resume=True, progress=False)
+    assert outcome["trials"] == 3 and outcome["ran"] == 1
+    assert journal.read_bytes().startswith(whole) and journal.read_bytes().endswith(b"\n")
