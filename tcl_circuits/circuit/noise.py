@@ -38,9 +38,7 @@ class SampledThermalNoise:
 
     @property
     def knots(self) -> int:
-        """Sample times k * step_s from 0 until the last reaches ``stop_s``: a cycle that is not a whole number
-        of steps gets one knot past its end (the transient's last points lie between the last two)."""
-        return int(np.ceil(self.stop_s / self.step_s * (1 - 1e-12))) + 1
+        return int(np.floor(self.stop_s / self.step_s * (1 + 1e-12))) + 1
 
     @property
     def rms_a(self) -> np.ndarray:

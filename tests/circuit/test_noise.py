@@ -27,14 +27,3 @@ def test_flicker_shaping_gives_a_density_of_one_plus_corner_over_f_and_leaves_wh
         band = (f >= low) & (f < high)
         expected = np.mean(1 + 2e6 / f[band])
         assert np.mean(density[band]) / np.mean(flat[band]) == pytest.approx(expected, rel=0.1)
-
-
-def test_the_noise_samples_cover_a_cycle_that_is_not_a_whole_number_of_steps():
-    """A design search's ramps are any numbers: the knots reach past the cycle's end, or the native engine
-    refuses the cycle (it did for tau_rise + tau_fall = 16,425.7 steps of tau_K / 10)."""
-    whole = CellNoise(
-        nodes=("a",), r_k_ohm=np.array([1e3]), temperature_k=300.0, step_s=5e-8, stop_s=9.1e-4, seed=(1,)
-    )
-    assert whole.knots == 18201  # 0, step, ..., 18,200 steps: exactly the cycle, as before
-    ragged = dataclasses.replace(whole, stop_s=9.0047e-4)  # 18,009.4 steps
-    assert ragged.knots == 18011 and (ragged.knots - 1) * ragged.step_s >= ragged.stop_s

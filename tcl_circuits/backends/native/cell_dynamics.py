@@ -171,10 +171,10 @@ def integrate_cells(
         _integrate(signal, steps, tau, theta, gain_s, shifts, offset, feedback, accumulator)
         return feedback, accumulator
     samples = np.ascontiguousarray(noise.samples_a, dtype=float)
-    if (
+    if (  # past the last knot (a cycle that is not a whole number of steps) the current holds
         samples.shape[0] != edges
         or samples.shape[1] < 2
-        or (samples.shape[1] - 1) * noise.step_s < steps.sum() * (1 - 1e-9)
+        or samples.shape[1] * noise.step_s < steps.sum() * (1 - 1e-9)
     ):
         raise SimulationError(
             f"cell noise of shape {samples.shape} does not cover {edges} cells over the transient"
@@ -231,6 +231,7 @@ def _integrate_noisy(
 ):
     edges, points = signal.shape
     knots = noise_a.shape[1]
+    last_knot_s = (knots - 1) * noise_step * (1 - 1e-12)
     for e in range(edges):
         tau, theta, gain, shift, vos, c = tau_s[e], theta_v[e], gain_s[e], shifts[e], offset_v[e], c_k_f[e]
         s, noise, u_row, w_row = signal[e], noise_a[e], feedback[e], accumulator[e]
@@ -245,14 +246,19 @@ def _integrate_noisy(
             end = t + h
             a = t
             while a < end:
-                k = min(int(a / noise_step * (1 + 1e-12)), knots - 2)
-                b = min(end, (k + 1) * noise_step)
-                if b <= a:  # a sits on a knot within rounding: step to the next one
-                    b = min(end, (k + 2) * noise_step)
+                if a >= last_knot_s:  # past the last knot the current holds, as a PWL source's does
+                    b = end
+                    i_a = noise[knots - 1]
+                    beta = 0.0
+                else:
+                    k = min(int(a / noise_step * (1 + 1e-12)), knots - 2)
+                    b = min(end, (k + 1) * noise_step)
+                    if b <= a:  # a sits on a knot within rounding: step to the next one
+                        b = min(end, (k + 2) * noise_step)
+                    frac_a = a / noise_step - k
+                    i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_a
+                    beta = (noise[k + 1] - noise[k]) / (noise_step * c)
                 d = b - a
-                frac_a = a / noise_step - k
-                i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_a
-                beta = (noise[k + 1] - noise[k]) / (noise_step * c)
                 f_a = slope + i_a / c
                 rho = math.exp(-d / tau)
                 u_b = u * rho + tau * (f_a - beta * tau) * (1.0 - rho) + beta * tau * d
