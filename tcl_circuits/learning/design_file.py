@@ -192,13 +192,13 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"a design file holds finite numbers only, got {value!r}")
+            raise ConfigError(f"a design file holds finite numbers only, got {value!r}")
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} to a design file")
+    raise ConfigError(f"a design file holds numbers, text and tables of them, got {value!r}")
 
 
 def design_text(values: dict[str, Any], provenance: dict[str, Any]) -> str:
