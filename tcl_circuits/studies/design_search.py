@@ -196,7 +196,8 @@ def plot_front(rows: Sequence[dict[str, Any]], front: Sequence[dict[str, Any]], 
             s=70,
             label="Pareto front",
         )
-        ax.set_xscale("log")
+        if x == "time_per_update_s":
+            ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(labels[x])
         ax.set_ylabel(labels["energy_per_edge_j"])
