@@ -241,12 +241,14 @@ def test_the_readme_shows_commands():
 def test_every_command_line_a_document_shows_parses(doc, argv, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)  # files the commands name (sweeps/window_map.toml) are relative to a checkout
     checked = list(argv)
-    if "--config" in argv and not Path(argv[argv.index("--config") + 1]).is_file():
-        # a saved run's config.json (runs/tcl/config.json): the whole line must parse; the configuration is
-        # then checked without the file, from the defaults and the other flags
-        build_parser().parse_args(argv)
-        i = argv.index("--config")
-        checked = argv[:i] + argv[i + 2 :]
+    for flag in ("--config", "--design"):
+        if flag in checked and not Path(checked[checked.index(flag) + 1]).is_file():
+            # a file a run or a search writes (runs/tcl/config.json, runs/design/recommended.toml): the whole
+            # line must parse; the configuration is then checked without the file, from the defaults and the
+            # other flags
+            build_parser().parse_args(argv)
+            i = checked.index(flag)
+            checked = checked[:i] + checked[i + 2 :]
     try:
         resolved = parse_command(checked)
     except SystemExit as stop:

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tcl_circuits.cli.design import add_design_command, add_design_option, with_design
 from tcl_circuits.cli.output import print_json
 from tcl_circuits.cli.studies import (
     cmd_feasibility,
     cmd_sweep,
     dask_options,
-    feasibility_config,
+    feasibility_run_config,
     sweep_spec,
 )
 from tcl_circuits.cli.train import (
@@ -33,11 +34,12 @@ from tcl_circuits.errors import ConfigError, TclCircuitsError
 
 
 def circuit_config(args: argparse.Namespace, options: list) -> Any:
-    """The run config of compile and compare: the defaults with the flags applied, ramps in learning order."""
+    """The run config of compile and compare: the defaults (compile: with its --design file's settings) with
+    the flags applied, ramps in learning order."""
     from tcl_circuits.cli.options import apply_options
     from tcl_circuits.learning.run_config import RunConfig
 
-    config = apply_options(RunConfig(), args, options)
+    config = apply_options(with_design(RunConfig(), args), args, options)
     config.drive.check_learning_order()
     return config
 
@@ -273,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="start from a saved run config (a run's config.json, JSON or TOML); flags override it",
     )
+    add_design_option(run_folder)
     run_folder.add_argument("--no-progress", action="store_true", help="no progress bar")
     train_options = add_config_options(p, RunConfig(), sections=train_sections)
     technology_arguments(
@@ -305,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", default="-", help="netlist file ('-': standard output) (default: -)")
     p.add_argument("--force", action="store_true", help="replace -o when it exists")
+    add_design_option(p)
     p.add_argument(
         "--dialect",
         type=number_type(Dialect),
@@ -467,11 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --tech, classification: held-out accuracy points the design may lose against its ideal run "
         "(default: 2)",
     )
-    feasibility_options = add_config_options(p, feasibility_config())
+    add_design_option(p)
+    feasibility_options = add_config_options(p, feasibility_run_config(None, []))
     p.set_defaults(
         run=lambda args: cmd_feasibility(args, feasibility_options),
-        resolve=lambda args: apply_options(feasibility_config(), args, feasibility_options),
+        resolve=lambda args: feasibility_run_config(args, feasibility_options),
     )
+
+    add_design_command(sub)
 
     p = sub.add_parser("netlists", help="the reviewed example decks of netlists/")
     nsub = p.add_subparsers(dest="netlists_command", required=True, parser_class=Parser)

@@ -52,11 +52,21 @@ def feasibility_config() -> Any:
     )
 
 
-def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
+def feasibility_run_config(args: argparse.Namespace | None, options: list) -> Any:
+    """The feasibility report's run: its defaults, the --design file's settings, then the flags (with no
+    ``args``: the defaults, which its --help shows)."""
+    if args is None:
+        return feasibility_config()
+    from tcl_circuits.cli.design import with_design
     from tcl_circuits.cli.options import apply_options
+
+    return apply_options(with_design(feasibility_config(), args), args, options)
+
+
+def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
     from tcl_circuits.studies.feasibility import run_feasibility
 
-    config = apply_options(feasibility_config(), args, options)
+    config = feasibility_run_config(args, options)
     if args.tech is not None:  # an empty --tech is refused, not ignored
         return _go_no_go(config, args)
     tolerance = 2.0 if args.tolerance is None else args.tolerance

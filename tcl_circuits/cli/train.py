@@ -54,11 +54,13 @@ def technology_arguments(group: Any, what: str) -> None:
 
 
 def train_config(args: argparse.Namespace, options: list) -> Any:
-    """train's run config: the --config file's (or the defaults) with the flags applied, validated."""
+    """train's run config: the --config file's (or the defaults), the --design file's settings over it, --tech's
+    non-idealities, then the flags given, validated."""
+    from tcl_circuits.cli.design import with_design
     from tcl_circuits.cli.options import apply_options
     from tcl_circuits.learning.run_config import RunConfig
 
-    base = load_config_file(args.config) if args.config else RunConfig()
+    base = with_design(load_config_file(args.config) if args.config else RunConfig(), args)
     if getattr(args, "tech", None) is not None:  # an empty --tech is refused, not ignored
         base = _with_technology(base, args, options)
     return apply_options(base, args, options)

@@ -93,7 +93,7 @@ def with_technology(
             range_spread=min(device.device_spread.value, MAX_RANGE_SPREAD),
         ),
         technology=TechnologyConfig(
-            name=tech.name if spec is None else spec, comparator=comparator, r_k_type=resistor
+            name=spec or tech.spec or tech.name, comparator=comparator, r_k_type=resistor
         ),
     )
     return Applied(changed, tuple(left_out))

@@ -95,18 +95,22 @@ def requirements(design: CellDesign, cmos: Cmos, *, comparator: str, resistor: s
     ]
 
 
+def on_process_supply(cmos: Cmos, analog: AnalogCellConfig) -> AnalogCellConfig:
+    """The analog cell's stages on the process's supply: rails at +-supply/2, headroom at most a fifth of a rail."""
+    rail = cmos.supply_v.value / 2
+    return analog.replace(supply_v=rail, rail_headroom_v=min(analog.rail_headroom_v, 0.2 * rail))
+
+
 def sized_analog(cmos: Cmos, design: CellDesign, integrator_c_f: float) -> AnalogCellConfig:
     """The analog cell's stages on the process's supply (rails +-supply/2), each stage's bandwidth the one the
     kernel needs, and its bias current what that bandwidth costs: the multiplier from its power per hertz,
     the threshold stage and the integrator's op-amp as OTAs of the process's gm/I_D driving their loads
-    (``STAGE_LOAD_F``, C_int): I = 2 pi f C / (gm/I_D)."""
+    (``STAGE_LOAD_F``, C_int): I = 2 pi f C / (gm/I_D). ``stage_bandwidths_hz`` is the inverse."""
     bandwidth = needed_bandwidth_hz(design)
-    rail = cmos.supply_v.value / 2
+    base = on_process_supply(cmos, design.config.analog)
+    rail = base.supply_v
     gm_per_a = cmos.ota_gm_over_id_per_v.value
-    base = design.config.analog
     return base.replace(
-        supply_v=rail,
-        rail_headroom_v=min(base.rail_headroom_v, 0.2 * rail),
         multiplier_bandwidth_hz=bandwidth,
         multiplier_quiescent_a=cmos.multiplier_power_per_hz_w.value * bandwidth / (2 * rail),
         threshold_bandwidth_hz=bandwidth,
@@ -114,6 +118,34 @@ def sized_analog(cmos: Cmos, design: CellDesign, integrator_c_f: float) -> Analo
         integrator_gbw_hz=bandwidth,
         integrator_quiescent_a=2 * math.pi * bandwidth * integrator_c_f / gm_per_a,
     )
+
+
+def stage_bandwidths_hz(cmos: Cmos, analog: AnalogCellConfig, integrator_c_f: float) -> dict[str, float]:
+    """The bandwidth each stage's bias current buys on the process (``sized_analog`` inverted): a design that
+    sets the bias currents gets these poles, by stage kind."""
+    gm_per_a = cmos.ota_gm_over_id_per_v.value
+    power_per_hz = cmos.multiplier_power_per_hz_w.value
+    return {
+        "multiplier": (
+            analog.multiplier_quiescent_a * 2 * analog.supply_v / power_per_hz
+            if power_per_hz > 0
+            else math.inf
+        ),
+        "threshold": analog.threshold_quiescent_a * gm_per_a / (2 * math.pi * STAGE_LOAD_F),
+        "integrator": analog.integrator_quiescent_a * gm_per_a / (2 * math.pi * integrator_c_f),
+    }
+
+
+def bandwidth_requirements(
+    design: CellDesign, cmos: Cmos, analog: AnalogCellConfig, integrator_c_f: float
+) -> list[Requirement]:
+    """Each stage's bandwidth, from its bias current (``stage_bandwidths_hz``), against what the kernel needs
+    (``needed_bandwidth_hz``)."""
+    needed = needed_bandwidth_hz(design)
+    return [
+        Requirement(f"{stage} stage's bandwidth for the kernel", needed, offered, "Hz", offered / needed)
+        for stage, offered in stage_bandwidths_hz(cmos, analog, integrator_c_f).items()
+    ]
 
 
 def quiescent_energy_j(analog: AnalogCellConfig, edges: int, period_s: float) -> dict[str, float]:

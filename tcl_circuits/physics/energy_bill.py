@@ -6,10 +6,11 @@ the analog cell's stages' whole supply energy (``multiplier``, ``threshold``, ``
 memristor network, the programming drives' (``writes``). Priced blocks need a technology
 (``technology.model``), and are priced from its numbers:
 
-- ``quiescent``: the analog cell's stages sized for the process (``cell_budget.sized_analog``, the integrator
-  for the largest C_int the design needs built as the analog cell) drawing their bias currents over one period
-  (``cell_budget.quiescent_energy_j``). Left out when the engine simulated the analog cell: its measured
-  stage energies hold their bias currents.
+- ``quiescent``: the analog cell's stages at the design's bias currents (``cell.analog``'s quiescent
+  currents) on the process's supply (``cell_budget.on_process_supply``) over one period
+  (``cell_budget.quiescent_energy_j``); whether those currents buy the bandwidth the kernel needs is a
+  requirement of its own (``cell_budget.bandwidth_requirements``). Left out when the engine simulated the
+  analog cell: its measured stage energies hold their bias currents.
 - ``dynamic``: one decision of the chosen comparator kind per edge per update (its offset storage or
   auto-zero phase and the decision that gates the accumulator), at the process's energy per decision.
   Charging C_K and C_int is left out: C_K's swing is u, millivolts (C_K u^2 is attojoules at a picofarad),
@@ -32,9 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tcl_circuits.circuit.cell_design import CellDesign, resolve
-from tcl_circuits.config import CellKind
-from tcl_circuits.physics.cell_budget import quiescent_energy_j, sized_analog
+from tcl_circuits.circuit.cell_design import CellDesign
+from tcl_circuits.physics.cell_budget import on_process_supply, quiescent_energy_j
 from tcl_circuits.technology.model import Technology
 
 ANALOG_STAGES = ("multiplier", "threshold", "integrator")
@@ -98,24 +98,6 @@ class EnergyBill:
         }
 
 
-def _integrator_c_f(design: CellDesign, outputs: int) -> float:
-    """The largest C_int of the design's cells built as analog cells (a behavioural design has none: its
-    calibration resolved as the analog cell, whose accumulator gain fits the top of the window into the
-    integrator's swing)."""
-    if design.integrator_c_f is None:
-        analog = resolve(
-            design.config.replace(kind=CellKind.ANALOG),
-            design.calibration,
-            design.drive,
-            design.edge_groups,
-            outputs=outputs,
-            count=design.n_edges,
-        )
-        assert analog.integrator_c_f is not None  # an analog design has C_int
-        return float(np.max(analog.integrator_c_f))
-    return float(np.max(design.integrator_c_f))
-
-
 def update_bill(
     measured_j: dict[str, float],
     *,
@@ -139,7 +121,7 @@ def update_bill(
         if tech is not None:
             cmos = tech.cmos
             if not simulated_stages:
-                analog = sized_analog(cmos, design, _integrator_c_f(design, len(design.clamp_factors)))
+                analog = on_process_supply(cmos, design.config.analog)
                 bill["quiescent"] = sum(quiescent_energy_j(analog, edges, period_s).values())
             bill["dynamic"] = cmos.comparators[comparator].energy_per_decision_j.value * edges
             bill["readout"] = cmos.adc_energy_per_step_j.value * 2 ** int(cmos.adc_bits.value) * edges

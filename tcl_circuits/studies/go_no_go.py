@@ -5,14 +5,15 @@ and a technology (``--tech PROCESS+DEVICE``):
 
 - each requirement, what the technology offers, what the design needs, the margin and pass or fail: the
   threshold over the noise at u and over the comparator's residual offset, C_K within a cell's largest
-  capacitor (``physics.cell_budget.requirements``), the whole energy bill per learning edge within a budget,
+  capacitor, each analog stage's bandwidth at its bias current against the kernel's
+  (``studies.design_trial.constraint_margins``, the hard constraints of a design search), the whole energy bill per learning edge within a budget,
   and learning: the design with every non-ideality of the technology on at once, trained as long as the
   ideal run, ends within ``tolerance`` x the ideal's final/initial loss (classification: within
   ``accuracy_points`` of its held-out accuracy);
 - the whole energy bill by block (the all-on run's ``energy_per_update_j``), the time per update and the cells'
   capacitor area;
-- one cycle of the design's cells built as the analog cell (stages sized from the process) in ngspice, each
-  stage's energy beside the analytic bias-current figure (``cell_budget.quiescent_energy_j``).
+- one cycle of the design's cells built as the analog cell (its bias currents on the process's supply) in
+  ngspice, each stage's energy beside the analytic bias-current figure (``cell_budget.quiescent_energy_j``).
 
 The ideal run is the same design with nothing of the technology on: the one baseline the report names.
 """
@@ -24,8 +25,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
@@ -167,7 +166,12 @@ def run_go_no_go(
     task = make_task(base.task, base.learning.seed)
     ideal_config = base.for_task(task)
     applied = with_technology(
-        ideal_config, tech, comparator=comparator, resistor=resistor, nonlinear=task.student.nonlinear
+        ideal_config,
+        tech,
+        comparator=comparator,
+        resistor=resistor,
+        nonlinear=task.student.nonlinear,
+        spec=tech_spec,
     )
     all_on = applied.config
     seconds = go_no_go_seconds(ideal_config, all_on, task)
@@ -211,22 +215,20 @@ def go_no_go_seconds(ideal: RunConfig, all_on: RunConfig, task: Any) -> float:
     return runs + 3.0 * analog
 
 
-def sized_analog_config(config: RunConfig, tech: Any, task: Any) -> RunConfig:
-    """``config`` with its cells built as the analog cell, each stage sized from the process for the kernel's
-    bandwidth (``cell_budget.sized_analog``, the integrator for the largest C_int the calibration asks)."""
-    from tcl_circuits.learning.rules import calibrate_for_run
-    from tcl_circuits.physics.cell_budget import sized_analog
+def analog_cell_config(config: RunConfig, tech: Any) -> RunConfig:
+    """``config`` with its cells built as the analog cell, its stages at the design's bias currents on the
+    process's supply (``cell_budget.on_process_supply``), in ngspice."""
+    from tcl_circuits.physics.cell_budget import on_process_supply
 
-    analog_cell = config.cell.replace(kind=CellKind.ANALOG)
-    first = calibrate_for_run(analog_cell, task.student, task, config.drive)
-    assert first.integrator_c_f is not None  # an analog design has C_int
-    sized = sized_analog(tech.cmos, first, float(np.max(first.integrator_c_f)))
-    return config.replace(cell=analog_cell.replace(analog=sized), backend=BackendKind.NGSPICE)
+    analog_cell = config.cell.replace(
+        kind=CellKind.ANALOG, analog=on_process_supply(tech.cmos, config.cell.analog)
+    )
+    return config.replace(cell=analog_cell, backend=BackendKind.NGSPICE)
 
 
 def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogCheck, ...]:
     """One cycle of the design's analog cells in ngspice (first training sample, noiseless): each stage
-    kind's delivered energy beside its bias currents' figure."""
+    kind's delivered energy beside its bias currents' figure (the bill's quiescent block)."""
     from tcl_circuits.learning.tasks import make_task
     from tcl_circuits.physics.cell_budget import quiescent_energy_j
     from tcl_circuits.studies.energy import analog_energy_rows
@@ -236,9 +238,9 @@ def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogC
         cell=config.cell.replace(noise_temperature_k=0.0, noise_flicker_corner_hz=0.0),
         sim=config.sim.replace(network_noise_temperature_k=0.0),
     )
-    sized = sized_analog_config(quiet, tech, task)
-    measured = {row["block"]: row["energy_j"] for row in analog_energy_rows(sized)}
-    analytic = quiescent_energy_j(sized.cell.analog, task.student.n_edges, sized.drive.period_s)
+    built = analog_cell_config(quiet, tech)
+    measured = {row["block"]: row["energy_j"] for row in analog_energy_rows(built)}
+    analytic = quiescent_energy_j(built.cell.analog, task.student.n_edges, built.drive.period_s)
     return tuple(AnalogCheck(stage, measured[stage], energy) for stage, energy in analytic.items())
 
 
@@ -254,12 +256,14 @@ def _found(
     resistor: str,
 ) -> GoNoGo:
     from tcl_circuits.learning.rules import calibrate_for_run
-    from tcl_circuits.physics.cell_budget import cell_area_m2, requirements
+    from tcl_circuits.physics.cell_budget import cell_area_m2
+    from tcl_circuits.studies.design_trial import Problem, constraint_margins
 
     design = calibrate_for_run(config.cell, task.student, task, config.drive)
+    problem = Problem(config, tech.name, comparator=comparator, resistor=resistor)
     return GoNoGo(
         technology=tech.name,
-        requirements=tuple(requirements(design, tech.cmos, comparator=comparator, resistor=resistor)),
+        requirements=tuple(constraint_margins(config, design, tech, problem)),
         bill=on["energy_per_update_j"],
         time_per_update_s=config.drive.period_s,
         area_m2=cell_area_m2(design, tech.cmos),

@@ -107,6 +107,8 @@ class Technology:
 
     cmos: Cmos
     device: Device
+    spec: str = ""
+    """How it was named (``PROCESS+DEVICE``, each a preset or a file's path): what reads it back."""
 
     @property
     def name(self) -> str:
@@ -279,4 +281,4 @@ def technology(spec: str) -> Technology:
         raise ConfigError(f"--tech {spec}: {parts[0]!r} is not a CMOS process", field="tech")
     if not isinstance(device, Device):
         raise ConfigError(f"--tech {spec}: {parts[1]!r} is not a device", field="tech")
-    return Technology(cmos, device)
+    return Technology(cmos, device, spec)

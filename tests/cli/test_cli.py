@@ -388,7 +388,16 @@ def test_train_help_groups_its_flags_under_headings_and_loses_none(capsys):
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     ungrouped = argparse.ArgumentParser()
     add_config_options(ungrouped, RunConfig())
-    hand_written = {"--out", "--resume", "--config", "--no-progress", "--tech", "--comparator", "--r-k-type"}
+    hand_written = {
+        "--out",
+        "--resume",
+        "--config",
+        "--design",
+        "--no-progress",
+        "--tech",
+        "--comparator",
+        "--r-k-type",
+    }
     flags = {s for a in train._actions for s in a.option_strings}
     assert flags == {s for a in ungrouped._actions for s in a.option_strings} | hand_written
     assert main(["train", "--help"]) == 0

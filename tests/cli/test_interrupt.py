@@ -110,3 +110,41 @@ def test_ctrl_c_during_feasibility_prints_one_line_and_exits_130(tmp_path):
     code, out, err = _interrupt(argv, tmp_path / "report" / "spread" / "results.csv", 3, tmp_path)
     _assert_one_line(code, out, err)
     assert out.startswith("estimate: about ")  # the time estimate comes first
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_design_search_prints_one_line_and_resume_keeps_every_finished_trial(tmp_path):
+    import csv
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "studies"))
+    from design_fixtures import LENIENT_CMOS
+
+    (tmp_path / "lenient.toml").write_text(LENIENT_CMOS)
+    run = ["--network", "lattice:4x4", "--train-samples", "16", "--test-samples", "6", "--epochs", "1"]
+    argv = ["design", *run, "--tech", "lenient.toml+ideal", "--out", "search", "--no-progress"]
+    code, out, err = _interrupt(
+        [*argv, "--trials", "60", "--workers", "2"], tmp_path / "search" / "trials.csv", 2, tmp_path
+    )
+    _assert_one_line(code, out, err)
+
+    def rows() -> list[dict]:
+        return list(csv.DictReader((tmp_path / "search" / "trials.csv").read_text().splitlines()))
+
+    done = ("feasible", "infeasible", "failed")
+    before = [row for row in rows() if row["status"] in done]
+    in_flight = [row["trial"] for row in rows() if row["status"] == "running"]
+    again = subprocess.run(
+        **_command([*argv, "--trials", str(len(before) + 2), "--workers", "1", "--resume"]),
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    after = rows()
+    finished = [row for row in after if row["status"] in done]
+    assert finished[: len(before)] == before and len(finished) == len(before) + 2  # none redone, none lost
+    interrupted = [row for row in after if row["status"] == "interrupted"]
+    # the trials in flight, at most one per worker (trials.csv is written as trials are told, so it may not
+    # list the last one asked)
+    assert set(in_flight) <= {row["trial"] for row in interrupted} and len(interrupted) <= 2
+    retried = {row["drive.tau_rise_s"] for row in finished[len(before) :]}
+    assert all(row["drive.tau_rise_s"] in retried for row in interrupted)  # asked again with their knobs

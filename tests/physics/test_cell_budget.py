@@ -15,12 +15,14 @@ from tcl_circuits.network import from_graph
 from tcl_circuits.network.builders import build
 from tcl_circuits.physics.cell_budget import (
     NOISE_MARGIN,
+    bandwidth_requirements,
     cell_area_m2,
     needed_bandwidth_hz,
     noise_at_u_v,
     quiescent_energy_j,
     requirements,
     sized_analog,
+    stage_bandwidths_hz,
 )
 from tcl_circuits.physics.energy import energy_bill_j
 from tcl_circuits.technology.model import preset
@@ -96,3 +98,18 @@ def test_the_stages_sized_from_the_process_draw_the_energy_ngspice_measures(ngsp
     for stage, energy in quiescent_energy_j(analog, spec.n_edges, DRIVE.period_s).items():
         assert bill[stage] == pytest.approx(energy, rel=0.05), stage
         assert bill[stage] >= energy * (1 - 1e-6)  # the stages' outputs only add
+
+
+def test_the_bandwidth_a_bias_current_buys_inverts_the_sizing():
+    """Sized for the kernel, every stage gets exactly the bandwidth it needs back; a tenth of the current, a
+    tenth of the bandwidth (a margin of 0.1)."""
+    cmos = preset("cmos65")
+    design = _design(1e-12, 1e-3)
+    c_int = 3e-12
+    analog = sized_analog(cmos, design, c_int)
+    needed = needed_bandwidth_hz(design)
+    for stage, found in stage_bandwidths_hz(cmos, analog, c_int).items():
+        assert found == pytest.approx(needed, rel=1e-12), stage
+    starved = analog.replace(threshold_quiescent_a=analog.threshold_quiescent_a / 10)
+    margins = {r.name.split()[0]: r.margin for r in bandwidth_requirements(design, cmos, starved, c_int)}
+    assert margins["threshold"] == pytest.approx(0.1) and margins["multiplier"] == pytest.approx(1.0)

@@ -1,8 +1,6 @@
 """One update's energy bill by block: each priced block against a hand computation from the preset numbers,
 pulses counted exactly, and the blocks a bill without a technology leaves unpriced."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -62,11 +60,8 @@ def test_every_block_is_priced_from_the_preset_numbers():
     assert blocks["dynamic"] == pytest.approx(1e-12 * edges)  # one auto-zeroed decision per edge
     assert blocks["readout"] == pytest.approx(10e-15 * 2**10 * edges)  # a 10-bit read at 10 fJ a step
     assert blocks["writes"] == pytest.approx(12.5 * 3.2e-12)
-    # the stages at the kernel's bandwidth on +-0.6 V: the multiplier's 1.25e-14 W/Hz, the threshold stage's
-    # and the op-amp's 2 pi f C / (gm/I_D) into 100 fF and the analog design's largest C_int, both rails
-    bandwidth = 10 / (2 * math.pi * 5e-7)
-    c_int = float(np.max(analog.integrator_c_f))
-    per_edge_w = 1.25e-14 * bandwidth + 1.2 * 2 * math.pi * bandwidth * (100e-15 + c_int) / 20
+    # the design's bias currents (the analog cell's defaults: 50, 20 and 20 uA) on both rails of +-0.6 V
+    per_edge_w = 2 * 0.6 * (50e-6 + 20e-6 + 20e-6)
     assert blocks["quiescent"] == pytest.approx(per_edge_w * edges * period, rel=1e-12)
     assert bill.total_j == pytest.approx(sum(blocks.values()), rel=1e-15)
     assert bill.per_edge_j == pytest.approx(bill.total_j / edges)

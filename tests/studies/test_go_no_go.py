@@ -63,7 +63,7 @@ def test_a_go_no_go_report_of_a_small_design(tmp_path, capsys):
     with (out / "go_no_go.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     names = [r["requirement"] for r in rows]
-    assert len(rows) == 5 and any("noise at u" in n for n in names) and any("learns" in n for n in names)
+    assert len(rows) == 8 and any("noise at u" in n for n in names) and any("learns" in n for n in names)
     assert all(r["passes"] in ("True", "False") for r in rows)
     # the threshold: 100 x today's over kT/C_K at 5 pF (28.8 uV) stands above 10 sigma
     assert float(rows[0]["offered"]) > 10 and rows[0]["passes"] == "True"

@@ -171,10 +171,10 @@ def integrate_cells(
         _integrate(signal, steps, tau, theta, gain_s, shifts, offset, feedback, accumulator)
         return feedback, accumulator
     samples = np.ascontiguousarray(noise.samples_a, dtype=float)
-    if (
+    if (  # past the last knot (a cycle that is not a whole number of steps) the current holds
         samples.shape[0] != edges
         or samples.shape[1] < 2
-        or (samples.shape[1] - 1) * noise.step_s < steps.sum() * (1 - 1e-9)
+        or samples.shape[1] * noise.step_s < steps.sum() * (1 - 1e-9)
     ):
         raise SimulationError(
             f"cell noise of shape {samples.shape} does not cover {edges} cells over the transient"
@@ -217,8 +217,9 @@ _g = numba.njit(cache=True)(threshold_scalar)
 @numba.njit(cache=True)
 def _noise_substeps(step_s, noise_step, knots):
     """The grid steps cut at the noise knots: per grid step its number of sub-steps, and per sub-step the knot
-    interval k it lies in, its length d and where it starts within the interval (frac). The same for every
-    cell, so the cells' loop only reads them."""
+    interval k it lies in, its length d and where it starts within the interval (frac); past the last knot
+    (a cycle that is not a whole number of noise steps) k is the last knot, whose current holds. The same for
+    every cell, so the cells' loop only reads them."""
     bound = 2 * (step_s.size + knots) + 2
     count = np.zeros(step_s.size, dtype=np.int64)
     k_of = np.empty(bound, dtype=np.int64)
@@ -226,10 +227,18 @@ def _noise_substeps(step_s, noise_step, knots):
     frac_of = np.empty(bound)
     j = 0
     t = 0.0
+    last_knot_s = (knots - 1) * noise_step * (1 - 1e-12)
     for n in range(step_s.size):
         end = t + step_s[n]
         a = t
         while a < end:
+            if a >= last_knot_s:  # past the last knot the current holds, as a PWL source's does
+                k_of[j] = knots - 1
+                d_of[j] = end - a
+                frac_of[j] = 0.0
+                count[n] += 1
+                j += 1
+                break
             k = min(int(a / noise_step * (1 + 1e-12)), knots - 2)
             b = min(end, (k + 1) * noise_step)
             if b <= a:  # a sits on a knot within rounding: step to the next one
@@ -261,6 +270,7 @@ def _integrate_noisy(
 ):
     edges, points = signal.shape
     count, k_of, d_of, frac_of = _noise_substeps(step_s, noise_step, noise_a.shape[1])
+    last = noise_a.shape[1] - 1
     rho_of = np.empty(d_of.size)
     rho_tau = -1.0  # the tau rho_of was computed for: cells mostly share one
     for e in range(edges):
@@ -280,8 +290,11 @@ def _integrate_noisy(
             slope = (s[n + 1] - s[n]) / step_s[n]
             for _ in range(count[n]):
                 k, d, rho = k_of[j], d_of[j], rho_of[j]
-                i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_of[j]
-                beta = (noise[k + 1] - noise[k]) / (noise_step * c)
+                if k == last:  # past the last knot: its current holds
+                    i_a, beta = noise[k], 0.0
+                else:
+                    i_a = noise[k] + (noise[k + 1] - noise[k]) * frac_of[j]
+                    beta = (noise[k + 1] - noise[k]) / (noise_step * c)
                 f_a = slope + i_a / c
                 u_b = u * rho + tau * (f_a - beta * tau) * (1.0 - rho) + beta * tau * d
                 g_b = _g(u_b - vos, theta, shift)
