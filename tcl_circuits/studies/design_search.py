@@ -18,6 +18,7 @@ else its lowest relative loss; a design file, ``learning.design_file``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -234,6 +235,20 @@ def _estimate_s(problem: Problem, trials: int, workers: int) -> float:
     return runs_seconds([base, noisy] * trials, workers)
 
 
+def reference_run(problem: Problem, folder: Path) -> dict[str, float]:
+    """Today's default design on the search's task and samples, ideal, trained once into ``folder`` (resumed
+    with the search): what a design must learn nearly as well as (``design_trial.learns_margin``)."""
+    from tcl_circuits.learning.loop import train
+    from tcl_circuits.learning.tasks import make_task
+
+    task = make_task(problem.base.task, problem.base.learning.seed)
+    summary = train(task, problem.base, folder, resume=folder.exists(), progress=False, plots=False)
+    kept = {"loss_ratio": float(summary["loss_ratio"])}
+    if summary.get("final_test_accuracy") is not None:
+        kept["final_test_accuracy"] = float(summary["final_test_accuracy"])
+    return kept
+
+
 def run_design(
     problem: Problem,
     out: str | Path,
@@ -280,6 +295,7 @@ def run_design(
     }
     started = time.perf_counter()
     with RunFolder(out, fingerprint, resume=resume) as folder:
+        problem = dataclasses.replace(problem, reference=reference_run(problem, folder.file("reference")))
         study = open_study(folder.file(STUDY), sampler, seed)
         done = sum(1 for t in study.trials if t.user_attrs.get(STATUS) in FINISHED)
         to_run = max(0, trials - done)

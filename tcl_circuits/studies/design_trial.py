@@ -43,8 +43,15 @@ CONSTRAINTS = (
 """The hard constraints, by the name trials.csv gives them (``constraint_margins``, in this order; ``learns``
 after the trainings, ``settings`` when the knobs make no valid run config)."""
 LEARNS_BELOW = 0.8
-"""The ideal design must end its short training below this fraction of its initial held-out loss: a design
-that does not learn would otherwise score a perfect relative loss (nothing lost to the non-idealities)."""
+"""Without a reference run, the ideal design must end its short training below this fraction of its initial
+held-out loss: a design that does not learn would otherwise score a perfect relative loss (nothing lost to the
+non-idealities)."""
+LEARNS_WITHIN = 1.5
+"""With a reference run (today's default design, ideal, on the same task and samples), the ideal design must
+end within this factor of the reference's final/initial held-out loss: a design cheap because it barely learns
+is not a design."""
+ACCURACY_POINTS = 2.0
+"""... or, on a classification task, within this many points of the reference's held-out accuracy."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class Problem:
     tech: str
     comparator: str = "auto_zeroed"
     resistor: str = "metal"
+    reference: dict[str, float] | None = None
+    """The reference run's ``loss_ratio`` and, when classified, ``final_test_accuracy`` (``learns_margin``)."""
 
     def technology(self) -> Technology:
         from tcl_circuits.technology.model import technology
@@ -94,6 +103,18 @@ def constraint_margins(
         *requirements(design, tech.cmos, comparator=problem.comparator, resistor=problem.resistor),
         *bandwidth_requirements(design, tech.cmos, analog, integrator_c_f),
     ]
+
+
+def learns_margin(ideal: dict[str, Any], reference: dict[str, float] | None) -> float:
+    """How well the design learns, ideal, as a margin (at least 1 passes): against the reference run
+    (``LEARNS_WITHIN`` x its loss ratio, or ``ACCURACY_POINTS`` of its accuracy), else ``LEARNS_BELOW``."""
+    ratio = float(ideal["loss_ratio"])
+    if reference is None:
+        return LEARNS_BELOW / ratio
+    if reference.get("final_test_accuracy") is not None:
+        lost = 100.0 * (float(reference["final_test_accuracy"]) - float(ideal["final_test_accuracy"]))
+        return ACCURACY_POINTS / lost if lost > 0 else math.inf
+    return LEARNS_WITHIN * float(reference["loss_ratio"]) / ratio
 
 
 def violation(margin: float) -> float:
@@ -170,7 +191,7 @@ def _evaluate(problem: Problem, values: dict[str, Any], folder: Path) -> dict[st
         spec=problem.tech,
     ).config
     ideal = train(task, config, folder / "ideal", resume=True, progress=False, plots=False)
-    margins["learns"] = LEARNS_BELOW / float(ideal["loss_ratio"])
+    margins["learns"] = learns_margin(ideal, problem.reference)
     explained["ideal_final_test_loss"] = ideal["final_test_loss"]
     if margins["learns"] < 1:
         return {**_infeasible(margins, "learns"), **explained, "seconds": float(ideal["seconds"])}

@@ -32,3 +32,15 @@ def test_the_relative_loss_is_the_loss_ratio_or_one_plus_the_accuracy_lost():
 def test_a_violation_is_minus_log_margin():
     assert violation(1.0) == 0.0 and violation(10.0) == -1.0 and violation(0.01) == pytest.approx(2.0)
     assert violation(0.0) > violation(1e-20)
+
+
+def test_a_design_must_learn_nearly_as_well_as_todays_default():
+    from tcl_circuits.studies.design_trial import learns_margin
+
+    assert learns_margin({"loss_ratio": 0.5}, None) == pytest.approx(0.8 / 0.5)
+    reference = {"loss_ratio": 0.12}
+    assert learns_margin({"loss_ratio": 0.15}, reference) == pytest.approx(1.5 * 0.12 / 0.15)  # passes
+    assert learns_margin({"loss_ratio": 0.309}, reference) < 1  # a cheap design that barely learns fails
+    classified = {"loss_ratio": 0.1, "final_test_accuracy": 0.964}
+    assert learns_margin({"loss_ratio": 0.2, "final_test_accuracy": 0.954}, classified) == pytest.approx(2.0)
+    assert learns_margin({"loss_ratio": 0.2, "final_test_accuracy": 0.97}, classified) == float("inf")
