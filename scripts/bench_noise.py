@@ -16,6 +16,7 @@ knots tau_K / 10 apart), part of every noisy cycle whatever the engine does with
 
 Usage: PYTHONPATH=. .venv/bin/python scripts/bench_noise.py [--quick] [--cycles 9]
        [--networks lattice:8x8,lattice:16x16] [--noise-temperature 300] [--network-noise-temperature 300]
+       [--design FILE]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tcl_circuits.backends.native.engine import NativeBackend
 from tcl_circuits.circuit.compile import compile_tcl
 from tcl_circuits.circuit.noise import CellNoise, NetworkNoise
 from tcl_circuits.config import SimulatorConfig
+from tcl_circuits.learning.design_file import load_design
 from tcl_circuits.learning.rules import Cycle, TclRule, calibrate_threshold_v
 from tcl_circuits.learning.run_config import RunConfig
 from tcl_circuits.learning.tasks import teacher_task
@@ -42,22 +44,34 @@ def timed(call) -> float:
     return time.perf_counter() - started
 
 
-def bench_network(description: str, cycles: int, cell_k: float, network_k: float) -> dict:
-    """Median per-cycle times of quiet and noisy training cycles on one network (see the module docstring)."""
+def bench_network(
+    description: str, cycles: int, cell_k: float, network_k: float, defaults: RunConfig | None = None
+) -> dict:
+    """Median per-cycle times of quiet and noisy training cycles on one network (see the module docstring);
+    ``defaults``: the drive and cell (a design's), else train's."""
     task = teacher_task(description, train_samples=max(cycles, 20), test_samples=1, seed=0)
     spec = task.student
-    defaults = RunConfig()
+    defaults = RunConfig() if defaults is None else defaults
     drive = defaults.drive
-    theta_v = calibrate_threshold_v(spec, task.x_train, task.y_train, drive, defaults.cell.tau_k_s)
+    theta_v = calibrate_threshold_v(
+        spec,
+        task.x_train,
+        task.y_train,
+        drive,
+        defaults.cell.tau_k_s,
+        headroom=defaults.cell.threshold_headroom or 0.4,
+        signal_gain=defaults.cell.signal_gain,
+    )
     quiet_cell = defaults.cell.replace(threshold_v=theta_v, threshold_headroom=None)
     noisy_cell = quiet_cell.replace(noise_temperature_k=cell_k)
     noisy_sim = SimulatorConfig(network_noise_temperature_k=network_k)
     quiet = TclRule(NativeBackend(), drive, quiet_cell, SimulatorConfig(), 1e-7)
     noisy = TclRule(NativeBackend(), drive, noisy_cell, noisy_sim, 1e-7)
 
-    def sample(rule: TclRule, k: int) -> dict:
+    def sample(rule: TclRule, k: int) -> float:
+        """One cycle; its time points."""
         x, y = task.x_train[k % len(task.x_train)], task.y_train[k % len(task.x_train)]
-        return rule.update(spec, x, y, Cycle(noise_seed=(k,))).info
+        return float(rule.update(spec, x, y, Cycle(noise_seed=(k,))).time_points)
 
     def draw(k: int) -> None:
         x, y = task.x_train[0], task.y_train[0]
@@ -68,8 +82,8 @@ def bench_network(description: str, cycles: int, cell_k: float, network_k: float
             noise.samples()
 
     row: dict = {"network": description, "edges": spec.n_edges}
-    row["points_quiet"] = int(sample(quiet, 0)["time_points"])  # warm-up: the compiled loops load
-    row["points_noisy"] = int(sample(noisy, 0)["time_points"])
+    row["points_quiet"] = int(sample(quiet, 0))  # warm-up: the compiled loops load
+    row["points_noisy"] = int(sample(noisy, 0))
     times: dict[str, list[float]] = {"quiet_s": [], "noisy_s": [], "draw_s": []}
     for k in range(1, cycles + 1):
         times["quiet_s"].append(timed(lambda k=k: sample(quiet, k)))
@@ -117,7 +131,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         default=300.0,
         help="network resistors' noise temperature [K] (default: 300)",
     )
+    parser.add_argument(
+        "--design",
+        metavar="FILE",
+        help="a design file (tcl-circuits design's recommended.toml): its drive and cell (default: train's)",
+    )
     args = parser.parse_args(argv)
+    defaults = load_design(args.design).apply(RunConfig()) if args.design else None
     networks, cycles = args.networks.split(","), args.cycles
     if args.quick:
         networks, cycles = ["lattice:8x8"], 2
@@ -127,7 +147,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for description in networks:
         rows.append(
-            bench_network(description, cycles, args.noise_temperature, args.network_noise_temperature)
+            bench_network(
+                description, cycles, args.noise_temperature, args.network_noise_temperature, defaults
+            )
         )
         print(line(rows[-1]), flush=True)
     return rows
