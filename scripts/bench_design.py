@@ -50,6 +50,11 @@ energy_per_decision_j = { value = 1e-14, source = "bench" }
 [comparator.auto_zeroed]
 offset_sigma_v = { value = 0.0, source = "bench" }
 energy_per_decision_j = { value = 1e-14, source = "bench" }
+[mismatch]
+r_k = { value = 0.0, source = "bench" }
+c_k = { value = 0.0, source = "bench" }
+gain = { value = 0.0, source = "bench" }
+clamp = { value = 0.0, source = "bench" }
 """
 
 KNOBS = (

@@ -236,10 +236,7 @@ class NetworkSpec:
                 f"edge {self.labels[i]!r}-{self.labels[j]!r}: conductance must be finite and > 0 siemens, "
                 f"got {g[bad[0]]!r}"
             )
-        copy = object.__new__(NetworkSpec)
-        copy.__dict__.update({k: v for k, v in self.__dict__.items()})
-        object.__setattr__(copy, "conductance_s", g)
-        return copy
+        return self._with(conductance_s=g)
 
     def with_bounds(self, g_min_s: np.ndarray, g_max_s: np.ndarray) -> NetworkSpec:
         """The same network with other per-edge bounds (validated; conductances clipped into them)."""
@@ -253,11 +250,14 @@ class NetworkSpec:
                 f"edge {self.labels[i]!r}-{self.labels[j]!r}: bounds must be finite with 0 < g_min <= g_max, "
                 f"got [{lo[bad[0]]!r}, {hi[bad[0]]!r}]"
             )
+        return self._with(g_min_s=lo, g_max_s=hi, conductance_s=_frozen(np.clip(self.conductance_s, lo, hi)))
+
+    def _with(self, **arrays: np.ndarray) -> NetworkSpec:
+        """A copy with some arrays replaced, already validated (the topology is this spec's)."""
         copy = object.__new__(NetworkSpec)
-        copy.__dict__.update({k: v for k, v in self.__dict__.items()})
-        object.__setattr__(copy, "g_min_s", lo)
-        object.__setattr__(copy, "g_max_s", hi)
-        object.__setattr__(copy, "conductance_s", _frozen(np.clip(self.conductance_s, lo, hi)))
+        copy.__dict__.update(self.__dict__)
+        for name, value in arrays.items():
+            object.__setattr__(copy, name, value)
         return copy
 
     def clip(self, conductance_s: np.ndarray) -> np.ndarray:
