@@ -13,7 +13,8 @@ and a technology (``--tech PROCESS+DEVICE``):
 - the whole energy bill by block (the all-on run's ``energy_per_update_j``), the time per update and the cells'
   capacitor area;
 - one cycle of the design's cells built as the analog cell (its bias currents on the process's supply) in
-  ngspice, each stage's energy beside the analytic bias-current figure (``cell_budget.quiescent_energy_j``).
+  ngspice, each stage's energy beside the analytic bias-current figure (``cell_budget.quiescent_energy_j``);
+  and one noisy cycle with no signal in ngspice, the RMS of R_K's noise on u beside ``noise_at_u_v``.
 
 The ideal run is the same design with nothing of the technology on: the one baseline the report names.
 """
@@ -25,6 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tcl_circuits.config import BackendKind, CellKind, to_dict
 from tcl_circuits.errors import ConfigError
@@ -38,7 +41,14 @@ ACCURACY_POINTS = 2.0
 """... or, on a classification task, within this many points of its held-out accuracy."""
 ENERGY_BUDGET_J = 100e-12
 """The whole energy bill per learning edge per update a design must stay within, joules."""
-REPORT_FILES = ("go_no_go.csv", "energy.csv", "analog_check.csv", "report.md", "go_no_go.png")
+REPORT_FILES = (
+    "go_no_go.csv",
+    "energy.csv",
+    "analog_check.csv",
+    "noise_check.csv",
+    "report.md",
+    "go_no_go.png",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,23 @@ class AnalogCheck:
 
 
 @dataclass(frozen=True)
+class NoiseCheck:
+    """R_K's noise on u with no signal: the RMS ngspice's noisy cycle puts there (every edge, after
+    ``NOISE_SETTLE_TAU_K`` kernel times) and the analytic figure (``cell_budget.noise_at_u_v``), volts."""
+
+    ngspice_v: float
+    analytic_v: float
+
+    @property
+    def ratio(self) -> float:
+        return self.analytic_v / self.ngspice_v if self.ngspice_v else math.inf
+
+
+NOISE_SETTLE_TAU_K = 3.0
+"""The noise check reads u after this many kernel times (the high-pass settled from its zero start)."""
+
+
+@dataclass(frozen=True)
 class GoNoGo:
     """What the report found (module docstring)."""
 
@@ -69,6 +96,7 @@ class GoNoGo:
     all_on: dict[str, Any]
     """The two runs' summaries."""
     analog: tuple[AnalogCheck, ...]
+    noise: NoiseCheck
     left_out: tuple[str, ...]
 
     @property
@@ -192,8 +220,9 @@ def run_go_no_go(
             ideal = _train(train, task, ideal_config, folder.file("ideal"), resume, bar)
             on = _train(train, task, all_on, folder.file("all_on"), resume, bar)
             analog = analog_check(all_on, tech, comparator)
+            noise = noise_check(all_on, task)
             bar.update(1)
-        found = _found(tech, all_on, task, ideal, on, analog, applied.left_out, comparator, resistor)
+        found = _found(tech, all_on, task, ideal, on, (analog, noise), applied.left_out, comparator, resistor)
         found = _with_verdicts(found, tolerance, accuracy_points, energy_budget_j)
         _write(folder, found, ideal_config, tolerance, energy_budget_j)
         folder.synced()
@@ -244,13 +273,46 @@ def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogC
     return tuple(AnalogCheck(stage, measured[stage], energy) for stage, energy in analytic.items())
 
 
+def noise_check(config: RunConfig, task: Any) -> NoiseCheck:
+    """One noisy cycle of the design's behavioural cells in ngspice with no signal (inputs and targets at 0 V,
+    only R_K's noise at the technology's temperature and 1/f corner): the RMS of u over every edge beside
+    ``noise_at_u_v``'s mean-square average."""
+    from tcl_circuits.backends import open_backend
+    from tcl_circuits.circuit.compile import compile_tcl
+    from tcl_circuits.learning.rules import calibrate_for_run
+    from tcl_circuits.physics.cell_budget import noise_at_u_v
+
+    cell = config.cell
+    design = calibrate_for_run(cell.replace(noise_temperature_k=0.0), task.student, task, config.drive)
+    noisy = design.redesigned(
+        noise_temperature_k=cell.noise_temperature_k, noise_flicker_corner_hz=cell.noise_flicker_corner_hz
+    )
+    spec = task.student
+    zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
+    quiet_sim = config.sim.replace(network_noise_temperature_k=0.0)
+    circuit = compile_tcl(
+        spec, drive=config.drive, cell=noisy, sim=quiet_sim, inputs_v=zeros[0], targets_v=zeros[1]
+    )
+    with open_backend(BackendKind.NGSPICE, quiet_sim) as backend:
+        result = backend.run(circuit)
+    u = result.rows(circuit.cells.feedback)[:, result.axis > NOISE_SETTLE_TAU_K * cell.tau_k_s]
+    analytic = noise_at_u_v(
+        noisy.c_k_f,
+        noisy.r_k_ohm,
+        cell.noise_temperature_k,
+        cell.noise_flicker_corner_hz,
+        config.drive.period_s,
+    )
+    return NoiseCheck(float(np.sqrt(np.mean(u**2))), float(np.sqrt(np.mean(analytic**2))))
+
+
 def _found(
     tech: Any,
     config: RunConfig,
     task: Any,
     ideal: dict[str, Any],
     on: dict[str, Any],
-    analog: tuple[AnalogCheck, ...],
+    checks: tuple[tuple[AnalogCheck, ...], NoiseCheck],
     left_out: tuple[str, ...],
     comparator: str,
     resistor: str,
@@ -269,7 +331,8 @@ def _found(
         area_m2=cell_area_m2(design, tech.cmos),
         ideal=ideal,
         all_on=on,
-        analog=analog,
+        analog=checks[0],
+        noise=checks[1],
         left_out=left_out,
     )
 
@@ -291,6 +354,16 @@ def _write(folder: Any, found: GoNoGo, ideal_config: RunConfig, tolerance: float
     folder.write_csv(
         "energy.csv",
         [{"block": block, "energy_j": value} for block, value in found.bill["by_block"].items()],
+    )
+    folder.write_csv(
+        "noise_check.csv",
+        [
+            {
+                "ngspice_v": found.noise.ngspice_v,
+                "analytic_v": found.noise.analytic_v,
+                "ratio": found.noise.ratio,
+            }
+        ],
     )
     folder.write_csv(
         "analog_check.csv",

@@ -94,6 +94,14 @@ def report_markdown(found: GoNoGo, ideal: RunConfig, tolerance: float, budget_j:
             for a in found.analog
         ),
     ]
+    noise = found.noise
+    lines += [
+        "",
+        "## R_K's noise on u with no signal, one noisy cycle in ngspice against the analytic figure",
+        "",
+        f"ngspice {format_si(noise.ngspice_v, 'V')} RMS, analytic {format_si(noise.analytic_v, 'V')} "
+        f"(analytic / ngspice {noise.ratio:.3f}).",
+    ]
     if found.left_out:
         lines += ["", "## Left out", "", *(f"- {reason}" for reason in found.left_out)]
     return "\n".join(lines) + "\n"

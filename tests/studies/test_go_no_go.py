@@ -25,6 +25,8 @@ TINY = [
     "100",
     "--r-k",
     "100k",
+    "--tau-fall",
+    "90u",
     "--no-progress",
 ]
 
@@ -58,7 +60,14 @@ def test_a_go_no_go_report_of_a_small_design(tmp_path, capsys):
     assert main([*TINY, "--out", str(out)]) == 0
     line = capsys.readouterr().out
     assert line.startswith(("GO: cmos65+reram", "NO-GO: cmos65+reram")) and "per edge per update" in line
-    for name in ("go_no_go.csv", "energy.csv", "analog_check.csv", "report.md", "go_no_go.png"):
+    for name in (
+        "go_no_go.csv",
+        "energy.csv",
+        "analog_check.csv",
+        "noise_check.csv",
+        "report.md",
+        "go_no_go.png",
+    ):
         assert (out / name).stat().st_size > 0
     with (out / "go_no_go.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -80,6 +89,11 @@ def test_a_go_no_go_report_of_a_small_design(tmp_path, capsys):
     assert {c["stage"] for c in checks} == {"multiplier", "threshold", "integrator"}
     for check in checks:
         assert float(check["ratio"]) == pytest.approx(1.0, abs=0.05), check
+    # R_K's noise on u with no signal: ngspice's noisy cycle against kT/C_K (5 pF at 300 K: 28.8 uV)
+    with (out / "noise_check.csv").open() as handle:
+        (noise,) = list(csv.DictReader(handle))
+    assert float(noise["analytic_v"]) == pytest.approx(math.sqrt(1.380649e-23 * 300 / 5e-12), rel=0.01)
+    assert float(noise["ratio"]) == pytest.approx(1.0, abs=0.05)
     report = (out / "report.md").read_text()
     assert "| requirement | needed | offered | margin | verdict |" in report
     assert "per learning edge" in report and "ideal run" in report
