@@ -7,6 +7,7 @@ nothing of the technology on) is named once, in the header, and every comparison
 from __future__ import annotations
 
 import csv
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,11 +120,12 @@ def plot_go_no_go(found: GoNoGo, ideal_folder: Path, all_on_folder: Path, path: 
     from tcl_circuits.learning.plots import _pyplot, plain
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    fig, grid = plt.subplots(2, 2, figsize=(13, 8.5))
+    axes = grid.ravel()
     ax = axes[0]
     margins = [max(r.margin, 1e-6) for r in found.requirements]
     colours = ["tab:green" if r.passes else "tab:red" for r in found.requirements]
-    names = [plain(r.name[:38]) for r in found.requirements]
+    names = [plain(textwrap.fill(r.name.split(" (")[0], 30)) for r in found.requirements]
     ax.barh(range(len(margins)), margins, color=colours)
     ax.set_yticks(range(len(margins)), names, fontsize=7)
     ax.axvline(1.0, color="k", lw=1)
