@@ -147,4 +147,5 @@ def test_ctrl_c_during_a_design_search_prints_one_line_and_resume_keeps_every_fi
     # list the last one asked)
     assert set(in_flight) <= {row["trial"] for row in interrupted} and len(interrupted) <= 2
     retried = {row["drive.tau_rise_s"] for row in finished[len(before) :]}
-    assert all(row["drive.tau_rise_s"] in retried for row in interrupted)  # asked again with their knobs
+    # asked again with their knobs (a trial killed between its asking and its knobs' drawing has none to keep)
+    assert all(row["drive.tau_rise_s"] in retried for row in interrupted if row["drive.tau_rise_s"])
