@@ -57,11 +57,12 @@ def add_design_command(sub: Any) -> None:
     p = sub.add_parser(
         "design",
         help="search the cell and drive design for a network, task and technology (Pareto front)",
-        description="Search the design knobs (ramps, nudge amplitude, clamp conductance, tau_K, R_K, threshold "
-        "placement, the analog stages' bias currents) with Optuna for a network, task and technology: designs "
-        "that break a hard constraint are infeasible; feasible ones are scored by two short trainings (every "
-        "non-ideality of --tech on, and ideal). Writes trials.csv, pareto.csv, pareto.png and recommended.toml "
-        "(for --design FILE) to --out (docs/feasibility.md).",
+        description="Search the design knobs (ramps, nudge amplitude, clamp conductance, tau_K, R_K, the gain "
+        "ahead of the high-pass, threshold placement, the analog stages' bias currents, R_int, write rounding) "
+        "with Optuna for a network, task and technology: designs that break a hard constraint are infeasible; "
+        "feasible ones are scored by two short trainings (every non-ideality of --tech on, and ideal). Writes "
+        "trials.csv, pareto.csv, pareto.png, recommended.toml and front/tNNNNN.toml (for --design FILE) to "
+        "--out (docs/feasibility.md).",
     )
     p.add_argument("--out", required=True, help="search folder: new or empty, or this search's with --resume")
     p.add_argument(

@@ -38,6 +38,8 @@ TRIALS = "trials.csv"
 PARETO = "pareto.csv"
 PLOT = "pareto.png"
 RECOMMENDED = "recommended.toml"
+FRONT = "front"
+"""A design file per trial of the Pareto front, ``front/tNNNNN.toml``."""
 SAMPLERS = ("nsga2", "tpe")
 POPULATION = 16
 """NSGA-II's population: its first generation is this many random designs."""
@@ -235,6 +237,20 @@ def _estimate_s(problem: Problem, trials: int, workers: int) -> float:
     return runs_seconds([base, noisy] * trials, workers)
 
 
+def _write_front_designs(folder: Path, front: list[dict[str, Any]], design_of: Any) -> None:
+    """One design file per trial of the front (``front/tNNNNN.toml``); the files of trials a resumed search
+    pushed off the front are removed (this search wrote them, and only it writes there)."""
+    from tcl_circuits.files import write_text_atomic
+
+    folder.mkdir(exist_ok=True)
+    kept = {f"t{int(row['trial']):05d}.toml": row for row in front}
+    for stale in folder.glob("t*.toml"):
+        if stale.name not in kept:
+            stale.unlink()
+    for name, row in kept.items():
+        write_text_atomic(folder / name, design_of(row))
+
+
 def reference_run(problem: Problem, folder: Path) -> dict[str, float]:
     """Today's default design on the search's task and samples, ideal, trained once into ``folder`` (resumed
     with the search): what a design must learn nearly as well as (``design_trial.learns_margin``)."""
@@ -331,7 +347,8 @@ def run_design(
             folder.write_csv(PARETO, front)
         plotted = plot_front(rows, front, folder.file(PLOT))
         best = recommend(front, max_relative_loss)
-        if best is not None:
+
+        def design_of(row: dict[str, Any]) -> str:
             provenance = {
                 "technology": problem.tech,
                 "comparator": problem.comparator,
@@ -339,12 +356,14 @@ def run_design(
                 "network": problem.base.task.network,
                 "task": problem.base.task.task.value,
                 "sampler": sampler,
-                "trial": best["trial"],
-                "objectives": {name: best[name] for name in OBJECTIVES},
+                "trial": row["trial"],
+                "objectives": {name: row[name] for name in OBJECTIVES},
             }
-            folder.write_text(
-                RECOMMENDED, design_text({knob.field: best[knob.field] for knob in knobs}, provenance)
-            )
+            return design_text({knob.field: row[knob.field] for knob in knobs}, provenance)
+
+        if best is not None:
+            folder.write_text(RECOMMENDED, design_of(best))
+        _write_front_designs(folder.file(FRONT), front, design_of)
         folder.synced()
         counts = {
             status: sum(1 for row in rows if row[STATUS] == status) for status in (*FINISHED, "interrupted")
@@ -359,6 +378,7 @@ def run_design(
             "files": {
                 "trials": str(folder.file(TRIALS)),
                 "pareto": str(folder.file(PARETO)) if front else None,
+                "front": str(folder.file(FRONT)),
                 "plot": str(folder.file(PLOT)) if plotted else None,
                 "recommended": str(folder.file(RECOMMENDED)) if best is not None else None,
             },

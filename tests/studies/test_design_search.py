@@ -49,6 +49,13 @@ def test_a_tiny_search_writes_its_front_and_a_design_train_takes(tmp_path, capsy
     assert front and all(row["status"] == "feasible" for row in front)
     assert (out / "pareto.png").stat().st_size > 0
     design = load_design(out / "recommended.toml")
+    # every design of the front has its own file, the recommended one among them
+    files = sorted(p.name for p in (out / "front").glob("*.toml"))
+    assert files == sorted(f"t{int(row['trial']):05d}.toml" for row in front)
+    assert load_design(out / "front" / f"t{design.provenance['trial']:05d}.toml").values == design.values
+    for row in front:
+        on_front = load_design(out / "front" / f"t{int(row['trial']):05d}.toml")
+        assert on_front.values == {knob.field: float(row[knob.field]) for knob in NEAR_DEFAULTS}
     best = next(row for row in rows if int(row["trial"]) == design.provenance["trial"])
     assert best["trial"] in {row["trial"] for row in front}
     assert design.values == {knob.field: float(best[knob.field]) for knob in NEAR_DEFAULTS}
@@ -150,3 +157,13 @@ def test_a_journal_line_cut_by_a_kill_is_dropped_on_resume(tmp_path):
     outcome = run_design(problem, out, trials=3, workers=1, resume=True, progress=False)
     assert outcome["trials"] == 3 and outcome["ran"] == 1
     assert journal.read_bytes().startswith(whole) and journal.read_bytes().endswith(b"\n")
+
+
+def test_a_resumed_search_keeps_one_design_file_per_trial_of_its_front(tmp_path):
+    from tcl_circuits.studies.design_search import _write_front_designs
+
+    folder = tmp_path / "front"
+    _write_front_designs(folder, [{"trial": "1"}, {"trial": "2"}], lambda row: f"trial {row['trial']}\n")
+    _write_front_designs(folder, [{"trial": "2"}, {"trial": "3"}], lambda row: f"trial {row['trial']}\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["t00002.toml", "t00003.toml"]  # 1 left the front
+    assert (folder / "t00003.toml").read_text() == "trial 3\n"
