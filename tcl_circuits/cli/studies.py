@@ -80,7 +80,7 @@ def cmd_feasibility(args: argparse.Namespace, options: list) -> int:
 
 def _go_no_go(config: Any, args: argparse.Namespace) -> int:
     """feasibility --tech: one design in one technology, go or no-go (studies.go_no_go)."""
-    from tcl_circuits.studies.go_no_go import TOLERANCE, run_go_no_go, verdict_line
+    from tcl_circuits.studies.go_no_go import TOLERANCE, Limits, run_go_no_go, verdict_line
 
     found = run_go_no_go(
         config,
@@ -88,9 +88,11 @@ def _go_no_go(config: Any, args: argparse.Namespace) -> int:
         args.out,
         comparator=args.comparator,
         resistor=args.r_k_type,
-        tolerance=TOLERANCE if args.tolerance is None else args.tolerance,
-        accuracy_points=args.accuracy_points,
-        energy_budget_j=args.energy_budget,
+        limits=Limits(
+            tolerance=TOLERANCE if args.tolerance is None else args.tolerance,
+            accuracy_points=args.accuracy_points,
+            energy_budget_j=args.energy_budget,
+        ),
         resume=args.resume,
         progress=not args.no_progress,
         announce=True,

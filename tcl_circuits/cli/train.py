@@ -78,7 +78,7 @@ def _with_technology(base: Any, args: argparse.Namespace, options: list) -> Any:
     asked = apply_options(base, args, options)
     nonlinear = make_task(asked.task, asked.learning.seed).student.nonlinear
     applied = with_technology(
-        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear, spec=args.tech
+        base, tech, comparator=args.comparator, resistor=args.r_k_type, nonlinear=nonlinear
     )
     args.tech_note = (
         f"--tech {tech.name} leaves out: {'; '.join(applied.left_out)}" if applied.left_out else ""

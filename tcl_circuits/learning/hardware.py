@@ -48,11 +48,10 @@ def with_technology(
     comparator: str = "auto_zeroed",
     resistor: str = "metal",
     nonlinear: bool,
-    spec: str | None = None,
 ) -> Applied:
     """``config`` with every non-ideality of ``tech`` on (module docstring). ``nonlinear``: the network has
-    diodes or amplifiers, whose resistors' thermal noise the native engine does not simulate. ``spec``: how
-    ``--tech`` named it, recorded (default: the preset names, ``tech.name``)."""
+    diodes or amplifiers, whose resistors' thermal noise the native engine does not simulate. The technology
+    is recorded as it was named (``tech.spec``: a preset's name or a file's path reads back)."""
     cmos, device = tech.cmos, tech.device
     if comparator not in COMPARATOR_KINDS:
         raise ConfigError(f"--comparator must be one of {', '.join(COMPARATOR_KINDS)}, got {comparator!r}")
@@ -92,8 +91,6 @@ def with_technology(
             dead_fraction=device.dead_fraction.value,
             range_spread=min(device.device_spread.value, MAX_RANGE_SPREAD),
         ),
-        technology=TechnologyConfig(
-            name=spec or tech.spec or tech.name, comparator=comparator, r_k_type=resistor
-        ),
+        technology=TechnologyConfig(name=tech.spec or tech.name, comparator=comparator, r_k_type=resistor),
     )
     return Applied(changed, tuple(left_out))

@@ -188,7 +188,6 @@ def _evaluate(problem: Problem, values: dict[str, Any], folder: Path) -> dict[st
         comparator=problem.comparator,
         resistor=problem.resistor,
         nonlinear=task.student.nonlinear,
-        spec=problem.tech,
     ).config
     ideal = train(task, config, folder / "ideal", resume=True, progress=False, plots=False)
     margins["learns"] = learns_margin(ideal, problem.reference)

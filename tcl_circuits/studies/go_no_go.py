@@ -21,6 +21,7 @@ The ideal run is the same design with nothing of the technology on: the one base
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass
@@ -41,14 +42,6 @@ ACCURACY_POINTS = 2.0
 """... or, on a classification task, within this many points of its held-out accuracy."""
 ENERGY_BUDGET_J = 100e-12
 """The whole energy bill per learning edge per update a design must stay within, joules."""
-REPORT_FILES = (
-    "go_no_go.csv",
-    "energy.csv",
-    "analog_check.csv",
-    "noise_check.csv",
-    "report.md",
-    "go_no_go.png",
-)
 
 
 @dataclass(frozen=True)
@@ -98,6 +91,7 @@ class GoNoGo:
     analog: tuple[AnalogCheck, ...]
     noise: NoiseCheck
     left_out: tuple[str, ...]
+    limits: Limits
 
     @property
     def go(self) -> bool:
@@ -154,14 +148,29 @@ def energy_requirement(bill: dict[str, Any], budget_j: float) -> Requirement:
     return Requirement("whole energy bill per learning edge per update", budget_j, per_edge, "J", margin)
 
 
-def _check(base: RunConfig, tolerance: float, accuracy_points: float, budget_j: float) -> None:
-    if base.memristor_device is not None:
-        raise ConfigError("the go/no-go report covers resistor networks (--device resistor)", field="device")
-    for name, value in (("--tolerance", tolerance), ("--accuracy-points", accuracy_points)):
-        if not (math.isfinite(value) and value > 0):
-            raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-    if not (math.isfinite(budget_j) and budget_j > 0):
-        raise ConfigError(f"--energy-budget must be a finite number > 0 J, got {budget_j!r}")
+@dataclass(frozen=True)
+class Limits:
+    """What a design must meet beyond the hard constraints of its cells: learning within ``tolerance`` x the
+    ideal run's loss ratio (classification: ``accuracy_points`` of its accuracy) and the whole bill per
+    learning edge within ``energy_budget_j``."""
+
+    tolerance: float = TOLERANCE
+    accuracy_points: float = ACCURACY_POINTS
+    energy_budget_j: float = ENERGY_BUDGET_J
+
+    def __post_init__(self) -> None:
+        for name, value in (("--tolerance", self.tolerance), ("--accuracy-points", self.accuracy_points)):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+        if not (math.isfinite(self.energy_budget_j) and self.energy_budget_j > 0):
+            raise ConfigError(f"--energy-budget must be a finite number > 0 J, got {self.energy_budget_j!r}")
+
+    def requirements(self, ideal: dict[str, Any], all_on: dict[str, Any]) -> tuple[Requirement, Requirement]:
+        """The bill within the budget and the all-on run's learning against the ideal run's."""
+        return (
+            energy_requirement(all_on["energy_per_update_j"], self.energy_budget_j),
+            learning_requirement(ideal, all_on, self.tolerance, self.accuracy_points),
+        )
 
 
 def run_go_no_go(
@@ -171,68 +180,97 @@ def run_go_no_go(
     *,
     comparator: str = "auto_zeroed",
     resistor: str = "metal",
-    tolerance: float = TOLERANCE,
-    accuracy_points: float = ACCURACY_POINTS,
-    energy_budget_j: float = ENERGY_BUDGET_J,
+    limits: Limits = Limits(),
     resume: bool = False,
     progress: bool = True,
     announce: bool = False,
 ) -> GoNoGo:
     """The go/no-go report of ``base``'s design in ``tech_spec`` into ``out`` (a run folder of its own, the
     two training runs in ``ideal/`` and ``all_on/``); returns what it found."""
-    from tqdm.auto import tqdm
-
     from tcl_circuits.learning.hardware import with_technology
-    from tcl_circuits.learning.loop import train
     from tcl_circuits.learning.preflight import duration
+    from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.learning.run_folder import RunFolder
     from tcl_circuits.learning.tasks import make_task
+    from tcl_circuits.physics.cell_budget import cell_area_m2
+    from tcl_circuits.studies.design_trial import Problem, constraint_margins
     from tcl_circuits.technology.model import technology
 
-    _check(base, tolerance, accuracy_points, energy_budget_j)
+    if base.memristor_device is not None:
+        raise ConfigError("the go/no-go report covers resistor networks (--device resistor)", field="device")
     tech = technology(tech_spec)
     task = make_task(base.task, base.learning.seed)
     ideal_config = base.for_task(task)
+    nonlinear = task.student.nonlinear
     applied = with_technology(
-        ideal_config,
-        tech,
-        comparator=comparator,
-        resistor=resistor,
-        nonlinear=task.student.nonlinear,
-        spec=tech_spec,
+        ideal_config, tech, comparator=comparator, resistor=resistor, nonlinear=nonlinear
     )
     all_on = applied.config
-    seconds = go_no_go_seconds(ideal_config, all_on, task)
     if announce:
+        seconds = go_no_go_seconds(ideal_config, all_on, task)
         print(f"estimate: about {duration(seconds)}", file=sys.stderr, flush=True)
     fingerprint = {
         "go_no_go": to_dict(ideal_config),
         "technology": tech.name,
         "comparator": comparator,
         "r_k_type": resistor,
-        "tolerance": tolerance,
-        "accuracy_points": accuracy_points,
-        "energy_budget_j": energy_budget_j,
+        **dataclasses.asdict(limits),
     }
+    design = calibrate_for_run(all_on.cell, task.student, task, all_on.drive)
     with RunFolder(out, fingerprint, resume=resume) as folder:
-        total = 2 * ideal_config.learning.epochs * len(task.x_train) + 1
-        with tqdm(total=total, disable=not progress, unit="step", desc="go/no-go") as bar:
-            ideal = _train(train, task, ideal_config, folder.file("ideal"), resume, bar)
-            on = _train(train, task, all_on, folder.file("all_on"), resume, bar)
-            analog = analog_check(all_on, tech, comparator)
-            noise = noise_check(all_on, task)
-            bar.update(1)
-        found = _found(tech, all_on, task, ideal, on, (analog, noise), applied.left_out, comparator, resistor)
-        found = _with_verdicts(found, tolerance, accuracy_points, energy_budget_j)
-        _write(folder, found, ideal_config, tolerance, energy_budget_j)
+        ideal, on, analog, noise = _measure(
+            folder, task, (ideal_config, all_on), design, tech, resume, progress
+        )
+        requirements = (
+            *constraint_margins(all_on, design, tech, Problem(all_on, tech.spec, comparator, resistor)),
+            *limits.requirements(ideal, on),
+        )
+        found = GoNoGo(
+            technology=tech.name,
+            requirements=requirements,
+            bill=on["energy_per_update_j"],
+            time_per_update_s=all_on.drive.period_s,
+            area_m2=cell_area_m2(design, tech.cmos),
+            ideal=ideal,
+            all_on=on,
+            analog=analog,
+            noise=noise,
+            left_out=applied.left_out,
+            limits=limits,
+        )
+        _write(folder, found, ideal_config)
         folder.synced()
         return found
 
 
-def _train(train: Any, task: Any, config: RunConfig, out: Path, resume: bool, bar: Any) -> dict[str, Any]:
-    """One of the two runs (resumed where the report is, its samples counted on the report's bar)."""
-    summary = train(task, config, out, resume=resume and out.exists(), progress=bar, plots=False)
-    return dict(summary)
+def _measure(
+    folder: Any,
+    task: Any,
+    configs: tuple[RunConfig, RunConfig],
+    design: Any,
+    tech: Any,
+    resume: bool,
+    progress: bool,
+) -> tuple[dict[str, Any], dict[str, Any], tuple[AnalogCheck, ...], NoiseCheck]:
+    """The ideal and the all-on run (``ideal/``, ``all_on/``; resumed where the report is), then the analog and
+    the noise check, on one progress bar: the runs' samples and one step for the checks."""
+    from tqdm.auto import tqdm
+
+    from tcl_circuits.learning.loop import train
+
+    ideal_config, all_on = configs
+    summaries = []
+    total = 2 * ideal_config.learning.epochs * len(task.x_train) + 1
+    with tqdm(total=total, disable=not progress, unit="step", desc="go/no-go") as bar:
+        for config, name in zip(configs, ("ideal", "all_on"), strict=True):
+            out = folder.file(name)
+            summaries.append(
+                dict(train(task, config, out, resume=resume and out.exists(), progress=bar, plots=False))
+            )
+        analog = analog_check(all_on, tech, task)
+        noise = noise_check(all_on, design, task)
+        bar.update(1)
+    return summaries[0], summaries[1], analog, noise
 
 
 def go_no_go_seconds(ideal: RunConfig, all_on: RunConfig, task: Any) -> float:
@@ -255,14 +293,12 @@ def analog_cell_config(config: RunConfig, tech: Any) -> RunConfig:
     return config.replace(cell=analog_cell, backend=BackendKind.NGSPICE)
 
 
-def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogCheck, ...]:
+def analog_check(config: RunConfig, tech: Any, task: Any) -> tuple[AnalogCheck, ...]:
     """One cycle of the design's analog cells in ngspice (first training sample, noiseless): each stage
     kind's delivered energy beside its bias currents' figure (the bill's quiescent block)."""
-    from tcl_circuits.learning.tasks import make_task
     from tcl_circuits.physics.cell_budget import quiescent_energy_j
     from tcl_circuits.studies.energy import analog_energy_rows
 
-    task = make_task(config.task, config.learning.seed)
     quiet = config.replace(
         cell=config.cell.replace(noise_temperature_k=0.0, noise_flicker_corner_hz=0.0),
         sim=config.sim.replace(network_noise_temperature_k=0.0),
@@ -273,32 +309,27 @@ def analog_check(config: RunConfig, tech: Any, comparator: str) -> tuple[AnalogC
     return tuple(AnalogCheck(stage, measured[stage], energy) for stage, energy in analytic.items())
 
 
-def noise_check(config: RunConfig, task: Any) -> NoiseCheck:
-    """One noisy cycle of the design's behavioural cells in ngspice with no signal (inputs and targets at 0 V,
-    only R_K's noise at the technology's temperature and 1/f corner): the RMS of u over every edge beside
-    ``noise_at_u_v``'s mean-square average."""
+def noise_check(config: RunConfig, design: Any, task: Any) -> NoiseCheck:
+    """One noisy cycle of the design's behavioural cells (``design``, R_K's noise at the technology's
+    temperature and 1/f corner) in ngspice with no signal (inputs and targets at 0 V, the network quiet): the
+    RMS of u over every edge beside ``noise_at_u_v``'s mean-square average."""
     from tcl_circuits.backends import open_backend
     from tcl_circuits.circuit.compile import compile_tcl
-    from tcl_circuits.learning.rules import calibrate_for_run
     from tcl_circuits.physics.cell_budget import noise_at_u_v
 
     cell = config.cell
-    design = calibrate_for_run(cell.replace(noise_temperature_k=0.0), task.student, task, config.drive)
-    noisy = design.redesigned(
-        noise_temperature_k=cell.noise_temperature_k, noise_flicker_corner_hz=cell.noise_flicker_corner_hz
-    )
     spec = task.student
     zeros = np.zeros(len(spec.input_nodes)), np.zeros(len(spec.output_nodes))
     quiet_sim = config.sim.replace(network_noise_temperature_k=0.0)
     circuit = compile_tcl(
-        spec, drive=config.drive, cell=noisy, sim=quiet_sim, inputs_v=zeros[0], targets_v=zeros[1]
+        spec, drive=config.drive, cell=design, sim=quiet_sim, inputs_v=zeros[0], targets_v=zeros[1]
     )
     with open_backend(BackendKind.NGSPICE, quiet_sim) as backend:
         result = backend.run(circuit)
     u = result.rows(circuit.cells.feedback)[:, result.axis > NOISE_SETTLE_TAU_K * cell.tau_k_s]
     analytic = noise_at_u_v(
-        noisy.c_k_f,
-        noisy.r_k_ohm,
+        design.c_k_f,
+        design.r_k_ohm,
         cell.noise_temperature_k,
         cell.noise_flicker_corner_hz,
         config.drive.period_s,
@@ -306,48 +337,7 @@ def noise_check(config: RunConfig, task: Any) -> NoiseCheck:
     return NoiseCheck(float(np.sqrt(np.mean(u**2))), float(np.sqrt(np.mean(analytic**2))))
 
 
-def _found(
-    tech: Any,
-    config: RunConfig,
-    task: Any,
-    ideal: dict[str, Any],
-    on: dict[str, Any],
-    checks: tuple[tuple[AnalogCheck, ...], NoiseCheck],
-    left_out: tuple[str, ...],
-    comparator: str,
-    resistor: str,
-) -> GoNoGo:
-    from tcl_circuits.learning.rules import calibrate_for_run
-    from tcl_circuits.physics.cell_budget import cell_area_m2
-    from tcl_circuits.studies.design_trial import Problem, constraint_margins
-
-    design = calibrate_for_run(config.cell, task.student, task, config.drive)
-    problem = Problem(config, tech.name, comparator=comparator, resistor=resistor)
-    return GoNoGo(
-        technology=tech.name,
-        requirements=tuple(constraint_margins(config, design, tech, problem)),
-        bill=on["energy_per_update_j"],
-        time_per_update_s=config.drive.period_s,
-        area_m2=cell_area_m2(design, tech.cmos),
-        ideal=ideal,
-        all_on=on,
-        analog=checks[0],
-        noise=checks[1],
-        left_out=left_out,
-    )
-
-
-def _with_verdicts(found: GoNoGo, tolerance: float, accuracy_points: float, budget_j: float) -> GoNoGo:
-    from dataclasses import replace
-
-    extra = (
-        energy_requirement(found.bill, budget_j),
-        learning_requirement(found.ideal, found.all_on, tolerance, accuracy_points),
-    )
-    return replace(found, requirements=(*found.requirements, *extra))
-
-
-def _write(folder: Any, found: GoNoGo, ideal_config: RunConfig, tolerance: float, budget_j: float) -> None:
+def _write(folder: Any, found: GoNoGo, ideal_config: RunConfig) -> None:
     from tcl_circuits.studies.go_no_go_report import plot_go_no_go, report_markdown
 
     folder.write_csv("go_no_go.csv", found.rows())
@@ -372,7 +362,7 @@ def _write(folder: Any, found: GoNoGo, ideal_config: RunConfig, tolerance: float
             for a in found.analog
         ],
     )
-    folder.write_text("report.md", report_markdown(found, ideal_config, tolerance, budget_j))
+    folder.write_text("report.md", report_markdown(found, ideal_config))
     plot_go_no_go(found, folder.file("ideal"), folder.file("all_on"), folder.file("go_no_go.png"))
 
 

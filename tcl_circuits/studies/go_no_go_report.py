@@ -49,8 +49,9 @@ def _learning(summary: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def report_markdown(found: GoNoGo, ideal: RunConfig, tolerance: float, budget_j: float) -> str:
+def report_markdown(found: GoNoGo, ideal: RunConfig) -> str:
     """report.md."""
+    budget_j, tolerance = found.limits.energy_budget_j, found.limits.tolerance
     bill = found.bill
     total = float(bill["total"])
     lines = [
