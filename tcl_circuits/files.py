@@ -1,4 +1,5 @@
-"""Writing files so that a crash or a second process never leaves half of one, and reading JSON strictly.
+"""Writing files so that a crash or a second process never leaves half of one, and reading JSON and TOML
+strictly.
 
 ``write_text_atomic`` writes to a uniquely named temporary file in the same folder, flushes it to disk,
 renames it over the target and flushes the folder entry: a reader sees the old file or the new one, and two
@@ -10,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from tcl_circuits.errors import DataError
+from tcl_circuits.errors import ConfigError, DataError
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -64,3 +66,21 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DataError(f"the key {key!r} is given twice in one object")
         out[key] = value
     return out
+
+
+def read_toml(path: str | os.PathLike[str], where: str, what: str = "it") -> dict[str, Any]:
+    """The TOML document in ``path``, or a ConfigError of one line naming ``where``: "cannot read ``what``"
+    (missing, unreadable, not UTF-8, a name with a NUL in it) or "not valid TOML"."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as error:  # ValueError: a NUL in the name
+        reason = (
+            error.strerror
+            if isinstance(error, OSError)
+            else ("not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error))
+        )
+        raise ConfigError(f"{where}: cannot read {what} ({reason})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{where}: not valid TOML ({error})") from None

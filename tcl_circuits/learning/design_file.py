@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 from tcl_circuits.checked import check_value, field_types, from_dict, set_dotted, to_dict
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.files import read_toml
 from tcl_circuits.learning.run_config import RunConfig
 
 
@@ -176,15 +176,7 @@ def load_design(path: str | Path) -> Design:
     """The design in the TOML file ``path`` (module docstring); errors are one line naming the file."""
     file = Path(path)
     where = str(file) if str(file).isprintable() else repr(str(file))
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigError(f"--design {where}: cannot read it ({reason})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"--design {where}: not valid TOML ({error})") from None
+    data = read_toml(file, f"--design {where}")
     return parse_design(data, f"--design {where}")
 
 

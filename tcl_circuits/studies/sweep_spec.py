@@ -30,7 +30,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ import numpy as np
 from tcl_circuits.checked import set_dotted
 from tcl_circuits.config import from_dict, to_dict
 from tcl_circuits.errors import ConfigError
+from tcl_circuits.files import read_toml
 from tcl_circuits.learning.run_config import RunConfig
 
 SEED_FIELD = "learning.seed"
@@ -248,13 +248,5 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Swee
     """The sweep a TOML file describes (see the module docstring), with ``overrides`` set in its base
     (``parse_spec``); errors name the file."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigError(f"{file}: cannot read the sweep spec ({reason})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{file}: not valid TOML ({error})") from None
+    data = read_toml(file, str(file), "the sweep spec")
     return parse_spec(data, where=str(file), overrides=overrides)
